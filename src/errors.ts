@@ -1,0 +1,52 @@
+/**
+ * The one table of saturn's errors. Every error the program raises on purpose is a SaturnError
+ * with a stable `code`; drop counters and logs use the same codes (lower-cased, without prefix)
+ * as their `reason`, so a metric, a log line and a test all name a failure the same way.
+ */
+
+export const ErrorCodes = {
+  // configuration (exit code 2)
+  SATURN_ERR_CONFIG: 'bad configuration',
+  // wire: datagrams that are dropped and counted, never answered
+  SATURN_ERR_SHORT_PACKET: 'datagram too short',
+  SATURN_ERR_BAD_VERSION: 'unknown envelope version',
+  SATURN_ERR_BAD_MAC: 'message authentication failed',
+  SATURN_ERR_DECODE: 'message does not decode',
+  SATURN_ERR_UNKNOWN_SESSION: 'no live session for this leg',
+  SATURN_ERR_STALE_LEG: 'leg does not match the live session (replayed, forged or late)',
+  SATURN_ERR_BAD_ECHO: 'echoed nonce does not match',
+  SATURN_ERR_DUPLICATE: 'duplicate datagram',
+  // estimation
+  SATURN_ERR_NO_SAMPLES: 'no usable samples',
+  SATURN_ERR_INCONSISTENT: 'sample intervals do not intersect (clock step or wrong timestamp)',
+  SATURN_ERR_CLOCK_STEP: 'a clock stepped during the check',
+  // roughtime
+  SATURN_ERR_RT_MALFORMED: 'malformed roughtime message',
+  SATURN_ERR_RT_INVALID: 'roughtime response does not verify',
+  SATURN_ERR_RT_TIMEOUT: 'roughtime server did not answer',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An expected failure with a stable code; `message` is one sentence for a human. */
+export class SaturnError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string = ErrorCodes[code], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SaturnError';
+    this.code = code;
+  }
+}
+
+/** Configuration error: the CLI prints the message as one sentence and exits with code 2. */
+export class ConfigError extends SaturnError {
+  constructor(message: string) {
+    super('SATURN_ERR_CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The reason label a counter uses for a code: SATURN_ERR_BAD_MAC -> bad_mac. */
+export function reasonOf(code: ErrorCode): string {
+  return code.slice('SATURN_ERR_'.length).toLowerCase();
+}
