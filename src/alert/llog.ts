@@ -1,0 +1,93 @@
+/**
+ * The llog line format of the original tool (levenlabs/go-llog), which its users' log pipelines parse:
+ *   ~ LEVEL -- message -- key="value" key2="value2"
+ * Keys sorted (code-unit order, as Go's byte order for ASCII keys); no " -- " part without fields.
+ * Differences from go-llog, on purpose: `"` is escaped as \" (go-llog replaced it with '), and
+ * non-ASCII text stays as is (go-llog wrote \u escapes). Control characters are escaped everywhere
+ * so one event is always one line.
+ */
+
+/** llog severities saturn writes. */
+export type LlogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** A field value; undefined fields are left out of the line. */
+export type LlogValue = string | number | bigint | boolean | undefined;
+
+/** Fields of one line. */
+export type LlogFields = Readonly<Record<string, LlogValue>>;
+
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters (C0, DEL, C1) and the JS line separators: anything that could split or garble a line. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+function escapeControl(ch: string): string {
+  return NAMED_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** Text outside quotes (message, keys): only control characters are escaped. */
+function escapeBare(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/** A value inside double quotes: backslash and quote escaped, then control characters. */
+function quote(text: string): string {
+  return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`).replace(CONTROL, escapeControl)}"`;
+}
+
+function valueText(value: string | number | bigint | boolean): string {
+  return typeof value === 'number' ? plainDecimal(value) : String(value);
+}
+
+/** One llog line, without the trailing newline. */
+export function formatLlog(level: LlogLevel, message: string, fields: LlogFields = {}): string {
+  let line = `~ ${level} -- ${escapeBare(message)}`;
+  const keys = Object.keys(fields)
+    .filter((key) => fields[key] !== undefined)
+    .sort();
+  if (keys.length === 0) return line;
+  line += ' --';
+  for (const key of keys) line += ` ${escapeBare(key)}=${quote(valueText(fields[key] as string | number | bigint | boolean))}`;
+  return line;
+}
+
+/**
+ * The shortest decimal that reads back as the same float64, never in exponent notation
+ * (Go's strconv.FormatFloat(x, 'f', -1, 64)): 1e-7 -> "0.0000001", 1e21 -> "1000000000000000000000".
+ * -0 prints as "0"; NaN and ±Infinity as Go prints them ("NaN", "+Inf", "-Inf").
+ */
+export function plainDecimal(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return '+Inf';
+  if (x === -Infinity) return '-Inf';
+  if (x === 0) return '0';
+  // toExponential() without digits gives the shortest round-trip digits: "d.ddde±k".
+  const [mantissa = '', exponentText = '0'] = Math.abs(x).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const pointAt = Number(exponentText) + 1; // digits before the decimal point
+  let text: string;
+  if (pointAt <= 0) text = `0.${'0'.repeat(-pointAt)}${digits}`;
+  else if (pointAt >= digits.length) text = digits + '0'.repeat(pointAt - digits.length);
+  else text = `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
+  return x < 0 ? `-${text}` : text;
+}
+
+/** Nanoseconds as the original printed offsets: milliseconds, shortest plain decimal (-4984391.125 -> "-4.984391125"). */
+export function nsToMillisText(ns: number): string {
+  // Division by 1e6 is correctly rounded; multiplying by 1e-6 would add a rounding step (1e-6 is inexact).
+  return plainDecimal(ns / 1e6);
+}
+
+/** Writes llog lines, one per call, each ending in "\n", to an injected sink (stdout in production). */
+export class LlogWriter {
+  readonly #sink: { write(s: string): unknown };
+
+  constructor(sink: { write(s: string): unknown }) {
+    this.#sink = sink;
+  }
+
+  /** Formats and writes one line. */
+  line(level: LlogLevel, message: string, fields: LlogFields = {}): void {
+    this.#sink.write(`${formatLlog(level, message, fields)}\n`);
+  }
+}
