@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { MIN_KEY_BYTES } from '../wire/envelope.js';
+import { type HostPort, parseCount, parseDuration, parseHostPort } from './parse.js';
+
+export type LogFormat = 'llog' | 'json';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The one validated configuration a master or slave runs with. Durations in nanoseconds. */
+export interface Config {
+  role: 'master' | 'slave';
+  masterAddr: HostPort | undefined;
+  listenAddr: HostPort;
+  hmacKey: Uint8Array;
+  name: string;
+  rounds: number;
+  thresholdNs: number;
+  intervalNs: number;
+  realertNs: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  metricsAddr: HostPort | undefined;
+  clockOffsetNs: number;
+}
+
+/** Raw option values as strings, from argv/env (commander) or the config file. */
+export type RawOptions = Partial<Record<OptionKey, string | number>>;
+
+/** Every option a master or slave takes; config files use the same keys (kebab or camelCase). */
+export const OPTION_KEYS = [
+  'masterAddr',
+  'listenAddr',
+  'hmacKey',
+  'hmacKeyFile',
+  'name',
+  'rounds',
+  'threshold',
+  'interval',
+  'realert',
+  'logLevel',
+  'logFormat',
+  'metricsAddr',
+  'clockOffset',
+] as const;
+export type OptionKey = (typeof OPTION_KEYS)[number];
+
+export const DEFAULTS = {
+  listenAddr: '0.0.0.0:4123',
+  rounds: 5,
+  threshold: '100ms',
+  interval: '10s',
+  realert: '10m',
+  logLevel: 'info',
+  logFormat: 'llog',
+} as const;
+
+/** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
+export function readConfigFile(path: string): RawOptions {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  const raw: RawOptions = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionKey;
+    if (!OPTION_KEYS.includes(camel)) throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new ConfigError(`config file ${path}: "${key}" must be a string or a number`);
+    }
+    raw[camel] = value;
+  }
+  return raw;
+}
+
+/** Loads the HMAC key from the option or the file; refuses a missing or short key. */
+export function resolveKey(raw: RawOptions): Uint8Array {
+  let key: Uint8Array;
+  if (raw.hmacKeyFile !== undefined) {
+    try {
+      // A trailing newline from `echo key > file` is not part of the key.
+      key = new Uint8Array(readFileSync(String(raw.hmacKeyFile))).subarray(0);
+    } catch (err) {
+      throw new ConfigError(`cannot read HMAC key file ${raw.hmacKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    let end = key.length;
+    while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d)) end--;
+    key = key.subarray(0, end);
+  } else if (raw.hmacKey !== undefined) {
+    key = new TextEncoder().encode(String(raw.hmacKey));
+  } else {
+    throw new ConfigError('an HMAC key is required: pass --hmac-key, --hmac-key-file or SATURN_HMAC_KEY (there is no default key)');
+  }
+  if (key.length < MIN_KEY_BYTES) {
+    throw new ConfigError(`the HMAC key must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
+  }
+  return key;
+}
+
+/** Turns raw option values (already merged: argv > env > file) into a validated Config. */
+export function buildConfig(raw: RawOptions): Config {
+  const pick = <K extends keyof typeof DEFAULTS>(k: K) => String(raw[k] ?? DEFAULTS[k]);
+  const logLevel = pick('logLevel').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const logFormat = pick('logFormat');
+  if (logFormat !== 'llog' && logFormat !== 'json') throw new ConfigError(`--log-format must be llog or json, got "${logFormat}"`);
+  const masterAddr = raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), '--master-addr', '127.0.0.1') : undefined;
+  if (masterAddr && masterAddr.port === 0) throw new ConfigError('--master-addr needs a port other than 0');
+  const intervalNs = parseDuration(pick('interval'), '--interval', 's');
+  if (intervalNs < 10e6) throw new ConfigError(`--interval must be at least 10ms, got "${pick('interval')}"`);
+  const name = String(raw.name ?? hostname());
+  if (name.length === 0 || name.length > 255) throw new ConfigError('--name must be 1 to 255 characters');
+  return {
+    role: masterAddr ? 'slave' : 'master',
+    masterAddr,
+    listenAddr: parseHostPort(pick('listenAddr'), '--listen-addr'),
+    hmacKey: resolveKey(raw),
+    name,
+    rounds: parseCount(pick('rounds'), '--rounds', 1, 64),
+    thresholdNs: parseDuration(pick('threshold'), '--threshold', 'ms'),
+    intervalNs,
+    realertNs: parseDuration(pick('realert'), '--realert', 's'),
+    logLevel: logLevel as LogLevel,
+    logFormat,
+    metricsAddr: raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
+    clockOffsetNs: raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
+  };
+}

@@ -1,0 +1,55 @@
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.js';
+
+/** A UDP/TCP endpoint as given on the command line. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const UNIT_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * Parses a duration such as `250ms`, `1.5s`, `2m`, `-3s` into nanoseconds. A bare number takes
+ * `bareUnit`, as the original tool's flags did (threshold in ms, interval in s).
+ */
+export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's', allowNegative = false): number {
+  const match = /^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(ns|us|µs|ms|s|m|h)?\s*$/.exec(text);
+  if (!match) throw new ConfigError(`${what} must be a duration such as 250ms, 1.5s or 2m, got "${text}"`);
+  const value = Number(match[1]) * UNIT_NS[match[2] ?? bareUnit]!;
+  if (!Number.isFinite(value)) throw new ConfigError(`${what} is out of range: "${text}"`);
+  if (value < 0 && !allowNegative) throw new ConfigError(`${what} must not be negative, got "${text}"`);
+  return Math.round(value);
+}
+
+/** Parses `host:port`, `[v6]:port` or `:port` (host defaults to `defaultHost`). */
+export function parseHostPort(text: string, what: string, defaultHost = '0.0.0.0'): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new ConfigError(`${what} must be host:port (e.g. 127.0.0.1:4123), got "${text}"`);
+  const host = match[1] ?? (match[2] || defaultHost);
+  if (match[1] && isIP(match[1]) !== 6) throw new ConfigError(`${what} has an invalid IPv6 address: "${text}"`);
+  return { host, port };
+}
+
+/** Formats a HostPort back to text, bracketing IPv6. */
+export function formatHostPort({ host, port }: HostPort): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Parses a positive integer option. */
+export function parseCount(text: string | number, what: string, min: number, max: number): number {
+  const value = typeof text === 'number' ? text : Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${what} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}

@@ -1,0 +1,78 @@
+import type { Clock, Nanos } from './clock.js';
+import { NS_PER_MS } from './clock.js';
+
+export interface SystemClockOptions {
+  /** Added to every reading; a testing aid behind `--clock-offset` (default 0). */
+  offsetNs?: number;
+  /** How many Date.now() tick-overs the anchor is the median of (default 7, see SPEC 3). */
+  anchorTicks?: number;
+  /** A disagreement with Date.now() beyond this is a step of the system clock (default 2 ms). */
+  stepToleranceNs?: number;
+}
+
+/**
+ * Wall time as "realtime anchor + monotonic elapsed", with nanosecond resolution.
+ *
+ * Date.now() only has milliseconds, so the anchor (realtime minus monotonic) is taken at the
+ * instants where Date.now() ticks over: there realtime is an exact multiple of a millisecond.
+ * One tick can be off by up to a few hundred µs (preemption), the median of several is not.
+ * Every reading also compares itself with Date.now(): a disagreement beyond the tolerance means
+ * the system clock was stepped, and the clock re-anchors and counts the step.
+ */
+export class SystemClock implements Clock {
+  readonly resolutionNs = 1_000;
+  private anchorNs: bigint;
+  private readonly offsetNs: bigint;
+  private readonly ticks: number;
+  private readonly stepToleranceNs: bigint;
+  private steps = 0;
+
+  constructor(options: SystemClockOptions = {}) {
+    const offsetNs = options.offsetNs ?? 0;
+    if (!Number.isFinite(offsetNs)) throw new RangeError(`clock offset must be finite, got ${offsetNs}`);
+    this.offsetNs = BigInt(Math.round(offsetNs));
+    this.ticks = options.anchorTicks ?? 7;
+    this.stepToleranceNs = BigInt(options.stepToleranceNs ?? 2 * NS_PER_MS);
+    this.anchorNs = measureAnchor(this.ticks);
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  now(): Nanos {
+    const mono = process.hrtime.bigint();
+    const realtimeMs = Date.now();
+    let wall = this.anchorNs + mono;
+    // Date.now() truncates to the millisecond below, so wall − realtime lies in [0, 1 ms) when in step.
+    const drift = wall - BigInt(realtimeMs) * 1_000_000n;
+    if (drift < -this.stepToleranceNs || drift > this.stepToleranceNs + 1_000_000n) {
+      this.anchorNs = measureAnchor(this.ticks);
+      this.steps++;
+      wall = this.anchorNs + process.hrtime.bigint();
+    }
+    return wall + this.offsetNs;
+  }
+}
+
+/** Median over `ticks` tick-overs of Date.now() of (realtime − monotonic), in ns. */
+export function measureAnchor(ticks: number): bigint {
+  const samples: bigint[] = [];
+  for (let i = 0; i < ticks; i++) {
+    const start = Date.now();
+    let before = process.hrtime.bigint();
+    // Busy-wait for the next millisecond boundary (at most ~1 ms each); it falls between
+    // `before` and `after` of the read that first sees the new millisecond.
+    for (;;) {
+      const ms = Date.now();
+      const after = process.hrtime.bigint();
+      if (ms !== start) {
+        samples.push(BigInt(ms) * 1_000_000n - (before + after) / 2n);
+        break;
+      }
+      before = after;
+    }
+  }
+  samples.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return samples[samples.length >> 1]!;
+}

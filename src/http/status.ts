@@ -1,0 +1,29 @@
+import type { NodeState } from '../saturn/fleet.js';
+
+/** One node as /status shows it (seconds, ISO times: the units a dashboard or jq user expects). */
+export interface NodeStatus {
+  id: string;
+  addr: string;
+  offsetSeconds: number | null;
+  errorSeconds: number | null;
+  rttSeconds: number | null;
+  checks: number;
+  discarded: number;
+  lastCheckAt: string | null;
+}
+
+/** The /status document for a set of nodes (pure). */
+export function statusDocument(nodes: readonly NodeState[]): { nodes: NodeStatus[] } {
+  return {
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      addr: `${n.ip}:${n.port}`,
+      offsetSeconds: n.current ? n.current.offsetNs / 1e9 : null,
+      errorSeconds: n.current ? n.current.errorNs / 1e9 : null,
+      rttSeconds: n.current ? n.current.rttNs / 1e9 : null,
+      checks: n.checks,
+      discarded: n.discarded,
+      lastCheckAt: n.lastCheckAt === undefined ? null : new Date(Number(n.lastCheckAt / 1_000_000n)).toISOString(),
+    })),
+  };
+}

@@ -1,0 +1,40 @@
+import { pino, type Logger } from 'pino';
+import { type LlogLevel, formatLlog } from '../alert/llog.js';
+import type { LogFormat, LogLevel } from '../cli/config.js';
+
+export type { Logger };
+
+/** Something lines can be written to: process.stdout/stderr in production, a sink in tests. */
+export interface Sink {
+  write(text: string): unknown;
+}
+
+const LLOG_LEVELS: Record<number, LlogLevel> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'ERROR' };
+
+/**
+ * A pino destination that re-renders each JSON record as an llog line, so operators who chose
+ * `--log-format llog` read one format everywhere. Diagnostics are rare, so parsing is cheap enough.
+ */
+function llogDestination(sink: Sink): Sink {
+  return {
+    write(json: string) {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(json) as Record<string, unknown>;
+      } catch {
+        return sink.write(json);
+      }
+      const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
+      const flat: Record<string, string> = {};
+      for (const [k, v] of Object.entries(fields)) flat[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      return sink.write(`${formatLlog(LLOG_LEVELS[level as number] ?? 'INFO', String(msg ?? ''), flat)}\n`);
+    },
+  };
+}
+
+/** The diagnostics logger (pino). Diagnostics go to stderr; stdout carries the llog event stream. */
+export function createDiagnostics(options: { level: LogLevel; format: LogFormat; sink?: Sink }): Logger {
+  const sink = options.sink ?? process.stderr;
+  const destination = options.format === 'llog' ? llogDestination(sink) : sink;
+  return pino({ level: options.level, base: undefined }, destination as pino.DestinationStream);
+}

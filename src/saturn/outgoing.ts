@@ -1,0 +1,10 @@
+import type { Nanos } from '../clock/clock.js';
+
+/**
+ * A reply the protocol core has decided on but not yet stamped: the edge reads the clock
+ * immediately before sending and passes the instant in, so the send time in the packet is the
+ * send time on the wire (less only encoding and MAC, a few µs, which land inside the measured delay).
+ */
+export interface Outgoing {
+  build(sentAt: Nanos): Uint8Array;
+}

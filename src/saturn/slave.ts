@@ -1,0 +1,114 @@
+import type { Nanos } from '../clock/clock.js';
+import type { ErrorCode } from '../errors.js';
+import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import type { Envelope } from '../wire/envelope.js';
+import { constantTimeEqual } from '../wire/envelope.js';
+import { NONCE_BYTES, type Result } from '../wire/messages.js';
+import { type RandomBytes, cryptoRandom, randomSessionId } from '../wire/random.js';
+import type { Outgoing } from './outgoing.js';
+
+export type SlaveOutcome =
+  | { kind: 'drop'; code: ErrorCode }
+  | { kind: 'reply'; reply: Outgoing }
+  | { kind: 'result'; result: Result };
+
+export interface SlaveCoreOptions {
+  envelope: Envelope;
+  nodeId: string;
+  random?: RandomBytes;
+}
+
+interface Check {
+  session: bigint;
+  /** Leg of the last Report sent. */
+  leg: number;
+  /** Nonce of the last Report sent; the master's next message must echo it. */
+  nonce: Uint8Array;
+  /** The last Report's bytes, for retransmission after a loss. */
+  lastSent: Uint8Array | undefined;
+}
+
+/**
+ * The slave's side of the protocol as a state machine: it opens a check, answers each of the
+ * master's Responses with the next leg, and accepts the Result that echoes its last nonce.
+ * No sockets, no clock reads. One check at a time; starting one abandons the previous.
+ */
+export class SlaveCore {
+  private readonly envelope: Envelope;
+  private readonly random: RandomBytes;
+  readonly nodeId: string;
+  private check: Check | undefined;
+
+  constructor(options: SlaveCoreOptions) {
+    this.envelope = options.envelope;
+    this.nodeId = options.nodeId;
+    this.random = options.random ?? cryptoRandom;
+  }
+
+  /** True while a check is waiting for the master. */
+  get busy(): boolean {
+    return this.check !== undefined;
+  }
+
+  /** Opens a new check: leg 0, stamped by the edge at send. */
+  start(clockSteps: number): Outgoing {
+    const check: Check = { session: randomSessionId(this.random), leg: 0, nonce: this.random(NONCE_BYTES), lastSent: undefined };
+    this.check = check;
+    return this.report(check, new Uint8Array(0), 0n, clockSteps);
+  }
+
+  /** The last Report again, byte for byte, after the master went quiet (undefined if none). */
+  retransmit(): Uint8Array | undefined {
+    return this.check?.lastSent;
+  }
+
+  /** Gives up on the current check (timeout). */
+  abandon(): void {
+    this.check = undefined;
+  }
+
+  handle(datagram: Uint8Array, receivedAt: Nanos, clockSteps: number): SlaveOutcome {
+    const opened = this.envelope.open(datagram);
+    if (!opened.ok) return { kind: 'drop', code: opened.code };
+    const message = decodeMessage(opened.payload);
+    if (!message || message.kind === 'report') return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
+    const check = this.check;
+    if (!check || message.session !== check.session) return { kind: 'drop', code: 'SATURN_ERR_UNKNOWN_SESSION' };
+    if (!constantTimeEqual(message.echo, check.nonce)) {
+      // Either a duplicate of a message already answered, or a replay/forgery: never answered.
+      return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
+    }
+    if (message.kind === 'result') {
+      this.check = undefined;
+      return { kind: 'result', result: message };
+    }
+    if (message.leg !== check.leg || message.nonce.length !== NONCE_BYTES) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
+    check.leg++;
+    check.nonce = this.random(NONCE_BYTES);
+    return { kind: 'reply', reply: this.report(check, message.nonce, receivedAt, clockSteps) };
+  }
+
+  private report(check: Check, echo: Uint8Array, receivedAt: Nanos, clockSteps: number): Outgoing {
+    const nonce = check.nonce;
+    const leg = check.leg;
+    return {
+      build: (sentAt) => {
+        const bytes = this.envelope.seal(
+          encodeMessage({
+            kind: 'report',
+            session: check.session,
+            leg,
+            nonce,
+            echo,
+            nodeId: this.nodeId,
+            receivedAt,
+            sentAt,
+            clockSteps,
+          }),
+        );
+        check.lastSent = bytes;
+        return bytes;
+      },
+    };
+  }
+}

@@ -1,0 +1,177 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { LlogWriter, nsToMillisText } from '../alert/llog.js';
+import type { Config } from '../cli/config.js';
+import { type HostPort, formatHostPort } from '../cli/parse.js';
+import type { Clock, Nanos } from '../clock/clock.js';
+import type { Logger, Sink } from '../log/diagnostics.js';
+import { UdpEndpoint } from '../net/udp-endpoint.js';
+import { SlaveCore } from '../saturn/slave.js';
+import { Envelope } from '../wire/envelope.js';
+import type { Result } from '../wire/messages.js';
+import { DropCounts } from './drop-counts.js';
+
+export interface SlaveDeps {
+  clock: Clock;
+  logger: Logger;
+  events: Sink;
+}
+
+/** Retransmissions of a silent leg before the check is given up. */
+const MAX_RETRANSMITS = 3;
+
+/**
+ * A running slave: every interval it opens a check with the master, answers its legs,
+ * retransmits a leg the master has not answered, and logs the offset the master found.
+ */
+export class SlaveService {
+  readonly drops = new DropCounts();
+  /** The master's last verdict on this node. */
+  lastResult: Result | undefined;
+  checksCompleted = 0;
+  checksFailed = 0;
+  private readonly core: SlaveCore;
+  private readonly llog: LlogWriter;
+  private readonly legTimeoutMs: number;
+  private endpoint: UdpEndpoint | undefined;
+  private master: HostPort;
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private legTimer: NodeJS.Timeout | undefined;
+  private retransmits = 0;
+  private unreachable = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly deps: SlaveDeps,
+  ) {
+    this.core = new SlaveCore({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
+    this.llog = new LlogWriter(deps.events);
+    this.master = config.masterAddr!;
+    this.legTimeoutMs = Math.min(1000, config.intervalNs / 5e6);
+  }
+
+  static async start(config: Config, deps: SlaveDeps): Promise<SlaveService> {
+    const service = new SlaveService(config, deps);
+    service.endpoint = await UdpEndpoint.bind(config.listenAddr, deps.clock, (d, _from, at) => service.onDatagram(d, at));
+    deps.logger.info(
+      { addr: formatHostPort(service.endpoint.address), master: formatHostPort(config.masterAddr!), name: config.name },
+      'slave listening',
+    );
+    service.scheduleCheck(0);
+    return service;
+  }
+
+  get address(): HostPort {
+    return this.endpoint!.address;
+  }
+
+  private scheduleCheck(delayMs: number): void {
+    this.intervalTimer = setTimeout(() => {
+      void this.startCheck();
+      this.scheduleCheck(this.config.intervalNs / 1e6);
+    }, delayMs);
+  }
+
+  private async startCheck(): Promise<void> {
+    if (this.core.busy) this.giveUp('the previous check was still open');
+    const target = this.config.masterAddr!;
+    if (isIP(target.host) === 0) {
+      try {
+        this.master = { host: (await lookup(target.host)).address, port: target.port };
+      } catch (err) {
+        this.deps.logger.warn({ master: formatHostPort(target), err: (err as Error).message }, 'cannot resolve master');
+        return;
+      }
+    }
+    if (!this.endpoint) return;
+    const { clock } = this.deps;
+    this.retransmits = 0;
+    this.sendNow(this.core.start(clock.stepCount).build(clock.now()));
+  }
+
+  private onDatagram(datagram: Buffer, receivedAt: Nanos): void {
+    const { clock, logger } = this.deps;
+    const outcome = this.core.handle(datagram, receivedAt, clock.stepCount);
+    switch (outcome.kind) {
+      case 'drop':
+        this.drops.add(outcome.code);
+        logger.debug({ code: outcome.code }, 'datagram dropped');
+        return;
+      case 'reply':
+        this.retransmits = 0;
+        this.sendNow(outcome.reply.build(clock.now()));
+        return;
+      case 'result':
+        this.clearLegTimer();
+        this.onResult(outcome.result);
+        return;
+    }
+  }
+
+  private onResult(result: Result): void {
+    this.lastResult = result;
+    const master = formatHostPort(this.config.masterAddr!);
+    if (this.unreachable) {
+      this.unreachable = false;
+      this.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
+    }
+    if (!result.ok) {
+      this.checksFailed++;
+      this.deps.logger.warn({ master, reason: result.reason }, 'check discarded by the master');
+      return;
+    }
+    this.checksCompleted++;
+    this.llog.line('INFO', 'slave offset', {
+      error: nsToMillisText(result.errorNs),
+      master,
+      name: this.config.name,
+      offset: nsToMillisText(result.offsetNs),
+      rtt: nsToMillisText(result.rttNs),
+    });
+  }
+
+  private sendNow(bytes: Uint8Array): void {
+    this.endpoint?.send(bytes, this.master, (err) => this.deps.logger.debug({ err: err.message }, 'send failed'));
+    this.armLegTimer();
+  }
+
+  private armLegTimer(): void {
+    this.clearLegTimer();
+    this.legTimer = setTimeout(() => this.onLegTimeout(), this.legTimeoutMs);
+  }
+
+  private clearLegTimer(): void {
+    if (this.legTimer) clearTimeout(this.legTimer);
+    this.legTimer = undefined;
+  }
+
+  /** The master went quiet: send the same leg again, or give up after a few tries. */
+  private onLegTimeout(): void {
+    const again = this.core.retransmit();
+    if (!again || this.retransmits >= MAX_RETRANSMITS) {
+      this.giveUp('no answer from the master');
+      return;
+    }
+    this.retransmits++;
+    this.endpoint?.send(again, this.master);
+    this.armLegTimer();
+  }
+
+  private giveUp(reason: string): void {
+    this.clearLegTimer();
+    this.core.abandon();
+    this.checksFailed++;
+    if (!this.unreachable) {
+      this.unreachable = true;
+      this.llog.line('WARN', 'master unreachable', { master: formatHostPort(this.config.masterAddr!), name: this.config.name, reason });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.intervalTimer) clearTimeout(this.intervalTimer);
+    this.clearLegTimer();
+    const endpoint = this.endpoint;
+    this.endpoint = undefined;
+    await endpoint?.close();
+  }
+}
