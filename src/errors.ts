@@ -24,6 +24,10 @@ export const ErrorCodes = {
   SATURN_ERR_RT_MALFORMED: 'malformed roughtime message',
   SATURN_ERR_RT_INVALID: 'roughtime response does not verify',
   SATURN_ERR_RT_TIMEOUT: 'roughtime server did not answer',
+  SATURN_ERR_RT_SHORT: 'roughtime request shorter than 1024 bytes',
+  SATURN_ERR_RT_VERSION: 'no roughtime version in common',
+  SATURN_ERR_RT_WRONG_SRV: 'roughtime request names another server key',
+  SATURN_ERR_RT_INCONSISTENT: 'roughtime servers contradict each other',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
