@@ -74,7 +74,7 @@ export class OffsetHistory {
     }
     const newest: Entry = { at, interval: around(estimate.offsetNs, estimate.errorNs) };
 
-    // The newest takes one of the `size` places: drop the oldest first so exactly `size` are combined.
+    // The newest takes one of the `size` places: drop the oldest first so at most `size` are combined.
     if (this.#entries.length >= this.size) this.#entries.splice(0, this.#entries.length - this.size + 1);
     let past: OffsetInterval = { loNs: -Infinity, hiNs: Infinity };
     for (const entry of this.#entries) past = intersect(past, widen(entry.interval, this.#driftNs(at, entry.at)));
