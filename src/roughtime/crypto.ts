@@ -10,7 +10,7 @@ export function hashParts(bytes: number, ...parts: Uint8Array[]): Uint8Array {
   const hash = createHash('sha512');
   for (const part of parts) hash.update(part);
   const digest = hash.digest();
-  return bytes === digest.byteLength ? digest : digest.subarray(0, bytes);
+  return new Uint8Array(digest.buffer, digest.byteOffset, bytes);
 }
 
 /** SRV for a long-term public key: SHA-512(0xff ‖ key) truncated to 32 bytes. */
