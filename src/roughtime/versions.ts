@@ -31,6 +31,11 @@ export interface VersionFamily {
   readonly versList: boolean;
   readonly delegationContext: Uint8Array;
   readonly responseContext: Uint8Array;
+  /**
+   * How a chained nonce commits to the previous response: `direct` H(response ‖ rand) (IETF), or
+   * `prehashed` H(H(response) ‖ blind) (Google with full SHA-512, Cloudflare's drafts truncated).
+   */
+  readonly chainForm: 'direct' | 'prehashed';
   /** Tags a response may carry at its top level, and which of them must be there. */
   readonly responseTags: readonly number[];
   readonly requiredResponseTags: readonly number[];
@@ -60,6 +65,7 @@ export const RFC: VersionFamily = {
   versList: true,
   delegationContext: DELEGATION_CONTEXT,
   responseContext: RESPONSE_CONTEXT,
+  chainForm: 'direct',
   responseTags: CURRENT_RESPONSE_TAGS,
   requiredResponseTags: CURRENT_RESPONSE_TAGS,
   srepTags: [Tag.VER, Tag.RADI, Tag.MIDP, Tag.VERS, Tag.ROOT],
@@ -86,6 +92,7 @@ export const DRAFT_08: VersionFamily = {
   versList: false,
   delegationContext: DELEGATION_CONTEXT_OLD,
   responseContext: RESPONSE_CONTEXT,
+  chainForm: 'prehashed',
   responseTags: [Tag.SIG, Tag.VER, Tag.NONC, Tag.PATH, Tag.SREP, Tag.CERT, Tag.INDX],
   requiredResponseTags: [Tag.SIG, Tag.VER, Tag.NONC, Tag.PATH, Tag.SREP, Tag.CERT, Tag.INDX],
   srepTags: [Tag.RADI, Tag.MIDP, Tag.ROOT],
@@ -105,6 +112,7 @@ export const GOOGLE: VersionFamily = {
   versList: false,
   delegationContext: DELEGATION_CONTEXT_OLD,
   responseContext: RESPONSE_CONTEXT,
+  chainForm: 'prehashed',
   // The original server sends no NONC; Cloudflare's echoes it. Either is fine: the leaf covers it.
   responseTags: [Tag.SIG, Tag.NONC, Tag.PATH, Tag.SREP, Tag.CERT, Tag.INDX],
   requiredResponseTags: [Tag.SIG, Tag.PATH, Tag.SREP, Tag.CERT, Tag.INDX],

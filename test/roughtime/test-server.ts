@@ -1,0 +1,85 @@
+/**
+ * A minimal Roughtime server for tests, on 127.0.0.1 only: answers each datagram alone through
+ * respondToBatch, and can be told to grease (bad signature, time a day off), send garbage or
+ * stay silent per request. The real pipeline server comes in its own issue.
+ */
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../src/clock/clock.js';
+import { serverId, signingKeyFromSeed } from '../../src/roughtime/crypto.js';
+import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
+import type { RoughtimeServer } from '../../src/roughtime/server-list.js';
+import { ALL_IETF_VERSIONS, type WireVersion } from '../../src/roughtime/versions.js';
+
+export type Behaviour = 'answer' | 'grease' | 'garbage' | 'silent';
+
+export interface TestServerOptions {
+  readonly name?: string;
+  readonly seed?: number;
+  /** What to do with request n (1-based). Default: always answer. */
+  readonly behaviour?: (n: number) => Behaviour;
+  /** Added to the true time: a lying server. */
+  readonly offsetNs?: bigint;
+  readonly radiNs?: number;
+  readonly versions?: readonly WireVersion[];
+}
+
+export interface TestServer {
+  readonly server: RoughtimeServer;
+  readonly port: number;
+  readonly publicKey: Uint8Array;
+  /** Datagrams received so far. */
+  readonly received: () => number;
+  close(): Promise<void>;
+}
+
+/** Wall time with sub-millisecond steps: Date.now() anchor plus hrtime. */
+export function testClock(): Clock {
+  const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  return { now: () => anchorNs + process.hrtime.bigint(), stepCount: 0, resolutionNs: 1_000 };
+}
+
+const DAY_NS = 86_400_000_000_000n;
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const clock = testClock();
+  const seed = options.seed ?? 1;
+  const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(seed));
+  const now = clock.now();
+  const delegation = createDelegation({ longTermKey, onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(seed + 100)), mintNs: now - 10n * DAY_NS, maxtNs: now + 10n * DAY_NS });
+  const versions = options.versions ?? [...ALL_IETF_VERSIONS, 'google'];
+  const config = { versions, serverIds: [serverId(longTermKey.publicKey)], delegation };
+  const behaviour = options.behaviour ?? (() => 'answer');
+  const socket = createSocket('udp4');
+  let received = 0;
+  socket.on('message', (packet, peer) => {
+    received++;
+    const action = behaviour(received);
+    if (action === 'silent') return;
+    if (action === 'garbage') {
+      socket.send(new Uint8Array(64).fill(0x5a), peer.port, peer.address);
+      return;
+    }
+    const midpNs = clock.now() + (options.offsetNs ?? 0n) + (action === 'grease' ? DAY_NS : 0n);
+    const [outcome] = respondToBatch([new Uint8Array(packet)], config, { midpNs, radiNs: options.radiNs ?? 1e9 });
+    if (!outcome || !('response' in outcome)) return;
+    const response = new Uint8Array(outcome.response);
+    // Grease as deployed servers do: a wrong time under a signature that does not verify. SIG is
+    // the first value, right after the header (8 bytes a tag: 7 tags framed, 6 for Google).
+    if (action === 'grease') {
+      const sigAt = response[0] === 0x52 ? 12 + 8 * 7 : 8 * 6;
+      response[sigAt] = response[sigAt]! ^ 0x01;
+    }
+    socket.send(response, peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = (socket.address() as AddressInfo).port;
+  const server: RoughtimeServer = { name: options.name ?? `test-${seed}`, host: '127.0.0.1', port, publicKey: longTermKey.publicKey, versions: [...ALL_IETF_VERSIONS] };
+  return {
+    server,
+    port,
+    publicKey: longTermKey.publicKey,
+    received: () => received,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
