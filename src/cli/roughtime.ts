@@ -144,7 +144,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
       } else {
         for (const answer of outcome.answers) stdout.write(answerLine(answer));
         for (const failure of outcome.failures) stdout.write(`${failure.server.name}  no valid answer: ${(failure.error as Error).message}\n`);
-        for (const c of outcome.contradictions.map(named)) stdout.write(`CONTRADICTION: ${String(c.earlier)} answered after ${String(c.later)} with an interval that ends before it begins: one of them lies\n`);
+        for (const c of outcome.contradictions.map(named)) stdout.write(`CONTRADICTION: ${String(c.earlier)} answered before ${String(c.later)}, yet its interval begins after ${String(c.later)}'s ends: one of them lies\n`);
         if (reportFile) stdout.write(`malfeasance report written to ${reportFile}\n`);
       }
       setExitCode(outcome.failures.length === 0 && outcome.contradictions.length === 0 ? 0 : 1);

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { decodeExchangeFile, toJson } from '../../src/cli/roughtime.js';
+import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
+import { runCli } from './run-cli.js';
+import { startTestServer, testClock } from './test-server.js';
+import { SKIP_MESSAGE, draft19ReportText, roughenoughVector, vectorsDir } from './vectors.js';
+
+const ROUGHENOUGH_KEY = 'AW5uAoTSTDfG5NfY1bTh08GUnOqlRb+HVhbJ3ODJvsE=';
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'saturn-rt-cli-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('verify: a saved 0x8000000c exchange in hex files is valid (exit 0)', async (t) => {
+  const vectors = vectorsDir();
+  if (!vectors) return t.skip(SKIP_MESSAGE);
+  const run = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', path.join(vectors, 'roughenough/rfc-request.071039e5.hex'), '--response', path.join(vectors, 'roughenough/rfc-response.071039e5.hex')]);
+  assert.equal(run.exitCode, 0);
+  const json = JSON.parse(run.stdout) as Record<string, unknown>;
+  assert.deepEqual({ valid: json.valid, version: json.version, midp: json.midp, radi: json.radi, reason: json.reason }, { valid: true, version: '0x8000000c', midp: 1747944450, radi: 5, reason: null });
+  assert.match(run.stdout, /"maxt":18446744073709551615/);
+});
+
+test('verify: raw files work too; a mismatched pair is invalid (exit 1)', async (t) => {
+  const vectors = vectorsDir();
+  if (!vectors) return t.skip(SKIP_MESSAGE);
+  const request = path.join(dir, 'request.bin');
+  const response = path.join(dir, 'response.bin');
+  await writeFile(request, roughenoughVector(vectors, 'rfc-request.071039e5.hex'));
+  await writeFile(response, roughenoughVector(vectors, 'rfc-response.071039e5.hex'));
+  assert.equal((await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', request, '--response', response])).exitCode, 0);
+  const other = path.join(vectors, 'roughenough/rfc-request.SRV.417aa962.hex');
+  const run = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', other, '--response', response]);
+  assert.equal(run.exitCode, 1);
+  const json = JSON.parse(run.stdout) as Record<string, unknown>;
+  assert.equal(json.valid, false);
+  assert.equal(json.reason, 'NONC does not echo the request nonce');
+});
+
+test('verify: usage errors exit 2 with one sentence', async () => {
+  const missing = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY]);
+  assert.equal(missing.exitCode, 2);
+  assert.match(missing.stderr, /needs --public-key, --request and --response/);
+  const badKey = await runCli(['verify', '--public-key', 'AAAA', '--request', 'x', '--response', 'y']);
+  assert.equal(badKey.exitCode, 2);
+  assert.match(badKey.stderr, /--public-key must be 32 bytes/);
+  const unreadable = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', path.join(dir, 'nope'), '--response', path.join(dir, 'nope')]);
+  assert.equal(unreadable.exitCode, 2);
+  assert.match(unreadable.stderr, /--request .* cannot be read \(ENOENT\)/);
+  assert.equal((await runCli(['verify', '--bogus'])).exitCode, 2);
+  assert.equal((await runCli(['verify', '--report', 'r.json', '--public-key', ROUGHENOUGH_KEY])).exitCode, 2);
+});
+
+test('verify --report: the draft-19 report proves a lie (exit 0); a broken one does not (exit 1)', async (t) => {
+  const vectors = vectorsDir();
+  if (!vectors) return t.skip(SKIP_MESSAGE);
+  const good = path.join(dir, 'report.json');
+  await writeFile(good, draft19ReportText(vectors));
+  const run = await runCli(['verify', '--report', good]);
+  assert.equal(run.exitCode, 0);
+  const json = JSON.parse(run.stdout) as { valid: boolean; responses: Array<{ version: string }>; contradictions: unknown[] };
+  assert.equal(json.valid, true);
+  assert.deepEqual(json.responses.map((r) => r.version), ['1', '1', '1']);
+  assert.equal(json.contradictions.length, 2);
+  const report = JSON.parse(draft19ReportText(vectors)) as { responses: unknown[] };
+  const bad = path.join(dir, 'bad.json');
+  await writeFile(bad, JSON.stringify({ responses: report.responses.slice(1) }));
+  const broken = await runCli(['verify', '--report', bad]);
+  assert.equal(broken.exitCode, 1);
+  assert.match(JSON.parse(broken.stdout).reason as string, /consistent/);
+  const notJson = path.join(dir, 'not.json');
+  await writeFile(notJson, '{');
+  assert.equal((await runCli(['verify', '--report', notJson])).exitCode, 1);
+});
+
+test('query: prints each server\'s version, midpoint, radius, RTT and offset; --json', async () => {
+  const local = await startTestServer({ seed: 21, name: 'ignored' });
+  try {
+    const key = Buffer.from(local.publicKey).toString('base64');
+    const text = await runCli(['query', '--roughtime-server', `127.0.0.1:${local.port}=${key}`], { clock: testClock() });
+    assert.equal(text.exitCode, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^127\\.0\\.0\\.1:${local.port}  version 1  midpoint \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  radius 1 s  rtt [0-9.]+ ms  offset [+-][0-9.]+ ms ± 1\\.\\d+ s \\(local clock inside the interval\\)\\n$`));
+    const json = await runCli(['query', '--json', '--roughtime-server', `127.0.0.1:${local.port}=${key}`]);
+    assert.equal(json.exitCode, 0);
+    const parsed = JSON.parse(json.stdout) as { servers: Array<Record<string, unknown>>; contradictions: unknown[]; malfeasanceReport: unknown };
+    assert.equal(parsed.servers[0]!.version, '1');
+    assert.equal(parsed.servers[0]!.withinInterval, true);
+    assert.equal(typeof parsed.servers[0]!.midp, 'number');
+    assert.deepEqual(parsed.contradictions, []);
+    assert.equal(parsed.malfeasanceReport, null);
+  } finally {
+    await local.close();
+  }
+});
+
+test('query: a list with a silent server and a liar exits 1 and writes the malfeasance report', async () => {
+  const honest = await startTestServer({ seed: 22, name: 'honest' });
+  const liar = await startTestServer({ seed: 23, offsetNs: -86_400_000_000_000n });
+  const silent = await startTestServer({ seed: 24, behaviour: () => 'silent' });
+  try {
+    const entry = (name: string, s: { port: number; publicKey: Uint8Array }, version: unknown = 'IETF-Roughtime') => ({ name, version, publicKeyType: 'ed25519', publicKey: Buffer.from(s.publicKey).toString('base64'), addresses: [{ protocol: 'udp', address: `127.0.0.1:${s.port}` }] });
+    const list = path.join(dir, 'servers.json');
+    await writeFile(list, JSON.stringify({ servers: [entry('honest', honest), entry('silent', silent), entry('liar', liar, 1)] }));
+    const reportFile = path.join(dir, 'malfeasance.json');
+    const run = await runCli(['query', '--roughtime-servers', list, '--timeout', '50', '--attempts', '2', '--malfeasance-report', reportFile], { clock: testClock() });
+    assert.equal(run.exitCode, 1);
+    assert.match(run.stdout, /^honest {2}version 1 /m);
+    assert.match(run.stdout, /^silent {2}no valid answer: silent gave no valid answer to 2 request\(s\)$/m);
+    assert.match(run.stdout, /^CONTRADICTION: honest answered before liar, yet its interval begins after liar's ends: one of them lies$/m);
+    assert.match(run.stdout, /malfeasance report written to/);
+    const verdict = verifyMalfeasanceReport(JSON.parse(await readFile(reportFile, 'utf8')));
+    assert.equal(verdict.valid, true, verdict.reason ?? '');
+  } finally {
+    await Promise.all([honest.close(), liar.close(), silent.close()]);
+  }
+});
+
+test('query: no servers, bad options and bad lists are usage errors (exit 2)', async () => {
+  assert.match((await runCli(['query'])).stderr, /needs --roughtime-servers FILE or --roughtime-server/);
+  assert.equal((await runCli(['query'])).exitCode, 2);
+  assert.equal((await runCli(['query', '--roughtime-server', 'nonsense'])).exitCode, 2);
+  assert.equal((await runCli(['query', '--roughtime-server', `127.0.0.1:1=${ROUGHENOUGH_KEY}`, '--attempts', '0'])).exitCode, 2);
+  const list = path.join(dir, 'empty.json');
+  await writeFile(list, '{"servers":[]}');
+  const run = await runCli(['query', '--roughtime-servers', list]);
+  assert.equal(run.exitCode, 2);
+  assert.match(run.stderr, /lists no server reachable over UDP/);
+});
+
+test('helpers: exchange files as hex or raw; JSON keeps uint64 exact', () => {
+  assert.deepEqual(decodeExchangeFile(new Uint8Array(Buffer.from('0a0B\n ff\n'))), new Uint8Array([0x0a, 0x0b, 0xff]));
+  const raw = new Uint8Array([0x52, 0x4f, 0x55, 0x47]);
+  assert.equal(decodeExchangeFile(raw), raw);
+  assert.equal(toJson({ maxt: 2n ** 64n - 1n, s: 'a' }), '{"maxt":18446744073709551615,"s":"a"}');
+});
