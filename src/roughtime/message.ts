@@ -10,6 +10,7 @@ import { tagName } from './tags.js';
 /** Most tags a message may carry: the header alone (8 bytes a tag) must fit a 64 KiB datagram. */
 const MAX_TAGS = 8192;
 
+/** A SATURN_ERR_RT_MALFORMED error with its reason. */
 export function malformed(reason: string): SaturnError {
   return new SaturnError('SATURN_ERR_RT_MALFORMED', reason);
 }

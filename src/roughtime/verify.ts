@@ -45,7 +45,8 @@ export interface VerifyInput {
   readonly publicKey: Uint8Array;
 }
 
-interface Partial {
+/** What has been read so far, so a rejection still reports the version and times it saw. */
+interface Seen {
   wireVersion: WireVersion | null;
   family: VersionFamily | null;
   midp: bigint | null;
@@ -58,7 +59,7 @@ class Invalid extends Error {}
 
 /** Validates a response against the request that asked for it; never throws. */
 export function verifyResponse(input: VerifyInput): VerifyResult {
-  const seen: Partial = { wireVersion: null, family: null, midp: null, radi: null, mint: null, maxt: null };
+  const seen: Seen = { wireVersion: null, family: null, midp: null, radi: null, mint: null, maxt: null };
   try {
     check(input, seen);
     return result(seen, null, null);
@@ -70,7 +71,7 @@ export function verifyResponse(input: VerifyInput): VerifyResult {
   }
 }
 
-function result(seen: Partial, reason: string | null, code: VerifyResult['code']): VerifyResult {
+function result(seen: Seen, reason: string | null, code: VerifyResult['code']): VerifyResult {
   const family = seen.family;
   return {
     valid: reason === null,
@@ -101,13 +102,16 @@ function onlyTags(message: RtMessage, allowed: readonly number[], required: read
   for (const tag of required) message.require(tag);
 }
 
-function check(input: VerifyInput, seen: Partial): void {
-  let request;
+function decodeRequestExplained(packet: Uint8Array): ReturnType<typeof decodeRequest> {
   try {
-    request = decodeRequest(input.request);
+    return decodeRequest(packet);
   } catch (error) {
     throw error instanceof SaturnError ? new SaturnError(error.code, `the request is not one: ${error.message}`) : error;
   }
+}
+
+function check(input: VerifyInput, seen: Seen): void {
+  const request = decodeRequestExplained(input.request);
   const longTermKey = ed25519PublicKey(input.publicKey);
 
   let family: VersionFamily;
