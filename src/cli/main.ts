@@ -6,6 +6,7 @@ import { runDemo } from '../service/demo.js';
 import { startNode } from '../service/run-node.js';
 import { type RawOptions, OPTION_KEYS, buildConfig, readConfigFile } from './config.js';
 import { parseDuration } from './parse.js';
+import { roughtimeCommand } from './roughtime.js';
 import { waitForShutdown } from './shutdown.js';
 
 export interface CliIo {
@@ -77,6 +78,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       setExit(0);
     });
 
+  program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }
 

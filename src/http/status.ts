@@ -12,9 +12,13 @@ export interface NodeStatus {
   lastCheckAt: string | null;
 }
 
-/** The /status document for a set of nodes (pure). */
-export function statusDocument(nodes: readonly NodeState[]): { nodes: NodeStatus[] } {
+/** The /status document for a set of nodes and the master's drop counts (pure). */
+export function statusDocument(
+  nodes: readonly NodeState[],
+  drops: Record<string, number> = {},
+): { nodes: NodeStatus[]; drops: Record<string, number> } {
   return {
+    drops,
     nodes: nodes.map((n) => ({
       id: n.id,
       addr: `${n.ip}:${n.port}`,

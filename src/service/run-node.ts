@@ -26,7 +26,7 @@ export async function startNode(config: Config, deps: { clock: Clock; logger: Lo
   if (config.metricsAddr) {
     try {
       http = await HttpServer.start(config.metricsAddr, {
-        '/status': () => ({ type: 'application/json', body: `${JSON.stringify(statusDocument(master.fleet.all()))}\n` }),
+        '/status': () => ({ type: 'application/json', body: `${JSON.stringify(statusDocument(master.fleet.all(), master.drops.snapshot()))}\n` }),
         '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
       });
     } catch (err) {

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildConfig, readConfigFile } from '../../src/cli/config.js';
+import { parseDuration, parseHostPort } from '../../src/cli/parse.js';
+import { ConfigError } from '../../src/errors.js';
+
+const KEY = '0123456789abcdef';
+
+test('durations take units; a bare number takes the option\'s own unit', () => {
+  assert.equal(parseDuration('250ms', 'x', 's'), 250e6);
+  assert.equal(parseDuration('1.5s', 'x', 'ms'), 1.5e9);
+  assert.equal(parseDuration('2m', 'x', 'ms'), 120e9);
+  assert.equal(parseDuration('5000', '--threshold', 'ms'), 5e9);
+  assert.equal(parseDuration('180', '--interval', 's'), 180e9);
+  assert.equal(parseDuration('-2s', 'x', 'ms', true), -2e9);
+  assert.throws(() => parseDuration('-2s', 'x', 'ms'), ConfigError);
+  assert.throws(() => parseDuration('5x', '--interval', 's'), /--interval must be a duration/);
+  assert.throws(() => parseDuration('', 'x', 's'), ConfigError);
+});
+
+test('addresses: host:port, [v6]:port, :port', () => {
+  assert.deepEqual(parseHostPort('127.0.0.1:4123', 'x'), { host: '127.0.0.1', port: 4123 });
+  assert.deepEqual(parseHostPort('[::1]:9', 'x'), { host: '::1', port: 9 });
+  assert.deepEqual(parseHostPort(':4123', 'x'), { host: '0.0.0.0', port: 4123 });
+  assert.deepEqual(parseHostPort('master.example:4123', 'x'), { host: 'master.example', port: 4123 });
+  for (const bad of ['127.0.0.1', '127.0.0.1:99999', 'a:b', '[zz]:1', '']) assert.throws(() => parseHostPort(bad, '--listen-addr'), ConfigError, bad);
+});
+
+test('defaults follow the spec, and --master-addr makes a slave', () => {
+  const master = buildConfig({ hmacKey: KEY });
+  assert.equal(master.role, 'master');
+  assert.deepEqual(master.listenAddr, { host: '0.0.0.0', port: 4123 });
+  assert.equal(master.rounds, 5);
+  assert.equal(master.thresholdNs, 100e6);
+  assert.equal(master.intervalNs, 10e9);
+  assert.equal(master.realertNs, 600e9);
+  assert.equal(master.logFormat, 'llog');
+  const slave = buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', threshold: '5000', interval: 180 });
+  assert.equal(slave.role, 'slave');
+  assert.equal(slave.thresholdNs, 5e9, 'a bare threshold is milliseconds, as in the original');
+  assert.equal(slave.intervalNs, 180e9, 'a bare interval is seconds, as in the original');
+});
+
+test('the key is required, at least 16 bytes, and can come from a file', () => {
+  assert.throws(() => buildConfig({}), /HMAC key is required/);
+  assert.throws(() => buildConfig({ hmacKey: 'short' }), /at least 16 bytes, got 5/);
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
+  writeFileSync(join(dir, 'key'), `${KEY}\n`);
+  assert.deepEqual([...buildConfig({ hmacKeyFile: join(dir, 'key') }).hmacKey], [...new TextEncoder().encode(KEY)]);
+  assert.throws(() => buildConfig({ hmacKeyFile: join(dir, 'missing') }), /cannot read HMAC key file .*ENOENT/);
+});
+
+test('config files use the options\' keys and refuse unknown ones', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ 'master-addr': '127.0.0.1:4000', hmacKey: KEY, rounds: 8 }));
+  assert.deepEqual(readConfigFile(good), { masterAddr: '127.0.0.1:4000', hmacKey: KEY, rounds: 8 });
+  const typo = join(dir, 'typo.json');
+  writeFileSync(typo, JSON.stringify({ treshold: 5 }));
+  assert.throws(() => readConfigFile(typo), /unknown key "treshold"/);
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{');
+  assert.throws(() => readConfigFile(broken), /cannot read config file/);
+});
+
+test('out-of-range values are one clear sentence each', () => {
+  assert.throws(() => buildConfig({ hmacKey: KEY, rounds: 0 }), /--rounds must be an integer from 1 to 64/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, logLevel: 'loud' }), /--log-level must be one of/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, logFormat: 'xml' }), /--log-format must be llog or json/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:0' }), /needs a port/);
+});

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { SATURN_BIN } from '../helpers/saturn-process.js';
+
+function capture() {
+  const out: string[] = [];
+  return { sink: { write: (s: string) => out.push(s) }, text: () => out.join('') };
+}
+
+async function run(...argv: string[]) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await main(argv, { stdout: stdout.sink, stderr: stderr.sink });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+test('bad configuration exits 2 with one sentence', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /unknown option '--bogus'/],
+    [[], /HMAC key is required/],
+    [['--hmac-key', 'short'], /at least 16 bytes/],
+    [['--hmac-key', '0123456789abcdef', '--listen-addr', 'nowhere'], /--listen-addr must be host:port/],
+    [['--hmac-key', '0123456789abcdef', '--interval', 'soon'], /--interval must be a duration/],
+    [['--config', '/nonexistent/saturn.json'], /cannot read config file/],
+  ];
+  for (const [argv, message] of cases) {
+    const { code, stderr } = await run(...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(stderr, message);
+    assert.equal(stderr.trim().split('\n').length, 1, `one line for ${argv.join(' ')}: ${stderr}`);
+  }
+});
+
+test('a port already in use is a clear start-up error, exit 2', async () => {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const { port } = socket.address();
+  const { code, stderr } = await run('--hmac-key', '0123456789abcdef', '--listen-addr', `127.0.0.1:${port}`);
+  socket.close();
+  assert.equal(code, 2);
+  assert.match(stderr, /EADDRINUSE/);
+});
+
+test('environment variables set options', () => {
+  const r = spawnSync(process.execPath, [SATURN_BIN], { env: { ...process.env, SATURN_HMAC_KEY: 'short' }, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /at least 16 bytes, got 5/);
+});
+
+test('bin/saturn --help answers quickly and lists the original flags', () => {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [SATURN_BIN, '--help'], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(r.status, 0);
+  for (const flag of ['--master-addr', '--listen-addr', '--hmac-key', '--name', '--rounds', '--threshold', '--interval', '--log-level', '--config']) {
+    assert.ok(r.stdout.includes(flag), flag);
+  }
+  assert.ok(ms < 3000, `--help took ${ms} ms`);
+});

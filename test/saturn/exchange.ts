@@ -1,0 +1,85 @@
+import { SimClock } from '../../src/clock/sim-clock.js';
+import { type FinishedCheck, MasterCore, type MasterOutcome } from '../../src/saturn/master.js';
+import { SlaveCore, type SlaveOutcome } from '../../src/saturn/slave.js';
+import { Envelope } from '../../src/wire/envelope.js';
+import type { Result } from '../../src/wire/messages.js';
+
+export const KEY = new TextEncoder().encode('unit-test-key-0123456789');
+
+/**
+ * A master and a slave on simulated clocks joined by a simulated link: every datagram takes
+ * `forwardNs`/`backNs` and the slave's clock reads `slaveOffsetNs` ahead of the master's.
+ */
+export class SimExchange {
+  readonly masterClock = new SimClock();
+  readonly master: MasterCore;
+  readonly slave: SlaveCore;
+  readonly sentBySlave: Uint8Array[] = [];
+  readonly sentByMaster: Uint8Array[] = [];
+  readonly masterOutcomes: MasterOutcome[] = [];
+  readonly slaveOutcomes: SlaveOutcome[] = [];
+  slaveSteps = 0;
+
+  constructor(
+    readonly options: { slaveOffsetNs: number; forwardNs: number; backNs: number; rounds?: number; maxSessions?: number },
+  ) {
+    this.master = new MasterCore({ envelope: new Envelope(KEY), rounds: options.rounds ?? 5, resolutionNs: 2, maxSessions: options.maxSessions });
+    this.slave = new SlaveCore({ envelope: new Envelope(KEY), nodeId: 'web-3' });
+  }
+
+  slaveNow(): bigint {
+    return this.masterClock.now() + BigInt(this.options.slaveOffsetNs);
+  }
+
+  /** Delivers a slave datagram to the master; returns the master's reply bytes, if any. */
+  toMaster(datagram: Uint8Array): Uint8Array | undefined {
+    this.masterClock.advance(this.options.backNs);
+    const outcome = this.master.handle(datagram, '127.0.0.1', 5000, this.masterClock.now(), this.masterClock.stepCount);
+    this.masterOutcomes.push(outcome);
+    this.masterClock.advance(1_000); // master processing
+    let bytes: Uint8Array | undefined;
+    if (outcome.kind === 'reply') bytes = outcome.reply.build(this.masterClock.now());
+    if (outcome.kind === 'finished') bytes = outcome.conclude(verdictOf(outcome.finished)).build(this.masterClock.now());
+    if (bytes) this.sentByMaster.push(bytes);
+    return bytes;
+  }
+
+  /** Delivers a master datagram to the slave; returns the slave's reply bytes, if any. */
+  toSlave(datagram: Uint8Array): { reply?: Uint8Array; result?: Result } {
+    this.masterClock.advance(this.options.forwardNs);
+    const outcome = this.slave.handle(datagram, this.slaveNow(), this.slaveSteps);
+    this.slaveOutcomes.push(outcome);
+    this.masterClock.advance(3_000); // slave processing
+    if (outcome.kind === 'reply') {
+      const bytes = outcome.reply.build(this.slaveNow());
+      this.sentBySlave.push(bytes);
+      return { reply: bytes };
+    }
+    if (outcome.kind === 'result') return { result: outcome.result };
+    return {};
+  }
+
+  /** Runs one whole check; returns the slave's Result (undefined if the check stalled). */
+  runCheck(): Result | undefined {
+    let datagram: Uint8Array | undefined = this.slave.start(this.slaveSteps).build(this.slaveNow());
+    this.sentBySlave.push(datagram);
+    for (let legs = 0; legs < 200 && datagram; legs++) {
+      const answer = this.toMaster(datagram);
+      if (!answer) return undefined;
+      const { reply, result } = this.toSlave(answer);
+      if (result) return result;
+      datagram = reply;
+    }
+    return undefined;
+  }
+
+  finished(): FinishedCheck[] {
+    return this.masterOutcomes.flatMap((o) => (o.kind === 'finished' ? [o.finished] : []));
+  }
+}
+
+function verdictOf(check: FinishedCheck) {
+  if (!check.outcome.ok) return undefined;
+  const e = check.outcome.estimate;
+  return { offsetNs: e.offsetNs, errorNs: e.errorNs, rttNs: e.rttNs, samples: e.kept };
+}
