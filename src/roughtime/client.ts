@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock, Nanos } from '../clock/clock.js';
 import { SaturnError } from '../errors.js';
-import { retryDelayMs, type BackoffOptions } from './backoff.js';
+import { retryDelayMs, type BackoffOptions } from '../util/backoff.js';
 import { nonceSource, runChain, type ChainOutcome, type NonceSource } from './chain.js';
 import { buildRequest } from './request.js';
 import type { RoughtimeServer } from './server-list.js';
