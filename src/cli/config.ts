@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
 import { type HostPort, parseCount, parseDuration, parseHostPort } from './parse.js';
 
@@ -23,10 +24,13 @@ export interface Config {
   logFormat: LogFormat;
   metricsAddr: HostPort | undefined;
   clockOffsetNs: number;
+  /** Roughtime servers the node checks its own clock against (empty: no reference check). */
+  roughtimeServers: RoughtimeServer[];
+  roughtimeIntervalNs: number;
 }
 
-/** Raw option values as strings, from argv/env (commander) or the config file. */
-export type RawOptions = Partial<Record<OptionKey, string | number>>;
+/** Raw option values as strings (lists for repeatable options), from argv/env (commander) or the config file. */
+export type RawOptions = Partial<Record<OptionKey, string | number | string[]>>;
 
 /** Every option a master or slave takes; config files use the same keys (kebab or camelCase). */
 export const OPTION_KEYS = [
@@ -43,6 +47,9 @@ export const OPTION_KEYS = [
   'logFormat',
   'metricsAddr',
   'clockOffset',
+  'roughtimeServer',
+  'roughtimeServers',
+  'roughtimeInterval',
 ] as const;
 export type OptionKey = (typeof OPTION_KEYS)[number];
 
@@ -54,6 +61,7 @@ export const DEFAULTS = {
   realert: '10m',
   logLevel: 'info',
   logFormat: 'llog',
+  roughtimeInterval: '5m',
 } as const;
 
 /** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
@@ -71,8 +79,9 @@ export function readConfigFile(path: string): RawOptions {
   for (const [key, value] of Object.entries(parsed)) {
     const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionKey;
     if (!OPTION_KEYS.includes(camel)) throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
-    if (typeof value !== 'string' && typeof value !== 'number') {
-      throw new ConfigError(`config file ${path}: "${key}" must be a string or a number`);
+    const isList = Array.isArray(value) && value.every((v) => typeof v === 'string');
+    if (typeof value !== 'string' && typeof value !== 'number' && !isList) {
+      throw new ConfigError(`config file ${path}: "${key}" must be a string, a number or a list of strings`);
     }
     raw[camel] = value;
   }
@@ -132,5 +141,24 @@ export function buildConfig(raw: RawOptions): Config {
     logFormat,
     metricsAddr: raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
     clockOffsetNs: raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
+    roughtimeServers: resolveRoughtimeServers(raw),
+    roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
   };
+}
+
+/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */
+function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
+  const specs = raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
+  const servers = specs.map((spec) => parseServerSpec(spec));
+  if (raw.roughtimeServers !== undefined) {
+    const file = String(raw.roughtimeServers);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    servers.push(...parseServerList(text, file));
+  }
+  return servers;
 }

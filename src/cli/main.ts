@@ -28,6 +28,11 @@ const NODE_OPTIONS: Option[] = [
   new Option('--log-level <level>', 'debug, info, warn or error (default info)'),
   new Option('--log-format <format>', 'diagnostics format on stderr: llog or json (default llog)'),
   new Option('--clock-offset <duration>', 'TESTING AID: shift this node\'s clock, e.g. 750ms or -2s; bare number = ms'),
+  new Option('--roughtime-server <host:port=BASE64KEY>', 'check this node\'s clock against a Roughtime server (repeatable)').argParser(
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  ),
+  new Option('--roughtime-servers <file>', 'Roughtime servers to check against, in the ecosystem\'s JSON list format'),
+  new Option('--roughtime-interval <duration>', 'time between Roughtime checks; bare number = seconds (default 5m)'),
   new Option('--config <file>', 'JSON file with the same keys as the options (kebab-case or camelCase)'),
 ];
 
@@ -41,7 +46,7 @@ function rawOptions(opts: Record<string, unknown>): RawOptions {
   const raw: RawOptions = { ...fromFile };
   for (const key of OPTION_KEYS) {
     const value = opts[key];
-    if (typeof value === 'string') raw[key] = value;
+    if (typeof value === 'string' || Array.isArray(value)) raw[key] = value as string | string[];
   }
   return raw;
 }

@@ -1,3 +1,4 @@
+import { LlogWriter } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
 import type { Clock } from '../clock/clock.js';
@@ -5,42 +6,65 @@ import { statusDocument } from '../http/status.js';
 import { HttpServer } from '../http/http-server.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import { MasterService } from './master-service.js';
+import { ReferenceMonitor } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
 
-/** A running master or slave with whatever HTTP endpoint it serves; `close()` stops everything. */
+/** A running master or slave with whatever else it serves; `close()` stops everything, newest first. */
 export interface RunningNode {
   master?: MasterService;
   slave?: SlaveService;
   http?: HttpServer;
+  reference?: ReferenceMonitor;
   close(): Promise<void>;
 }
 
-/** Starts the role the configuration asks for. */
-export async function startNode(config: Config, deps: { clock: Clock; logger: Logger; events: Sink }): Promise<RunningNode> {
-  if (config.role === 'slave') {
-    const slave = await SlaveService.start(config, deps);
-    return { slave, close: () => slave.close() };
-  }
-  const master = await MasterService.start(config, deps);
-  let http: HttpServer | undefined;
-  if (config.metricsAddr) {
-    try {
-      http = await HttpServer.start(config.metricsAddr, {
-        '/status': () => ({ type: 'application/json', body: `${JSON.stringify(statusDocument(master.fleet.all(), master.drops.snapshot()))}\n` }),
-        '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-      });
-    } catch (err) {
-      await master.close();
-      throw err;
-    }
-    deps.logger.info({ addr: formatHostPort(http.address), url: `http://${formatHostPort(http.address)}/status` }, 'http listening');
-  }
-  return {
-    master,
-    http,
+export interface NodeDeps {
+  clock: Clock;
+  logger: Logger;
+  /** The llog event stream (stdout in production). */
+  events: Sink;
+}
+
+/** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
+export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
+  const closers: (() => Promise<void>)[] = [];
+  const node: RunningNode = {
     close: async () => {
-      await http?.close();
-      await master.close();
+      for (const close of closers.splice(0).reverse()) await close();
     },
   };
+  try {
+    if (config.role === 'slave') {
+      node.slave = await SlaveService.start(config, deps);
+      closers.push(() => node.slave!.close());
+    } else {
+      const master = await MasterService.start(config, deps);
+      node.master = master;
+      closers.push(() => master.close());
+      if (config.metricsAddr) {
+        node.http = await HttpServer.start(config.metricsAddr, {
+          '/status': () => ({ type: 'application/json', body: `${JSON.stringify(statusDocument(master.fleet.all(), master.drops.snapshot()))}\n` }),
+          '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+        });
+        closers.push(() => node.http!.close());
+        deps.logger.info({ addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` }, 'http listening');
+      }
+    }
+    if (config.roughtimeServers.length > 0) {
+      node.reference = new ReferenceMonitor({
+        servers: config.roughtimeServers,
+        intervalNs: config.roughtimeIntervalNs,
+        clock: deps.clock,
+        logger: deps.logger,
+        llog: new LlogWriter(deps.events),
+        stateDir: undefined,
+      });
+      node.reference.start();
+      closers.push(() => node.reference!.close());
+    }
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  return node;
 }
