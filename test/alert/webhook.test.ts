@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { SaturnEvent } from '../../src/alert/events.js';
+import { Outbox } from '../../src/alert/outbox.js';
+import {
+  WebhookTarget, alertmanagerBody, classifyStatus, jsonBody, redactUrl, retryAfterMs, summaryText, webhookBody,
+} from '../../src/alert/webhook.js';
+import { fixedClock, testLogger } from '../helpers/sinks.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const AT = 1_714_564_800_123_456_789n;
+const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEvent => ({
+  kind, at: AT, sequence, reporter: 'master', node: { id: 'web-3', addr: '127.0.0.1:4000' },
+  offsetNs: 750_123_000, errorNs: 200_000, rttNs: 400_000, thresholdNs: 100e6,
+});
+const FAST = { initialMs: 20, factor: 2, maxMs: 200, jitter: 0.5 };
+
+describe('formats', () => {
+  test('json carries event, sequence, node id and address, offset, error, threshold and time', () => {
+    assert.deepEqual(jsonBody(event(7)), {
+      event: 'drift', sequence: 7, reporter: 'master', node: { id: 'web-3', addr: '127.0.0.1:4000' },
+      offsetSeconds: 0.750123, errorSeconds: 0.0002, rttSeconds: 0.0004, thresholdSeconds: 0.1, repeat: false, detail: null,
+      time: '2024-05-01T12:00:00.123456789Z',
+    });
+  });
+
+  test('slack is a text message', () => {
+    assert.deepEqual(JSON.parse(webhookBody(event(7), 'slack')), {
+      text: 'saturn #7: web-3 (127.0.0.1:4000) over threshold offset +750.123 ms ± 0.200 ms, threshold 100.000 ms',
+    });
+  });
+
+  test("alertmanager posts Alertmanager's alert list; recovered resolves the drift alert", () => {
+    const [firing] = alertmanagerBody(event(7)) as any[];
+    assert.equal(firing.labels.alertname, 'SaturnClockOffset');
+    assert.equal(firing.labels.node, 'web-3');
+    assert.equal(firing.labels.instance, '127.0.0.1:4000');
+    assert.equal(firing.startsAt, '2024-05-01T12:00:00.123456789Z');
+    assert.equal(firing.endsAt, undefined);
+    assert.equal(firing.annotations.sequence, '7');
+    const [resolved] = JSON.parse(webhookBody(event(8, 'recovered'), 'alertmanager'));
+    assert.deepEqual(resolved.labels, firing.labels);
+    assert.equal(resolved.endsAt, resolved.startsAt);
+    assert.match(summaryText(event(9, 'slave_lost')), /lost/);
+  });
+});
+
+describe('retry rule', () => {
+  test('2xx delivered; 429 and 5xx retried; other statuses rejected', () => {
+    assert.equal(classifyStatus(204, undefined).kind, 'delivered');
+    assert.equal(classifyStatus(429, 3000).kind, 'retry');
+    assert.equal(classifyStatus(503, undefined).kind, 'retry');
+    for (const status of [301, 400, 401, 404, 410, 422]) assert.equal(classifyStatus(status, undefined).kind, 'rejected');
+  });
+
+  test('Retry-After in seconds or as an HTTP date, capped at an hour', () => {
+    assert.equal(retryAfterMs('3', AT), 3000);
+    assert.equal(retryAfterMs(undefined, AT), undefined);
+    assert.equal(retryAfterMs('soon', AT), undefined);
+    const inTenSeconds = new Date(Number(AT / 1_000_000n) + 10_000).toUTCString();
+    assert.ok(Math.abs(retryAfterMs(inTenSeconds, AT)! - 10_000) <= 1000);
+    assert.equal(retryAfterMs('999999', AT), 3600_000);
+  });
+
+  test('a URL is logged without its path (Slack URLs carry a secret there)', () => {
+    assert.equal(redactUrl('https://user:pw@hooks.example.com/services/T000/B000/XXXX'), 'https://hooks.example.com');
+  });
+});
+
+describe('delivery to a local receiver', () => {
+  const receivers: WebhookReceiver[] = [];
+  const targets: WebhookTarget[] = [];
+  after(async () => {
+    await Promise.all(targets.map((t) => t.close()));
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+  async function setup(maxPending = 100) {
+    const receiver = await new WebhookReceiver().listen();
+    receivers.push(receiver);
+    const log = testLogger();
+    const target = new WebhookTarget(
+      { url: receiver.url, format: 'json', outbox: new Outbox({ path: undefined, maxPending }), timeoutMs: 2000, backoff: FAST },
+      { clock: fixedClock(AT), logger: log.logger },
+    );
+    targets.push(target);
+    return { receiver, target, log };
+  }
+
+  test('connection refused, then 503, then 200: every event arrives, in order, key = sequence', async () => {
+    const { receiver, target } = await setup();
+    await receiver.close(); // refused
+    for (let s = 1; s <= 5; s++) target.accept(event(s));
+    await new Promise((r) => setTimeout(r, 100)); // let a few refused attempts happen
+    assert.ok((target.stats.failures.get('network') ?? 0) >= 1);
+    receiver.answer = () => ({ status: 503 });
+    await receiver.listen();
+    await receiver.until(() => receiver.requests.length >= 3, 10_000, 'three 503s');
+    receiver.answer = () => ({ status: 200 });
+    await target.idle();
+    const keys = receiver.accepted.map((r) => r.key);
+    assert.deepEqual(keys, ['1', '2', '3', '4', '5']);
+    for (const r of receiver.requests) assert.equal(r.key, String(r.json.sequence));
+    assert.ok((target.stats.failures.get('http_5xx') ?? 0) >= 3);
+    assert.equal(target.stats.delivered, 5);
+    assert.equal(target.outbox.depth, 0);
+  });
+
+  test('429 waits for Retry-After, then delivers', async () => {
+    const { receiver, target } = await setup();
+    let first = true;
+    receiver.answer = () => {
+      if (!first) return { status: 200 };
+      first = false;
+      return { status: 429, headers: { 'retry-after': '1' } };
+    };
+    const started = performance.now();
+    target.accept(event(1));
+    await target.idle();
+    assert.ok(performance.now() - started >= 950, 'Retry-After: 1 was not honoured');
+    assert.deepEqual(receiver.requests.map((r) => r.status), [429, 200]);
+  });
+
+  test('4xx is not retried, and the rejection is logged', async () => {
+    const { receiver, target, log } = await setup();
+    receiver.answer = (_req, body) => ({ status: JSON.parse(body).sequence === 1 ? 400 : 200 });
+    target.accept(event(1));
+    target.accept(event(2));
+    await target.idle();
+    assert.deepEqual(receiver.requests.map((r) => [r.key, r.status]), [['1', 400], ['2', 200]]);
+    assert.equal(target.stats.rejected, 1);
+    const rejected = log.records().find((r) => r.msg === 'webhook rejected the event: not retried');
+    assert.equal(rejected?.status, 400);
+    assert.equal(rejected?.sequence, 1);
+  });
+
+  test('outbox overflow during an outage is counted and logged; the newest events are delivered', async () => {
+    const { receiver, target, log } = await setup(3);
+    await receiver.close();
+    for (let s = 1; s <= 8; s++) target.accept(event(s));
+    assert.equal(target.outbox.droppedTotal, 5);
+    const drops = log.records().filter((r) => r.msg === 'webhook outbox full: dropped the oldest events');
+    assert.equal(drops.length, 5);
+    assert.equal(drops.at(-1)!.droppedTotal, 5);
+    receiver.answer = () => ({ status: 200 });
+    await receiver.listen();
+    await target.idle();
+    // Event 1 may have been in flight when it was dropped; the survivors all arrive.
+    const delivered = new Set(receiver.accepted.map((r) => r.key));
+    for (const s of ['6', '7', '8']) assert.ok(delivered.has(s), `event ${s} missing`);
+    for (const s of ['2', '3', '4', '5']) assert.ok(!delivered.has(s), `dropped event ${s} was delivered`);
+  });
+});
