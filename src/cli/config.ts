@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../alert/webhook.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
@@ -27,6 +28,13 @@ export interface Config {
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
   roughtimeIntervalNs: number;
+  /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
+  stateDir: string | undefined;
+  webhookUrls: string[];
+  webhookFormat: WebhookFormat;
+  webhookTimeoutNs: number;
+  /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
+  webhookOutboxMax: number;
 }
 
 /** Raw option values as strings (lists for repeatable options), from argv/env (commander) or the config file. */
@@ -50,6 +58,11 @@ export const OPTION_KEYS = [
   'roughtimeServer',
   'roughtimeServers',
   'roughtimeInterval',
+  'stateDir',
+  'webhookUrl',
+  'webhookFormat',
+  'webhookTimeout',
+  'webhookOutboxMax',
 ] as const;
 export type OptionKey = (typeof OPTION_KEYS)[number];
 
@@ -62,6 +75,9 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'llog',
   roughtimeInterval: '5m',
+  webhookFormat: 'json',
+  webhookTimeout: '5s',
+  webhookOutboxMax: 10_000,
 } as const;
 
 /** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
@@ -143,7 +159,34 @@ export function buildConfig(raw: RawOptions): Config {
     clockOffsetNs: raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
     roughtimeServers: resolveRoughtimeServers(raw),
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
+    stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
+    webhookUrls: resolveWebhookUrls(raw),
+    webhookFormat: parseWebhookFormat(pick('webhookFormat')),
+    webhookTimeoutNs: parseDuration(pick('webhookTimeout'), '--webhook-timeout', 's'),
+    webhookOutboxMax: parseCount(pick('webhookOutboxMax'), '--webhook-outbox-max', 1, 10_000_000),
   };
+}
+
+function parseWebhookFormat(text: string): WebhookFormat {
+  if (!(WEBHOOK_FORMATS as readonly string[]).includes(text)) {
+    throw new ConfigError(`--webhook-format must be one of ${WEBHOOK_FORMATS.join(', ')}, got "${text}"`);
+  }
+  return text as WebhookFormat;
+}
+
+/** --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces): http(s) URLs only. */
+function resolveWebhookUrls(raw: RawOptions): string[] {
+  const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
+  return given.flatMap((text) => text.split(/\s+/).filter(Boolean)).map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
+    return url.href;
+  });
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */

@@ -33,6 +33,13 @@ const NODE_OPTIONS: Option[] = [
   ),
   new Option('--roughtime-servers <file>', 'Roughtime servers to check against, in the ecosystem\'s JSON list format'),
   new Option('--roughtime-interval <duration>', 'time between Roughtime checks; bare number = seconds (default 5m)'),
+  new Option('--state-dir <dir>', 'keep event sequence numbers and undelivered webhook events here, across restarts (default: memory only)'),
+  new Option('--webhook-url <url>', 'POST every event to this URL (repeatable)').argParser(
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  ),
+  new Option('--webhook-format <format>', 'webhook body: json, slack or alertmanager (default json)'),
+  new Option('--webhook-timeout <duration>', 'timeout of one webhook request; bare number = seconds (default 5s)'),
+  new Option('--webhook-outbox-max <n>', 'most undelivered events kept per webhook; beyond it the oldest are dropped (default 10000)'),
   new Option('--config <file>', 'JSON file with the same keys as the options (kebab-case or camelCase)'),
 ];
 
