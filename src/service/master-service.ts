@@ -1,5 +1,7 @@
 import type { RemoteInfo } from 'node:dgram';
+import { type Events, isoNanos } from '../alert/events.js';
 import { LlogWriter, nsToMillisText } from '../alert/llog.js';
+import { LOST_AFTER_INTERVALS, SlaveWatch } from '../alert/slave-watch.js';
 import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
@@ -15,12 +17,18 @@ export interface MasterDeps {
   logger: Logger;
   /** Where the llog event stream goes (stdout in production). */
   events: Sink;
+  /** Where alert events go (numbered, to the llog stream and every webhook). */
+  alerts: Events;
+  /** Sees every finished check (metrics, the dashboard's series). */
+  observe?: (record: CheckRecord) => void;
 }
 
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
 export class MasterService {
   readonly fleet: Fleet;
   readonly drops = new DropCounts();
+  private readonly watch: SlaveWatch;
+  private lostTimer: NodeJS.Timeout | undefined;
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
@@ -29,6 +37,7 @@ export class MasterService {
     private endpoint: UdpEndpoint | undefined,
   ) {
     this.fleet = new Fleet({ thresholdNs: config.thresholdNs, realertNs: config.realertNs });
+    this.watch = new SlaveWatch(LOST_AFTER_INTERVALS * config.intervalNs);
   }
 
   static async start(config: Config, deps: MasterDeps): Promise<MasterService> {
@@ -41,6 +50,7 @@ export class MasterService {
     const service = new MasterService(config, deps, core, new LlogWriter(deps.events), undefined);
     service.endpoint = await UdpEndpoint.bind(config.listenAddr, deps.clock, (d, from, at) => service.onDatagram(d, from, at));
     deps.logger.info({ addr: formatHostPort(service.address), rounds: config.rounds }, 'master listening');
+    service.lostTimer = setInterval(() => service.sweepLost(), Math.max(10, config.intervalNs / 2e6));
     return service;
   }
 
@@ -63,7 +73,7 @@ export class MasterService {
       case 'finished': {
         const record = this.fleet.record(outcome.finished);
         this.send(outcome.conclude(record.verdict).build(clock.now()), to);
-        this.report(record, outcome.finished.outcome.ok ? undefined : outcome.finished.outcome.detail);
+        this.report(record, outcome.finished.at, outcome.finished.outcome.ok ? undefined : outcome.finished.outcome.detail);
         return;
       }
     }
@@ -73,9 +83,12 @@ export class MasterService {
     this.endpoint?.send(bytes, to, (err) => this.deps.logger.debug({ err: err.message }, 'send failed'));
   }
 
-  /** The llog lines of one finished check: INFO always, WARN on crossing/re-alert, INFO on recovery. */
-  private report(record: CheckRecord, discardReason: string | undefined): void {
+  /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */
+  private report(record: CheckRecord, at: Nanos, discardReason: string | undefined): void {
     const { node, verdict, alarm } = record;
+    const subject = { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
+    if (this.watch.seen(subject, at)) this.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    this.deps.observe?.(record);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
       return;
@@ -88,12 +101,29 @@ export class MasterService {
       rtt: nsToMillisText(verdict.rttNs),
     };
     this.llog.line('INFO', 'slave offset', fields);
-    const threshold = nsToMillisText(this.config.thresholdNs);
-    if (alarm === 'drift' || alarm === 'realert') this.llog.line('WARN', 'slave offset is over threshold', { ...fields, threshold });
-    else if (alarm === 'recovered') this.llog.line('INFO', 'slave offset back under threshold', { ...fields, threshold });
+    if (alarm === undefined) return;
+    this.deps.alerts.emit({
+      kind: alarm === 'recovered' ? 'recovered' : 'drift',
+      at,
+      node: subject,
+      offsetNs: verdict.offsetNs,
+      errorNs: verdict.errorNs,
+      rttNs: verdict.rttNs,
+      thresholdNs: this.config.thresholdNs,
+      repeat: alarm === 'realert' ? true : undefined,
+    });
+  }
+
+  /** Raises slave_lost for every slave silent for 3 intervals (the timer's edge reads the clock). */
+  private sweepLost(): void {
+    const now = this.deps.clock.now();
+    for (const { node, lastSeenAt } of this.watch.sweep(now)) {
+      this.deps.alerts.emit({ kind: 'slave_lost', at: now, node, detail: `no check since ${isoNanos(lastSeenAt)}` });
+    }
   }
 
   async close(): Promise<void> {
+    clearInterval(this.lostTimer);
     const endpoint = this.endpoint;
     this.endpoint = undefined;
     await endpoint?.close();

@@ -1,3 +1,4 @@
+import { type Alerting, openAlerting } from '../alert/alerting.js';
 import { LlogWriter } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
@@ -15,6 +16,7 @@ export interface RunningNode {
   slave?: SlaveService;
   http?: HttpServer;
   reference?: ReferenceMonitor;
+  alerting?: Alerting;
   close(): Promise<void>;
 }
 
@@ -34,11 +36,24 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     },
   };
   try {
+    const alerting = openAlerting(
+      {
+        name: config.name,
+        stateDir: config.stateDir,
+        webhookUrls: config.webhookUrls,
+        webhookFormat: config.webhookFormat,
+        webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
+        outboxMax: config.webhookOutboxMax,
+      },
+      deps,
+    );
+    node.alerting = alerting;
+    closers.push(() => alerting.close());
     if (config.role === 'slave') {
-      node.slave = await SlaveService.start(config, deps);
+      node.slave = await SlaveService.start(config, { ...deps, alerts: alerting.events });
       closers.push(() => node.slave!.close());
     } else {
-      const master = await MasterService.start(config, deps);
+      const master = await MasterService.start(config, { ...deps, alerts: alerting.events });
       node.master = master;
       closers.push(() => master.close());
       if (config.metricsAddr) {

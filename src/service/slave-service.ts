@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import type { Events } from '../alert/events.js';
 import { LlogWriter, nsToMillisText } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
 import { type HostPort, formatHostPort } from '../cli/parse.js';
@@ -15,6 +16,8 @@ export interface SlaveDeps {
   clock: Clock;
   logger: Logger;
   events: Sink;
+  /** Where alert events go (numbered, to the llog stream and every webhook). */
+  alerts: Events;
 }
 
 /** Retransmissions of a silent leg before the check is given up. */
@@ -163,7 +166,8 @@ export class SlaveService {
     this.checksFailed++;
     if (!this.unreachable) {
       this.unreachable = true;
-      this.llog.line('WARN', 'master unreachable', { master: formatHostPort(this.config.masterAddr!), name: this.config.name, reason });
+      const master = formatHostPort(this.config.masterAddr!);
+      this.deps.alerts.emit({ kind: 'master_unreachable', at: this.deps.clock.now(), node: { id: 'master', addr: master }, detail: reason });
     }
   }
 
