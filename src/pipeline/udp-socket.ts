@@ -1,0 +1,101 @@
+/**
+ * The pipeline's dgram edge: binds, timestamps each datagram first thing in the 'message'
+ * callback, and sends. Beyond src/net/udp-endpoint.ts it can stop delivering datagrams while it
+ * still sends (so shutdown can drain replies), bounds the kernel/libuv send queue (a reply that
+ * would exceed it is shed and counted, memory never grows), and sends without a per-datagram
+ * callback closure (measured: the callback costs a nextTick per datagram on the hot path).
+ */
+import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Clock, Nanos } from '../clock/clock.js';
+
+/** Where a datagram came from / goes to. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
+export type ReceiveHandler = (datagram: Buffer, from: RemoteInfo, receivedAt: Nanos) => void;
+
+export class UdpSocket {
+  private receiving = true;
+  /** Replies not sent because the send queue was full. */
+  sendShed = 0;
+  /** Send errors reported by the socket (unreachable peers and the like). */
+  sendErrors = 0;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: { readonly host: string; readonly port: number },
+    private readonly maxSendQueue: number,
+  ) {}
+
+  /** Binds `host:port` (port 0 picks a free one) and delivers datagrams to `onDatagram`. */
+  static bind(addr: { host: string; port: number }, clock: Clock, onDatagram: ReceiveHandler, options: { maxSendQueue?: number; receiveBufferBytes?: number } = {}): Promise<UdpSocket> {
+    const socket = createSocket({ type: isIP(addr.host) === 6 ? 'udp6' : 'udp4' });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(addr.port, addr.host, () => {
+        socket.off('error', reject);
+        const bound = socket.address();
+        const edge = new UdpSocket(socket, { host: bound.address, port: bound.port }, options.maxSendQueue ?? 4096);
+        socket.on('error', () => void edge.sendErrors++);
+        if (options.receiveBufferBytes !== undefined) {
+          try {
+            socket.setRecvBufferSize(options.receiveBufferBytes);
+          } catch {
+            // The kernel caps it (net.core.rmem_max); the default still works.
+          }
+        }
+        socket.on('message', (datagram, from) => {
+          const receivedAt = clock.now();
+          if (edge.receiving) onDatagram(datagram, from, receivedAt);
+        });
+        resolve(edge);
+      });
+    });
+  }
+
+  /** Sends one datagram unless the send queue is full (then it is shed and counted); never throws. */
+  send(datagram: Uint8Array, port: number, address: string): boolean {
+    if (this.socket.getSendQueueCount() >= this.maxSendQueue) {
+      this.sendShed++;
+      return false;
+    }
+    try {
+      this.socket.send(datagram, port, address);
+      return true;
+    } catch {
+      this.sendErrors++;
+      return false;
+    }
+  }
+
+  /** Stops delivering datagrams (they are read and discarded); sending still works. */
+  stopReceiving(): void {
+    this.receiving = false;
+  }
+
+  /** Datagrams handed to the socket but not yet on the wire. */
+  sendQueueCount(): number {
+    try {
+      return this.socket.getSendQueueCount();
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Waits (bounded by `timeoutMs`) for queued sends to leave, then closes the socket. */
+  async close(timeoutMs = 2000): Promise<void> {
+    this.receiving = false;
+    const deadline = Date.now() + timeoutMs;
+    while (this.sendQueueCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise<void>((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
