@@ -10,6 +10,7 @@ import { UdpEndpoint } from '../net/udp-endpoint.js';
 import { type CheckRecord, Fleet } from '../saturn/fleet.js';
 import { MasterCore } from '../saturn/master.js';
 import { Envelope } from '../wire/envelope.js';
+import { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from './drop-counts.js';
 
 export interface MasterDeps {
@@ -29,6 +30,8 @@ export class MasterService {
   readonly drops = new DropCounts();
   private readonly watch: SlaveWatch;
   private lostTimer: NodeJS.Timeout | undefined;
+  /** How long each leg waited inside the master: receipt at the socket to the send stamp. */
+  readonly legHold = new DurationHistogram();
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
@@ -68,15 +71,22 @@ export class MasterService {
         logger.debug({ from: `${from.address}:${from.port}`, code: outcome.code }, 'datagram dropped');
         return;
       case 'reply':
-        this.send(outcome.reply.build(clock.now()), to);
+        this.send(outcome.reply.build(this.stamp(receivedAt)), to);
         return;
       case 'finished': {
         const record = this.fleet.record(outcome.finished);
-        this.send(outcome.conclude(record.verdict).build(clock.now()), to);
+        this.send(outcome.conclude(record.verdict).build(this.stamp(receivedAt)), to);
         this.report(record, outcome.finished.at, outcome.finished.outcome.ok ? undefined : outcome.finished.outcome.detail);
         return;
       }
     }
+  }
+
+  /** The send instant of a reply, recording how long its leg was held. */
+  private stamp(receivedAt: Nanos): Nanos {
+    const sentAt = this.deps.clock.now();
+    this.legHold.record(Number(sentAt - receivedAt));
+    return sentAt;
   }
 
   private send(bytes: Uint8Array, to: { host: string; port: number }): void {

@@ -58,7 +58,10 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       closers.push(() => master.close());
       if (config.metricsAddr) {
         node.http = await HttpServer.start(config.metricsAddr, {
-          '/status': () => ({ type: 'application/json', body: `${JSON.stringify(statusDocument(master.fleet.all(), master.drops.snapshot()))}\n` }),
+          '/status': () => {
+            const doc = { ...statusDocument(master.fleet.all(), master.drops.snapshot()), legHoldUs: master.legHold.summary() };
+            return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
+          },
           '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
         });
         closers.push(() => node.http!.close());
