@@ -150,7 +150,7 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
 }
 
 async function startMaster(): Promise<Target> {
-  const child = spawn(process.execPath, [BIN, '--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--rounds', String(rounds), '--log-format', 'json', '--log-level', 'info'], {
+  const child = spawn(process.execPath, [...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), BIN, '--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--rounds', String(rounds), '--log-format', 'json', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.resume(); // the per-check INFO lines are written, as in production, and discarded here
@@ -194,7 +194,8 @@ console.log('slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µ
 for (const n of values.slaves.split(',').map(Number)) {
   const master = await startMaster();
   const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, clock));
-  const status = (await (await fetch(master.statusUrl!)).json()) as { legHoldUs: { p50Us: number; p99Us: number } };
+  const status = (await (await fetch(master.statusUrl!)).json()) as { legHoldUs: { p50Us: number; p99Us: number }; drops: object };
+  if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
   await stop(master);
   const echo = await startEcho();
   const base = await load(echo, n, () => echoDriver());

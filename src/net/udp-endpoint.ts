@@ -32,14 +32,16 @@ export class UdpEndpoint {
     });
   }
 
-  /** Sends a datagram; failures (unreachable peer, closed socket) are reported, never thrown. */
-  send(datagram: Uint8Array, to: HostPort, onError?: (err: Error) => void): void {
+  /**
+   * Sends a datagram. No completion callback: with one, Node schedules an extra callback per
+   * datagram; failures (unreachable peer, closed socket) surface as socket 'error' events,
+   * which are ignored, as UDP loss is.
+   */
+  send(datagram: Uint8Array, to: HostPort): void {
     try {
-      this.socket.send(datagram, to.port, to.host, (err) => {
-        if (err && onError) onError(err);
-      });
-    } catch (err) {
-      onError?.(err as Error);
+      this.socket.send(datagram, to.port, to.host);
+    } catch {
+      // The socket is closing: the datagram is lost, as on a network.
     }
   }
 

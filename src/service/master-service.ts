@@ -90,7 +90,7 @@ export class MasterService {
   }
 
   private send(bytes: Uint8Array, to: { host: string; port: number }): void {
-    this.endpoint?.send(bytes, to, (err) => this.deps.logger.debug({ err: err.message }, 'send failed'));
+    this.endpoint?.send(bytes, to);
   }
 
   /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */

@@ -134,7 +134,7 @@ export class SlaveService {
   }
 
   private sendNow(bytes: Uint8Array): void {
-    this.endpoint?.send(bytes, this.master, (err) => this.deps.logger.debug({ err: err.message }, 'send failed'));
+    this.endpoint?.send(bytes, this.master);
     this.armLegTimer();
   }
 
