@@ -2,10 +2,17 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../cli/parse.js';
 
-/** A route answers with a status code, a content type and a body. */
-export type Route = () => { status?: number; type: string; body: string };
+/** What a route answers: a status code, a content type and a body. */
+export interface RouteAnswer {
+  status?: number;
+  type: string;
+  body: string;
+}
 
-/** The small HTTP edge for /status (and later /metrics and the dashboard): GET only, no framework. */
+/** A route answers now or later (/metrics collects asynchronously). */
+export type Route = () => RouteAnswer | Promise<RouteAnswer>;
+
+/** The small HTTP edge for /status, /metrics and the dashboard: GET only, no framework. */
 export class HttpServer {
   private constructor(
     private readonly server: Server,
@@ -24,12 +31,16 @@ export class HttpServer {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
-      try {
-        const { status = 200, type, body } = route();
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
-      } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
-      }
+      Promise.resolve()
+        .then(route)
+        .then(
+          ({ status = 200, type, body }) => {
+            res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+          },
+          (err: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
+          },
+        );
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);

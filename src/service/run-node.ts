@@ -3,9 +3,13 @@ import { LlogWriter } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
 import type { Clock } from '../clock/clock.js';
-import { statusDocument } from '../http/status.js';
+import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
+import { SaturnMetrics, type StageTimings } from '../http/metrics.js';
+import { OffsetSeries } from '../http/series.js';
+import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
+import type { CheckRecord } from '../saturn/fleet.js';
 import { MasterService } from './master-service.js';
 import { ReferenceMonitor } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
@@ -53,7 +57,22 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       node.slave = await SlaveService.start(config, { ...deps, alerts: alerting.events });
       closers.push(() => node.slave!.close());
     } else {
-      const master = await MasterService.start(config, { ...deps, alerts: alerting.events });
+      // The dashboard's series and the metrics see every finished check.
+      const series = new OffsetSeries();
+      const metrics = new SaturnMetrics({
+        nodes: () => node.master?.fleet.all() ?? [],
+        thresholdNs: config.thresholdNs,
+        drops: () => node.master?.drops.snapshot() ?? {},
+        events: () => alerting.events.counts,
+        webhooks: () => alerting.webhooks,
+        stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+      });
+      const observe = (record: CheckRecord) => {
+        const { node: n, verdict } = record;
+        if (verdict) series.add(n.id, { at: n.lastCheckAt!, offsetNs: verdict.offsetNs, errorNs: verdict.errorNs });
+        metrics.observeCheck(record);
+      };
+      const master = await MasterService.start(config, { ...deps, alerts: alerting.events, observe });
       node.master = master;
       closers.push(() => master.close());
       if (config.metricsAddr) {
@@ -63,6 +82,11 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
           },
           '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+          '/metrics': async () => ({ type: metrics.contentType, body: await metrics.render() }),
+          '/': () => ({
+            type: 'text/html; charset=utf-8',
+            body: renderDashboard({ nodes: master.fleet.all(), series, thresholdNs: config.thresholdNs, now: deps.clock.now() }),
+          }),
         });
         closers.push(() => node.http!.close());
         deps.logger.info({ addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` }, 'http listening');

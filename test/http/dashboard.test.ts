@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { OffsetSeries } from '../../src/http/series.js';
+import { escapeHtml } from '../../src/http/dashboard.js';
+import { startMesh } from '../helpers/mesh.js';
+
+const S = 1_000_000_000n;
+
+describe('dashboard page (server-rendered, in process)', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  test('a table row, a plot with the threshold and one series per node; names are escaped', async () => {
+    const evil = '<img src=x onerror=alert(1)>&"';
+    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }, { name: evil }]);
+    cleanups.push(mesh.close);
+    await mesh.checked(2);
+    const res = await fetch(`${mesh.base}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await res.text();
+    assert.match(html, /<meta http-equiv="refresh" content="\d+">/);
+    assert.ok(!html.includes('<script'), 'no script on the page');
+    assert.ok(!html.includes(evil), 'a node name reached the page unescaped');
+    assert.ok(html.includes(escapeHtml(evil)));
+    assert.equal(html.match(/<svg class="plot"/g)?.length, 3);
+    assert.equal(html.match(/<tr data-node=/g)?.length, 3);
+    const overview = /<svg id="overview"[\s\S]*?<\/svg>/.exec(html)![0];
+    assert.equal(overview.match(/<g class="series"/g)?.length, 3);
+    assert.equal(html.match(/class="threshold"/g)?.length, 2 * 4, 'two threshold lines per plot');
+    assert.match(html, /<tr data-node="web-3">[\s\S]*?<td class="over">over threshold<\/td>/);
+  });
+});
+
+test('the series keeps at most the capacity and only the window', () => {
+  const series = new OffsetSeries({ capacity: 5, windowNs: 10e9 });
+  const t0 = 1_700_000_000n * S;
+  for (let i = 0n; i < 8n; i++) series.add('n', { at: t0 + i * S, offsetNs: Number(i), errorNs: 1 });
+  assert.deepEqual(series.points('n', 0n).map((p) => p.offsetNs), [3, 4, 5, 6, 7]);
+  series.add('n', { at: t0 + 30n * S, offsetNs: 30, errorNs: 1 });
+  assert.deepEqual(series.points('n', 0n).map((p) => p.offsetNs), [30]);
+  assert.deepEqual(series.points('other', 0n), []);
+});
