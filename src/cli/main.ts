@@ -7,6 +7,7 @@ import { startNode } from '../service/run-node.js';
 import { type RawOptions, OPTION_KEYS, buildConfig, readConfigFile } from './config.js';
 import { parseDuration } from './parse.js';
 import { roughtimeCommand } from './roughtime.js';
+import { statusCommand } from './status.js';
 import { waitForShutdown } from './shutdown.js';
 
 export interface CliIo {
@@ -64,6 +65,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('Clock-offset watchdog: a master measures every slave\'s clock over authenticated UDP and alerts on skew.')
     .version('0.1.0')
     .showHelpAfterError(false)
+    // Options after a subcommand's name are the subcommand's (`saturn status --metrics-addr` is not the node's).
+    .enablePositionalOptions()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
   for (const option of NODE_OPTIONS) program.addOption(option.env(envName(option.long!)));
 
@@ -91,6 +94,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
 
   program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
+  program.addCommand(statusCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }
 

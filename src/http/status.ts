@@ -10,6 +10,8 @@ export interface NodeStatus {
   checks: number;
   discarded: number;
   lastCheckAt: string | null;
+  /** Proven over the threshold (|offset| - error > threshold) since its last alert. */
+  overThreshold: boolean;
 }
 
 /** The /status document for a set of nodes and the master's drop counts (pure). */
@@ -28,6 +30,7 @@ export function statusDocument(
       checks: n.checks,
       discarded: n.discarded,
       lastCheckAt: n.lastCheckAt === undefined ? null : new Date(Number(n.lastCheckAt / 1_000_000n)).toISOString(),
+      overThreshold: n.alarm.over,
     })),
   };
 }
