@@ -87,9 +87,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description('a whole mesh on loopback: a master, three slaves (one with a shifted clock), llog alerts on screen')
     .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C)')
     .option('--interval <duration>', 'time between checks (default 2s)', '2s')
-    .action(async (opts: { duration?: string; interval: string }) => {
+    .option('--metrics-addr <host:port>', 'serve the dashboard, /status and /metrics here (default 127.0.0.1 on any free port)')
+    .action(async (opts: { duration?: string; interval: string; metricsAddr?: string }) => {
       const durationNs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', 's');
-      await runDemo({ durationNs, intervalNs: parseDuration(opts.interval, '--interval', 's'), stdout: io.stdout, stderr: io.stderr });
+      await runDemo({ durationNs, intervalNs: parseDuration(opts.interval, '--interval', 's'), stdout: io.stdout, stderr: io.stderr, metricsAddr: opts.metricsAddr });
       setExit(0);
     });
 

@@ -4,6 +4,7 @@ import { formatHostPort } from '../cli/parse.js';
 import { waitForShutdown } from '../cli/shutdown.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
+import { DemoReceiver } from './demo-receiver.js';
 import { type RunningNode, startNode } from './run-node.js';
 
 export interface DemoOptions {
@@ -12,6 +13,8 @@ export interface DemoOptions {
   intervalNs: number;
   stdout: Sink;
   stderr: Sink;
+  /** HTTP address of the master's dashboard, /status and /metrics; default an ephemeral loopback port. */
+  metricsAddr?: string;
 }
 
 /** The demo's slaves; one runs with a shifted clock so the master has something to alert on. */
@@ -21,14 +24,17 @@ const SLAVES = [
   { name: 'web-3', clockOffset: '750ms' },
 ];
 
-/** A whole mesh on loopback in one process: master + slaves, llog alerts on stdout. */
+/** A whole mesh on loopback in one process: master + slaves + a webhook receiver, llog alerts on stdout. */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const key = randomBytes(32).toString('hex');
   const interval = `${options.intervalNs}ns`;
   const logger = createDiagnostics({ level: 'warn', format: 'llog', sink: options.stderr });
   const nodes: RunningNode[] = [];
+  const receiver = await DemoReceiver.start(options.stdout);
   try {
-    const masterConfig = buildConfig({ listenAddr: '127.0.0.1:0', metricsAddr: '127.0.0.1:0', hmacKey: key, name: 'master', interval });
+    const masterConfig = buildConfig({
+      listenAddr: '127.0.0.1:0', metricsAddr: options.metricsAddr ?? '127.0.0.1:0', hmacKey: key, name: 'master', interval, webhookUrl: receiver.url,
+    });
     const master = await startNode(masterConfig, { clock: new SystemClock(), logger, events: options.stdout });
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
@@ -40,7 +46,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     options.stdout.write(
       `saturn demo: master on udp ${masterAddr}, slaves ${SLAVES.map((s) => s.name).join(', ')} ` +
         `(web-3's clock runs 750 ms ahead), threshold 100 ms\n` +
-        `status: http://${formatHostPort(master.http!.address)}/status\n` +
+        `dashboard: http://${formatHostPort(master.http!.address)}/\n` +
+        `status: http://${formatHostPort(master.http!.address)}/status  metrics: http://${formatHostPort(master.http!.address)}/metrics\n` +
+        `webhook receiver: ${receiver.url}\n` +
         (options.durationNs === undefined ? 'press Ctrl-C to stop\n' : `stopping after ${options.durationNs / 1e9} s\n`),
     );
     await (options.durationNs === undefined
@@ -48,6 +56,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       : Promise.race([waitForShutdown(), new Promise((r) => setTimeout(r, options.durationNs! / 1e6))]));
   } finally {
     for (const node of nodes.reverse()) await node.close();
+    await receiver.close();
   }
   options.stdout.write('saturn demo: stopped\n');
 }
