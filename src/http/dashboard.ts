@@ -75,7 +75,6 @@ const pt = (x: number, y: number) => `${fixed(x, 1)},${fixed(y, 1)}`;
 function axes(f: Frame, thresholdMs: number, windowNs: number): string {
   const x0 = M.left;
   const x1 = W - M.right;
-  const minutes = windowNs / 60e9;
   let out = `<rect x="${x0}" y="${M.top}" width="${x1 - x0}" height="${H - M.top - M.bottom}" fill="#fff" stroke="#ccc"/>`;
   out += `<line class="zero" x1="${x0}" x2="${x1}" y1="${fixed(f.y(0), 1)}" y2="${fixed(f.y(0), 1)}" stroke="#999" stroke-width="0.5"/>`;
   for (const t of [thresholdMs, -thresholdMs]) {
@@ -86,7 +85,7 @@ function axes(f: Frame, thresholdMs: number, windowNs: number): string {
   out += `<text x="${x0 - 4}" y="${H - M.bottom}" text-anchor="end" font-size="10">${fixed(f.loMs, 1)} ms</text>`;
   for (const frac of [0, 0.5, 1]) {
     const x = x0 + frac * (x1 - x0);
-    const label = frac === 1 ? 'now' : `−${Math.round(minutes * (1 - frac))} min`;
+    const label = frac === 1 ? 'now' : `−${spanText(windowNs * (1 - frac))}`;
     out += `<text x="${fixed(x, 1)}" y="${H - 6}" text-anchor="${frac === 0 ? 'start' : frac === 1 ? 'end' : 'middle'}" font-size="10">${label}</text>`;
   }
   return out;
@@ -125,6 +124,18 @@ function overviewPlot(nodes: readonly NodeState[], pointsOf: SeriesPoint[][], in
   return `<svg id="overview" class="overview" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="offset of every node over the last hour">${axes(f, thresholdMs, input.windowNs)}${series}</svg>`;
 }
 
+/** A span for an axis label: seconds below two minutes, else minutes. */
+function spanText(ns: number): string {
+  return ns < 120e9 ? `${Math.round(ns / 1e9)} s` : `${Math.round(ns / 60e9)} min`;
+}
+
+/** The plotted span: the window, shrunk to the data while there is less than that (at least 10 s). */
+function plottedSpan(pointsOf: SeriesPoint[][], now: Nanos, windowNs: number): number {
+  let oldest = now;
+  for (const points of pointsOf) if (points[0] && points[0].at < oldest) oldest = points[0].at;
+  return Math.min(windowNs, Math.max(10e9, Number(now - oldest)));
+}
+
 function ago(now: Nanos, at: Nanos | undefined): string {
   if (at === undefined) return 'never';
   const s = Number(now - at) / 1e9;
@@ -134,9 +145,10 @@ function ago(now: Nanos, at: Nanos | undefined): string {
 /** The whole page. */
 export function renderDashboard(input: DashboardInput): string {
   const { nodes, series, thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
-  const frameInput = { now, windowNs, thresholdNs };
   const since = now - BigInt(windowNs);
   const pointsOf = nodes.map((n) => series.points(n.id, since));
+  const spanNs = plottedSpan(pointsOf, now, windowNs);
+  const frameInput = { now, windowNs: spanNs, thresholdNs };
   const rows = nodes
     .map((n, i) => {
       const c = n.current;
@@ -173,7 +185,7 @@ svg text{font-family:system-ui,sans-serif;fill:#555}
 <tbody>
 ${rows}
 </tbody></table>
-<h2>All nodes, last ${Math.round(windowNs / 60e9)} min</h2>
+<h2>All nodes, last ${spanText(spanNs)}</h2>
 ${overviewPlot(nodes, pointsOf, frameInput)}
 <h2>Each node: offset ± error bound</h2>
 ${plots}
