@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SATURN_ERR_NO_SAMPLES: 'no usable samples',
   SATURN_ERR_INCONSISTENT: 'sample intervals do not intersect (clock step or wrong timestamp)',
   SATURN_ERR_CLOCK_STEP: 'a clock stepped during the check',
+  SATURN_ERR_STALLED: 'a leg waited implausibly long inside the master or the slave (pause or stall)',
   // roughtime
   SATURN_ERR_RT_MALFORMED: 'malformed roughtime message',
   SATURN_ERR_RT_INVALID: 'roughtime response does not verify',

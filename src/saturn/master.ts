@@ -16,7 +16,9 @@ export interface FinishedCheck {
   ip: string;
   port: number;
   at: Nanos;
-  outcome: CheckOutcome | { ok: false; code: 'SATURN_ERR_CLOCK_STEP'; detail: string };
+  /** The check's samples in order (for diagnostics and the accuracy bench). */
+  samples: readonly Sample[];
+  outcome: CheckOutcome | { ok: false; code: 'SATURN_ERR_CLOCK_STEP' | 'SATURN_ERR_STALLED'; detail: string };
 }
 
 /** What the master tells the slave at the end of a check (usually the node's combined estimate). */
@@ -39,6 +41,11 @@ export interface MasterCoreOptions extends SessionTableOptions {
   rounds?: number;
   /** The two clocks' combined resolution, widening every sample's interval (default 2 µs). */
   resolutionNs?: number;
+  /**
+   * Longest a leg may wait inside either process (slave: receive to send, t3 − t2; master: receive
+   * to send of the next Response) before the check is discarded as stalled (default 50 ms).
+   */
+  maxHoldNs?: number;
   random?: RandomBytes;
 }
 
@@ -59,8 +66,13 @@ interface Session {
   masterSteps: number;
   slaveSteps: number;
   stepped: boolean;
+  /** Why the check is void because a leg waited too long in a process, if it did. */
+  stalled: string | undefined;
   done: boolean;
 }
+
+/** The default of MasterCoreOptions.maxHoldNs. */
+export const DEFAULT_MAX_HOLD_NS = 50_000_000;
 
 /**
  * The master's side of the protocol as a state machine: (datagram, source, receive time)
@@ -70,6 +82,7 @@ export class MasterCore {
   private readonly envelope: Envelope;
   private readonly rounds: number;
   private readonly resolutionNs: number;
+  private readonly maxHoldNs: number;
   private readonly random: RandomBytes;
   readonly sessions: SessionTable<Session>;
 
@@ -80,6 +93,8 @@ export class MasterCore {
       throw new RangeError(`rounds must be an integer from 1 to 64, got ${options.rounds}`);
     }
     this.resolutionNs = options.resolutionNs ?? 2_000;
+    this.maxHoldNs = options.maxHoldNs ?? DEFAULT_MAX_HOLD_NS;
+    if (!(this.maxHoldNs > 0)) throw new RangeError(`maxHoldNs must be > 0, got ${options.maxHoldNs}`);
     this.random = options.random ?? cryptoRandom;
     this.sessions = new SessionTable<Session>(options);
   }
@@ -127,6 +142,7 @@ export class MasterCore {
       masterSteps,
       slaveSteps: report.clockSteps,
       stepped: false,
+      stalled: undefined,
       done: false,
     };
     this.sessions.add(report.session, session, receivedAt);
@@ -147,6 +163,12 @@ export class MasterCore {
     session.lastReportNonce = report.nonce;
     session.expectedLeg++;
     if (masterSteps !== session.masterSteps || report.clockSteps !== session.slaveSteps) session.stepped = true;
+    // A slave that sat on a leg (GC, VM pause, suspended process) may have had its clock corrected
+    // meanwhile, below the step detector's tolerance: such a sample is not trusted.
+    const slaveHoldNs = Number(report.sentAt - report.receivedAt);
+    if (session.stalled === undefined && slaveHoldNs > this.maxHoldNs) {
+      session.stalled = `the slave held leg ${report.leg} for ${slaveHoldNs} ns (limit ${this.maxHoldNs} ns)`;
+    }
     if (session.samples.length < this.rounds) {
       session.masterNonce = this.random(NONCE_BYTES);
       session.sentAt = undefined;
@@ -159,9 +181,12 @@ export class MasterCore {
       ip,
       port,
       at: receivedAt,
+      samples: session.samples,
       outcome: session.stepped
         ? { ok: false, code: 'SATURN_ERR_CLOCK_STEP', detail: 'a clock stepped during the check' }
-        : estimateCheck(session.samples, this.resolutionNs),
+        : session.stalled !== undefined
+          ? { ok: false, code: 'SATURN_ERR_STALLED', detail: session.stalled }
+          : estimateCheck(session.samples, this.resolutionNs),
     };
     const conclude = (verdict: Verdict | undefined): Outgoing => {
       const bytes = this.envelope.seal(
@@ -188,6 +213,10 @@ export class MasterCore {
     return {
       build: (sentAt) => {
         session.sentAt = sentAt;
+        const masterHoldNs = Number(sentAt - receivedAt);
+        if (session.stalled === undefined && masterHoldNs > this.maxHoldNs) {
+          session.stalled = `the master held leg ${report.leg} for ${masterHoldNs} ns (limit ${this.maxHoldNs} ns)`;
+        }
         const bytes = this.envelope.seal(
           encodeMessage({
             kind: 'response',
