@@ -1,0 +1,324 @@
+/**
+ * Accuracy bench (BENCH.md §3): a real slave process with a known clock shift talks to a master
+ * through the impairment proxy (its own process); the master runs in this process on real UDP
+ * sockets with the real SystemClock, MasterCore, estimator and Fleet (the same pieces
+ * MasterService wires), so each finished check gives its raw samples, saturn's single-check
+ * estimate, its history-combined estimate and alarm state, and the original tool's estimate of
+ * the same samples, all in the same run.
+ *
+ *   npm run bench:accuracy -- [--checks 40] [--interval 500ms] [--rounds 8] [--seed 1] [--only jitter]
+ *
+ * True offset = the slave's --clock-offset: both processes read the same kernel clock, so what
+ * remains besides the shift is each process's anchor error (see the clock section of the output).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SystemClock } from '../src/clock/system-clock.js';
+import type { Estimate } from '../src/estimate/check.js';
+import { originalEstimate } from '../src/estimate/original.js';
+import { UdpEndpoint } from '../src/net/udp-endpoint.js';
+import { Fleet } from '../src/saturn/fleet.js';
+import { type FinishedCheck, MasterCore, type Verdict } from '../src/saturn/master.js';
+import { Envelope } from '../src/wire/envelope.js';
+import { SaturnProcess } from '../test/helpers/saturn-process.js';
+
+const KEY = 'accuracy-bench-key-0123456789';
+const PROXY = fileURLToPath(new URL('../test/tools/impairment-proxy.js', import.meta.url));
+
+interface Scenario {
+  name: string;
+  /** Proxy options; undefined: the slave talks to the master directly. */
+  proxy: string[] | undefined;
+  shiftNs: number;
+  /** Mean of the exponential jitter each way, for the "median < 10% of the jitter" target. */
+  jitterMeanNs?: number;
+  /** Equal delay distributions both ways: coverage must be >= 99%. */
+  symmetric: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'clean loopback (no proxy)', proxy: undefined, shiftNs: 0, symmetric: true },
+  { name: 'proxy, no impairment', proxy: [], shiftNs: 0, symmetric: true },
+  { name: 'exp jitter 1 ms each way', proxy: ['--delay', 'exp:1ms'], shiftNs: 0, jitterMeanNs: 1e6, symmetric: true },
+  { name: 'exp jitter 10 ms each way', proxy: ['--delay', 'exp:10ms'], shiftNs: 0, jitterMeanNs: 10e6, symmetric: true },
+  { name: 'BENCH ref: 1 ms + exp 2 ms each way', proxy: ['--delay', '1ms+exp:2ms'], shiftNs: 0, jitterMeanNs: 2e6, symmetric: true },
+  { name: 'asymmetric: slave->master +5 ms, back 0', proxy: ['--fwd-delay', '5ms'], shiftNs: 0, symmetric: false },
+  {
+    name: '5% loss, 5% reordered by 3 ms, 1% dup, exp 1 ms',
+    proxy: ['--delay', 'exp:1ms', '--loss', '5%', '--reorder', '5%:3ms', '--dup', '1%'],
+    shiftNs: 0,
+    symmetric: true,
+  },
+  { name: '200 ms spikes on 2%, exp 1 ms', proxy: ['--delay', 'exp:1ms', '--spike', '2%:200ms'], shiftNs: 0, symmetric: true },
+  { name: 'slave shifted +0.75 s, exp 1 ms', proxy: ['--delay', 'exp:1ms'], shiftNs: 0.75e9, jitterMeanNs: 1e6, symmetric: true },
+  { name: 'slave shifted -3 s, exp 1 ms', proxy: ['--delay', 'exp:1ms'], shiftNs: -3e9, jitterMeanNs: 1e6, symmetric: true },
+];
+
+interface Options {
+  checks: number;
+  interval: string;
+  intervalMs: number;
+  rounds: number;
+  seed: number;
+  only: string | undefined;
+  /** False-alarm threshold = |true offset| + this. */
+  marginNs: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { checks: 40, interval: '500ms', intervalMs: 500, rounds: 8, seed: 1, only: undefined, marginNs: 100_000 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new RangeError(`${flag} needs a value`);
+    if (flag === '--checks') o.checks = Number(value);
+    else if (flag === '--interval') {
+      const m = /^(\d+)ms$/.exec(value);
+      if (!m) throw new RangeError('--interval must be in ms, e.g. 500ms');
+      o.interval = value;
+      o.intervalMs = Number(m[1]);
+    } else if (flag === '--rounds') o.rounds = Number(value);
+    else if (flag === '--seed') o.seed = Number(value);
+    else if (flag === '--only') o.only = value;
+    else if (flag === '--margin-us') o.marginNs = Number(value) * 1e3;
+    else throw new RangeError(`unknown option ${flag}`);
+  }
+  return o;
+}
+
+/** One finished check as the bench sees it. */
+interface Row {
+  finished: FinishedCheck;
+  single: Estimate | undefined;
+  combined: Verdict | undefined;
+  /** The Fleet's alarm after this check (threshold = |truth| + margin). */
+  alarmOver: boolean;
+  original: number | undefined;
+}
+
+/** The master of MasterService, minus logging, plus a tap on every finished check. */
+async function startMaster(clock: SystemClock, rounds: number, thresholdNs: number, onRow: (row: Row) => void) {
+  const core = new MasterCore({ envelope: new Envelope(new TextEncoder().encode(KEY)), rounds, resolutionNs: 2 * clock.resolutionNs });
+  const fleet = new Fleet({ thresholdNs });
+  const endpoint = await UdpEndpoint.bind({ host: '127.0.0.1', port: 0 }, clock, (datagram, from, receivedAt) => {
+    const outcome = core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
+    const to = { host: from.address, port: from.port };
+    if (outcome.kind === 'reply') endpoint.send(outcome.reply.build(clock.now()), to);
+    if (outcome.kind !== 'finished') return;
+    const record = fleet.record(outcome.finished);
+    endpoint.send(outcome.conclude(record.verdict).build(clock.now()), to);
+    const finished = outcome.finished;
+    onRow({
+      finished,
+      single: finished.outcome.ok ? finished.outcome.estimate : undefined,
+      combined: record.verdict,
+      alarmOver: record.node.alarm.over,
+      original: originalEstimate(finished.samples),
+    });
+  });
+  return endpoint;
+}
+
+/** Starts the proxy's command line and waits for its address. */
+async function startProxy(upstream: string, args: string[], seed: number): Promise<{ child: ChildProcess; addr: string; stats: Promise<any> }> {
+  const child = spawn(process.execPath, [PROXY, '--upstream', upstream, '--seed', String(seed), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let resolveStats: (v: any) => void = () => {};
+  const stats = new Promise<any>((r) => (resolveStats = r));
+  const addr = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      for (const line of out.split('\n').slice(0, -1)) {
+        const doc = JSON.parse(line);
+        if (doc.msg === 'proxy listening') resolve(doc.addr);
+        if (doc.msg === 'proxy stats') resolveStats(doc);
+      }
+      out = out.slice(out.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', () => {
+      reject(new Error('proxy exited'));
+      resolveStats(undefined);
+    });
+  });
+  return { child, addr, stats };
+}
+
+async function runScenario(s: Scenario, o: Options, clock: SystemClock): Promise<Row[]> {
+  const rows: Row[] = [];
+  let wake: () => void = () => {};
+  const thresholdNs = Math.abs(s.shiftNs) + o.marginNs;
+  const master = await startMaster(clock, o.rounds, thresholdNs, (row) => {
+    rows.push(row);
+    wake();
+  });
+  const masterAddr = `127.0.0.1:${master.address.port}`;
+  const proxy = s.proxy ? await startProxy(masterAddr, s.proxy, o.seed) : undefined;
+  const slave = SaturnProcess.start([
+    '--master-addr', proxy?.addr ?? masterAddr, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'bench',
+    '--interval', o.interval, '--clock-offset', `${s.shiftNs / 1e6}ms`, '--log-format', 'json', '--log-level', 'warn',
+  ]);
+  const deadline = Date.now() + o.checks * o.intervalMs * 3 + 30_000;
+  try {
+    while (rows.length < o.checks) {
+      if (Date.now() > deadline) throw new Error(`${s.name}: only ${rows.length} of ${o.checks} checks before the deadline\n${slave.output()}`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 1000);
+      });
+    }
+  } finally {
+    await slave.stop();
+    if (proxy) {
+      proxy.child.kill('SIGTERM');
+      const stats = await proxy.stats;
+      if (stats) process.stderr.write(`  proxy: forward ${JSON.stringify(stats.forward)} back ${JSON.stringify(stats.back)}\n`);
+    }
+    await master.close();
+  }
+  return rows.slice(0, o.checks);
+}
+
+/** Nearest-rank percentile of non-negative numbers. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const us = (ns: number) => (Number.isFinite(ns) ? (ns / 1e3).toFixed(ns < 1e5 ? 1 : 0) : '-');
+const pct = (part: number, whole: number) => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
+
+interface Summary {
+  scenario: Scenario;
+  checks: number;
+  discarded: string[];
+  history: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
+  single: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
+  original: { median: number; p99: number; n: number; undefinedCount: number; falseAlarms: number };
+}
+
+function summarise(s: Scenario, rows: Row[], thresholdNs: number): Summary {
+  const truth = s.shiftNs;
+  const ok = rows.filter((r) => r.single && r.combined);
+  const errs = (f: (r: Row) => number) => ok.map((r) => Math.abs(f(r) - truth));
+  const covered = (off: (r: Row) => number, err: (r: Row) => number) => ok.filter((r) => Math.abs(off(r) - truth) <= err(r)).length;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const hist = errs((r) => r.combined!.offsetNs);
+  const single = errs((r) => r.single!.offsetNs);
+  const origRows = rows.filter((r) => r.original !== undefined);
+  const orig = origRows.map((r) => Math.abs(r.original! - truth));
+  return {
+    scenario: s,
+    checks: rows.length,
+    discarded: rows.filter((r) => !r.finished.outcome.ok).map((r) => (r.finished.outcome.ok ? '' : r.finished.outcome.code)),
+    history: {
+      median: percentile(hist, 50),
+      p99: percentile(hist, 99),
+      covered: covered((r) => r.combined!.offsetNs, (r) => r.combined!.errorNs),
+      n: ok.length,
+      meanBound: mean(ok.map((r) => r.combined!.errorNs)),
+      falseAlarms: ok.filter((r) => r.alarmOver).length,
+    },
+    single: {
+      median: percentile(single, 50),
+      p99: percentile(single, 99),
+      covered: covered((r) => r.single!.offsetNs, (r) => r.single!.errorNs),
+      n: ok.length,
+      meanBound: mean(ok.map((r) => r.single!.errorNs)),
+      falseAlarms: ok.filter((r) => Math.abs(r.single!.offsetNs) - r.single!.errorNs > thresholdNs).length,
+    },
+    original: {
+      median: percentile(orig, 50),
+      p99: percentile(orig, 99),
+      n: origRows.length,
+      undefinedCount: rows.length - origRows.length,
+      // The original has no bound: it alarms when its offset alone is over the threshold.
+      falseAlarms: origRows.filter((r) => Math.abs(r.original!) > thresholdNs).length,
+    },
+  };
+}
+
+/** The clock facts the figures depend on: declared resolution, measured granularity, anchor spread. */
+function clockReport(clock: SystemClock): string[] {
+  const n = 200_000;
+  let minStep = Infinity;
+  let prev = clock.now();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const t = clock.now();
+    const d = Number(t - prev);
+    if (d > 0 && d < minStep) minStep = d;
+    prev = t;
+  }
+  const costNs = Number(process.hrtime.bigint() - t0) / n;
+  let dateStep = Infinity;
+  for (let a = Date.now(), i = 0; i < 5; i++) {
+    let b = Date.now();
+    while (b === a) b = Date.now();
+    dateStep = Math.min(dateStep, (b - a) * 1e6);
+    a = b;
+  }
+  // Each SystemClock anchors itself (median of 7 Date.now() tick-overs); two processes differ by this much.
+  const anchors: bigint[] = [];
+  for (let i = 0; i < 7; i++) {
+    const c = new SystemClock();
+    const h = process.hrtime.bigint();
+    anchors.push(c.now() - h);
+  }
+  anchors.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const spreadNs = Number(anchors[anchors.length - 1]! - anchors[0]!);
+  return [
+    `clock: SystemClock (realtime anchor + hrtime) declares ${clock.resolutionNs} ns resolution; ` +
+      `measured: smallest step between readings ${minStep} ns, ${costNs.toFixed(0)} ns per reading; ` +
+      `Date.now() steps by ${dateStep / 1e6} ms. Anchor spread over 7 fresh clocks (what two processes can disagree by): ${(spreadNs / 1e3).toFixed(1)} µs.`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const clock = new SystemClock();
+  const lines = clockReport(clock);
+  for (const l of lines) console.log(l);
+  console.log(`checks per scenario ${o.checks}, interval ${o.interval}, rounds ${o.rounds}, seed ${o.seed}, history 8 checks at 100 ppm, false-alarm threshold |truth| + ${o.marginNs / 1e3} µs`);
+  const summaries: Summary[] = [];
+  for (const s of SCENARIOS) {
+    if (o.only && !s.name.includes(o.only)) continue;
+    process.stderr.write(`scenario: ${s.name}\n`);
+    const rows = await runScenario(s, o, clock);
+    summaries.push(summarise(s, rows, Math.abs(s.shiftNs) + o.marginNs));
+  }
+  console.log('');
+  console.log('errors in µs (|estimate − true offset|); coverage = share of checks whose bound holds the true offset');
+  console.log('');
+  console.log('| scenario | checks (discarded) | saturn history: median / p99 | coverage | mean bound | saturn single check: median / p99 | coverage | original: median / p99 | original ÷ saturn (median) | false alarms saturn / original |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const x of summaries) {
+    const ratio = x.original.median / Math.max(x.history.median, 1);
+    console.log(
+      `| ${x.scenario.name} | ${x.checks} (${x.discarded.length}) | ${us(x.history.median)} / ${us(x.history.p99)} | ${pct(x.history.covered, x.history.n)} | ${us(x.history.meanBound)} ` +
+        `| ${us(x.single.median)} / ${us(x.single.p99)} | ${pct(x.single.covered, x.single.n)} | ${us(x.original.median)} / ${us(x.original.p99)}${x.original.undefinedCount ? ` (${x.original.undefinedCount} none)` : ''} ` +
+        `| ${ratio.toFixed(1)}x | ${x.history.falseAlarms} / ${x.original.falseAlarms} |`,
+    );
+  }
+  console.log('');
+  for (const x of summaries) {
+    const t: string[] = [];
+    if (x.scenario.jitterMeanNs) t.push(`median ${(100 * x.history.median / x.scenario.jitterMeanNs).toFixed(1)}% of the mean jitter (target < 10%)`);
+    if (x.scenario.symmetric) t.push(`coverage ${pct(x.history.covered, x.history.n)} (target >= 99%)`);
+    else t.push(`coverage ${pct(x.history.covered, x.history.n)} under asymmetry (the bound must hold the truth)`);
+    if (x.discarded.length) t.push(`discarded: ${[...new Set(x.discarded)].join(', ')}`);
+    console.log(`- ${x.scenario.name}: ${t.join('; ')}`);
+  }
+  const ratios = summaries.filter((x) => x.scenario.proxy !== undefined || true).map((x) => x.original.median / Math.max(x.history.median, 1));
+  const falseAlarms = summaries.reduce((a, x) => a + x.history.falseAlarms, 0);
+  const origAlarms = summaries.reduce((a, x) => a + x.original.falseAlarms, 0);
+  console.log('');
+  console.log(
+    `accuracy: median error original ÷ saturn (history), same samples: min ${Math.min(...ratios).toFixed(1)}x, max ${Math.max(...ratios).toFixed(1)}x; ` +
+      `false alarms saturn ${falseAlarms}, original ${origAlarms}`,
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});
