@@ -18,8 +18,13 @@ export class TestClient {
     return new TestClient(socket);
   }
 
-  send(datagram: Uint8Array, port: number): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+  /**
+   * Sends one datagram and yields to the event loop, so a server in the same process reads it
+   * before the next (otherwise a burst sent from microtasks overflows the server's receive buffer).
+   */
+  async send(datagram: Uint8Array, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Resolves once `count` replies have arrived, or rejects after `timeoutMs`. */
