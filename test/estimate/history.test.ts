@@ -40,6 +40,28 @@ describe('OffsetHistory', () => {
     });
   });
 
+  it('takes the point from the likely drift and the bound from the worst case', () => {
+    const history = new OffsetHistory({ driftPpm: 100, likelyDriftPpm: 15 });
+    history.add(at(0), est(0, 100_000)); // [-100 µs, 100 µs]
+    // 10 s later: proven (±1 ms) ∩ [-100, 700] µs = [-100, 700]; likely (±150 µs) ∩ = [-100, 250].
+    const combined = history.add(at(10), est(300_000, 400_000));
+    assert.deepEqual([combined.offsetNs, combined.errorNs, combined.checks], [75_000, 625_000, 2]);
+  });
+
+  it('falls back to the proven midpoint when the clock drifts faster than likely', () => {
+    const history = new OffsetHistory({ driftPpm: 100, likelyDriftPpm: 15 });
+    history.add(at(0), est(0, 100_000));
+    // Drifted 500 µs in 10 s (50 ppm): the likely intersection is empty, the proven one is not.
+    const combined = history.add(at(10), est(500_000, 100_000));
+    assert.deepEqual([combined.offsetNs, combined.errorNs, combined.reset], [500_000, 100_000, false]);
+  });
+
+  it('defaults likelyDriftPpm to 15, or to driftPpm when lower', () => {
+    assert.equal(new OffsetHistory().likelyDriftPpm, 15);
+    assert.equal(new OffsetHistory({ driftPpm: 5 }).likelyDriftPpm, 5);
+    assert.throws(() => new OffsetHistory({ driftPpm: 10, likelyDriftPpm: 20 }), /likelyDriftPpm .* got 20/);
+  });
+
   it('with driftPpm 0 intersects the plain intervals', () => {
     const history = new OffsetHistory({ driftPpm: 0 });
     history.add(at(0), est(0, 100));
@@ -140,8 +162,8 @@ describe('OffsetHistory', () => {
               Math.abs(combined.offsetNs - offsetNs) <= combined.errorNs,
               `truth ${offsetNs} outside ${combined.offsetNs} ± ${combined.errorNs}`,
             );
-            assert.ok(combined.offsetNs - combined.errorNs >= newest.offsetNs - newest.errorNs);
-            assert.ok(combined.offsetNs + combined.errorNs <= newest.offsetNs + newest.errorNs);
+            // The point never leaves the newest check's interval (the history only narrows it).
+            assert.ok(Math.abs(combined.offsetNs - newest.offsetNs) <= newest.errorNs);
             assert.equal(combined.reset, false); // a drift within the bound never resets
           }
         },
