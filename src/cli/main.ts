@@ -6,6 +6,7 @@ import { runDemo } from '../service/demo.js';
 import { startNode } from '../service/run-node.js';
 import { type RawOptions, OPTION_KEYS, buildConfig, readConfigFile } from './config.js';
 import { parseDuration } from './parse.js';
+import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';
 import { waitForShutdown } from './shutdown.js';
@@ -95,6 +96,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     });
 
   program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
+  program.addCommand(keygenCommand({ stdout: io.stdout }));
   program.addCommand(statusCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }

@@ -1,5 +1,5 @@
 /**
- * `saturn roughtime query` and `saturn roughtime verify`. Parsing and printing only: the work is
+ * `saturn roughtime query`, `saturn roughtime verify` and `saturn roughtime serve`. Parsing and printing only: the work is
  * in src/roughtime. Exit codes: 0 all good, 1 an answer or a proof is invalid, 2 usage errors
  * (ConfigError, or commander's own errors, which main maps to 2).
  */
@@ -11,6 +11,12 @@ import { verifyMalfeasanceReport, writeMalfeasanceReport, type Contradiction } f
 import { queryChain, type QueryAnswer } from '../roughtime/client.js';
 import { parseServerList, parseServerSpec, type RoughtimeServer } from '../roughtime/server-list.js';
 import { verifyResponse, type VerifyResult } from '../roughtime/verify.js';
+import { SystemClock } from '../clock/system-clock.js';
+import { createDiagnostics } from '../log/diagnostics.js';
+import { startRoughtimeServer } from '../roughtime/server.js';
+import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
+import { parseCount, parseDuration, parseHostPort } from './parse.js';
+import { waitForShutdown } from './shutdown.js';
 
 export interface TextSink {
   write(chunk: string): unknown;
@@ -25,6 +31,8 @@ export interface RoughtimeCommandDeps {
   readonly clock?: Clock;
   /** The chained query; tests may replace it. */
   readonly query?: typeof queryChain;
+  /** What `serve` waits for before draining; default SIGINT/SIGTERM. */
+  readonly shutdown?: () => Promise<unknown>;
 }
 
 /** The wall clock used when none is injected: realtime anchor plus monotonic elapsed. */
@@ -181,6 +189,48 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
       const result = verifyResponse({ request, response, publicKey });
       stdout.write(`${toJson(verifyJson(result))}\n`);
       setExitCode(result.valid ? 0 : 1);
+    }));
+
+  roughtime.addCommand(configure(new Command('serve'))
+    .description('run a Roughtime server (versions 1, 0x8000000c, drafts 08-11 and Google\'s original) until SIGINT/SIGTERM')
+    .option('--listen-addr <host:port>', 'UDP address to answer on', '0.0.0.0:2002')
+    .option('--key-file <file>', 'long-term key (saturn keygen writes one); without it an ad hoc key, not for production')
+    .option('--max-batch <n>', 'requests per signed batch', '64')
+    .option('--flush-ms <ms>', 'longest wait for a batch to fill', '1')
+    .option('--workers <n>', 'signing worker threads (0 = main thread)', '1')
+    .option('--queue-size <n>', 'requests queued before the oldest is dropped', '8192')
+    .option('--delegation-window <duration>', 'how long an online key is delegated for (renewed with a quarter left)', '1h')
+    .option('--clock-uncertainty <duration>', 'how far the local clock may be off; RADI adds the batch wait to it', '1s')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (opts: { listenAddr: string; keyFile?: string; maxBatch: string; flushMs: string; workers: string; queueSize: string; delegationWindow: string; clockUncertainty: string; logLevel: string }) => {
+      const logLevel = opts.logLevel as 'debug' | 'info' | 'warn' | 'error';
+      if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${opts.logLevel}"`);
+      const listenAddr = parseHostPort(opts.listenAddr, '--listen-addr');
+      const flushMs = Number(opts.flushMs);
+      if (!Number.isFinite(flushMs) || flushMs < 0 || flushMs > 1000) throw new ConfigError(`--flush-ms must be a number from 0 to 1000, got "${opts.flushMs}"`);
+      const pipelineOptions = {
+        maxBatch: parseCount(opts.maxBatch, '--max-batch', 1, 65536),
+        flushMs,
+        workers: parseCount(opts.workers, '--workers', 0, 64),
+        queueCapacity: parseCount(opts.queueSize, '--queue-size', 1, 1 << 24),
+        receiveBufferBytes: 4 << 20,
+      };
+      const windowNs = parseDuration(opts.delegationWindow, '--delegation-window', 's');
+      if (windowNs < 60e9) throw new ConfigError(`--delegation-window must be at least 1m, got "${opts.delegationWindow}"`);
+      const uncertaintyNs = parseDuration(opts.clockUncertainty, '--clock-uncertainty', 's');
+      const keys = opts.keyFile === undefined ? adHocKeys() : await loadKeyFile(opts.keyFile);
+      const logger = createDiagnostics({ level: logLevel, format: 'llog', sink: stderr });
+      const server = await startRoughtimeServer({
+        listenAddr, keys, clock: deps.clock ?? new SystemClock(), logger, pipelineOptions,
+        delegation: { windowNs }, clockUncertaintyNs: () => uncertaintyNs,
+      });
+      const publicKey = Buffer.from(server.publicKey).toString('base64');
+      if (keys.adHoc) stderr.write(`WARNING: ad hoc long-term key (no --key-file): NOT FOR PRODUCTION, clients cannot know it in advance\n`);
+      stdout.write(`roughtime server listening on ${server.address.host}:${server.address.port} public key ${publicKey}\n`);
+      await (deps.shutdown ?? waitForShutdown)();
+      const stats = await server.close();
+      stdout.write(`roughtime server stopped: ${toJson({ received: stats.received, answered: stats.answered, shed: stats.shed, dropped: stats.dropped, failed: stats.failed, batches: stats.batches, meanBatch: stats.meanBatch, delegations: stats.delegations, stages: stats.stages })}\n`);
+      setExitCode(0);
     }));
 
   return roughtime;
