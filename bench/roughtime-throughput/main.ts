@@ -1,0 +1,139 @@
+/**
+ * bench/roughtime-throughput (BENCH.md section 1): the saturn Roughtime server (the real binary,
+ * `saturn roughtime serve`) against a bare Node UDP echo baseline, in the same run, under the same
+ * closed-loop load on 127.0.0.1. Per configuration (max batch × workers): replies/s, server CPU µs
+ * per reply (user+sys of the server process and all its threads, from /proc/PID/stat), p50/p99
+ * latency seen by the load generator, and the ratio of CPU per reply to the echo's.
+ *
+ *   npm run bench:roughtime -- [--duration 5] [--version 1|0x8000000b|google] [--configs 1x1,64x1,256x1,1x2,64x2,256x2]
+ *                              [--threads 2] [--sockets 4] [--window 64] [--flush-ms 1]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { parseVersionLabel } from '../../src/roughtime/versions.js';
+import type { LoadConfig, LoadResult } from './load.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const durationMs = Number(args.get('duration') ?? 5) * 1000;
+const warmupMs = Number(args.get('warmup') ?? 1) * 1000;
+const versionLabel = args.get('version') ?? '1';
+const version = parseVersionLabel(versionLabel);
+if (version === undefined) throw new RangeError(`unknown version ${versionLabel}`);
+const versions: 'google' | number[] = version === 'google' ? 'google' : [version];
+const threads = Number(args.get('threads') ?? 2);
+const socketsPerThread = Number(args.get('sockets') ?? 4);
+/** Requests in flight per socket; default: enough for two full batches in flight in all, at least 16. */
+const windowOption = args.get('window');
+const flushMs = args.get('flush-ms') ?? '1';
+const configs = (args.get('configs') ?? '1x1,64x1,256x1,1x2,64x2,256x2').split(',').map((c) => {
+  const [batch, workers] = c.split('x').map(Number);
+  return { batch: batch!, workers: workers! };
+});
+
+const SATURN_BIN = fileURLToPath(new URL('../../../bin/saturn', import.meta.url));
+const ECHO = fileURLToPath(new URL('./echo-server.js', import.meta.url));
+const LOAD = new URL('./load.js', import.meta.url);
+const CLK_TCK = 100;
+
+/** user+sys CPU of a process and all its threads, in microseconds. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+function startChild(argv: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.stderr!.resume();
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+interface Figures {
+  readonly repliesPerSecond: number;
+  readonly cpuUsPerReply: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly failures: number;
+  readonly verified: number;
+  readonly lost: number;
+}
+
+async function measure(pid: number, port: number, publicKey: Uint8Array | undefined, window: number): Promise<Figures> {
+  const config: Omit<LoadConfig, 'port'> = { durationMs, warmupMs, sockets: socketsPerThread, window, versions, publicKey, verifyEvery: 1000, timeoutMs: 500 };
+  const workers = Array.from({ length: threads }, () => new Worker(LOAD, { workerData: { ...config, port } }));
+  let cpuStart = 0;
+  let cpuEnd = 0;
+  const startTimer = setTimeout(() => (cpuStart = cpuMicros(pid)), warmupMs);
+  const endTimer = setTimeout(() => (cpuEnd = cpuMicros(pid)), warmupMs + durationMs);
+  const results = await Promise.all(workers.map((worker) => new Promise<LoadResult>((resolve, reject) => {
+    worker.on('message', (message: { kind: string; result?: LoadResult }) => {
+      if (message.kind === 'done') resolve(message.result!);
+    });
+    worker.once('error', reject);
+  })));
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  if (cpuEnd === 0) cpuEnd = cpuMicros(pid);
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  const replies = results.reduce((sum, r) => sum + r.replies, 0);
+  const latencies = Float64Array.from(results.flatMap((r) => [...r.latenciesUs])).sort();
+  const quantile = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    repliesPerSecond: replies / (durationMs / 1000),
+    cpuUsPerReply: replies === 0 ? Infinity : (cpuEnd - cpuStart) / replies,
+    p50Us: quantile(0.5),
+    p99Us: quantile(0.99),
+    failures: results.reduce((sum, r) => sum + r.failures, 0),
+    verified: results.reduce((sum, r) => sum + r.verified, 0),
+    lost: results.reduce((sum, r) => sum + r.lost, 0),
+  };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const windowFor = (batch: number): number => (windowOption !== undefined ? Number(windowOption) : Math.max(16, Math.ceil((2 * batch) / (threads * socketsPerThread))));
+const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+const rows: string[] = [];
+let lastLine = '';
+process.stdout.write(`# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up, load ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, flush-ms ${flushMs}\n`);
+process.stdout.write('| max batch | workers | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n');
+process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+for (const { batch, workers } of configs) {
+  const echo = await startChild([ECHO], /echo listening on 127\.0\.0\.1:(\d+)/);
+  let echoFigures: Figures;
+  try {
+    echoFigures = await measure(echo.child.pid!, Number(echo.match[1]), undefined, windowFor(batch));
+  } finally {
+    await stop(echo.child);
+  }
+  const server = await startChild([SATURN_BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0', '--max-batch', String(batch), '--workers', String(workers), '--flush-ms', flushMs, '--log-level', 'warn'],
+    /listening on 127\.0\.0\.1:(\d+) public key (\S+)/);
+  let saturn: Figures;
+  try {
+    saturn = await measure(server.child.pid!, Number(server.match[1]), new Uint8Array(Buffer.from(server.match[2]!, 'base64')), windowFor(batch));
+  } finally {
+    await stop(server.child);
+  }
+  const ratio = saturn.cpuUsPerReply / echoFigures.cpuUsPerReply;
+  const row = `| ${batch} | ${workers} | ${fmt(saturn.repliesPerSecond, 0)} | ${fmt(saturn.cpuUsPerReply)} | ${fmt(saturn.p50Us, 0)} | ${fmt(saturn.p99Us, 0)} | ${fmt(echoFigures.repliesPerSecond, 0)} | ${fmt(echoFigures.cpuUsPerReply)} | ${fmt(echoFigures.p50Us, 0)}/${fmt(echoFigures.p99Us, 0)} | ${fmt(ratio, 2)}x | ${saturn.verified} (${saturn.failures}) | ${saturn.lost} |`;
+  rows.push(row);
+  process.stdout.write(`${row}\n`);
+  lastLine = `batch ${batch} workers ${workers}: saturn ${fmt(saturn.repliesPerSecond, 0)}/s ${fmt(saturn.cpuUsPerReply)} µs/reply; echo ${fmt(echoFigures.repliesPerSecond, 0)}/s ${fmt(echoFigures.cpuUsPerReply)} µs/reply; ratio ${fmt(ratio, 2)}x`;
+}
+process.stdout.write(`${lastLine}\n`);
