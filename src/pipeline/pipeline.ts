@@ -122,8 +122,14 @@ export interface PipelineStats {
   };
 }
 
+export type StageName = keyof PipelineStats['stages'];
+
 export interface Pipeline {
   readonly address: { readonly host: string; readonly port: number };
+  /** The live per-stage histograms (metrics export them; stats() summarises them). */
+  readonly timings: Readonly<Record<StageName, DurationHistogram>>;
+  /** Sends a datagram of the program's own accord (a slave opening a check), stamped at the send. */
+  send: FastSend;
   broadcast(message: unknown): void;
   stats(): PipelineStats;
   /** Drains and closes; resolves with the final stats. Safe to call twice. */
@@ -151,7 +157,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   const queue = new DropOldestQueue<Queued>(batched?.queueCapacity ?? 8192);
   const route = options.route ?? ((): Route => (batched ? 'batched' : 'fast'));
 
-  const stages = {
+  const stages: Record<StageName, DurationHistogram> = {
     receive: new DurationHistogram(),
     queueWait: new DurationHistogram(),
     batch: new DurationHistogram(),
@@ -304,6 +310,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
 
   return {
     address: socket.address,
+    timings: stages,
+    send: (to, reply) => {
+      const bytes = typeof reply === 'function' ? reply(clock.now()) : reply;
+      socket.send(bytes, to.port, to.address);
+    },
     broadcast: (message) => executor?.broadcast(message),
     stats,
     close,

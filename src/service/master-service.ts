@@ -6,11 +6,11 @@ import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
-import { UdpEndpoint } from '../net/udp-endpoint.js';
+import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { type CheckRecord, Fleet } from '../saturn/fleet.js';
 import { MasterCore } from '../saturn/master.js';
 import { Envelope } from '../wire/envelope.js';
-import { DurationHistogram } from '../pipeline/stats.js';
+import type { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from './drop-counts.js';
 
 export interface MasterDeps {
@@ -30,14 +30,12 @@ export class MasterService {
   readonly drops = new DropCounts();
   private readonly watch: SlaveWatch;
   private lostTimer: NodeJS.Timeout | undefined;
-  /** How long each leg waited inside the master: receipt at the socket to the send stamp. */
-  readonly legHold = new DurationHistogram();
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
     private readonly core: MasterCore,
     private readonly llog: LlogWriter,
-    private endpoint: UdpEndpoint | undefined,
+    private pipeline: Pipeline | undefined,
   ) {
     this.fleet = new Fleet({ thresholdNs: config.thresholdNs, realertNs: config.realertNs });
     this.watch = new SlaveWatch(LOST_AFTER_INTERVALS * config.intervalNs);
@@ -51,46 +49,44 @@ export class MasterService {
       resolutionNs: 2 * deps.clock.resolutionNs,
     });
     const service = new MasterService(config, deps, core, new LlogWriter(deps.events), undefined);
-    service.endpoint = await UdpEndpoint.bind(config.listenAddr, deps.clock, (d, from, at) => service.onDatagram(d, from, at));
+    // The legs take the pipeline's fast lane: no queue, no batch, the reply stamped at its send.
+    service.pipeline = await createPipeline({
+      listenAddr: config.listenAddr,
+      clock: deps.clock,
+      lanes: { fast: { handle: (d, from, at, send) => service.onDatagram(d, from, at, send) } },
+    });
     deps.logger.info({ addr: formatHostPort(service.address), rounds: config.rounds }, 'master listening');
     service.lostTimer = setInterval(() => service.sweepLost(), Math.max(10, config.intervalNs / 2e6));
     return service;
   }
 
   get address() {
-    return this.endpoint!.address;
+    return this.pipeline!.address;
   }
 
-  private onDatagram(datagram: Buffer, from: RemoteInfo, receivedAt: Nanos): void {
+  /** How long each leg waited inside the master: receipt at the socket to the send stamp. */
+  get legHold(): DurationHistogram {
+    return this.pipeline!.timings.fast;
+  }
+
+  private onDatagram(datagram: Buffer, from: RemoteInfo, receivedAt: Nanos, send: FastSend): void {
     const { clock, logger } = this.deps;
     const outcome = this.core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
-    const to = { host: from.address, port: from.port };
     switch (outcome.kind) {
       case 'drop':
         this.drops.add(outcome.code);
         logger.debug({ from: `${from.address}:${from.port}`, code: outcome.code }, 'datagram dropped');
         return;
       case 'reply':
-        this.send(outcome.reply.build(this.stamp(receivedAt)), to);
+        send(from, (sentAt) => outcome.reply.build(sentAt));
         return;
       case 'finished': {
         const record = this.fleet.record(outcome.finished);
-        this.send(outcome.conclude(record.verdict).build(this.stamp(receivedAt)), to);
+        send(from, (sentAt) => outcome.conclude(record.verdict).build(sentAt));
         this.report(record, outcome.finished.at, outcome.finished.outcome.ok ? undefined : outcome.finished.outcome.detail);
         return;
       }
     }
-  }
-
-  /** The send instant of a reply, recording how long its leg was held. */
-  private stamp(receivedAt: Nanos): Nanos {
-    const sentAt = this.deps.clock.now();
-    this.legHold.record(Number(sentAt - receivedAt));
-    return sentAt;
-  }
-
-  private send(bytes: Uint8Array, to: { host: string; port: number }): void {
-    this.endpoint?.send(bytes, to);
   }
 
   /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */
@@ -134,8 +130,8 @@ export class MasterService {
 
   async close(): Promise<void> {
     clearInterval(this.lostTimer);
-    const endpoint = this.endpoint;
-    this.endpoint = undefined;
-    await endpoint?.close();
+    const pipeline = this.pipeline;
+    this.pipeline = undefined;
+    await pipeline?.close();
   }
 }

@@ -6,7 +6,7 @@ import type { Config } from '../cli/config.js';
 import { type HostPort, formatHostPort } from '../cli/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
-import { UdpEndpoint } from '../net/udp-endpoint.js';
+import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { SlaveCore } from '../saturn/slave.js';
 import { Envelope } from '../wire/envelope.js';
 import type { Result } from '../wire/messages.js';
@@ -36,7 +36,7 @@ export class SlaveService {
   private readonly core: SlaveCore;
   private readonly llog: LlogWriter;
   private readonly legTimeoutMs: number;
-  private endpoint: UdpEndpoint | undefined;
+  private pipeline: Pipeline | undefined;
   private master: HostPort;
   private intervalTimer: NodeJS.Timeout | undefined;
   private legTimer: NodeJS.Timeout | undefined;
@@ -55,9 +55,13 @@ export class SlaveService {
 
   static async start(config: Config, deps: SlaveDeps): Promise<SlaveService> {
     const service = new SlaveService(config, deps);
-    service.endpoint = await UdpEndpoint.bind(config.listenAddr, deps.clock, (d, _from, at) => service.onDatagram(d, at));
+    service.pipeline = await createPipeline({
+      listenAddr: config.listenAddr,
+      clock: deps.clock,
+      lanes: { fast: { handle: (d, _from, at) => service.onDatagram(d, at) } },
+    });
     deps.logger.info(
-      { addr: formatHostPort(service.endpoint.address), master: formatHostPort(config.masterAddr!), name: config.name },
+      { addr: formatHostPort(service.pipeline.address), master: formatHostPort(config.masterAddr!), name: config.name },
       'slave listening',
     );
     service.scheduleCheck(0);
@@ -65,7 +69,7 @@ export class SlaveService {
   }
 
   get address(): HostPort {
-    return this.endpoint!.address;
+    return this.pipeline!.address;
   }
 
   private scheduleCheck(delayMs: number): void {
@@ -86,10 +90,10 @@ export class SlaveService {
         return;
       }
     }
-    if (!this.endpoint) return;
-    const { clock } = this.deps;
+    if (!this.pipeline) return;
     this.retransmits = 0;
-    this.sendNow(this.core.start(clock.stepCount).build(clock.now()));
+    const leg0 = this.core.start(this.deps.clock.stepCount);
+    this.sendNow((sentAt) => leg0.build(sentAt));
   }
 
   private onDatagram(datagram: Buffer, receivedAt: Nanos): void {
@@ -102,7 +106,7 @@ export class SlaveService {
         return;
       case 'reply':
         this.retransmits = 0;
-        this.sendNow(outcome.reply.build(clock.now()));
+        this.sendNow((sentAt) => outcome.reply.build(sentAt));
         return;
       case 'result':
         this.clearLegTimer();
@@ -133,8 +137,9 @@ export class SlaveService {
     });
   }
 
-  private sendNow(bytes: Uint8Array): void {
-    this.endpoint?.send(bytes, this.master);
+  /** Sends a leg to the master, stamped at the send, and waits for the answer. */
+  private sendNow(build: Uint8Array | ((sentAt: Nanos) => Uint8Array)): void {
+    this.pipeline?.send({ address: this.master.host, port: this.master.port }, build);
     this.armLegTimer();
   }
 
@@ -156,8 +161,7 @@ export class SlaveService {
       return;
     }
     this.retransmits++;
-    this.endpoint?.send(again, this.master);
-    this.armLegTimer();
+    this.sendNow(again);
   }
 
   private giveUp(reason: string): void {
@@ -174,8 +178,8 @@ export class SlaveService {
   async close(): Promise<void> {
     if (this.intervalTimer) clearTimeout(this.intervalTimer);
     this.clearLegTimer();
-    const endpoint = this.endpoint;
-    this.endpoint = undefined;
-    await endpoint?.close();
+    const pipeline = this.pipeline;
+    this.pipeline = undefined;
+    await pipeline?.close();
   }
 }
