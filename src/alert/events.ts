@@ -84,7 +84,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   recovered: { level: 'INFO', message: 'slave offset back under threshold' },
   slave_lost: { level: 'WARN', message: 'slave lost' },
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
-  reference_clock_wrong: { level: 'ERROR', message: 'reference clock is wrong' },
+  reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
   falseticker: { level: 'WARN', message: 'falseticker' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
 };
@@ -107,11 +107,14 @@ const ms = (ns: number | undefined) => (ns === undefined ? undefined : nsToMilli
 export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: string; fields: LlogFields } {
   const { level, message } = LLOG_LINES[event.kind];
   const aboutMaster = event.kind === 'master_unreachable';
+  // A reference event is about a Roughtime server, named as the operator configured it.
+  const aboutServer = event.kind === 'reference_clock_wrong';
   const fields: LlogFields = {
     event: event.kind,
     sequence: event.sequence,
-    name: aboutMaster ? event.reporter : event.node?.id,
-    ip: aboutMaster || !event.node ? undefined : hostOf(event.node.addr),
+    name: aboutMaster ? event.reporter : aboutServer ? undefined : event.node?.id,
+    server: aboutServer ? event.node?.id : undefined,
+    ip: aboutMaster || aboutServer || !event.node ? undefined : hostOf(event.node.addr),
     master: aboutMaster ? event.node?.addr : undefined,
     offset: ms(event.offsetNs),
     error: ms(event.errorNs),

@@ -28,6 +28,9 @@ export interface Config {
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
   roughtimeIntervalNs: number;
+  /** Serve Roughtime here too (sharing the program's pipeline module), with this long-term key. */
+  roughtimeListen: HostPort | undefined;
+  roughtimeKeyFile: string | undefined;
   /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
   stateDir: string | undefined;
   webhookUrls: string[];
@@ -58,6 +61,8 @@ export const OPTION_KEYS = [
   'roughtimeServer',
   'roughtimeServers',
   'roughtimeInterval',
+  'roughtimeListen',
+  'roughtimeKeyFile',
   'stateDir',
   'webhookUrl',
   'webhookFormat',
@@ -159,6 +164,8 @@ export function buildConfig(raw: RawOptions): Config {
     clockOffsetNs: raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
     roughtimeServers: resolveRoughtimeServers(raw),
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
+    roughtimeListen: raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
+    roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
     stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
     webhookUrls: resolveWebhookUrls(raw),
     webhookFormat: parseWebhookFormat(pick('webhookFormat')),

@@ -34,6 +34,8 @@ const NODE_OPTIONS: Option[] = [
     (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
   ),
   new Option('--roughtime-servers <file>', 'Roughtime servers to check against, in the ecosystem\'s JSON list format'),
+  new Option('--roughtime-listen <host:port>', 'also serve Roughtime on this UDP address'),
+  new Option('--roughtime-key-file <file>', 'long-term key for --roughtime-listen (saturn keygen writes one; default: an ad hoc key, not for production)'),
   new Option('--roughtime-interval <duration>', 'time between Roughtime checks; bare number = seconds (default 5m)'),
   new Option('--state-dir <dir>', 'keep event sequence numbers and undelivered webhook events here, across restarts (default: memory only)'),
   new Option('--webhook-url <url>', 'POST every event to this URL (repeatable)').argParser(

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LlogWriter, nsToMillisText } from '../alert/llog.js';
+import type { Events } from '../alert/events.js';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
@@ -23,7 +23,8 @@ export interface ReferenceMonitorOptions {
   intervalNs: number;
   clock: Clock;
   logger: Logger;
-  llog: LlogWriter;
+  /** reference_clock_wrong goes here (numbered, to the llog stream and every webhook). */
+  alerts: Events;
   /** Where malfeasance reports go; without it, the report is logged instead. */
   stateDir: string | undefined;
   /** Per-query timeout of the first attempt (default 1 s, growing 1.5x per retry). */
@@ -63,7 +64,7 @@ export class ReferenceMonitor {
   }
 
   private async round(): Promise<ReferenceRound> {
-    const { servers, clock, logger, llog } = this.options;
+    const { servers, clock, logger } = this.options;
     // Twice over the list when there are several servers: the spec's way to catch one that lies.
     const sequence = servers.length > 1 ? [...servers, ...servers] : [...servers];
     const outcome = await queryChain(sequence, { clock, backoff: { initialMs: this.options.timeoutMs ?? 1000 } });
@@ -76,14 +77,21 @@ export class ReferenceMonitor {
         logger.warn({ server: answer.server.name }, 'roughtime server says its own clock is unsynchronised; ignored');
         continue;
       }
+      logger.info(
+        { server: answer.server.name, offsetMs: -answer.offsetNs / 1e6, uncertaintyMs: answer.uncertaintyNs / 1e6, agrees: answer.withinInterval },
+        'roughtime reference checked',
+      );
       if (answer.withinInterval) continue;
       wrong.push(answer);
       // Offset as everywhere in saturn: this clock minus the reference (positive: we are ahead).
-      llog.line('ERROR', 'reference clock disagrees with roughtime', {
-        offset: nsToMillisText(-answer.offsetNs),
-        radius: nsToMillisText(answer.result.radiNs ?? 0),
-        rtt: nsToMillisText(answer.rttNs),
-        server: answer.server.name,
+      this.options.alerts.emit({
+        kind: 'reference_clock_wrong',
+        at: answer.receivedNs,
+        node: { id: answer.server.name, addr: `${answer.server.host}:${answer.server.port}` },
+        offsetNs: -answer.offsetNs,
+        errorNs: answer.uncertaintyNs,
+        rttNs: answer.rttNs,
+        detail: 'the local clock lies outside MIDP ± (RADI + RTT/2)',
       });
     }
     let reportPath: string | undefined;
@@ -93,9 +101,14 @@ export class ReferenceMonitor {
         reportPath = join(this.options.stateDir, `roughtime-malfeasance-${new Date(Number(clock.now() / 1_000_000n)).toISOString().replace(/[:.]/g, '-')}.json`);
         await writeMalfeasanceReport(reportPath, outcome.report);
       }
-      llog.line('ERROR', 'roughtime servers contradict each other', {
-        contradictions: outcome.contradictions.length,
-        report: reportPath ?? 'not written: no --state-dir',
+      // A contradiction proves that one of a pair lied, not which: the event names the pair.
+      const first = outcome.contradictions[0]!;
+      const names = [outcome.links[first.earlier]?.server.name, outcome.links[first.later]?.server.name].join(' vs ');
+      this.options.alerts.emit({
+        kind: 'falseticker',
+        at: clock.now(),
+        node: { id: `roughtime ${names}`, addr: names },
+        detail: `roughtime servers contradict each other (${outcome.contradictions.length} pair(s)); malfeasance report: ${reportPath ?? 'not written, no --state-dir'}`,
       });
       if (!reportPath) logger.error({ report: outcome.report }, 'roughtime malfeasance report');
     }

@@ -1,5 +1,4 @@
 import { type Alerting, openAlerting } from '../alert/alerting.js';
-import { LlogWriter } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
 import { formatHostPort } from '../cli/parse.js';
 import type { Clock } from '../clock/clock.js';
@@ -11,6 +10,8 @@ import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import type { CheckRecord } from '../saturn/fleet.js';
 import { MasterService } from './master-service.js';
+import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
+import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { ReferenceMonitor } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
 
@@ -20,6 +21,7 @@ export interface RunningNode {
   slave?: SlaveService;
   http?: HttpServer;
   reference?: ReferenceMonitor;
+  roughtime?: RunningRoughtimeServer;
   alerting?: Alerting;
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       for (const close of closers.splice(0).reverse()) await close();
     },
   };
+  let metrics: SaturnMetrics | undefined;
   try {
     const alerting = openAlerting(
       {
@@ -59,7 +62,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     } else {
       // The dashboard's series and the metrics see every finished check.
       const series = new OffsetSeries();
-      const metrics = new SaturnMetrics({
+      const masterMetrics = new SaturnMetrics({
         nodes: () => node.master?.fleet.all() ?? [],
         thresholdNs: config.thresholdNs,
         drops: () => node.master?.drops.snapshot() ?? {},
@@ -67,10 +70,11 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         webhooks: () => alerting.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
       });
+      metrics = masterMetrics;
       const observe = (record: CheckRecord) => {
         const { node: n, verdict } = record;
         if (verdict) series.add(n.id, { at: n.lastCheckAt!, offsetNs: verdict.offsetNs, errorNs: verdict.errorNs });
-        metrics.observeCheck(record);
+        masterMetrics.observeCheck(record);
       };
       const master = await MasterService.start(config, { ...deps, alerts: alerting.events, observe });
       node.master = master;
@@ -82,7 +86,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
           },
           '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-          '/metrics': async () => ({ type: metrics.contentType, body: await metrics.render() }),
+          '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
           '/': () => ({
             type: 'text/html; charset=utf-8',
             body: renderDashboard({ nodes: master.fleet.all(), series, thresholdNs: config.thresholdNs, now: deps.clock.now() }),
@@ -92,14 +96,27 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         deps.logger.info({ addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` }, 'http listening');
       }
     }
+    if (config.roughtimeListen) {
+      const keys = config.roughtimeKeyFile === undefined ? adHocKeys() : await loadKeyFile(config.roughtimeKeyFile);
+      const server = await startRoughtimeServer({ listenAddr: config.roughtimeListen, keys, clock: deps.clock, logger: deps.logger });
+      node.roughtime = server;
+      closers.push(async () => void (await server.close()));
+      const publicKey = Buffer.from(server.publicKey).toString('base64');
+      if (keys.adHoc) deps.logger.warn({ publicKey }, 'roughtime: ad hoc long-term key (no --roughtime-key-file): NOT FOR PRODUCTION');
+      deps.logger.info({ addr: formatHostPort(server.address), publicKey }, 'roughtime listening');
+    }
     if (config.roughtimeServers.length > 0) {
       node.reference = new ReferenceMonitor({
         servers: config.roughtimeServers,
         intervalNs: config.roughtimeIntervalNs,
         clock: deps.clock,
         logger: deps.logger,
-        llog: new LlogWriter(deps.events),
-        stateDir: undefined,
+        alerts: node.alerting.events,
+        stateDir: config.stateDir,
+        onRound: (round) => {
+          for (const answer of round.answers) metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+          for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
+        },
       });
       node.reference.start();
       closers.push(() => node.reference!.close());

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LlogWriter } from '../../src/alert/llog.js';
+import { Events, eventLlogLine } from '../../src/alert/events.js';
+import { MemorySequence } from '../../src/alert/sequence-store.js';
+import { formatLlog } from '../../src/alert/llog.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
 import { createDiagnostics } from '../../src/log/diagnostics.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
@@ -19,12 +21,17 @@ function sinkLines() {
 async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
   const events = sinkLines();
   const diag = sinkLines();
+  const alerts = new Events(new MemorySequence(), 'test-master');
+  alerts.subscribe((event) => {
+    const { level, message, fields } = eventLlogLine(event);
+    events.sink.write(formatLlog(level, message, fields));
+  });
   const monitor = new ReferenceMonitor({
     servers: servers.map((s) => s.server),
     intervalNs: 60e9,
     clock: new SystemClock({ offsetNs: clockOffsetNs }),
     logger: createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink }),
-    llog: new LlogWriter(events.sink),
+    alerts,
     stateDir,
     timeoutMs: 500,
   });
@@ -77,7 +84,9 @@ test('servers that contradict each other produce a verifiable malfeasance report
     assert.equal(files.length, 1);
     const verdict = verifyMalfeasanceReport(JSON.parse(readFileSync(join(stateDir, files[0]!), 'utf8')));
     assert.equal(verdict.valid, true, verdict.reason ?? undefined);
-    assert.ok(events.some((e) => e.message === 'roughtime servers contradict each other'));
+    const falseticker = events.find((e) => e.fields.event === 'falseticker');
+    assert.ok(falseticker, 'a falseticker event names the contradicting pair');
+    assert.match(falseticker.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
     // The liar's answers also disagree with the (correct) local clock.
     assert.ok(result.wrong.every((a) => a.server.name === 'liar'));
   } finally {
