@@ -4,6 +4,8 @@ import { formatHostPort } from '../cli/parse.js';
 import { waitForShutdown } from '../cli/shutdown.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
+import { startRoughtimeServer } from '../roughtime/server.js';
+import { adHocKeys } from '../roughtime/server-keys.js';
 import { DemoReceiver } from './demo-receiver.js';
 import { type RunningNode, startNode } from './run-node.js';
 
@@ -31,9 +33,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const logger = createDiagnostics({ level: 'warn', format: 'llog', sink: options.stderr });
   const nodes: RunningNode[] = [];
   const receiver = await DemoReceiver.start(options.stdout);
+  // A local Roughtime server (the same pipeline server `saturn roughtime serve` runs) that the master verifies its clock against.
+  const roughtime = await startRoughtimeServer({ listenAddr: { host: '127.0.0.1', port: 0 }, keys: adHocKeys(), clock: new SystemClock(), logger });
+  const roughtimeSpec = `${formatHostPort(roughtime.address)}=${Buffer.from(roughtime.publicKey).toString('base64')}`;
   try {
     const masterConfig = buildConfig({
       listenAddr: '127.0.0.1:0', metricsAddr: options.metricsAddr ?? '127.0.0.1:0', hmacKey: key, name: 'master', interval, webhookUrl: receiver.url,
+      roughtimeServer: [roughtimeSpec], roughtimeInterval: '10s',
     });
     const master = await startNode(masterConfig, { clock: new SystemClock(), logger, events: options.stdout });
     nodes.push(master);
@@ -49,6 +55,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         `dashboard: http://${formatHostPort(master.http!.address)}/\n` +
         `status: http://${formatHostPort(master.http!.address)}/status  metrics: http://${formatHostPort(master.http!.address)}/metrics\n` +
         `webhook receiver: ${receiver.url}\n` +
+        `roughtime server (the master checks its own clock against it every 10 s): ${roughtimeSpec}\n` +
         (options.durationNs === undefined ? 'press Ctrl-C to stop\n' : `stopping after ${options.durationNs / 1e9} s\n`),
     );
     await (options.durationNs === undefined
@@ -57,6 +64,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   } finally {
     for (const node of nodes.reverse()) await node.close();
     await receiver.close();
+    await roughtime.close();
   }
   options.stdout.write('saturn demo: stopped\n');
 }
