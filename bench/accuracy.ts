@@ -185,14 +185,14 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const us = (ns: number) => (Number.isFinite(ns) ? (ns / 1e3).toFixed(ns < 1e5 ? 1 : 0) : '-');
+const us = (ns: number) => (Number.isFinite(ns) ? (ns / 1e3).toFixed(Math.abs(ns) < 1e5 ? 1 : 0) : '-');
 const pct = (part: number, whole: number) => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 
 interface Summary {
   scenario: Scenario;
   checks: number;
   discarded: string[];
-  history: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
+  history: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number; bias: number };
   single: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
   original: { median: number; p99: number; n: number; undefinedCount: number; falseAlarms: number };
   /** Median errors of the estimator as it was before issue 6, step by step, on the same checks. */
@@ -231,6 +231,8 @@ function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: nu
   const covered = (off: (r: Row) => number, err: (r: Row) => number) => ok.filter((r) => Math.abs(off(r) - truth) <= err(r)).length;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const hist = errs((r) => r.combined!.offsetNs);
+  // Signed median: a constant part of the error (the two processes' clock anchors, a fixed asymmetry).
+  const bias = percentile(ok.map((r) => r.combined!.offsetNs - truth).map((x) => x + 1e12), 50) - 1e12;
   const single = errs((r) => r.single!.offsetNs);
   const origRows = rows.filter((r) => r.original !== undefined);
   const orig = origRows.map((r) => Math.abs(r.original! - truth));
@@ -245,6 +247,7 @@ function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: nu
       n: ok.length,
       meanBound: mean(ok.map((r) => r.combined!.errorNs)),
       falseAlarms: ok.filter((r) => r.alarmOver).length,
+      bias,
     },
     single: {
       median: percentile(single, 50),
@@ -351,6 +354,7 @@ async function main(): Promise<void> {
   console.log('');
   for (const x of summaries) {
     const t: string[] = [];
+    t.push(`signed median error (history) ${us(x.history.bias)} µs`);
     if (x.scenario.jitterMeanNs) t.push(`median ${(100 * x.history.median / x.scenario.jitterMeanNs).toFixed(1)}% of the mean jitter (target < 10%)`);
     if (x.scenario.symmetric) t.push(`coverage ${pct(x.history.covered, x.history.n)} (target >= 99%)`);
     else t.push(`coverage ${pct(x.history.covered, x.history.n)} under asymmetry (the bound must hold the truth)`);
