@@ -10,6 +10,9 @@ import { type RandomBytes, cryptoRandom } from '../wire/random.js';
 import type { Outgoing } from './outgoing.js';
 import { SessionTable, type SessionTableOptions } from './session-table.js';
 
+/** Longest node id (--name) accepted, in UTF-16 code units. */
+export const MAX_NODE_ID_LENGTH = 255;
+
 /** One finished check, handed to whoever keeps per-node history (the Fleet). */
 export interface FinishedCheck {
   nodeId: string;
@@ -110,6 +113,8 @@ export class MasterCore {
     if (!message) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     if (message.kind !== 'report') return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     if (message.nonce.length !== NONCE_BYTES) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
+    // The node id names the slave in logs, alerts and metrics: it must be a sensible name.
+    if (message.nodeId.length === 0 || message.nodeId.length > MAX_NODE_ID_LENGTH) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
 
     const session = this.sessions.get(message.session);
     if (!session) {

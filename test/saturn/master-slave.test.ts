@@ -150,3 +150,12 @@ function seeded(seed: number) {
     return out;
   };
 }
+
+test('a report without a node name, or with an absurd one, is dropped as undecodable', () => {
+  for (const nodeId of ['', 'x'.repeat(256)]) {
+    const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
+    const odd = new SlaveCore({ envelope: new Envelope(KEY), nodeId });
+    assert.equal(x.toMaster(odd.start(0).build(1n)), undefined);
+    assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
+  }
+});
