@@ -60,6 +60,9 @@ export interface DirectionStats {
   duplicated: number;
   reordered: number;
   spiked: number;
+  /** Mean and largest lateness of a delayed send behind its due time, in ns (scheduling accuracy). */
+  meanLateNs: number;
+  maxLateNs: number;
 }
 
 export const NO_IMPAIRMENT: DirectionImpairment = {
@@ -202,7 +205,9 @@ const SPIN_NS = 1_500_000;
 
 /** One direction's decisions: its own generator, so the other direction's traffic cannot change them. */
 class Direction {
-  readonly stats: DirectionStats = { received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0, spiked: 0 };
+  readonly stats: DirectionStats = { received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0, spiked: 0, meanLateNs: 0, maxLateNs: 0 };
+  /** Sends that went through the queue (the lateness mean's denominator). */
+  queued = 0;
   private readonly random: () => number;
   constructor(
     readonly impairment: DirectionImpairment,
@@ -323,8 +328,15 @@ export class ImpairmentProxy {
     if (this.closed) return;
     const now = monoNs();
     for (const delayNs of direction.plan()) {
+      const dueNs = now + delayNs;
       const wrapped = () => {
         direction.stats.sent++;
+        const lateNs = monoNs() - dueNs;
+        if (lateNs > 0) {
+          direction.queued++;
+          direction.stats.meanLateNs += (lateNs - direction.stats.meanLateNs) / direction.queued;
+          direction.stats.maxLateNs = Math.max(direction.stats.maxLateNs, lateNs);
+        }
         try {
           send();
         } catch {
@@ -333,7 +345,7 @@ export class ImpairmentProxy {
       };
       // Nothing to wait for and nothing queued: send now, no scheduling latency at all.
       if (delayNs === 0 && this.queue.size === 0) wrapped();
-      else this.queue.push({ dueNs: now + delayNs, seq: this.seq++, send: wrapped });
+      else this.queue.push({ dueNs, seq: this.seq++, send: wrapped });
     }
     this.pump();
   }
