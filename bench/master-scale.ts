@@ -15,7 +15,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../src/cli/parse.js';
+import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
 import { SlaveCore } from '../src/saturn/slave.js';
 import { Envelope } from '../src/wire/envelope.js';

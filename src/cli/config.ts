@@ -4,7 +4,7 @@ import { WEBHOOK_FORMATS, type WebhookFormat } from '../alert/webhook.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
-import { type HostPort, parseCount, parseDuration, parseHostPort } from './parse.js';
+import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 
 export type LogFormat = 'llog' | 'json';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -5,7 +5,7 @@ import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { runDemo } from '../service/demo.js';
 import { startNode } from '../service/run-node.js';
 import { type RawOptions, OPTION_KEYS, buildConfig, readConfigFile } from './config.js';
-import { parseDuration } from './parse.js';
+import { parseDuration } from '../util/parse.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';

@@ -15,7 +15,7 @@ import { SystemClock } from '../clock/system-clock.js';
 import { createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
-import { parseCount, parseDuration, parseHostPort } from './parse.js';
+import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { waitForShutdown } from './shutdown.js';
 
 export interface TextSink {
@@ -27,7 +27,7 @@ export interface RoughtimeCommandDeps {
   readonly stderr?: TextSink;
   /** Where exit codes go; default process.exitCode. */
   readonly setExitCode?: (code: number) => void;
-  /** Default: wall time from Date.now() plus process.hrtime for sub-millisecond steps. */
+  /** Default: the system clock (realtime anchor plus monotonic elapsed). */
   readonly clock?: Clock;
   /** The chained query; tests may replace it. */
   readonly query?: typeof queryChain;
@@ -35,11 +35,6 @@ export interface RoughtimeCommandDeps {
   readonly shutdown?: () => Promise<unknown>;
 }
 
-/** The wall clock used when none is injected: realtime anchor plus monotonic elapsed. */
-function defaultClock(): Clock {
-  const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return { now: () => anchorNs + process.hrtime.bigint(), stepCount: 0, resolutionNs: 1_000_000 };
-}
 
 /** JSON with bigints as exact integers (MIDP and MAXT are uint64). */
 export function toJson(value: unknown): string {
@@ -136,7 +131,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
       const rounds = Math.round(positiveNumber(opts.rounds, '--rounds'));
       const sequence = Array.from({ length: rounds }, () => servers).flat();
       const query = deps.query ?? queryChain;
-      const outcome = await query(sequence, { clock: deps.clock ?? defaultClock(), attempts, backoff: { initialMs: positiveNumber(opts.timeout, '--timeout') } });
+      const outcome = await query(sequence, { clock: deps.clock ?? new SystemClock(), attempts, backoff: { initialMs: positiveNumber(opts.timeout, '--timeout') } });
       let reportFile: string | null = null;
       if (outcome.report) {
         await writeMalfeasanceReport(opts.malfeasanceReport, outcome.report);

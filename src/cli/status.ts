@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import type { NodeStatus } from '../http/status.js';
-import { formatHostPort, parseHostPort } from './parse.js';
+import { formatHostPort, parseHostPort } from '../util/parse.js';
 
 export interface StatusCommandDeps {
   stdout: { write(text: string): unknown };

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from '../cli/parse.js';
+import type { HostPort } from '../util/parse.js';
 
 /** What a route answers: a status code, a content type and a body. */
 export interface RouteAnswer {

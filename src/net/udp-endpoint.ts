@@ -1,6 +1,6 @@
 import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { HostPort } from '../cli/parse.js';
+import type { HostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 
 /** Called for every datagram with the instant it was taken off the socket. */

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { ALL_IETF_VERSIONS, parseVersionLabel } from './versions.js';
+import { parseHostPort } from '../util/parse.js';
 
 /** A server to query: where, with which long-term key, offering which versions. */
 export interface RoughtimeServer {
@@ -16,12 +17,11 @@ export interface RoughtimeServer {
   readonly versions: 'google' | readonly number[];
 }
 
-/** Splits `host:port` or `[v6]:port`. */
-export function parseHostPort(address: string, what: string): { host: string; port: number } {
-  const match = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:[\]]+):(\d+)$/.exec(address);
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || !Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${what}: address ${JSON.stringify(address)} is not host:port`);
-  return { host: match[1]!, port };
+/** A server's `host:port` or `[v6]:port`: the program's one address parser, with a host and a real port required. */
+export function parseServerAddress(address: string, what: string): { host: string; port: number } {
+  const parsed = parseHostPort(address, `${what}: address`, '');
+  if (parsed.host === '' || parsed.port === 0) throw new ConfigError(`${what}: address ${JSON.stringify(address)} is not host:port`);
+  return parsed;
 }
 
 function parsePublicKey(value: unknown, what: string): Uint8Array {
@@ -66,7 +66,7 @@ export function parseServerList(text: string, source: string): RoughtimeServer[]
     const udp = e.addresses.find((a: unknown) => typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp') as Record<string, unknown> | undefined;
     if (udp === undefined) return;
     if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
-    servers.push({ name, ...parseHostPort(udp.address, what), publicKey, versions });
+    servers.push({ name, ...parseServerAddress(udp.address, what), publicKey, versions });
   });
   if (servers.length === 0) throw new ConfigError(`${source} lists no server reachable over UDP`);
   return servers;
@@ -79,5 +79,5 @@ export function parseServerSpec(spec: string): RoughtimeServer {
   if (at <= 0) throw new ConfigError(`--roughtime-server ${JSON.stringify(spec)} is not host:port=BASE64KEY`);
   const address = spec.slice(0, at);
   const what = `--roughtime-server ${address}`;
-  return { name: address, ...parseHostPort(address, what), publicKey: parsePublicKey(spec.slice(at + 1), what), versions: [...ALL_IETF_VERSIONS] };
+  return { name: address, ...parseServerAddress(address, what), publicKey: parsePublicKey(spec.slice(at + 1), what), versions: [...ALL_IETF_VERSIONS] };
 }

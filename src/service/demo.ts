@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildConfig } from '../cli/config.js';
-import { formatHostPort } from '../cli/parse.js';
+import { formatHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../cli/shutdown.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';

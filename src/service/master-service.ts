@@ -3,7 +3,7 @@ import { type Events, isoNanos } from '../alert/events.js';
 import { LlogWriter, nsToMillisText } from '../alert/llog.js';
 import { LOST_AFTER_INTERVALS, SlaveWatch } from '../alert/slave-watch.js';
 import type { Config } from '../cli/config.js';
-import { formatHostPort } from '../cli/parse.js';
+import { formatHostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';

@@ -1,6 +1,6 @@
 import { type Alerting, openAlerting } from '../alert/alerting.js';
 import type { Config } from '../cli/config.js';
-import { formatHostPort } from '../cli/parse.js';
+import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';

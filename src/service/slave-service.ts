@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Events } from '../alert/events.js';
 import { LlogWriter, nsToMillisText } from '../alert/llog.js';
 import type { Config } from '../cli/config.js';
-import { type HostPort, formatHostPort } from '../cli/parse.js';
+import { type HostPort, formatHostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';

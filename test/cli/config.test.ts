@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildConfig, readConfigFile } from '../../src/cli/config.js';
-import { parseDuration, parseHostPort } from '../../src/cli/parse.js';
+import { parseDuration, parseHostPort } from '../../src/util/parse.js';
 import { ConfigError } from '../../src/errors.js';
 
 const KEY = '0123456789abcdef';

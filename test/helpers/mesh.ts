@@ -1,5 +1,5 @@
 import { type RawOptions, buildConfig } from '../../src/cli/config.js';
-import { formatHostPort } from '../../src/cli/parse.js';
+import { formatHostPort } from '../../src/util/parse.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
 import { type RunningNode, startNode } from '../../src/service/run-node.js';
 import { lineSink, testLogger } from './sinks.js';

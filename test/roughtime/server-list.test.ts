@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { parseHostPort, parseServerList, parseServerSpec } from '../../src/roughtime/server-list.js';
+import { parseServerAddress, parseServerList, parseServerSpec } from '../../src/roughtime/server-list.js';
 import { ALL_IETF_VERSIONS } from '../../src/roughtime/versions.js';
 
 const KEY = '0GD7c3yP8xEc4Zl2zeuN2SlLvDVVocjsPSL8/Rl/7zg=';
@@ -40,7 +40,7 @@ test('list problems are one-sentence ConfigErrors naming the entry', () => {
   assert.match(message(JSON.stringify({ servers: [{ ...entry, publicKeyType: 'rsa' }] })), /not ed25519/);
   assert.match(message(JSON.stringify({ servers: [{ ...entry, version: '0x80000003' }] })), /version "0x80000003" is not one saturn speaks/);
   assert.match(message(JSON.stringify({ servers: [{ ...entry, version: ['google', 1] }] })), /cannot be offered together/);
-  assert.match(message(JSON.stringify({ servers: [{ ...entry, addresses: [{ protocol: 'udp', address: 'nohost' }] }] })), /not host:port/);
+  assert.match(message(JSON.stringify({ servers: [{ ...entry, addresses: [{ protocol: 'udp', address: 'nohost' }] }] })), /address must be host:port/);
   assert.match(message(JSON.stringify({ servers: [{ ...entry, addresses: 'h:1' }] })), /must be an array/);
   assert.match(message(JSON.stringify({ servers: [] })), /no server reachable over UDP/);
   assert.match(message(JSON.stringify({ servers: [5] })), /server 0 is not an object/);
@@ -52,5 +52,5 @@ test('--roughtime-server host:port=BASE64KEY', () => {
   assert.equal(parseServerSpec(`[::1]:2002=${KEY}`).host, '::1');
   assert.throws(() => parseServerSpec('127.0.0.1:2002'), ConfigError);
   assert.throws(() => parseServerSpec(`127.0.0.1=${KEY}`), ConfigError);
-  assert.throws(() => parseHostPort('h:70000', 'x'), ConfigError);
+  assert.throws(() => parseServerAddress('h:70000', 'x'), ConfigError);
 });

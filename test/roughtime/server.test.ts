@@ -7,6 +7,7 @@ import { signingKeyFromSeed } from '../../src/roughtime/crypto.js';
 import { unframe } from '../../src/roughtime/frame.js';
 import { RtMessage } from '../../src/roughtime/message.js';
 import { buildRequest, decodeRequest } from '../../src/roughtime/request.js';
+import { SystemClock } from '../../src/clock/system-clock.js';
 import { startRoughtimeServer, type RoughtimeServerOptions, type RunningRoughtimeServer } from '../../src/roughtime/server.js';
 import { Tag } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
@@ -14,10 +15,7 @@ import { TestClient, until } from '../pipeline/udp-client.js';
 import { SKIP_MESSAGE, b64, cloudflareVectors, draft19Report, roughenoughVector, vectorsDir } from './vectors.js';
 
 const keys = { longTermKey: signingKeyFromSeed(new Uint8Array(32).fill(9)), adHoc: false };
-const realClock: Clock = (() => {
-  const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return { now: () => anchorNs + process.hrtime.bigint(), stepCount: 0, resolutionNs: 1_000 };
-})();
+const realClock: Clock = new SystemClock();
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {

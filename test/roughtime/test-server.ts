@@ -6,6 +6,7 @@
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock/clock.js';
+import { SystemClock } from '../../src/clock/system-clock.js';
 import { serverId, signingKeyFromSeed } from '../../src/roughtime/crypto.js';
 import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
 import type { RoughtimeServer } from '../../src/roughtime/server-list.js';
@@ -33,10 +34,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Wall time with sub-millisecond steps: Date.now() anchor plus hrtime. */
+/** The real wall clock, as the client and server use it in production. */
 export function testClock(): Clock {
-  const anchorNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return { now: () => anchorNs + process.hrtime.bigint(), stepCount: 0, resolutionNs: 1_000 };
+  return new SystemClock();
 }
 
 const DAY_NS = 86_400_000_000_000n;
