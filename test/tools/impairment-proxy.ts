@@ -465,7 +465,19 @@ export function parseProxyArgs(argv: readonly string[]): ImpairmentProxyOptions 
   return { listen, upstream, seed, forward, back };
 }
 
+const USAGE = `usage: impairment-proxy --upstream HOST:PORT [--listen HOST:PORT] [--seed N]
+  [--[fwd-|back-]delay DIST] [--[fwd-|back-]loss SHARE] [--[fwd-|back-]dup SHARE]
+  [--[fwd-|back-]reorder SHARE:DURATION] [--[fwd-|back-]spike SHARE:DURATION]
+DIST: terms joined by +, each 5ms, const:5ms, uniform:1ms:3ms or exp:2ms; SHARE: 5% or 0.05
+fwd: client -> upstream, back: upstream -> client; without a prefix: both directions.
+`;
+
 async function cli(argv: readonly string[]): Promise<void> {
+  // No arguments: usage, and nothing else (node --test runs every .js file under dist/test/, this one too).
+  if (argv.length === 0 || argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   let options: ImpairmentProxyOptions;
   try {
     options = parseProxyArgs(argv);
