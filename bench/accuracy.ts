@@ -1,8 +1,8 @@
 /**
  * Accuracy bench (BENCH.md §3): a real slave process with a known clock shift talks to a master
- * through the impairment proxy (its own process); the master runs in this process on real UDP
- * sockets with the real SystemClock, MasterCore, estimator and Fleet (the same pieces
- * MasterService wires), so each finished check gives its raw samples, saturn's single-check
+ * through the impairment proxy (its own process); the master is the real MasterService (the
+ * pipeline's fast lane, MasterCore, estimator, Fleet) running in this process with a tap on every
+ * finished check, so each finished check gives its raw samples, saturn's single-check
  * estimate, its history-combined estimate and alarm state, and the original tool's estimate of
  * the same samples, all in the same run.
  *
@@ -17,10 +17,12 @@ import { SystemClock } from '../src/clock/system-clock.js';
 import { type Estimate, estimateCheck } from '../src/estimate/check.js';
 import { OffsetHistory } from '../src/estimate/history.js';
 import { originalEstimate } from '../src/estimate/original.js';
-import { UdpEndpoint } from '../src/net/udp-endpoint.js';
-import { Fleet } from '../src/saturn/fleet.js';
-import { type FinishedCheck, MasterCore, type Verdict } from '../src/saturn/master.js';
-import { Envelope } from '../src/wire/envelope.js';
+import { Events } from '../src/alert/events.js';
+import { MemorySequence } from '../src/alert/sequence-store.js';
+import { buildConfig } from '../src/cli/config.js';
+import { createDiagnostics } from '../src/log/diagnostics.js';
+import type { FinishedCheck, Verdict } from '../src/saturn/master.js';
+import { MasterService } from '../src/service/master-service.js';
 import { SaturnProcess } from '../test/helpers/saturn-process.js';
 
 const KEY = 'accuracy-bench-key-0123456789';
@@ -96,27 +98,24 @@ interface Row {
   original: number | undefined;
 }
 
-/** The master of MasterService, minus logging, plus a tap on every finished check. */
+/** The real MasterService (pipeline fast lane, Fleet, alarm), quiet, with a tap on every finished check. */
 async function startMaster(clock: SystemClock, rounds: number, thresholdNs: number, onRow: (row: Row) => void) {
-  const core = new MasterCore({ envelope: new Envelope(new TextEncoder().encode(KEY)), rounds, resolutionNs: 2 * clock.resolutionNs });
-  const fleet = new Fleet({ thresholdNs });
-  const endpoint = await UdpEndpoint.bind({ host: '127.0.0.1', port: 0 }, clock, (datagram, from, receivedAt) => {
-    const outcome = core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
-    const to = { host: from.address, port: from.port };
-    if (outcome.kind === 'reply') endpoint.send(outcome.reply.build(clock.now()), to);
-    if (outcome.kind !== 'finished') return;
-    const record = fleet.record(outcome.finished);
-    endpoint.send(outcome.conclude(record.verdict).build(clock.now()), to);
-    const finished = outcome.finished;
-    onRow({
-      finished,
-      single: finished.outcome.ok ? finished.outcome.estimate : undefined,
-      combined: record.verdict,
-      alarmOver: record.node.alarm.over,
-      original: originalEstimate(finished.samples),
-    });
+  const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: KEY, name: 'bench-master', rounds, threshold: `${thresholdNs}ns` });
+  const quiet = { write: () => true };
+  return MasterService.start(config, {
+    clock,
+    logger: createDiagnostics({ level: 'error', format: 'json', sink: quiet }),
+    events: quiet,
+    alerts: new Events(new MemorySequence(), 'bench-master'),
+    observe: (record, finished) =>
+      onRow({
+        finished,
+        single: finished.outcome.ok ? finished.outcome.estimate : undefined,
+        combined: record.verdict,
+        alarmOver: record.node.alarm.over,
+        original: originalEstimate(finished.samples),
+      }),
   });
-  return endpoint;
 }
 
 /** Starts the proxy's command line and waits for its address. */

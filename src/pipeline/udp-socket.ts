@@ -1,6 +1,6 @@
 /**
  * The pipeline's dgram edge: binds, timestamps each datagram first thing in the 'message'
- * callback, and sends. Beyond src/net/udp-endpoint.ts it can stop delivering datagrams while it
+ * callback, and sends. It can stop delivering datagrams while it
  * still sends (so shutdown can drain replies), bounds the kernel/libuv send queue (a reply that
  * would exceed it is shed and counted, memory never grows), and sends without a per-datagram
  * callback closure (measured: the callback costs a nextTick per datagram on the hot path).

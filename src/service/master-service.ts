@@ -8,7 +8,7 @@ import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { type CheckRecord, Fleet } from '../saturn/fleet.js';
-import { MasterCore } from '../saturn/master.js';
+import { type FinishedCheck, MasterCore } from '../saturn/master.js';
 import { Envelope } from '../wire/envelope.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from './drop-counts.js';
@@ -21,7 +21,7 @@ export interface MasterDeps {
   /** Where alert events go (numbered, to the llog stream and every webhook). */
   alerts: Events;
   /** Sees every finished check (metrics, the dashboard's series). */
-  observe?: (record: CheckRecord) => void;
+  observe?: (record: CheckRecord, finished: FinishedCheck) => void;
 }
 
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
@@ -83,18 +83,20 @@ export class MasterService {
       case 'finished': {
         const record = this.fleet.record(outcome.finished);
         send(from, (sentAt) => outcome.conclude(record.verdict).build(sentAt));
-        this.report(record, outcome.finished.at, outcome.finished.outcome.ok ? undefined : outcome.finished.outcome.detail);
+        this.report(record, outcome.finished);
         return;
       }
     }
   }
 
   /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */
-  private report(record: CheckRecord, at: Nanos, discardReason: string | undefined): void {
+  private report(record: CheckRecord, finished: FinishedCheck): void {
+    const at = finished.at;
+    const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
     const subject = { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
     if (this.watch.seen(subject, at)) this.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
-    this.deps.observe?.(record);
+    this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
       return;
