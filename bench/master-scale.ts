@@ -161,7 +161,7 @@ async function startMaster(): Promise<Target> {
     child.once('exit', () => reject(new Error('master exited')));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
-      for (const line of buffer.split('\n')) {
+      for (const line of buffer.split('\n').slice(0, -1)) {
         if (!line.startsWith('{')) continue;
         const record = JSON.parse(line) as { msg: string; addr?: string; url?: string };
         if (record.msg === 'master listening') port = Number(record.addr!.split(':').pop());
