@@ -18,7 +18,7 @@ import type { BatchOutput } from '../pipeline/batch-codec.js';
 import { signMessage, signingKeyFromSeed, type SigningKey } from './crypto.js';
 import { frame, unframe } from './frame.js';
 import { RtMessage, encodeMessage, u32le, u32listLe, u64le } from './message.js';
-import { acceptRequest, type AcceptPolicy, type AcceptedRequest } from './request.js';
+import { RequestScanner, acceptRequest, type AcceptPolicy, type AcceptedRequest } from './request.js';
 import { Tag } from './tags.js';
 import { nanosToRadius, nanosToTime, type VersionFamily, type WireVersion } from './versions.js';
 
@@ -50,20 +50,22 @@ const NODE_PREFIX = 0x01;
 /** How many delegations a responder keeps: the current one and the one it replaced. */
 const KEPT_DELEGATIONS = 2;
 
-/** SHA-512 of `input`, truncated to `bytes` (a view, no copy). */
-function sha512(input: Uint8Array, bytes: number): Uint8Array {
-  const digest = hash('sha512', input, 'buffer');
-  return bytes === 64 ? digest : digest.subarray(0, bytes);
-}
-
 export class BatchResponder {
   private delegations: LiveDelegation[] = [];
   private readonly versList: Uint8Array;
-  private leafScratch = new Uint8Array(2048);
-  private readonly nodeScratch = new Uint8Array(1 + 2 * 64);
+  private readonly scanner: RequestScanner;
+  // Per request of the current batch (grown as needed, reused): its version group (-1: dropped),
+  // where its nonce starts in the packet, and its leaf index in its group's tree.
+  private groupOf = new Int32Array(0);
+  private nonceAt = new Int32Array(0);
+  private leafOf = new Int32Array(0);
+  private readonly drops: Array<ErrorCode | undefined> = [];
+  /** One tree per version group of a batch: every group's replies are written after all trees are built. */
+  private readonly trees: TreeBuilder[] = [];
 
   constructor(private readonly policy: AcceptPolicy, delegation: WireDelegation) {
     this.versList = u32listLe(policy.versions.filter((v): v is number => v !== 'google').sort((a, b) => a - b));
+    this.scanner = new RequestScanner(policy);
     this.addDelegation(delegation);
   }
 
@@ -77,49 +79,71 @@ export class BatchResponder {
   respond(packets: readonly Uint8Array[], time: BatchTime, out: BatchOutput): void {
     const delegation = this.delegations.find((d) => d.mintNs <= time.midpNs && time.midpNs <= d.maxtNs);
     if (delegation === undefined) throw new RangeError(`no online key is delegated for MIDP ${time.midpNs}`);
-    const accepted = new Array<AcceptedRequest | ErrorCode>(packets.length);
-    const groups = new Map<WireVersion, number[]>();
-    for (let i = 0; i < packets.length; i++) {
-      let request: AcceptedRequest;
-      try {
-        request = acceptRequest(packets[i]!, this.policy);
-      } catch (error) {
-        accepted[i] = error instanceof SaturnError ? error.code : 'SATURN_ERR_RT_MALFORMED';
+    const n = packets.length;
+    if (this.groupOf.length < n) {
+      this.groupOf = new Int32Array(n);
+      this.nonceAt = new Int32Array(n);
+      this.leafOf = new Int32Array(n);
+    }
+    const { groupOf, nonceAt, leafOf, drops, scanner } = this;
+    // Versions seen in this batch, in order of first appearance (almost always one).
+    const versions: WireVersion[] = [];
+    const families: VersionFamily[] = [];
+    const sizes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const packet = packets[i]!;
+      let version: WireVersion;
+      let family: VersionFamily;
+      if (scanner.scan(packet)) {
+        version = scanner.version;
+        family = scanner.family;
+        nonceAt[i] = scanner.nonceAt;
+      } else {
+        let request: AcceptedRequest;
+        try {
+          request = acceptRequest(packet, this.policy);
+        } catch (error) {
+          groupOf[i] = -1;
+          drops[i] = error instanceof SaturnError ? error.code : 'SATURN_ERR_RT_MALFORMED';
+          continue;
+        }
+        version = request.version;
+        family = request.family;
+        nonceAt[i] = request.nonce.byteOffset - packet.byteOffset;
+      }
+      let group = versions.indexOf(version);
+      if (group < 0) {
+        group = versions.length;
+        versions.push(version);
+        families.push(family);
+        sizes.push(0);
+      }
+      groupOf[i] = group;
+      leafOf[i] = sizes[group]!++;
+    }
+    const plans: ReplyPlan[] = [];
+    for (let g = 0; g < versions.length; g++) plans.push(this.plan(g, versions[g]!, families[g]!, sizes[g]!, packets, delegation, time));
+    for (let i = 0; i < n; i++) {
+      const group = groupOf[i]!;
+      if (group < 0) {
+        out.drop(drops[i]!);
+        drops[i] = undefined;
         continue;
       }
-      accepted[i] = request;
-      const group = groups.get(request.version);
-      if (group) group.push(i);
-      else groups.set(request.version, [i]);
-    }
-    const leafIndex = new Int32Array(packets.length);
-    const plans = new Map<WireVersion, ReplyPlan>();
-    for (const [version, indexes] of groups) {
-      indexes.forEach((requestIndex, leaf) => (leafIndex[requestIndex] = leaf));
-      plans.set(version, this.plan(version, indexes.map((i) => accepted[i] as AcceptedRequest), delegation, time));
-    }
-    for (let i = 0; i < packets.length; i++) {
-      const request = accepted[i]!;
-      if (typeof request === 'string') {
-        out.drop(request);
-        continue;
-      }
-      const plan = plans.get(request.version)!;
+      const plan = plans[group]!;
       const room = out.reply(plan.template.byteLength);
-      if (room !== undefined) plan.write(room, request.nonce, leafIndex[i]!);
+      if (room !== undefined) plan.write(room, packets[i]!, nonceAt[i]!, leafOf[i]!);
     }
   }
 
-  /** The tree, the signature and the reply template for the requests of one version. */
-  private plan(version: WireVersion, requests: readonly AcceptedRequest[], delegation: LiveDelegation, time: BatchTime): ReplyPlan {
-    const family = requests[0]!.family;
+  /** The tree, the signature and the reply template for the requests of one version (group `g`). */
+  private plan(g: number, version: WireVersion, family: VersionFamily, size: number, packets: readonly Uint8Array[], delegation: LiveDelegation, time: BatchTime): ReplyPlan {
     const hashBytes = family.hashBytes;
-    const levels = this.tree(family, requests);
-    const depth = levels.length - 1;
+    const tree = (this.trees[g] ??= new TreeBuilder()).build(family, size, packets, this.groupOf, this.nonceAt, g);
     const srepFields: Array<readonly [number, Uint8Array]> = [
       [Tag.RADI, u32le(nanosToRadius(family, time.radiNs))],
       [Tag.MIDP, u64le(nanosToTime(family, time.midpNs, 'floor'))],
-      [Tag.ROOT, levels[depth]![0]!],
+      [Tag.ROOT, tree.root()],
     ];
     if (family.versionIn === 'srep') srepFields.push([Tag.VER, u32le(version as number)]);
     if (family.versList) srepFields.push([Tag.VERS, this.versList]);
@@ -128,7 +152,7 @@ export class BatchResponder {
     const fields: Array<readonly [number, Uint8Array]> = [
       [Tag.SIG, signature],
       [Tag.NONC, new Uint8Array(family.nonceBytes)],
-      [Tag.PATH, new Uint8Array(depth * hashBytes)],
+      [Tag.PATH, new Uint8Array(tree.depth * hashBytes)],
       [Tag.SREP, srep],
       [Tag.CERT, delegation.certs.get(family.id)!],
       [Tag.INDX, new Uint8Array(4)],
@@ -140,59 +164,148 @@ export class BatchResponder {
     const parsed = RtMessage.parse(family.framed ? unframe(template) : template, 'response template');
     // Parsed values are views into the template: their offsets are where each reply is patched.
     const at = (tag: number): number => parsed.get(tag)!.byteOffset - template.byteOffset;
-    const nonceAt = at(Tag.NONC);
-    const pathAt = at(Tag.PATH);
-    const indexAt = at(Tag.INDX);
-    return {
-      template,
-      write(room, nonce, leaf) {
-        room.set(template);
-        room.set(nonce, nonceAt);
-        for (let d = 0; d < depth; d++) {
-          const level = levels[d]!;
-          const sibling = (leaf >>> d) ^ 1;
-          room.set(level[sibling < level.length ? sibling : level.length - 1]!, pathAt + d * hashBytes);
-        }
-        room[indexAt] = leaf & 0xff;
-        room[indexAt + 1] = (leaf >>> 8) & 0xff;
-        room[indexAt + 2] = (leaf >>> 16) & 0xff;
-        room[indexAt + 3] = (leaf >>> 24) & 0xff;
-      },
-    };
-  }
-
-  /** Every level of the tree, leaves first, root last (a single node). */
-  private tree(family: VersionFamily, requests: readonly AcceptedRequest[]): Uint8Array[][] {
-    const hashBytes = family.hashBytes;
-    const leaves = new Array<Uint8Array>(requests.length);
-    for (let i = 0; i < requests.length; i++) {
-      const input = requests[i]!.leafInput;
-      if (input.byteLength + 1 > this.leafScratch.byteLength) this.leafScratch = new Uint8Array(input.byteLength + 1);
-      const scratch = this.leafScratch;
-      scratch[0] = LEAF_PREFIX;
-      scratch.set(input, 1);
-      leaves[i] = sha512(scratch.subarray(0, input.byteLength + 1), hashBytes);
-    }
-    const levels: Uint8Array[][] = [leaves];
-    const node = this.nodeScratch.subarray(0, 1 + 2 * hashBytes);
-    node[0] = NODE_PREFIX;
-    let level = leaves;
-    while (level.length > 1) {
-      const next = new Array<Uint8Array>((level.length + 1) >>> 1);
-      for (let i = 0; i < level.length; i += 2) {
-        // Odd width: the last node is paired with a copy of itself.
-        node.set(level[i]!, 1);
-        node.set(level[i + 1 < level.length ? i + 1 : i]!, 1 + hashBytes);
-        next[i >>> 1] = sha512(node, hashBytes);
-      }
-      levels.push(next);
-      level = next;
-    }
-    return levels;
+    return new ReplyPlan(template, tree, family.nonceBytes, at(Tag.NONC), at(Tag.PATH), at(Tag.INDX));
   }
 }
 
-interface ReplyPlan {
-  readonly template: Uint8Array;
-  write(room: Uint8Array, nonce: Uint8Array, leaf: number): void;
+/** Writes replies from one template: NONC, PATH and INDX patched per request. */
+class ReplyPlan {
+  constructor(
+    readonly template: Uint8Array,
+    private readonly tree: TreeBuilder,
+    private readonly nonceBytes: number,
+    private readonly nonceAt: number,
+    private readonly pathAt: number,
+    private readonly indexAt: number,
+  ) {}
+
+  write(room: Uint8Array, packet: Uint8Array, nonceAt: number, leaf: number): void {
+    room.set(this.template);
+    const to = this.nonceAt;
+    for (let i = 0; i < this.nonceBytes; i++) room[to + i] = packet[nonceAt + i]!;
+    this.tree.writePath(room, this.pathAt, leaf);
+    const indexAt = this.indexAt;
+    room[indexAt] = leaf & 0xff;
+    room[indexAt + 1] = (leaf >>> 8) & 0xff;
+    room[indexAt + 2] = (leaf >>> 16) & 0xff;
+    room[indexAt + 3] = (leaf >>> 24) & 0xff;
+  }
+}
+
+/**
+ * One Merkle tree at a time, every level in one reused buffer (leaves first, root last). Each
+ * hash is one `crypto.hash` call on a reused, exactly sized input buffer whose prefix byte is
+ * written once, with a 'binary' (latin1) string digest written into the level buffer: measured here, a
+ * Buffer digest costs ~1.1 µs more per call than a string one (allocating the Buffer), and the
+ * per-call cost is most of a 65-byte node's hash.
+ *
+ * Tree padding: a level of odd width is completed with a copy of its last node.
+ */
+class TreeBuilder {
+  private nodes = Buffer.allocUnsafeSlow(0);
+  /** Where each level starts in `nodes` (in nodes, not bytes), and its width. */
+  private readonly levelAt: number[] = [];
+  private readonly widths: number[] = [];
+  private hashBytes = 32;
+  /** Leaf inputs by length: 0x00 ‖ input. */
+  private readonly leafInputs = new Map<number, Buffer>();
+  /** Node inputs by hash length: 0x01 ‖ left ‖ right. */
+  private readonly nodeInputs = new Map<number, Buffer>();
+  /** A copy of the root of the last tree (ROOT in SREP). */
+  depth = 0;
+
+  /** Builds the tree over the requests of group `g`, in request order. */
+  build(family: VersionFamily, size: number, packets: readonly Uint8Array[], groupOf: Int32Array, nonceAt: Int32Array, g: number): this {
+    const hashBytes = family.hashBytes;
+    this.hashBytes = hashBytes;
+    const levelAt = this.levelAt;
+    const widths = this.widths;
+    levelAt.length = 0;
+    widths.length = 0;
+    let total = 0;
+    for (let width = size; ; width = (width + 1) >>> 1) {
+      levelAt.push(total);
+      widths.push(width);
+      total += width;
+      if (width === 1) break;
+    }
+    this.depth = widths.length - 1;
+    if (this.nodes.byteLength < total * hashBytes) this.nodes = Buffer.allocUnsafeSlow(total * hashBytes * 2);
+    const nodes = this.nodes;
+    // Leaves.
+    const wholePacket = family.leafInput === 'request-packet';
+    let leaf = 0;
+    for (let i = 0; leaf < size; i++) {
+      if (groupOf[i] !== g) continue;
+      const packet = packets[i]!;
+      let input: Buffer;
+      if (wholePacket) {
+        input = this.leafInput(packet.byteLength);
+        input.set(packet, 1);
+      } else {
+        input = this.leafInput(family.nonceBytes);
+        const from = nonceAt[i]!;
+        for (let k = 0; k < family.nonceBytes; k++) input[1 + k] = packet[from + k]!;
+      }
+      nodes.write(hash('sha512', input, 'binary'), leaf * hashBytes, hashBytes, 'latin1');
+      leaf++;
+    }
+    // Nodes: H(0x01 ‖ left ‖ right), left and right adjacent in the level below.
+    let input = this.nodeInputs.get(hashBytes);
+    if (input === undefined) {
+      input = Buffer.alloc(1 + 2 * hashBytes);
+      input[0] = NODE_PREFIX;
+      this.nodeInputs.set(hashBytes, input);
+    }
+    for (let d = 0; d + 1 < widths.length; d++) {
+      const width = widths[d]!;
+      const below = levelAt[d]! * hashBytes;
+      let to = levelAt[d + 1]! * hashBytes;
+      for (let i = 0; i < width; i += 2) {
+        const left = below + i * hashBytes;
+        if (i + 1 < width) {
+          nodes.copy(input, 1, left, left + 2 * hashBytes);
+        } else {
+          // Odd width: the last node is paired with a copy of itself.
+          nodes.copy(input, 1, left, left + hashBytes);
+          nodes.copy(input, 1 + hashBytes, left, left + hashBytes);
+        }
+        nodes.write(hash('sha512', input, 'binary'), to, hashBytes, 'latin1');
+        to += hashBytes;
+      }
+    }
+    return this;
+  }
+
+  /** The root of the last tree, copied. */
+  root(): Uint8Array {
+    const at = this.levelAt[this.depth]! * this.hashBytes;
+    return new Uint8Array(this.nodes.subarray(at, at + this.hashBytes));
+  }
+
+  /** Writes PATH for `leaf` (its sibling at each level, leaves first) into `room` at `pathAt`. */
+  writePath(room: Uint8Array, pathAt: number, leaf: number): void {
+    const hashBytes = this.hashBytes;
+    const nodes = this.nodes;
+    for (let d = 0; d < this.depth; d++) {
+      const width = this.widths[d]!;
+      const sibling = (leaf >>> d) ^ 1;
+      const from = (this.levelAt[d]! + (sibling < width ? sibling : width - 1)) * hashBytes;
+      const to = pathAt + d * hashBytes;
+      // A loop beats Buffer#copy's per-call cost for 32 bytes (measured).
+      for (let k = 0; k < hashBytes; k++) room[to + k] = nodes[from + k]!;
+    }
+  }
+
+  private leafInput(bytes: number): Buffer {
+    let input = this.leafInputs.get(bytes);
+    if (input === undefined) {
+      // Bounded: one per input length seen (a nonce length, or a packet length up to 64 KiB).
+      if (this.leafInputs.size >= 16) this.leafInputs.clear();
+      input = Buffer.alloc(1 + bytes);
+      input[0] = LEAF_PREFIX;
+      this.leafInputs.set(bytes, input);
+    }
+    return input;
+  }
 }
