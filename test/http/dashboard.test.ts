@@ -43,3 +43,14 @@ test('the series keeps at most the capacity and only the window', () => {
   assert.deepEqual(series.points('n', 0n).map((p) => p.offsetNs), [30]);
   assert.deepEqual(series.points('other', 0n), []);
 });
+
+test('the series grows its ring as needed and wraps in order', () => {
+  const series = new OffsetSeries({ capacity: 100, windowNs: 3600e9 });
+  const t0 = 1_700_000_000n * S;
+  for (let i = 0; i < 250; i++) series.add('n', { at: t0 + BigInt(i) * S, offsetNs: i * 1000, errorNs: 500 });
+  const points = series.points('n', 0n);
+  assert.equal(points.length, 100);
+  assert.deepEqual(points.map((p) => p.offsetNs), Array.from({ length: 100 }, (_, i) => (150 + i) * 1000));
+  assert.equal(points[0]!.at, t0 + 150n * S);
+  assert.equal(series.points('n', t0 + 240n * S).length, 10);
+});
