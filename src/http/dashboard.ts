@@ -142,9 +142,22 @@ function ago(now: Nanos, at: Nanos | undefined): string {
   return s < 120 ? `${Math.max(0, Math.round(s))} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
-/** The whole page. */
+/** Nodes shown when the fleet is larger: a page with 10,000 plots helps no one (and costs MBs per reload). */
+export const MAX_SHOWN_NODES = 24;
+
+/** How far a node is from trouble: over threshold first, then by |offset| − error (its proven distance from 0). */
+function badness(node: NodeState): number {
+  const c = node.current;
+  if (!c) return -Infinity;
+  return (node.alarm.over ? 1e18 : 0) + Math.abs(c.offsetNs) - c.errorNs;
+}
+
+/** The whole page. Fleets over MAX_SHOWN_NODES show their worst nodes; /status has them all. */
 export function renderDashboard(input: DashboardInput): string {
-  const { nodes, series, thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
+  const { series, thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
+  const fleetSize = input.nodes.length;
+  const nodes = fleetSize <= MAX_SHOWN_NODES ? input.nodes : [...input.nodes].sort((a, b) => badness(b) - badness(a)).slice(0, MAX_SHOWN_NODES);
+  const hidden = fleetSize - nodes.length;
   const since = now - BigInt(windowNs);
   const pointsOf = nodes.map((n) => series.points(n.id, since));
   const spanNs = plottedSpan(pointsOf, now, windowNs);
@@ -169,7 +182,7 @@ export function renderDashboard(input: DashboardInput): string {
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="${refreshSeconds}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>saturn: ${nodes.length} node${nodes.length === 1 ? '' : 's'}</title>
+<title>saturn: ${fleetSize} node${fleetSize === 1 ? '' : 's'}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
 table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
@@ -180,7 +193,7 @@ svg text{font-family:system-ui,sans-serif;fill:#555}
 </style></head>
 <body>
 <h1>saturn</h1>
-<p>${nodes.length} node${nodes.length === 1 ? '' : 's'} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
+<p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${nodes.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
 <table><thead><tr><th>node</th><th>address</th><th>offset ms</th><th>error ms</th><th>rtt ms</th><th>checks</th><th>discarded</th><th>last check</th><th>state</th></tr></thead>
 <tbody>
 ${rows}

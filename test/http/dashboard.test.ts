@@ -54,3 +54,19 @@ test('the series grows its ring as needed and wraps in order', () => {
   assert.equal(points[0]!.at, t0 + 150n * S);
   assert.equal(series.points('n', t0 + 240n * S).length, 10);
 });
+
+test('a large fleet shows its worst nodes only, and says so', async () => {
+  const { renderDashboard, MAX_SHOWN_NODES } = await import('../../src/http/dashboard.js');
+  const { Fleet } = await import('../../src/saturn/fleet.js');
+  const fleet = new Fleet({ thresholdNs: 100e6 });
+  const t0 = 1_700_000_000n * S;
+  for (let i = 0; i < 100; i++) {
+    fleet.record({ nodeId: `n${i}`, ip: '127.0.0.1', port: 1000 + i, at: t0, samples: [],
+      outcome: { ok: true, estimate: { offsetNs: i * 1e6, errorNs: 1e3, rttNs: 1e5, kept: 4, total: 5 } } });
+  }
+  const html = renderDashboard({ nodes: fleet.all(), series: new OffsetSeries(), thresholdNs: 100e6, now: t0 });
+  assert.equal(html.match(/<tr data-node=/g)?.length, MAX_SHOWN_NODES);
+  assert.match(html, /<tr data-node="n99">/, 'the node furthest off is shown');
+  assert.doesNotMatch(html, /<tr data-node="n0">/);
+  assert.match(html, /100 nodes \(the 24 furthest/);
+});
