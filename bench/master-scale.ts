@@ -8,7 +8,7 @@
  * checks. Baseline in the same run: a bare Node UDP echo server under the same datagram pattern
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
-*   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
+ *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
