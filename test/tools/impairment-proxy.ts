@@ -19,6 +19,7 @@
  */
 import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
 import { pathToFileURL } from 'node:url';
+import { parseHostPort } from '../../src/util/parse.js';
 
 /** One term of a delay distribution, in nanoseconds. */
 export type DelayTerm =
@@ -411,14 +412,9 @@ function bindSocket(socket: Socket, host: string, port: number): Promise<void> {
   });
 }
 
-function parseHostPort(text: string, what: string): { host: string; port: number } {
-  const m = /^([^:]+):(\d{1,5})$/.exec(text);
-  if (!m) throw new RangeError(`${what} must be host:port, got "${text}"`);
-  return { host: m[1]!, port: Number(m[2]) };
-}
-
 /**
- * Builds proxy options from command-line arguments (see the file comment). Throws RangeError on
+ * Builds proxy options from command-line arguments (see the file comment). Throws RangeError (or
+ * ConfigError, for an address) on
  * anything it does not understand.
  */
 export function parseProxyArgs(argv: readonly string[]): ImpairmentProxyOptions {
