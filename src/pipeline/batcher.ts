@@ -4,6 +4,11 @@
  * requests leave now. A batch leaves when it is full (`maxBatch`), when its oldest request has
  * waited `flushMs`, or at once while draining; never while every worker slot is busy (requests
  * then wait in the bounded queue, which is where overload is shed).
+ *
+ * A partial batch (timer run out, or flushMs 0) leaves only for an idle worker when the caller
+ * says how many there are: a worker already running a batch would only start it after that one,
+ * so holding it until the worker frees up costs one hop of latency and lets the batch fill (one
+ * signature and one thread hop for more requests; measured under load: see BENCHMARKS.md).
  */
 export interface BatchPolicy {
   /** Most requests in one batch (one Merkle tree, one signature). */
@@ -18,6 +23,8 @@ export interface BatcherState {
   /** The flush timer armed when the oldest queued request arrived has run out. */
   readonly timerExpired: boolean;
   readonly draining: boolean;
+  /** Workers running nothing; when given, a partial batch waits for one (see above). */
+  readonly idleWorkers?: number;
 }
 
 export type BatchDecision =
@@ -35,12 +42,17 @@ export function checkBatchPolicy(policy: BatchPolicy): BatchPolicy {
   return policy;
 }
 
+const IDLE: BatchDecision = { kind: 'idle' };
+const WAIT: BatchDecision = { kind: 'wait' };
+
 /** What the batcher does next. */
 export function decideBatch(policy: BatchPolicy, state: BatcherState): BatchDecision {
-  if (state.queued === 0) return { kind: 'idle' };
-  if (state.freeSlots === 0) return { kind: 'idle' };
-  if (state.queued >= policy.maxBatch || state.draining || state.timerExpired || policy.flushMs === 0) {
-    return { kind: 'flush', take: Math.min(state.queued, policy.maxBatch) };
+  if (state.queued === 0 || state.freeSlots === 0) return IDLE;
+  if (state.queued >= policy.maxBatch || state.draining) return { kind: 'flush', take: Math.min(state.queued, policy.maxBatch) };
+  if (state.timerExpired || policy.flushMs === 0) {
+    // A worker freeing up calls again.
+    if (state.idleWorkers !== undefined && state.idleWorkers === 0) return IDLE;
+    return { kind: 'flush', take: state.queued };
   }
-  return { kind: 'wait' };
+  return WAIT;
 }

@@ -213,7 +213,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   function pump(): void {
     if (!executor || !policy) return;
     for (;;) {
-      const decision = decideBatch(policy, { queued: queue.length, freeSlots: executor.freeSlots(), timerExpired, draining });
+      const decision = decideBatch(policy, { queued: queue.length, freeSlots: executor.freeSlots(), timerExpired, draining, idleWorkers: executor.idleWorkers() });
       if (decision.kind === 'idle') break;
       if (decision.kind === 'wait') {
         timer ??= setTimeout(() => {

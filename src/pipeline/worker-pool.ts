@@ -34,6 +34,8 @@ export interface BatchExecutor {
   submit(input: ArrayBuffer, meta: unknown, done: (result: BatchDone | Error) => void): void;
   /** Sends a control message to every handler; it takes effect before any batch submitted later. */
   broadcast(payload: unknown): void;
+  /** Workers running nothing (inline: 1 when no batch is out). */
+  idleWorkers(): number;
   /** Batches still out. */
   inFlight(): number;
   /** Stops the workers (after the batches already submitted have come back). */
@@ -102,6 +104,13 @@ class ThreadPool implements BatchExecutor {
     return free;
   }
 
+  idleWorkers(): number {
+    if (this.closed) return 0;
+    let idle = 0;
+    for (const slot of this.slots) if (slot.pending.size === 0) idle++;
+    return idle;
+  }
+
   inFlight(): number {
     let count = 0;
     for (const slot of this.slots) count += slot.pending.size;
@@ -143,6 +152,7 @@ async function startInline(options: WorkerPoolOptions, perWorker: number): Promi
   let closed = false;
   return {
     freeSlots: () => (closed ? 0 : Math.max(0, perWorker - running)),
+    idleWorkers: () => (closed || running > 0 ? 0 : 1),
     inFlight: () => running,
     submit(input, meta, done) {
       running++;
