@@ -22,14 +22,14 @@ test('the anchor is stable: two measurements agree to well under a millisecond',
   const a = measureAnchor(7);
   const b = measureAnchor(7);
   const diff = a > b ? a - b : b - a;
-  assert.ok(diff < 300_000n, `anchors differ by ${diff} ns`);
+  assert.ok(diff < 500_000n, `anchors differ by ${diff} ns`);
 });
 
 test('--clock-offset shifts every reading by exactly the offset', () => {
   const plain = new SystemClock();
   const shifted = new SystemClock({ offsetNs: 750e6 });
   const diff = Number(shifted.now() - plain.now()) / 1e6;
-  assert.ok(Math.abs(diff - 750) < 1, `diff ${diff} ms`);
+  assert.ok(Math.abs(diff - 750) < 5, `diff ${diff} ms`);
   assert.throws(() => new SystemClock({ offsetNs: Number.NaN }), RangeError);
 });
 
