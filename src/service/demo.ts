@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildConfig } from '../cli/config.js';
 import { formatHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../cli/shutdown.js';
@@ -34,12 +37,16 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const nodes: RunningNode[] = [];
   const receiver = await DemoReceiver.start(options.stdout);
   // A local Roughtime server (the same pipeline server `saturn roughtime serve` runs) that the master verifies its clock against.
-  const roughtime = await startRoughtimeServer({ listenAddr: { host: '127.0.0.1', port: 0 }, keys: adHocKeys(), clock: new SystemClock(), logger });
+  // Its ad hoc key is the point here, so its warning about that is left out.
+  const quietLogger = createDiagnostics({ level: 'error', format: 'llog', sink: options.stderr });
+  const roughtime = await startRoughtimeServer({ listenAddr: { host: '127.0.0.1', port: 0 }, keys: adHocKeys(), clock: new SystemClock(), logger: quietLogger });
+  // A throwaway state dir: events are numbered and webhook deliveries kept durably, as in production.
+  const stateDir = await mkdtemp(join(tmpdir(), 'saturn-demo-'));
   const roughtimeSpec = `${formatHostPort(roughtime.address)}=${Buffer.from(roughtime.publicKey).toString('base64')}`;
   try {
     const masterConfig = buildConfig({
       listenAddr: '127.0.0.1:0', metricsAddr: options.metricsAddr ?? '127.0.0.1:0', hmacKey: key, name: 'master', interval, webhookUrl: receiver.url,
-      roughtimeServer: [roughtimeSpec], roughtimeInterval: '10s',
+      roughtimeServer: [roughtimeSpec], roughtimeInterval: '10s', stateDir,
     });
     const master = await startNode(masterConfig, { clock: new SystemClock(), logger, events: options.stdout });
     nodes.push(master);
@@ -65,6 +72,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const node of nodes.reverse()) await node.close();
     await receiver.close();
     await roughtime.close();
+    await rm(stateDir, { recursive: true, force: true });
   }
   options.stdout.write('saturn demo: stopped\n');
 }
