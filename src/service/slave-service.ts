@@ -75,7 +75,9 @@ export class SlaveService {
   private scheduleCheck(delayMs: number): void {
     this.intervalTimer = setTimeout(() => {
       void this.startCheck();
-      this.scheduleCheck(this.config.intervalNs / 1e6);
+      // ±10% jitter: slaves started together (a fleet rebooted, a deploy) drift apart instead of
+      // hitting the master in step every interval.
+      this.scheduleCheck((this.config.intervalNs / 1e6) * (0.9 + 0.2 * Math.random()));
     }, delayMs);
   }
 
