@@ -245,6 +245,9 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   }
 
   function onResult(items: Queued[], result: BatchDone | Error): void {
+    // The worker may be idle now: give it the next batch before sending these replies, so it
+    // computes while this thread sends.
+    pump();
     if (result instanceof Error) {
       failed += items.length;
       options.onBatchError?.(result, items.length);
