@@ -7,6 +7,8 @@
  * so one event is always one line.
  */
 
+import type { Sink } from '../log/sink.js';
+
 /** llog severities saturn writes. */
 export type LlogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -80,9 +82,9 @@ export function nsToMillisText(ns: number): string {
 
 /** Writes llog lines, one per call, each ending in "\n", to an injected sink (stdout in production). */
 export class LlogWriter {
-  readonly #sink: { write(s: string): unknown };
+  readonly #sink: Sink;
 
-  constructor(sink: { write(s: string): unknown }) {
+  constructor(sink: Sink) {
     this.#sink = sink;
   }
 

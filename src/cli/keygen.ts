@@ -6,9 +6,10 @@
 import { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import { writeNewKeyFile } from '../roughtime/server-keys.js';
+import type { Sink } from '../log/sink.js';
 
 export interface KeygenDeps {
-  readonly stdout?: { write(chunk: string): unknown };
+  readonly stdout?: Sink;
 }
 
 /** The `keygen` command. */

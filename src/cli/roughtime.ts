@@ -17,14 +17,13 @@ import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { waitForShutdown } from './shutdown.js';
+import type { Sink } from '../log/sink.js';
 
-export interface TextSink {
-  write(chunk: string): unknown;
-}
+
 
 export interface RoughtimeCommandDeps {
-  readonly stdout?: TextSink;
-  readonly stderr?: TextSink;
+  readonly stdout?: Sink;
+  readonly stderr?: Sink;
   /** Where exit codes go; default process.exitCode. */
   readonly setExitCode?: (code: number) => void;
   /** Default: the system clock (realtime anchor plus monotonic elapsed). */

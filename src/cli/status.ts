@@ -8,10 +8,11 @@ import type { Clock } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import type { NodeStatus } from '../http/status.js';
 import { formatHostPort, parseHostPort } from '../util/parse.js';
+import type { Sink } from '../log/sink.js';
 
 export interface StatusCommandDeps {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stdout: Sink;
+  stderr: Sink;
   setExitCode: (code: number) => void;
   /** For "last check … ago"; default the system clock. */
   clock?: Clock;

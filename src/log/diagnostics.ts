@@ -4,10 +4,9 @@ import type { LogFormat, LogLevel } from '../cli/config.js';
 
 export type { Logger };
 
-/** Something lines can be written to: process.stdout/stderr in production, a sink in tests. */
-export interface Sink {
-  write(text: string): unknown;
-}
+import type { Sink } from './sink.js';
+
+export type { Sink };
 
 const LLOG_LEVELS: Record<number, LlogLevel> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'ERROR' };
 

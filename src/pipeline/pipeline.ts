@@ -33,7 +33,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Clock, Nanos } from '../clock/clock.js';
-import { reasonOf, type ErrorCode } from '../errors.js';
+import { DropCounts } from './drop-counts.js';
 import { packBatch, readResults } from './batch-codec.js';
 import { checkBatchPolicy, decideBatch } from './batcher.js';
 import { DropOldestQueue } from './queue.js';
@@ -166,7 +166,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     total: new DurationHistogram(),
     fast: new DurationHistogram(),
   };
-  const dropped = new Map<string, number>();
+  const dropped = new DropCounts();
   let received = 0;
   let answered = 0;
   let routedAway = 0;
@@ -178,10 +178,6 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   let draining = false;
   let drained: (() => void) | undefined;
 
-  const countDrop = (code: ErrorCode): void => {
-    const reason = reasonOf(code);
-    dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
-  };
 
   const fastSend = (receivedAt: Nanos): FastSend => (to, reply) => {
     const sentAt = clock.now();
@@ -259,7 +255,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
           const item = items[i]!;
           if (socket.send(reply, item.port, item.address)) answered++;
         } else if (code !== undefined) {
-          countDrop(code);
+          dropped.add(code);
         }
       });
       const sendEnd = clock.now();
@@ -274,7 +270,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     answered,
     queued: queue.length,
     shed: { queueFull: queue.dropped, sendQueueFull: socket.sendShed, routedAway },
-    dropped: Object.fromEntries(dropped),
+    dropped: dropped.snapshot(),
     failed,
     sendErrors: socket.sendErrors,
     batches,

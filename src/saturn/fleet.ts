@@ -1,10 +1,9 @@
 import type { Nanos } from '../clock/clock.js';
-import { ThresholdAlarm } from '../alert/threshold.js';
+import { ThresholdAlarm, type ThresholdEvent } from '../alert/threshold.js';
 import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from './master.js';
 
-export type AlarmChange = 'drift' | 'realert' | 'recovered';
 
 /** Everything the master knows about one slave. */
 export interface NodeState {
@@ -31,7 +30,7 @@ export interface FleetOptions extends OffsetHistoryOptions {
 export interface CheckRecord {
   node: NodeState;
   verdict: Verdict | undefined;
-  alarm: AlarmChange | undefined;
+  alarm: ThresholdEvent | undefined;
 }
 
 /** Per-slave history and alarm state on the master; pure state, fed finished checks. */

@@ -11,7 +11,7 @@ import { type CheckRecord, Fleet } from '../saturn/fleet.js';
 import { type FinishedCheck, MasterCore } from '../saturn/master.js';
 import { Envelope } from '../wire/envelope.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
-import { DropCounts } from './drop-counts.js';
+import { DropCounts } from '../pipeline/drop-counts.js';
 
 export interface MasterDeps {
   clock: Clock;

@@ -10,7 +10,7 @@ import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { SlaveCore } from '../saturn/slave.js';
 import { Envelope } from '../wire/envelope.js';
 import type { Result } from '../wire/messages.js';
-import { DropCounts } from './drop-counts.js';
+import { DropCounts } from '../pipeline/drop-counts.js';
 
 export interface SlaveDeps {
   clock: Clock;
