@@ -43,8 +43,20 @@ const SCENARIOS: Scenario[] = [
   { name: 'clean loopback (no proxy)', proxy: undefined, shiftNs: 0, symmetric: true },
   { name: 'proxy, no impairment', proxy: [], shiftNs: 0, symmetric: true },
   { name: 'exp jitter 1 ms each way', proxy: ['--delay', 'exp:1ms'], shiftNs: 0, jitterMeanNs: 1e6, symmetric: true },
-  { name: 'exp jitter 10 ms each way', proxy: ['--delay', 'exp:10ms'], shiftNs: 0, jitterMeanNs: 10e6, symmetric: true },
-  { name: 'BENCH ref: 1 ms + exp 2 ms each way', proxy: ['--delay', '1ms+exp:2ms'], shiftNs: 0, jitterMeanNs: 2e6, symmetric: true },
+  {
+    name: 'exp jitter 10 ms each way',
+    proxy: ['--delay', 'exp:10ms'],
+    shiftNs: 0,
+    jitterMeanNs: 10e6,
+    symmetric: true,
+  },
+  {
+    name: 'BENCH ref: 1 ms + exp 2 ms each way',
+    proxy: ['--delay', '1ms+exp:2ms'],
+    shiftNs: 0,
+    jitterMeanNs: 2e6,
+    symmetric: true,
+  },
   { name: 'asymmetric: slave->master +5 ms, back 0', proxy: ['--fwd-delay', '5ms'], shiftNs: 0, symmetric: false },
   {
     name: '5% loss, 5% reordered by 3 ms, 1% dup, exp 1 ms',
@@ -52,9 +64,26 @@ const SCENARIOS: Scenario[] = [
     shiftNs: 0,
     symmetric: true,
   },
-  { name: '200 ms spikes on 2%, exp 1 ms', proxy: ['--delay', 'exp:1ms', '--spike', '2%:200ms'], shiftNs: 0, symmetric: true },
-  { name: 'slave shifted +0.75 s, exp 1 ms', proxy: ['--delay', 'exp:1ms'], shiftNs: 0.75e9, jitterMeanNs: 1e6, symmetric: true },
-  { name: 'slave shifted -3 s, exp 1 ms', proxy: ['--delay', 'exp:1ms'], shiftNs: -3e9, jitterMeanNs: 1e6, symmetric: true },
+  {
+    name: '200 ms spikes on 2%, exp 1 ms',
+    proxy: ['--delay', 'exp:1ms', '--spike', '2%:200ms'],
+    shiftNs: 0,
+    symmetric: true,
+  },
+  {
+    name: 'slave shifted +0.75 s, exp 1 ms',
+    proxy: ['--delay', 'exp:1ms'],
+    shiftNs: 0.75e9,
+    jitterMeanNs: 1e6,
+    symmetric: true,
+  },
+  {
+    name: 'slave shifted -3 s, exp 1 ms',
+    proxy: ['--delay', 'exp:1ms'],
+    shiftNs: -3e9,
+    jitterMeanNs: 1e6,
+    symmetric: true,
+  },
 ];
 
 interface Options {
@@ -69,7 +98,15 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { checks: 40, interval: '500ms', intervalMs: 500, rounds: 8, seed: 1, only: undefined, marginNs: 100_000 };
+  const o: Options = {
+    checks: 40,
+    interval: '500ms',
+    intervalMs: 500,
+    rounds: 8,
+    seed: 1,
+    only: undefined,
+    marginNs: 100_000,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new RangeError(`${flag} needs a value`);
@@ -100,7 +137,13 @@ interface Row {
 
 /** The real MasterService (pipeline fast lane, Fleet, alarm), quiet, with a tap on every finished check. */
 async function startMaster(clock: SystemClock, rounds: number, thresholdNs: number, onRow: (row: Row) => void) {
-  const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: KEY, name: 'bench-master', rounds, threshold: `${thresholdNs}ns` });
+  const config = buildConfig({
+    listenAddr: '127.0.0.1:0',
+    hmacKey: KEY,
+    name: 'bench-master',
+    rounds,
+    threshold: `${thresholdNs}ns`,
+  });
   const quiet = { write: () => true };
   return MasterService.start(config, {
     clock,
@@ -119,8 +162,14 @@ async function startMaster(clock: SystemClock, rounds: number, thresholdNs: numb
 }
 
 /** Starts the proxy's command line and waits for its address. */
-async function startProxy(upstream: string, args: string[], seed: number): Promise<{ child: ChildProcess; addr: string; stats: Promise<any> }> {
-  const child = spawn(process.execPath, [PROXY, '--upstream', upstream, '--seed', String(seed), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startProxy(
+  upstream: string,
+  args: string[],
+  seed: number,
+): Promise<{ child: ChildProcess; addr: string; stats: Promise<any> }> {
+  const child = spawn(process.execPath, [PROXY, '--upstream', upstream, '--seed', String(seed), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   let resolveStats: (v: any) => void = () => {};
   const stats = new Promise<any>((r) => (resolveStats = r));
@@ -153,13 +202,28 @@ async function runScenario(s: Scenario, o: Options, clock: SystemClock, seed: nu
   const masterAddr = `127.0.0.1:${master.address.port}`;
   const proxy = s.proxy ? await startProxy(masterAddr, s.proxy, seed) : undefined;
   const slave = SaturnProcess.start([
-    '--master-addr', proxy?.addr ?? masterAddr, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'bench',
-    '--interval', o.interval, '--clock-offset', `${s.shiftNs / 1e6}ms`, '--log-format', 'json', '--log-level', 'warn',
+    '--master-addr',
+    proxy?.addr ?? masterAddr,
+    '--listen-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--name',
+    'bench',
+    '--interval',
+    o.interval,
+    '--clock-offset',
+    `${s.shiftNs / 1e6}ms`,
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
   ]);
   const deadline = Date.now() + o.checks * o.intervalMs * 3 + 30_000;
   try {
     while (rows.length < o.checks) {
-      if (Date.now() > deadline) throw new Error(`${s.name}: only ${rows.length} of ${o.checks} checks before the deadline\n${slave.output()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${s.name}: only ${rows.length} of ${o.checks} checks before the deadline\n${slave.output()}`);
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, 1000);
@@ -170,7 +234,8 @@ async function runScenario(s: Scenario, o: Options, clock: SystemClock, seed: nu
     if (proxy) {
       proxy.child.kill('SIGTERM');
       const stats = await proxy.stats;
-      if (stats) process.stderr.write(`  proxy: forward ${JSON.stringify(stats.forward)} back ${JSON.stringify(stats.back)}\n`);
+      if (stats)
+        process.stderr.write(`  proxy: forward ${JSON.stringify(stats.forward)} back ${JSON.stringify(stats.back)}\n`);
     }
     await master.close();
   }
@@ -191,7 +256,15 @@ interface Summary {
   scenario: Scenario;
   checks: number;
   discarded: string[];
-  history: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number; bias: number };
+  history: {
+    median: number;
+    p99: number;
+    covered: number;
+    n: number;
+    meanBound: number;
+    falseAlarms: number;
+    bias: number;
+  };
   single: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
   original: { median: number; p99: number; n: number; undefinedCount: number; falseAlarms: number };
   /** Median errors of the history with its point at the proven midpoint vs from the likely drift, on the same checks. */
@@ -203,7 +276,13 @@ interface Summary {
  * proven midpoint. `stretch` spaces the checks that many times further apart (the true offset is
  * constant here, so this shows what the same checks would give at a longer interval).
  */
-function historyMedian(rows: Row[], truth: number, estimateOf: (r: Row) => Estimate | undefined, likely: boolean, stretch = 1n): number {
+function historyMedian(
+  rows: Row[],
+  truth: number,
+  estimateOf: (r: Row) => Estimate | undefined,
+  likely: boolean,
+  stretch = 1n,
+): number {
   const history = new OffsetHistory(likely ? {} : { likelyDriftPpm: 100 });
   const errors: number[] = [];
   const start = rows[0]?.finished.at ?? 0n;
@@ -219,22 +298,32 @@ function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: nu
   const truth = s.shiftNs;
   const ok = rows.filter((r) => r.single && r.combined);
   const errs = (f: (r: Row) => number) => ok.map((r) => Math.abs(f(r) - truth));
-  const covered = (off: (r: Row) => number, err: (r: Row) => number) => ok.filter((r) => Math.abs(off(r) - truth) <= err(r)).length;
+  const covered = (off: (r: Row) => number, err: (r: Row) => number) =>
+    ok.filter((r) => Math.abs(off(r) - truth) <= err(r)).length;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const hist = errs((r) => r.combined!.offsetNs);
   // Signed median: a constant part of the error (the two processes' clock anchors, a fixed asymmetry).
-  const bias = percentile(ok.map((r) => r.combined!.offsetNs - truth).map((x) => x + 1e12), 50) - 1e12;
+  const bias =
+    percentile(
+      ok.map((r) => r.combined!.offsetNs - truth).map((x) => x + 1e12),
+      50,
+    ) - 1e12;
   const single = errs((r) => r.single!.offsetNs);
   const origRows = rows.filter((r) => r.original !== undefined);
   const orig = origRows.map((r) => Math.abs(r.original! - truth));
   return {
     scenario: s,
     checks: rows.length,
-    discarded: rows.filter((r) => !r.finished.outcome.ok).map((r) => (r.finished.outcome.ok ? '' : r.finished.outcome.code)),
+    discarded: rows
+      .filter((r) => !r.finished.outcome.ok)
+      .map((r) => (r.finished.outcome.ok ? '' : r.finished.outcome.code)),
     history: {
       median: percentile(hist, 50),
       p99: percentile(hist, 99),
-      covered: covered((r) => r.combined!.offsetNs, (r) => r.combined!.errorNs),
+      covered: covered(
+        (r) => r.combined!.offsetNs,
+        (r) => r.combined!.errorNs,
+      ),
       n: ok.length,
       meanBound: mean(ok.map((r) => r.combined!.errorNs)),
       falseAlarms: ok.filter((r) => r.alarmOver).length,
@@ -243,7 +332,10 @@ function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: nu
     single: {
       median: percentile(single, 50),
       p99: percentile(single, 99),
-      covered: covered((r) => r.single!.offsetNs, (r) => r.single!.errorNs),
+      covered: covered(
+        (r) => r.single!.offsetNs,
+        (r) => r.single!.errorNs,
+      ),
       n: ok.length,
       meanBound: mean(ok.map((r) => r.single!.errorNs)),
       falseAlarms: ok.filter((r) => Math.abs(r.single!.offsetNs) - r.single!.errorNs > thresholdNs).length,
@@ -305,7 +397,9 @@ async function main(): Promise<void> {
   const clock = new SystemClock();
   const lines = clockReport(clock);
   for (const l of lines) console.log(l);
-  console.log(`checks per scenario ${o.checks}, interval ${o.interval}, rounds ${o.rounds}, proxy seed ${o.seed} × 100 + scenario index, history 8 checks at 100 ppm, false-alarm threshold |truth| + ${o.marginNs / 1e3} µs`);
+  console.log(
+    `checks per scenario ${o.checks}, interval ${o.interval}, rounds ${o.rounds}, proxy seed ${o.seed} × 100 + scenario index, history 8 checks at 100 ppm, false-alarm threshold |truth| + ${o.marginNs / 1e3} µs`,
+  );
   const summaries: Summary[] = [];
   for (const [i, s] of SCENARIOS.entries()) {
     if (o.only && !s.name.includes(o.only)) continue;
@@ -317,7 +411,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log('errors in µs (|estimate − true offset|); coverage = share of checks whose bound holds the true offset');
   console.log('');
-  console.log('| scenario | checks (discarded) | saturn history: median / p99 | coverage | mean bound | saturn single check: median / p99 | coverage | original: median / p99 | original ÷ saturn (median) | false alarms saturn / original |');
+  console.log(
+    '| scenario | checks (discarded) | saturn history: median / p99 | coverage | mean bound | saturn single check: median / p99 | coverage | original: median / p99 | original ÷ saturn (median) | false alarms saturn / original |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const x of summaries) {
     const ratio = x.original.median / Math.max(x.history.median, 1);
@@ -328,12 +424,20 @@ async function main(): Promise<void> {
     );
   }
   console.log('');
-  console.log('where the gain comes from (median error in µs, same checks): one check alone; the history of 8 checks with its point at the');
-  console.log('midpoint of the proven (100 ppm-widened) intersection; the history with its point from the 15 ppm likely-drift intersection (what');
-  console.log('the master reports); the last two columns replay the same checks as if they were 10 s apart, the default interval (the offset is');
+  console.log(
+    'where the gain comes from (median error in µs, same checks): one check alone; the history of 8 checks with its point at the',
+  );
+  console.log(
+    'midpoint of the proven (100 ppm-widened) intersection; the history with its point from the 15 ppm likely-drift intersection (what',
+  );
+  console.log(
+    'the master reports); the last two columns replay the same checks as if they were 10 s apart, the default interval (the offset is',
+  );
   console.log('constant here, so only the drift widening changes)');
   console.log('');
-  console.log('| scenario | single check | history, proven midpoint | history, 15 ppm point (now) | original | 10 s apart: proven midpoint | 10 s apart: now |');
+  console.log(
+    '| scenario | single check | history, proven midpoint | history, 15 ppm point (now) | original | 10 s apart: proven midpoint | 10 s apart: now |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const x of summaries) {
     const a = x.ablation;
@@ -345,7 +449,10 @@ async function main(): Promise<void> {
   for (const x of summaries) {
     const t: string[] = [];
     t.push(`signed median error (history) ${us(x.history.bias)} µs`);
-    if (x.scenario.jitterMeanNs) t.push(`median ${(100 * x.history.median / x.scenario.jitterMeanNs).toFixed(1)}% of the mean jitter (target < 10%)`);
+    if (x.scenario.jitterMeanNs)
+      t.push(
+        `median ${((100 * x.history.median) / x.scenario.jitterMeanNs).toFixed(1)}% of the mean jitter (target < 10%)`,
+      );
     if (x.scenario.symmetric) t.push(`coverage ${pct(x.history.covered, x.history.n)} (target >= 99%)`);
     else t.push(`coverage ${pct(x.history.covered, x.history.n)} under asymmetry (the bound must hold the truth)`);
     if (x.discarded.length) t.push(`discarded: ${[...new Set(x.discarded)].join(', ')}`);

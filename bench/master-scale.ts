@@ -150,9 +150,28 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
 }
 
 async function startMaster(): Promise<Target> {
-  const child = spawn(process.execPath, [...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), BIN, '--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--rounds', String(rounds), '--log-format', 'json', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      BIN,
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--hmac-key',
+      KEY,
+      '--rounds',
+      String(rounds),
+      '--log-format',
+      'json',
+      '--log-level',
+      'info',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.resume(); // the per-check INFO lines are written, as in production, and discarded here
   let port = 0;
   let statusUrl: string | undefined;
@@ -189,12 +208,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 
 const clock = new SystemClock();
-console.log(`master scale: interval ${intervalMs} ms, ${rounds} rounds, ${measureMs / 1000} s measured per configuration, node ${process.version}`);
-console.log('slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio');
+console.log(
+  `master scale: interval ${intervalMs} ms, ${rounds} rounds, ${measureMs / 1000} s measured per configuration, node ${process.version}`,
+);
+console.log(
+  'slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
+);
 for (const n of values.slaves.split(',').map(Number)) {
   const master = await startMaster();
   const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, clock));
-  const status = (await (await fetch(master.statusUrl!)).json()) as { legHoldUs: { p50Us: number; p99Us: number }; drops: object };
+  const status = (await (await fetch(master.statusUrl!)).json()) as {
+    legHoldUs: { p50Us: number; p99Us: number };
+    drops: object;
+  };
   if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
   await stop(master);
   const echo = await startEcho();
@@ -203,8 +229,17 @@ for (const n of values.slaves.split(',').map(Number)) {
   const perDatagram = ours.cpuUs / ours.datagrams;
   const echoPerDatagram = base.cpuUs / base.datagrams;
   console.log(
-    [n, fmt((ours.completed / ours.elapsedMs) * 1000), fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100), fmt(ours.cpuUs / ours.completed),
-      fmt(perDatagram, 2), fmt(ours.rss / 2 ** 20), `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`, `${ours.lost}/${ours.started}`,
-      fmt(echoPerDatagram, 2), `${fmt(perDatagram / echoPerDatagram, 2)}x`].join(' | '),
+    [
+      n,
+      fmt((ours.completed / ours.elapsedMs) * 1000),
+      fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100),
+      fmt(ours.cpuUs / ours.completed),
+      fmt(perDatagram, 2),
+      fmt(ours.rss / 2 ** 20),
+      `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
+      `${ours.lost}/${ours.started}`,
+      fmt(echoPerDatagram, 2),
+      `${fmt(perDatagram / echoPerDatagram, 2)}x`,
+    ].join(' | '),
   );
 }

@@ -107,18 +107,21 @@ const all: Array<{ socket: Socket; slots: Slot[] }> = sockets.map((socket) => {
   return { socket, slots };
 });
 
-const resend = setInterval(() => {
-  const now = performance.now();
-  for (const { socket, slots } of all) {
-    for (const slot of slots) {
-      if (now - slot.sentAt > config.timeoutMs) {
-        if (measuring) lost++;
-        slot.sentAt = now;
-        socket.send(slot.request, config.port, '127.0.0.1');
+const resend = setInterval(
+  () => {
+    const now = performance.now();
+    for (const { socket, slots } of all) {
+      for (const slot of slots) {
+        if (now - slot.sentAt > config.timeoutMs) {
+          if (measuring) lost++;
+          slot.sentAt = now;
+          socket.send(slot.request, config.port, '127.0.0.1');
+        }
       }
     }
-  }
-}, Math.max(10, config.timeoutMs / 4));
+  },
+  Math.max(10, config.timeoutMs / 4),
+);
 
 setTimeout(() => {
   measuring = true;

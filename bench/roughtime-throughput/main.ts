@@ -16,7 +16,8 @@ import { parseVersionLabel } from '../../src/roughtime/versions.js';
 import type { LoadConfig, LoadResult } from './load.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const durationMs = Number(args.get('duration') ?? 5) * 1000;
 const warmupMs = Number(args.get('warmup') ?? 1) * 1000;
 const versionLabel = args.get('version') ?? '1';
@@ -70,25 +71,40 @@ interface Figures {
 }
 
 async function measure(pid: number, port: number, publicKey: Uint8Array | undefined, window: number): Promise<Figures> {
-  const config: Omit<LoadConfig, 'port'> = { durationMs, warmupMs, sockets: socketsPerThread, window, versions, publicKey, verifyEvery: 1000, timeoutMs: 500 };
+  const config: Omit<LoadConfig, 'port'> = {
+    durationMs,
+    warmupMs,
+    sockets: socketsPerThread,
+    window,
+    versions,
+    publicKey,
+    verifyEvery: 1000,
+    timeoutMs: 500,
+  };
   const workers = Array.from({ length: threads }, () => new Worker(LOAD, { workerData: { ...config, port } }));
   let cpuStart = 0;
   let cpuEnd = 0;
   const startTimer = setTimeout(() => (cpuStart = cpuMicros(pid)), warmupMs);
   const endTimer = setTimeout(() => (cpuEnd = cpuMicros(pid)), warmupMs + durationMs);
-  const results = await Promise.all(workers.map((worker) => new Promise<LoadResult>((resolve, reject) => {
-    worker.on('message', (message: { kind: string; result?: LoadResult }) => {
-      if (message.kind === 'done') resolve(message.result!);
-    });
-    worker.once('error', reject);
-  })));
+  const results = await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<LoadResult>((resolve, reject) => {
+          worker.on('message', (message: { kind: string; result?: LoadResult }) => {
+            if (message.kind === 'done') resolve(message.result!);
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
   clearTimeout(startTimer);
   clearTimeout(endTimer);
   if (cpuEnd === 0) cpuEnd = cpuMicros(pid);
   await Promise.all(workers.map((worker) => worker.terminate()));
   const replies = results.reduce((sum, r) => sum + r.replies, 0);
   const latencies = Float64Array.from(results.flatMap((r) => [...r.latenciesUs])).sort();
-  const quantile = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const quantile = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     repliesPerSecond: replies / (durationMs / 1000),
     cpuUsPerReply: replies === 0 ? Infinity : (cpuEnd - cpuStart) / replies,
@@ -107,12 +123,19 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const windowFor = (batch: number): number => (windowOption !== undefined ? Number(windowOption) : Math.max(16, Math.ceil((2 * batch) / (threads * socketsPerThread))));
+const windowFor = (batch: number): number =>
+  windowOption !== undefined
+    ? Number(windowOption)
+    : Math.max(16, Math.ceil((2 * batch) / (threads * socketsPerThread)));
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 const rows: string[] = [];
 let lastLine = '';
-process.stdout.write(`# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up, load ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, flush-ms ${flushMs}\n`);
-process.stdout.write('| max batch | workers | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n');
+process.stdout.write(
+  `# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up, load ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, flush-ms ${flushMs}\n`,
+);
+process.stdout.write(
+  '| max batch | workers | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n',
+);
 process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
 for (const { batch, workers } of configs) {
   const echo = await startChild([ECHO], /echo listening on 127\.0\.0\.1:(\d+)/);
@@ -122,11 +145,32 @@ for (const { batch, workers } of configs) {
   } finally {
     await stop(echo.child);
   }
-  const server = await startChild([SATURN_BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0', '--max-batch', String(batch), '--workers', String(workers), '--flush-ms', flushMs, '--log-level', 'warn'],
-    /listening on 127\.0\.0\.1:(\d+) public key (\S+)/);
+  const server = await startChild(
+    [
+      SATURN_BIN,
+      'roughtime',
+      'serve',
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--max-batch',
+      String(batch),
+      '--workers',
+      String(workers),
+      '--flush-ms',
+      flushMs,
+      '--log-level',
+      'warn',
+    ],
+    /listening on 127\.0\.0\.1:(\d+) public key (\S+)/,
+  );
   let saturn: Figures;
   try {
-    saturn = await measure(server.child.pid!, Number(server.match[1]), new Uint8Array(Buffer.from(server.match[2]!, 'base64')), windowFor(batch));
+    saturn = await measure(
+      server.child.pid!,
+      Number(server.match[1]),
+      new Uint8Array(Buffer.from(server.match[2]!, 'base64')),
+      windowFor(batch),
+    );
   } finally {
     await stop(server.child);
   }

@@ -51,16 +51,28 @@ export function openAlerting(options: AlertingOptions, deps: AlertingDeps): Aler
   const events = new Events(sequence, options.name);
   const llog = new LlogWriter(deps.events);
   const webhooks = webhookUrls.map((url) => {
-    const outbox = new Outbox({ path: stateDir === undefined ? undefined : join(stateDir, outboxFileName(url)), maxPending: options.outboxMax });
-    const target = new WebhookTarget({ url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs }, deps);
+    const outbox = new Outbox({
+      path: stateDir === undefined ? undefined : join(stateDir, outboxFileName(url)),
+      maxPending: options.outboxMax,
+    });
+    const target = new WebhookTarget(
+      { url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs },
+      deps,
+    );
     if (outbox.depth > 0 || outbox.unreadableLines > 0) {
-      deps.logger.info({ webhook: target.label, pending: outbox.depth, unreadableLines: outbox.unreadableLines }, 'webhook outbox reopened');
+      deps.logger.info(
+        { webhook: target.label, pending: outbox.depth, unreadableLines: outbox.unreadableLines },
+        'webhook outbox reopened',
+      );
     }
     events.subscribe((event) => target.accept(event));
     return target;
   });
   if (stateDir === undefined && webhookUrls.length > 0) {
-    deps.logger.warn({}, 'no --state-dir: event numbers restart at 1 and undelivered webhook events are lost when saturn restarts');
+    deps.logger.warn(
+      {},
+      'no --state-dir: event numbers restart at 1 and undelivered webhook events are lost when saturn restarts',
+    );
   }
   events.subscribe((event) => {
     const { level, message, fields } = eventLlogLine(event);

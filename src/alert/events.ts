@@ -142,7 +142,12 @@ export function eventToRecord(event: SaturnEvent): Record<string, unknown> {
 /** The inverse of eventToRecord; throws on a record that is not an event. */
 export function eventFromRecord(record: Record<string, unknown>): SaturnEvent {
   const { kind, sequence, at, reporter } = record;
-  if (!(EVENT_KINDS as readonly unknown[]).includes(kind) || !Number.isSafeInteger(sequence) || typeof at !== 'string' || typeof reporter !== 'string') {
+  if (
+    !(EVENT_KINDS as readonly unknown[]).includes(kind) ||
+    !Number.isSafeInteger(sequence) ||
+    typeof at !== 'string' ||
+    typeof reporter !== 'string'
+  ) {
     throw new Error('not an event record');
   }
   return { ...(record as unknown as SaturnEvent), at: BigInt(at) };

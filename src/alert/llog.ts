@@ -49,7 +49,8 @@ export function formatLlog(level: LlogLevel, message: string, fields: LlogFields
     .sort();
   if (keys.length === 0) return line;
   line += ' --';
-  for (const key of keys) line += ` ${escapeBare(key)}=${quote(valueText(fields[key] as string | number | bigint | boolean))}`;
+  for (const key of keys)
+    line += ` ${escapeBare(key)}=${quote(valueText(fields[key] as string | number | bigint | boolean))}`;
   return line;
 }
 

@@ -45,7 +45,8 @@ export class Outbox {
 
   constructor(options: OutboxOptions) {
     const { path, maxPending = 10_000, compactAfter = 1000 } = options;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
+      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
     this.#path = path;
     this.maxPending = maxPending;
     this.#compactAfter = compactAfter;

@@ -76,7 +76,8 @@ export class SequenceStore implements SequenceSource {
   /** Opens (or creates) the counter in `dir`. Throws if the file exists but is not a number. */
   static open(dir: string, options: SequenceStoreOptions = {}): SequenceStore {
     const { blockSize = 1000 } = options;
-    if (!Number.isSafeInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+    if (!Number.isSafeInteger(blockSize) || blockSize < 1)
+      throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
     mkdirSync(dir, { recursive: true });
     let first = 1;
     let text: string | undefined;
@@ -87,7 +88,8 @@ export class SequenceStore implements SequenceSource {
     }
     if (text !== undefined) {
       first = Number(text.trim());
-      if (!Number.isSafeInteger(first) || first < 1) throw new Error(`${join(dir, SEQUENCE_FILE)} does not hold a sequence number: "${text.trim()}"`);
+      if (!Number.isSafeInteger(first) || first < 1)
+        throw new Error(`${join(dir, SEQUENCE_FILE)} does not hold a sequence number: "${text.trim()}"`);
     }
     return new SequenceStore(dir, first, blockSize);
   }

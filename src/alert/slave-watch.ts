@@ -21,7 +21,8 @@ export class SlaveWatch {
   readonly #nodes = new Map<string, Watched>();
 
   constructor(lostAfterNs: number) {
-    if (!(Number.isFinite(lostAfterNs) && lostAfterNs > 0)) throw new RangeError(`lostAfterNs must be > 0, got ${lostAfterNs}`);
+    if (!(Number.isFinite(lostAfterNs) && lostAfterNs > 0))
+      throw new RangeError(`lostAfterNs must be > 0, got ${lostAfterNs}`);
     this.#lostAfterNs = BigInt(Math.round(lostAfterNs));
   }
 

@@ -122,14 +122,22 @@ export function retryAfterMs(header: string | string[] | undefined, now: Nanos):
 /** What one attempt came to. */
 export type AttemptOutcome =
   | { kind: 'delivered'; status: number }
-  | { kind: 'retry'; reason: 'network' | 'timeout' | 'http_429' | 'http_5xx'; status?: number; retryAfterMs?: number; message: string }
+  | {
+      kind: 'retry';
+      reason: 'network' | 'timeout' | 'http_429' | 'http_5xx';
+      status?: number;
+      retryAfterMs?: number;
+      message: string;
+    }
   | { kind: 'rejected'; status: number };
 
 /** The rule: 2xx delivered; 429 and 5xx retried; anything else rejected for good. */
 export function classifyStatus(status: number, retryAfter: number | undefined): AttemptOutcome {
   if (status >= 200 && status < 300) return { kind: 'delivered', status };
-  if (status === 429) return { kind: 'retry', reason: 'http_429', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
-  if (status >= 500) return { kind: 'retry', reason: 'http_5xx', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
+  if (status === 429)
+    return { kind: 'retry', reason: 'http_429', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
+  if (status >= 500)
+    return { kind: 'retry', reason: 'http_5xx', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
   return { kind: 'rejected', status };
 }
 
@@ -186,7 +194,11 @@ export class WebhookTarget {
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#backoff = options.backoff ?? WEBHOOK_BACKOFF;
     this.#deps = deps;
-    this.#agent = new Agent({ connectTimeout: this.#timeoutMs, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+    this.#agent = new Agent({
+      connectTimeout: this.#timeoutMs,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    });
   }
 
   /** Takes one event: durable in the outbox before this returns; delivery follows in the background. */
@@ -194,7 +206,13 @@ export class WebhookTarget {
     const { dropped } = this.outbox.add(event);
     if (dropped.length > 0) {
       this.#deps.logger.warn(
-        { webhook: this.label, dropped: dropped.length, droppedTotal: this.outbox.droppedTotal, sequences: dropped.map((e) => e.sequence).join(','), maxPending: this.outbox.maxPending },
+        {
+          webhook: this.label,
+          dropped: dropped.length,
+          droppedTotal: this.outbox.droppedTotal,
+          sequences: dropped.map((e) => e.sequence).join(','),
+          maxPending: this.outbox.maxPending,
+        },
         'webhook outbox full: dropped the oldest events',
       );
     }
@@ -235,7 +253,10 @@ export class WebhookTarget {
         this.#attempt = 0;
         this.stats.rejected++;
         this.outbox.done(event.sequence);
-        logger.warn({ webhook: this.label, sequence: event.sequence, status: outcome.status }, 'webhook rejected the event: not retried');
+        logger.warn(
+          { webhook: this.label, sequence: event.sequence, status: outcome.status },
+          'webhook rejected the event: not retried',
+        );
         return;
       case 'retry': {
         this.#attempt++;
@@ -243,7 +264,16 @@ export class WebhookTarget {
         const delayMs = outcome.retryAfterMs ?? retryDelayMs(this.#attempt, this.#backoff);
         // The first failure of an outage is worth a warning; the retries after it are debug noise.
         const level = this.#attempt === 1 ? 'warn' : 'debug';
-        logger[level]({ webhook: this.label, sequence: event.sequence, attempt: this.#attempt, reason: outcome.message, retryInMs: Math.round(delayMs) }, 'webhook delivery failed: will retry');
+        logger[level](
+          {
+            webhook: this.label,
+            sequence: event.sequence,
+            attempt: this.#attempt,
+            reason: outcome.message,
+            retryInMs: Math.round(delayMs),
+          },
+          'webhook delivery failed: will retry',
+        );
         if (this.#closed) return;
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
@@ -259,7 +289,11 @@ export class WebhookTarget {
       const response = await request(this.url, {
         method: 'POST',
         dispatcher: this.#agent,
-        headers: { 'content-type': 'application/json', 'idempotency-key': String(event.sequence), 'user-agent': 'saturn' },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': String(event.sequence),
+          'user-agent': 'saturn',
+        },
         body: webhookBody(event, this.#format),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });

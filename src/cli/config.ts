@@ -117,7 +117,9 @@ export function resolveKey(raw: RawOptions): Uint8Array {
       // A trailing newline from `echo key > file` is not part of the key.
       key = new Uint8Array(readFileSync(String(raw.hmacKeyFile))).subarray(0);
     } catch (err) {
-      throw new ConfigError(`cannot read HMAC key file ${raw.hmacKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(
+        `cannot read HMAC key file ${raw.hmacKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     let end = key.length;
     while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d)) end--;
@@ -125,7 +127,9 @@ export function resolveKey(raw: RawOptions): Uint8Array {
   } else if (raw.hmacKey !== undefined) {
     key = new TextEncoder().encode(String(raw.hmacKey));
   } else {
-    throw new ConfigError('an HMAC key is required: pass --hmac-key, --hmac-key-file or SATURN_HMAC_KEY (there is no default key)');
+    throw new ConfigError(
+      'an HMAC key is required: pass --hmac-key, --hmac-key-file or SATURN_HMAC_KEY (there is no default key)',
+    );
   }
   if (key.length < MIN_KEY_BYTES) {
     throw new ConfigError(`the HMAC key must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
@@ -141,8 +145,10 @@ export function buildConfig(raw: RawOptions): Config {
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const logFormat = pick('logFormat');
-  if (logFormat !== 'llog' && logFormat !== 'json') throw new ConfigError(`--log-format must be llog or json, got "${logFormat}"`);
-  const masterAddr = raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), '--master-addr', '127.0.0.1') : undefined;
+  if (logFormat !== 'llog' && logFormat !== 'json')
+    throw new ConfigError(`--log-format must be llog or json, got "${logFormat}"`);
+  const masterAddr =
+    raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), '--master-addr', '127.0.0.1') : undefined;
   if (masterAddr && masterAddr.port === 0) throw new ConfigError('--master-addr needs a port other than 0');
   const intervalNs = parseDuration(pick('interval'), '--interval', 's');
   if (intervalNs < 10e6) throw new ConfigError(`--interval must be at least 10ms, got "${pick('interval')}"`);
@@ -160,11 +166,14 @@ export function buildConfig(raw: RawOptions): Config {
     realertNs: parseDuration(pick('realert'), '--realert', 's'),
     logLevel: logLevel as LogLevel,
     logFormat,
-    metricsAddr: raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
-    clockOffsetNs: raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
+    metricsAddr:
+      raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
+    clockOffsetNs:
+      raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
     roughtimeServers: resolveRoughtimeServers(raw),
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
-    roughtimeListen: raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
+    roughtimeListen:
+      raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
     roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
     stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
     webhookUrls: resolveWebhookUrls(raw),
@@ -184,21 +193,25 @@ function parseWebhookFormat(text: string): WebhookFormat {
 /** --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces): http(s) URLs only. */
 function resolveWebhookUrls(raw: RawOptions): string[] {
   const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
-  return given.flatMap((text) => text.split(/\s+/).filter(Boolean)).map((text) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-    return url.href;
-  });
+  return given
+    .flatMap((text) => text.split(/\s+/).filter(Boolean))
+    .map((text) => {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
+      return url.href;
+    });
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */
 function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
-  const specs = raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
+  const specs =
+    raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
   const servers = specs.map((spec) => parseServerSpec(spec));
   if (raw.roughtimeServers !== undefined) {
     const file = String(raw.roughtimeServers);
@@ -206,7 +219,9 @@ function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(
+        `cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     servers.push(...parseServerList(text, file));
   }

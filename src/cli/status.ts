@@ -51,10 +51,17 @@ export function formatStatusTable(doc: StatusDocument, nowMs: number): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const numeric = new Set([3, 4, 5, 6, 7, 8]);
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), '='.repeat(line(header).length), ...rows.map(line)];
   const over = doc.nodes.filter((n) => n.overThreshold).length;
-  out.push('', `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}, ${over} over threshold (*); offset = node clock - master clock`);
+  out.push(
+    '',
+    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}, ${over} over threshold (*); offset = node clock - master clock`,
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -63,7 +70,11 @@ export function statusCommand(deps: StatusCommandDeps): Command {
   return new Command('status')
     .configureOutput({ writeOut: (s) => void deps.stdout.write(s), writeErr: (s) => void deps.stderr.write(s) })
     .description("show the mesh as a running master sees it (its /status), like 'chronyc sources'")
-    .addOption(new Option('--metrics-addr <host:port>', "the master's --metrics-addr").env('SATURN_METRICS_ADDR').makeOptionMandatory())
+    .addOption(
+      new Option('--metrics-addr <host:port>', "the master's --metrics-addr")
+        .env('SATURN_METRICS_ADDR')
+        .makeOptionMandatory(),
+    )
     .option('--json', 'print the /status document as JSON')
     .option('--timeout <ms>', 'give up after this many milliseconds', '5000')
     .action(async (opts: { metricsAddr: string; json?: boolean; timeout: string }) => {

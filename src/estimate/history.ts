@@ -75,7 +75,9 @@ export class OffsetHistory {
     }
     const likelyDriftPpm = options.likelyDriftPpm ?? Math.min(DEFAULT_LIKELY_DRIFT_PPM, driftPpm);
     if (!(Number.isFinite(likelyDriftPpm) && likelyDriftPpm >= 0 && likelyDriftPpm <= driftPpm)) {
-      throw new RangeError(`likelyDriftPpm must be a finite number from 0 to driftPpm (${driftPpm}), got ${likelyDriftPpm}`);
+      throw new RangeError(
+        `likelyDriftPpm must be a finite number from 0 to driftPpm (${driftPpm}), got ${likelyDriftPpm}`,
+      );
     }
     this.size = size;
     this.driftPpm = driftPpm;
@@ -90,7 +92,9 @@ export class OffsetHistory {
   /** Adds a check's estimate measured at `at` and returns the combined estimate at `at`. */
   add(at: Nanos, estimate: Estimate): Combined {
     if (!(Number.isFinite(estimate.offsetNs) && Number.isFinite(estimate.errorNs) && estimate.errorNs >= 0)) {
-      throw new RangeError(`estimate must have a finite offset and error >= 0, got ${estimate.offsetNs} ± ${estimate.errorNs}`);
+      throw new RangeError(
+        `estimate must have a finite offset and error >= 0, got ${estimate.offsetNs} ± ${estimate.errorNs}`,
+      );
     }
     const newest: Entry = { at, interval: around(estimate.offsetNs, estimate.errorNs) };
 

@@ -19,7 +19,18 @@ export interface DashboardInput {
   windowNs?: number;
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+const COLORS = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#ff7f0e',
+  '#17becf',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+];
 const W = 640;
 const H = 170;
 const M = { left: 64, right: 12, top: 10, bottom: 22 };
@@ -92,7 +103,12 @@ function axes(f: Frame, thresholdMs: number, windowNs: number): string {
 }
 
 /** One node's plot: the error band, the offset line, the threshold. */
-function nodePlot(node: NodeState, points: SeriesPoint[], color: string, input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>): string {
+function nodePlot(
+  node: NodeState,
+  points: SeriesPoint[],
+  color: string,
+  input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>,
+): string {
   const thresholdMs = ms(input.thresholdNs);
   const [lo, hi] = range([points], thresholdMs, true);
   const f = frame(input.now, input.windowNs, lo, hi);
@@ -106,13 +122,19 @@ function nodePlot(node: NodeState, points: SeriesPoint[], color: string, input: 
     `<g class="series" data-node="${id}" data-points="${points.length}">` +
     `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.2" stroke="none"/>` +
     `<polyline class="offset" points="${line}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
-    (points.length === 1 ? `<circle cx="${fixed(f.x(points[0]!.at), 1)}" cy="${fixed(f.y(ms(points[0]!.offsetNs)), 1)}" r="2.5" fill="${color}"/>` : '') +
+    (points.length === 1
+      ? `<circle cx="${fixed(f.x(points[0]!.at), 1)}" cy="${fixed(f.y(ms(points[0]!.offsetNs)), 1)}" r="2.5" fill="${color}"/>`
+      : '') +
     `</g></svg>`
   );
 }
 
 /** All nodes' offsets in one plot, one series each. */
-function overviewPlot(nodes: readonly NodeState[], pointsOf: SeriesPoint[][], input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>): string {
+function overviewPlot(
+  nodes: readonly NodeState[],
+  pointsOf: SeriesPoint[][],
+  input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>,
+): string {
   const thresholdMs = ms(input.thresholdNs);
   const [lo, hi] = range(pointsOf, thresholdMs, false);
   const f = frame(input.now, input.windowNs, lo, hi);
@@ -156,7 +178,10 @@ function badness(node: NodeState): number {
 export function renderDashboard(input: DashboardInput): string {
   const { series, thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
   const fleetSize = input.nodes.length;
-  const nodes = fleetSize <= MAX_SHOWN_NODES ? input.nodes : [...input.nodes].sort((a, b) => badness(b) - badness(a)).slice(0, MAX_SHOWN_NODES);
+  const nodes =
+    fleetSize <= MAX_SHOWN_NODES
+      ? input.nodes
+      : [...input.nodes].sort((a, b) => badness(b) - badness(a)).slice(0, MAX_SHOWN_NODES);
   const hidden = fleetSize - nodes.length;
   const since = now - BigInt(windowNs);
   const pointsOf = nodes.map((n) => series.points(n.id, since));
@@ -165,7 +190,11 @@ export function renderDashboard(input: DashboardInput): string {
   const rows = nodes
     .map((n, i) => {
       const c = n.current;
-      const state = n.alarm.over ? '<td class="over">over threshold</td>' : c ? '<td class="ok">ok</td>' : '<td>no check yet</td>';
+      const state = n.alarm.over
+        ? '<td class="over">over threshold</td>'
+        : c
+          ? '<td class="ok">ok</td>'
+          : '<td>no check yet</td>';
       return (
         `<tr data-node="${escapeHtml(n.id)}"><td><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span>${escapeHtml(n.id)}</td>` +
         `<td>${escapeHtml(`${n.ip}:${n.port}`)}</td>` +
@@ -176,7 +205,10 @@ export function renderDashboard(input: DashboardInput): string {
     })
     .join('\n');
   const plots = nodes
-    .map((n, i) => `<section class="node"><h3>${escapeHtml(n.id)} <small>${escapeHtml(`${n.ip}:${n.port}`)}</small></h3>${nodePlot(n, pointsOf[i]!, COLORS[i % COLORS.length]!, frameInput)}</section>`)
+    .map(
+      (n, i) =>
+        `<section class="node"><h3>${escapeHtml(n.id)} <small>${escapeHtml(`${n.ip}:${n.port}`)}</small></h3>${nodePlot(n, pointsOf[i]!, COLORS[i % COLORS.length]!, frameInput)}</section>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -35,7 +35,9 @@ export class HttpServer {
         .then(route)
         .then(
           ({ status = 200, type, body }) => {
-            res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+            res
+              .writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
+              .end(req.method === 'HEAD' ? undefined : body);
           },
           (err: unknown) => {
             res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);

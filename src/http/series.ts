@@ -73,7 +73,8 @@ export class OffsetSeries {
 
   constructor(options: OffsetSeriesOptions = {}) {
     const { capacity = 3600, windowNs = 3600e9 } = options;
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
     this.windowNs = BigInt(Math.round(windowNs));
   }
@@ -108,7 +109,11 @@ export class OffsetSeries {
     for (let i = 0; i < ring.length; i++) {
       const j = ring.index(i);
       if (ring.atMs[j]! < sinceMs) continue;
-      out.push({ at: BigInt(Math.round(ring.atMs[j]! * 1e6)), offsetNs: Math.round(ring.offsetUs[j]! * 1e3), errorNs: Math.round(ring.errorUs[j]! * 1e3) });
+      out.push({
+        at: BigInt(Math.round(ring.atMs[j]! * 1e6)),
+        offsetNs: Math.round(ring.offsetUs[j]! * 1e3),
+        errorNs: Math.round(ring.errorUs[j]! * 1e3),
+      });
     }
     return out;
   }

@@ -8,7 +8,14 @@ import type { Sink } from './sink.js';
 
 export type { Sink };
 
-const LLOG_LEVELS: Record<number, LlogLevel> = { 10: 'DEBUG', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'ERROR' };
+const LLOG_LEVELS: Record<number, LlogLevel> = {
+  10: 'DEBUG',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'ERROR',
+};
 
 /**
  * A pino destination that re-renders each JSON record as an llog line, so operators who chose

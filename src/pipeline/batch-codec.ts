@@ -91,16 +91,22 @@ export class BatchOutput {
 
   /** The result buffer; every request must have an outcome. */
   finish(): ArrayBuffer {
-    if (this.next !== this.requestLengths.length) throw new RangeError(`batch of ${this.requestLengths.length} has ${this.next} outcomes`);
+    if (this.next !== this.requestLengths.length)
+      throw new RangeError(`batch of ${this.requestLengths.length} has ${this.next} outcomes`);
     return this.view.buffer as ArrayBuffer;
   }
 }
 
 /** One request's outcome read back from a result buffer. */
-export type Outcome = { readonly reply: Uint8Array; readonly dropped?: undefined } | { readonly reply?: undefined; readonly dropped: ErrorCode };
+export type Outcome =
+  | { readonly reply: Uint8Array; readonly dropped?: undefined }
+  | { readonly reply?: undefined; readonly dropped: ErrorCode };
 
 /** Calls `each` with every outcome of a result buffer, in request order. */
-export function readResults(buffer: ArrayBuffer, each: (index: number, reply: Uint8Array | undefined, dropped: ErrorCode | undefined) => void): void {
+export function readResults(
+  buffer: ArrayBuffer,
+  each: (index: number, reply: Uint8Array | undefined, dropped: ErrorCode | undefined) => void,
+): void {
   const view = new DataView(buffer);
   const count = view.getUint32(0, true);
   let at = 4 + 4 * count;

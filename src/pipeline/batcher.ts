@@ -37,8 +37,10 @@ export type BatchDecision =
 
 /** Validates a policy; RangeError naming the bad value. */
 export function checkBatchPolicy(policy: BatchPolicy): BatchPolicy {
-  if (!Number.isInteger(policy.maxBatch) || policy.maxBatch < 1 || policy.maxBatch > 65536) throw new RangeError(`maxBatch must be an integer from 1 to 65536, got ${policy.maxBatch}`);
-  if (!Number.isFinite(policy.flushMs) || policy.flushMs < 0) throw new RangeError(`flushMs must be a non-negative number, got ${policy.flushMs}`);
+  if (!Number.isInteger(policy.maxBatch) || policy.maxBatch < 1 || policy.maxBatch > 65536)
+    throw new RangeError(`maxBatch must be an integer from 1 to 65536, got ${policy.maxBatch}`);
+  if (!Number.isFinite(policy.flushMs) || policy.flushMs < 0)
+    throw new RangeError(`flushMs must be a non-negative number, got ${policy.flushMs}`);
   return policy;
 }
 
@@ -48,7 +50,8 @@ const WAIT: BatchDecision = { kind: 'wait' };
 /** What the batcher does next. */
 export function decideBatch(policy: BatchPolicy, state: BatcherState): BatchDecision {
   if (state.queued === 0 || state.freeSlots === 0) return IDLE;
-  if (state.queued >= policy.maxBatch || state.draining) return { kind: 'flush', take: Math.min(state.queued, policy.maxBatch) };
+  if (state.queued >= policy.maxBatch || state.draining)
+    return { kind: 'flush', take: Math.min(state.queued, policy.maxBatch) };
   if (state.timerExpired || policy.flushMs === 0) {
     // A worker freeing up calls again.
     if (state.idleWorkers !== undefined && state.idleWorkers === 0) return IDLE;

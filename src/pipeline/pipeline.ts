@@ -150,9 +150,15 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   const { clock, lanes } = options;
   if (!lanes.fast && !lanes.batched) throw new RangeError('a pipeline needs a fast lane, a batched lane or both');
   const batched = lanes.batched;
-  const policy = batched ? checkBatchPolicy({ maxBatch: batched.maxBatch ?? 64, flushMs: batched.flushMs ?? 1 }) : undefined;
+  const policy = batched
+    ? checkBatchPolicy({ maxBatch: batched.maxBatch ?? 64, flushMs: batched.flushMs ?? 1 })
+    : undefined;
   const executor: BatchExecutor | undefined = batched
-    ? await startWorkerPool({ handlerModule: batched.handlerModule, init: batched.handlerInit, workers: batched.workers ?? 1 })
+    ? await startWorkerPool({
+        handlerModule: batched.handlerModule,
+        init: batched.handlerInit,
+        workers: batched.workers ?? 1,
+      })
     : undefined;
   const queue = new DropOldestQueue<Queued>(batched?.queueCapacity ?? 8192);
   const route = options.route ?? ((): Route => (batched ? 'batched' : 'fast'));
@@ -178,15 +184,16 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   let draining = false;
   let drained: (() => void) | undefined;
 
-
-  const fastSend = (receivedAt: Nanos): FastSend => (to, reply) => {
-    const sentAt = clock.now();
-    const bytes = typeof reply === 'function' ? reply(sentAt) : reply;
-    if (socket.send(bytes, to.port, to.address)) {
-      answered++;
-      stages.fast.record(Number(sentAt - receivedAt));
-    }
-  };
+  const fastSend =
+    (receivedAt: Nanos): FastSend =>
+    (to, reply) => {
+      const sentAt = clock.now();
+      const bytes = typeof reply === 'function' ? reply(sentAt) : reply;
+      if (socket.send(bytes, to.port, to.address)) {
+        answered++;
+        stages.fast.record(Number(sentAt - receivedAt));
+      }
+    };
 
   const onDatagram = (datagram: Buffer, from: RemoteInfo, receivedAt: Nanos): void => {
     received++;
@@ -204,12 +211,21 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     if (received % RECEIVE_SAMPLE_EVERY === 0) stages.receive.record(Number(clock.now() - receivedAt));
   };
 
-  const socket = await UdpSocket.bind(options.listenAddr, clock, onDatagram, { maxSendQueue: options.maxSendQueue, receiveBufferBytes: options.receiveBufferBytes });
+  const socket = await UdpSocket.bind(options.listenAddr, clock, onDatagram, {
+    maxSendQueue: options.maxSendQueue,
+    receiveBufferBytes: options.receiveBufferBytes,
+  });
 
   function pump(): void {
     if (!executor || !policy) return;
     for (;;) {
-      const decision = decideBatch(policy, { queued: queue.length, freeSlots: executor.freeSlots(), timerExpired, draining, idleWorkers: executor.idleWorkers() });
+      const decision = decideBatch(policy, {
+        queued: queue.length,
+        freeSlots: executor.freeSlots(),
+        timerExpired,
+        draining,
+        idleWorkers: executor.idleWorkers(),
+      });
       if (decision.kind === 'idle') break;
       if (decision.kind === 'wait') {
         timer ??= setTimeout(() => {

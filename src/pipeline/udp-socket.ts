@@ -31,7 +31,12 @@ export class UdpSocket {
   ) {}
 
   /** Binds `host:port` (port 0 picks a free one) and delivers datagrams to `onDatagram`. */
-  static bind(addr: { host: string; port: number }, clock: Clock, onDatagram: ReceiveHandler, options: { maxSendQueue?: number; receiveBufferBytes?: number } = {}): Promise<UdpSocket> {
+  static bind(
+    addr: { host: string; port: number },
+    clock: Clock,
+    onDatagram: ReceiveHandler,
+    options: { maxSendQueue?: number; receiveBufferBytes?: number } = {},
+  ): Promise<UdpSocket> {
     const socket = createSocket({ type: isIP(addr.host) === 6 ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);

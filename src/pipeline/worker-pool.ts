@@ -50,7 +50,8 @@ function moduleUrl(module: URL | string): string {
 
 /** Starts the pool; resolves once every worker has loaded its handler. */
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<BatchExecutor> {
-  if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 64) throw new RangeError(`workers must be an integer from 0 to 64, got ${options.workers}`);
+  if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > 64)
+    throw new RangeError(`workers must be an integer from 0 to 64, got ${options.workers}`);
   const perWorker = options.perWorker ?? 2;
   if (options.workers === 0) return startInline(options, perWorker);
   const slots = await Promise.all(Array.from({ length: options.workers }, () => startOne(options)));
@@ -63,7 +64,9 @@ interface Slot {
 }
 
 function startOne(options: WorkerPoolOptions): Promise<Slot> {
-  const worker = new Worker(WORKER_URL, { workerData: { handlerModule: moduleUrl(options.handlerModule), init: options.init } });
+  const worker = new Worker(WORKER_URL, {
+    workerData: { handlerModule: moduleUrl(options.handlerModule), init: options.init },
+  });
   const slot: Slot = { worker, pending: new Map() };
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -80,7 +83,9 @@ function startOne(options: WorkerPoolOptions): Promise<Slot> {
       const done = slot.pending.get(message.id);
       if (done === undefined) return;
       slot.pending.delete(message.id);
-      done(message.kind === 'done' ? { output: message.output, computeNs: message.computeNs } : new Error(message.error));
+      done(
+        message.kind === 'done' ? { output: message.output, computeNs: message.computeNs } : new Error(message.error),
+      );
     });
   });
 }
@@ -95,7 +100,10 @@ class ThreadPool implements BatchExecutor {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly slots: readonly Slot[], private readonly perWorker: number) {}
+  constructor(
+    private readonly slots: readonly Slot[],
+    private readonly perWorker: number,
+  ) {}
 
   freeSlots(): number {
     if (this.closed) return 0;
@@ -131,22 +139,31 @@ class ThreadPool implements BatchExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((slot) => (slot.pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
-      const wait = (): void => {
-        if (slot.pending.size === 0) resolve();
-        else setImmediate(wait);
-      };
-      wait();
-    }))));
-    await Promise.all(this.slots.map((slot) => {
-      slot.worker.removeAllListeners('exit');
-      return slot.worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.map((slot) =>
+        slot.pending.size === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const wait = (): void => {
+                if (slot.pending.size === 0) resolve();
+                else setImmediate(wait);
+              };
+              wait();
+            }),
+      ),
+    );
+    await Promise.all(
+      this.slots.map((slot) => {
+        slot.worker.removeAllListeners('exit');
+        return slot.worker.terminate();
+      }),
+    );
   }
 }
 
 async function startInline(options: WorkerPoolOptions, perWorker: number): Promise<BatchExecutor> {
-  const factory = ((await import(moduleUrl(options.handlerModule))) as { createBatchHandler: BatchHandlerFactory }).createBatchHandler;
+  const factory = ((await import(moduleUrl(options.handlerModule))) as { createBatchHandler: BatchHandlerFactory })
+    .createBatchHandler;
   const handler: BatchHandler = await factory(structuredClone(options.init));
   let running = 0;
   let closed = false;

@@ -17,17 +17,24 @@ export const MALFEASANCE_MEDIA_TYPE = 'application/roughtime-malfeasance+json';
 
 /** The nonce of the next request in a chain, committing to the previous response packet. */
 export function chainNonce(family: VersionFamily, previousResponse: Uint8Array, rand: Uint8Array): Uint8Array {
-  if (rand.byteLength !== family.nonceBytes) throw new RangeError(`rand must be ${family.nonceBytes} bytes for ${family.id}, got ${rand.byteLength}`);
+  if (rand.byteLength !== family.nonceBytes)
+    throw new RangeError(`rand must be ${family.nonceBytes} bytes for ${family.id}, got ${rand.byteLength}`);
   return family.chainForm === 'direct'
     ? hashParts(family.nonceBytes, previousResponse, rand)
     : hashParts(family.nonceBytes, hashParts(family.nonceBytes, previousResponse), rand);
 }
 
 /** A nonce for a request of the given family, with the rand that derived it (absent for a first, random nonce). */
-export type NonceSource = (family: VersionFamily) => { readonly nonce: Uint8Array; readonly rand: Uint8Array | undefined };
+export type NonceSource = (family: VersionFamily) => {
+  readonly nonce: Uint8Array;
+  readonly rand: Uint8Array | undefined;
+};
 
 /** The nonce source for the link after `previousResponse`, or for the first link when there is none. */
-export function nonceSource(previousResponse: Uint8Array | undefined, random: (bytes: number) => Uint8Array = randomBytes): NonceSource {
+export function nonceSource(
+  previousResponse: Uint8Array | undefined,
+  random: (bytes: number) => Uint8Array = randomBytes,
+): NonceSource {
   return (family) => {
     if (previousResponse === undefined) return { nonce: new Uint8Array(random(family.nonceBytes)), rand: undefined };
     const rand = new Uint8Array(random(family.nonceBytes));
@@ -77,7 +84,8 @@ export interface MalfeasanceReport {
   readonly responses: readonly MalfeasanceReportEntry[];
 }
 
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const base64 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /** The report for a chain: every link in order, all base64, `rand` left out of the first. */
 export function buildMalfeasanceReport(links: readonly ChainLink[]): MalfeasanceReport {
@@ -114,12 +122,20 @@ function decodeBase64(value: unknown, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
-function nonceMatches(request: Uint8Array, result: VerifyResult, previousResponse: Uint8Array, rand: Uint8Array): boolean {
+function nonceMatches(
+  request: Uint8Array,
+  result: VerifyResult,
+  previousResponse: Uint8Array,
+  rand: Uint8Array,
+): boolean {
   const nonce = decodeRequest(request).nonce;
   const family = (result.wireVersion !== null ? familyOf(result.wireVersion) : undefined) ?? RFC;
   // Clients that offer several versions cannot know which family will answer: for 32-byte nonces accept either commitment form.
   const forms = family.nonceBytes === 32 ? [RFC, { ...family, chainForm: 'prehashed' as const }] : [family];
-  return forms.some((form) => rand.byteLength === form.nonceBytes && Buffer.compare(chainNonce(form, previousResponse, rand), nonce) === 0);
+  return forms.some(
+    (form) =>
+      rand.byteLength === form.nonceBytes && Buffer.compare(chainNonce(form, previousResponse, rand), nonce) === 0,
+  );
 }
 
 /**
@@ -128,10 +144,16 @@ function nonceMatches(request: Uint8Array, result: VerifyResult, previousRespons
  */
 export function verifyMalfeasanceReport(report: unknown): ReportVerdict {
   const results: VerifyResult[] = [];
-  const verdict = (reason: string | null, contradictions: Contradiction[] = []): ReportVerdict => ({ valid: reason === null, reason, results, contradictions });
+  const verdict = (reason: string | null, contradictions: Contradiction[] = []): ReportVerdict => ({
+    valid: reason === null,
+    reason,
+    results,
+    contradictions,
+  });
   try {
     const entries = (report as { responses?: unknown } | null)?.responses;
-    if (!Array.isArray(entries) || entries.length < 2) return verdict('a report needs a "responses" array of at least two entries');
+    if (!Array.isArray(entries) || entries.length < 2)
+      return verdict('a report needs a "responses" array of at least two entries');
     let previousResponse: Uint8Array | undefined;
     for (const [i, entry] of entries.entries()) {
       if (typeof entry !== 'object' || entry === null) return verdict(`entry ${i} is not an object`);
@@ -144,12 +166,14 @@ export function verifyMalfeasanceReport(report: unknown): ReportVerdict {
       if (!result.valid) return verdict(`entry ${i} does not verify: ${result.reason}`);
       if (previousResponse !== undefined) {
         if (e.rand === undefined) return verdict(`entry ${i} has no rand, so its place in the chain cannot be checked`);
-        if (!nonceMatches(request, result, previousResponse, decodeBase64(e.rand, `entry ${i} rand`))) return verdict(`entry ${i} nonce is not chained from entry ${i - 1}`);
+        if (!nonceMatches(request, result, previousResponse, decodeBase64(e.rand, `entry ${i} rand`)))
+          return verdict(`entry ${i} nonce is not chained from entry ${i - 1}`);
       }
       previousResponse = response;
     }
     const contradictions = findContradictions(results);
-    if (contradictions.length === 0) return verdict('the responses are consistent, so the report proves no server lied');
+    if (contradictions.length === 0)
+      return verdict('the responses are consistent, so the report proves no server lied');
     return verdict(null, contradictions);
   } catch (error) {
     return verdict(error instanceof Error ? error.message : String(error));
@@ -177,11 +201,21 @@ export async function runChain<S extends { readonly publicKey: Uint8Array }>(
     const previous = links.at(-1)?.response;
     try {
       const answer = await query(server, nonceSource(previous, random));
-      links.push({ ...answer, rand: previous === undefined ? undefined : answer.rand, publicKey: server.publicKey, server });
+      links.push({
+        ...answer,
+        rand: previous === undefined ? undefined : answer.rand,
+        publicKey: server.publicKey,
+        server,
+      });
     } catch (error) {
       failures.push({ server, error });
     }
   }
   const contradictions = findContradictions(links.map((link) => link.result));
-  return { links, failures, contradictions, report: contradictions.length > 0 ? buildMalfeasanceReport(links) : undefined };
+  return {
+    links,
+    failures,
+    contradictions,
+    report: contradictions.length > 0 ? buildMalfeasanceReport(links) : undefined,
+  };
 }

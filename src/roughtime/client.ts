@@ -96,17 +96,28 @@ export async function queryServer(server: RoughtimeServer, options: QueryOptions
         if (answer) settle(answer);
         else fail(error);
       };
-      const onAbort = (): void => finish(new SaturnError('SATURN_ERR_RT_TIMEOUT', `query of ${server.name} was aborted`));
+      const onAbort = (): void =>
+        finish(new SaturnError('SATURN_ERR_RT_TIMEOUT', `query of ${server.name} was aborted`));
       const attempt = (): void => {
         if (done) return;
         if (attempts >= maxAttempts) {
-          const greased = rejected.length > 0 ? `; rejected ${rejected.length} invalid answer(s), last: ${rejected.at(-1)}` : '';
-          finish(new SaturnError('SATURN_ERR_RT_TIMEOUT', `${server.name} gave no valid answer to ${attempts} request(s)${greased}`));
+          const greased =
+            rejected.length > 0 ? `; rejected ${rejected.length} invalid answer(s), last: ${rejected.at(-1)}` : '';
+          finish(
+            new SaturnError(
+              'SATURN_ERR_RT_TIMEOUT',
+              `${server.name} gave no valid answer to ${attempts} request(s)${greased}`,
+            ),
+          );
           return;
         }
         attempts++;
         const { nonce, rand } = nonces(family);
-        const request = buildRequest({ versions: server.versions, nonce, serverPublicKey: server.versions === 'google' ? undefined : server.publicKey });
+        const request = buildRequest({
+          versions: server.versions,
+          nonce,
+          serverPublicKey: server.versions === 'google' ? undefined : server.publicKey,
+        });
         outstanding.push({ request, rand, sentNs: clock.now() });
         // A send error (ICMP unreachable on a connected socket) is just another unanswered attempt.
         socket.send(request, () => undefined);
@@ -140,7 +151,15 @@ export async function queryServer(server: RoughtimeServer, options: QueryOptions
   }
 }
 
-function answerOf(server: RoughtimeServer, sent: Outstanding, response: Uint8Array, result: VerifyResult, receivedNs: Nanos, attempts: number, rejected: string[]): QueryAnswer {
+function answerOf(
+  server: RoughtimeServer,
+  sent: Outstanding,
+  response: Uint8Array,
+  result: VerifyResult,
+  receivedNs: Nanos,
+  attempts: number,
+  rejected: string[],
+): QueryAnswer {
   const rttNs = Number(receivedNs - sent.sentNs);
   const localMiddleNs = sent.sentNs + BigInt(Math.round(rttNs / 2));
   const offsetNs = Number(result.midpNs! - localMiddleNs);
@@ -163,7 +182,10 @@ function answerOf(server: RoughtimeServer, sent: Outstanding, response: Uint8Arr
 }
 
 /** Queries servers in order with chained nonces; see runChain for gaps and contradictions. */
-export function queryChain(servers: readonly RoughtimeServer[], options: QueryOptions): Promise<ChainOutcome<RoughtimeServer> & { readonly answers: readonly QueryAnswer[] }> {
+export function queryChain(
+  servers: readonly RoughtimeServer[],
+  options: QueryOptions,
+): Promise<ChainOutcome<RoughtimeServer> & { readonly answers: readonly QueryAnswer[] }> {
   const answers: QueryAnswer[] = [];
   return runChain(servers, async (server, nonces) => {
     const answer = await queryServer(server, { ...options, nonces });

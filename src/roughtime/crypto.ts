@@ -21,7 +21,8 @@ export function serverId(publicKey: Uint8Array): Uint8Array {
 const publicKeys = new Map<string, KeyObject>();
 const MAX_CACHED_KEYS = 1024;
 
-const b64url = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+const b64url = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 
 /** A cached KeyObject for a raw 32-byte Ed25519 public key; SATURN_ERR_RT_MALFORMED if it is not one. */
 export function ed25519PublicKey(raw: Uint8Array): KeyObject {
@@ -32,7 +33,9 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
     try {
       key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: id }, format: 'jwk' });
     } catch (cause) {
-      throw malformed(`bytes ${Buffer.from(raw).toString('hex')} are not an Ed25519 public key: ${(cause as Error).message}`);
+      throw malformed(
+        `bytes ${Buffer.from(raw).toString('hex')} are not an Ed25519 public key: ${(cause as Error).message}`,
+      );
     }
     // Online keys rotate; bound the cache instead of letting it grow for the life of a process.
     if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear();
@@ -42,7 +45,12 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
 }
 
 /** Whether `signature` is a valid Ed25519 signature of context ‖ message; never throws. */
-export function verifySignature(publicKey: KeyObject, context: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(
+  publicKey: KeyObject,
+  context: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (signature.byteLength !== 64) return false;
   try {
     return verify(null, Buffer.concat([context, message]), publicKey, signature);
@@ -63,7 +71,11 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 /** The signing key for a 32-byte Ed25519 seed. */
 export function signingKeyFromSeed(seed: Uint8Array): SigningKey {
   if (seed.byteLength !== 32) throw new RangeError(`Ed25519 seed is ${seed.byteLength} bytes, expected 32`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
   if (typeof x !== 'string') throw new Error('node:crypto did not export the Ed25519 public key');
   return { privateKey, publicKey: new Uint8Array(Buffer.from(x, 'base64url')) };

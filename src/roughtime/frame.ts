@@ -27,7 +27,8 @@ export function frame(message: Uint8Array): Uint8Array {
 /** The message inside a framed packet; the length field must match the packet exactly. */
 export function unframe(packet: Uint8Array): Uint8Array {
   if (!isFramed(packet)) throw malformed('packet does not start with ROUGHTIM');
-  if (packet.byteLength < FRAME_HEADER_BYTES) throw malformed(`packet of ${packet.byteLength} bytes is shorter than the frame header`);
+  if (packet.byteLength < FRAME_HEADER_BYTES)
+    throw malformed(`packet of ${packet.byteLength} bytes is shorter than the frame header`);
   const length = new DataView(packet.buffer, packet.byteOffset, FRAME_HEADER_BYTES).getUint32(8, true);
   const actual = packet.byteLength - FRAME_HEADER_BYTES;
   if (length !== actual) throw malformed(`frame says the message is ${length} bytes but ${actual} follow`);

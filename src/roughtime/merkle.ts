@@ -22,8 +22,14 @@ export function nodeHash(hashBytes: number, left: Uint8Array, right: Uint8Array)
 }
 
 /** The root a PATH and INDX lead to from a leaf hash, or a reason why they lead nowhere. */
-export function rootFromPath(hashBytes: number, leaf: Uint8Array, path: Uint8Array, index: number): { root: Uint8Array } | { reason: string } {
-  if (path.byteLength % hashBytes !== 0) return { reason: `PATH is ${path.byteLength} bytes, not a multiple of ${hashBytes}` };
+export function rootFromPath(
+  hashBytes: number,
+  leaf: Uint8Array,
+  path: Uint8Array,
+  index: number,
+): { root: Uint8Array } | { reason: string } {
+  if (path.byteLength % hashBytes !== 0)
+    return { reason: `PATH is ${path.byteLength} bytes, not a multiple of ${hashBytes}` };
   const entries = path.byteLength / hashBytes;
   if (entries > MAX_PATH_ENTRIES) return { reason: `PATH has ${entries} entries, more than ${MAX_PATH_ENTRIES}` };
   let hash = leaf;
@@ -51,7 +57,8 @@ export interface MerkleTree {
  */
 export function buildTree(hashBytes: number, leaves: readonly Uint8Array[]): MerkleTree {
   if (leaves.length === 0) throw new RangeError('a Merkle tree needs at least one leaf');
-  if (leaves.length > 2 ** MAX_PATH_ENTRIES) throw new RangeError(`${leaves.length} leaves exceed the 2^32 a PATH can address`);
+  if (leaves.length > 2 ** MAX_PATH_ENTRIES)
+    throw new RangeError(`${leaves.length} leaves exceed the 2^32 a PATH can address`);
   const depth = leaves.length === 1 ? 0 : Math.ceil(Math.log2(leaves.length));
   const paths = leaves.map(() => new Uint8Array(depth * hashBytes));
   let level: Uint8Array[] = [...leaves];

@@ -35,14 +35,16 @@ export class RtMessage {
       if (length !== 4) throw malformed(`${what} has no tags but ${length - 4} bytes of values`);
       return new RtMessage([], [], what);
     }
-    if (count > MAX_TAGS || count * 8 > length) throw malformed(`${what} claims ${count} tags, more than its ${length} bytes can hold`);
+    if (count > MAX_TAGS || count * 8 > length)
+      throw malformed(`${what} claims ${count} tags, more than its ${length} bytes can hold`);
     const headerBytes = count * 8;
     const valuesBytes = length - headerBytes;
     const starts: number[] = [0];
     for (let i = 1; i < count; i++) {
       const offset = view.getUint32(4 * i, true);
       if (offset % 4 !== 0) throw malformed(`${what} offset ${i} (${offset}) is not a multiple of 4`);
-      if (offset > valuesBytes) throw malformed(`${what} offset ${i} (${offset}) points past the ${valuesBytes} bytes of values`);
+      if (offset > valuesBytes)
+        throw malformed(`${what} offset ${i} (${offset}) points past the ${valuesBytes} bytes of values`);
       if (offset < starts[i - 1]!) throw malformed(`${what} offset ${i} (${offset}) is smaller than the one before`);
       starts.push(offset);
     }
@@ -51,7 +53,11 @@ export class RtMessage {
     for (let i = 0; i < count; i++) {
       const tag = view.getUint32(tagBase + 4 * i, true);
       if (i > 0 && tag <= tags[i - 1]!) {
-        throw malformed(tag === tags[i - 1] ? `${what} repeats tag ${tagName(tag)}` : `${what} tags are not in ascending order (${tagName(tag)} after ${tagName(tags[i - 1]!)})`);
+        throw malformed(
+          tag === tags[i - 1]
+            ? `${what} repeats tag ${tagName(tag)}`
+            : `${what} tags are not in ascending order (${tagName(tag)} after ${tagName(tags[i - 1]!)})`,
+        );
       }
       tags.push(tag);
     }
@@ -101,7 +107,8 @@ export class RtMessage {
   u32List(tag: number, maxEntries = 32): number[] {
     const value = this.require(tag);
     const entries = value.byteLength / 4;
-    if (entries < 1 || entries > maxEntries) throw malformed(`${this.what} ${tagName(tag)} has ${entries} entries, expected 1 to ${maxEntries}`);
+    if (entries < 1 || entries > maxEntries)
+      throw malformed(`${this.what} ${tagName(tag)} has ${entries} entries, expected 1 to ${maxEntries}`);
     const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
     const list: number[] = [];
     for (let i = 0; i < entries; i++) list.push(view.getUint32(4 * i, true));
@@ -121,7 +128,8 @@ export function encodeMessage(fields: ReadonlyArray<readonly [number, Uint8Array
   for (let i = 0; i < sorted.length; i++) {
     const [tag, value] = sorted[i]!;
     if (i > 0 && sorted[i - 1]![0] === tag) throw new RangeError(`tag ${tagName(tag)} appears twice`);
-    if (value.byteLength % 4 !== 0) throw new RangeError(`value of ${tagName(tag)} is ${value.byteLength} bytes, not a multiple of 4`);
+    if (value.byteLength % 4 !== 0)
+      throw new RangeError(`value of ${tagName(tag)} is ${value.byteLength} bytes, not a multiple of 4`);
     valuesBytes += value.byteLength;
   }
   const count = sorted.length;

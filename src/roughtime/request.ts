@@ -30,15 +30,19 @@ export interface RequestOptions {
 /** Builds a request packet. */
 export function buildRequest(options: RequestOptions): Uint8Array {
   if (options.versions === 'google') {
-    if (options.nonce.byteLength !== GOOGLE.nonceBytes) throw new RangeError(`a Google nonce is 64 bytes, got ${options.nonce.byteLength}`);
+    if (options.nonce.byteLength !== GOOGLE.nonceBytes)
+      throw new RangeError(`a Google nonce is 64 bytes, got ${options.nonce.byteLength}`);
     return padded([[Tag.NONC, options.nonce]], Tag.PAD);
   }
   const versions = [...new Set(options.versions)].sort((a, b) => a - b);
-  if (versions.length === 0 || versions.length > MAX_VERSIONS) throw new RangeError(`offer 1 to ${MAX_VERSIONS} versions, got ${versions.length}`);
+  if (versions.length === 0 || versions.length > MAX_VERSIONS)
+    throw new RangeError(`offer 1 to ${MAX_VERSIONS} versions, got ${versions.length}`);
   for (const version of versions) {
-    if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) throw new RangeError(`version ${version} is not a uint32`);
+    if (!Number.isInteger(version) || version < 0 || version > 0xffffffff)
+      throw new RangeError(`version ${version} is not a uint32`);
   }
-  if (options.nonce.byteLength !== 32) throw new RangeError(`an IETF nonce is 32 bytes, got ${options.nonce.byteLength}`);
+  if (options.nonce.byteLength !== 32)
+    throw new RangeError(`an IETF nonce is 32 bytes, got ${options.nonce.byteLength}`);
   const fields: Array<readonly [number, Uint8Array]> = [
     [Tag.VER, u32listLe(versions)],
     [Tag.NONC, options.nonce],
@@ -73,9 +77,11 @@ export function decodeRequest(packet: Uint8Array): DecodedRequest {
   const offered = message.u32List(Tag.VER, MAX_VERSIONS);
   const nonce = message.require(Tag.NONC, 32);
   const type = message.get(Tag.TYPE);
-  if (type !== undefined && (type.byteLength !== 4 || message.u32(Tag.TYPE) !== 0)) throw malformed('request TYPE is not 0');
+  if (type !== undefined && (type.byteLength !== 4 || message.u32(Tag.TYPE) !== 0))
+    throw malformed('request TYPE is not 0');
   const srv = message.get(Tag.SRV);
-  if (srv !== undefined && srv.byteLength !== 32) throw malformed(`request SRV is ${srv.byteLength} bytes, expected 32`);
+  if (srv !== undefined && srv.byteLength !== 32)
+    throw malformed(`request SRV is ${srv.byteLength} bytes, expected 32`);
   return { offered, nonce, serverId: srv, message };
 }
 
@@ -100,7 +106,11 @@ export interface AcceptPolicy {
  * whose code is the drop reason: RT_SHORT, RT_MALFORMED, RT_VERSION or RT_WRONG_SRV.
  */
 export function acceptRequest(packet: Uint8Array, policy: AcceptPolicy): AcceptedRequest {
-  if (packet.byteLength < MIN_REQUEST_PACKET_BYTES) throw new SaturnError('SATURN_ERR_RT_SHORT', `request of ${packet.byteLength} bytes is shorter than ${MIN_REQUEST_PACKET_BYTES}`);
+  if (packet.byteLength < MIN_REQUEST_PACKET_BYTES)
+    throw new SaturnError(
+      'SATURN_ERR_RT_SHORT',
+      `request of ${packet.byteLength} bytes is shorter than ${MIN_REQUEST_PACKET_BYTES}`,
+    );
   const request = decodeRequest(packet);
   let version: WireVersion | undefined;
   if (request.offered === 'google') {
@@ -108,15 +118,21 @@ export function acceptRequest(packet: Uint8Array, policy: AcceptPolicy): Accepte
   } else {
     // Clients should send VER ascending, but one well-known client sends it descending: pick by preference, not position.
     for (const offered of request.offered) {
-      if (policy.versions.includes(offered) && (version === undefined || versionPreference(offered) > versionPreference(version as number))) version = offered;
+      if (
+        policy.versions.includes(offered) &&
+        (version === undefined || versionPreference(offered) > versionPreference(version as number))
+      )
+        version = offered;
     }
   }
   const family = version === undefined ? undefined : familyOf(version);
-  if (version === undefined || family === undefined) throw new SaturnError('SATURN_ERR_RT_VERSION', 'request offers no version this server speaks');
+  if (version === undefined || family === undefined)
+    throw new SaturnError('SATURN_ERR_RT_VERSION', 'request offers no version this server speaks');
   if (family.id === 'rfc' && !request.message.has(Tag.TYPE)) throw malformed('version 1 request has no TYPE');
   if (request.serverId !== undefined) {
     const wanted = request.serverId;
-    if (!policy.serverIds.some((id) => Buffer.compare(id, wanted) === 0)) throw new SaturnError('SATURN_ERR_RT_WRONG_SRV', 'request SRV names a key this server does not hold');
+    if (!policy.serverIds.some((id) => Buffer.compare(id, wanted) === 0))
+      throw new SaturnError('SATURN_ERR_RT_WRONG_SRV', 'request SRV names a key this server does not hold');
   } else if (policy.serverIds.length > 1) {
     throw new SaturnError('SATURN_ERR_RT_WRONG_SRV', 'request has no SRV and this server holds several keys');
   }

@@ -32,7 +32,8 @@ export interface DelegationOptions {
 
 /** Signs the delegation once per version family (time units and signature contexts differ). */
 export function createDelegation(options: DelegationOptions): Delegation {
-  if (options.maxtNs < options.mintNs) throw new RangeError(`delegation ends (${options.maxtNs}) before it starts (${options.mintNs})`);
+  if (options.maxtNs < options.mintNs)
+    throw new RangeError(`delegation ends (${options.maxtNs}) before it starts (${options.mintNs})`);
   const certs = new Map<VersionFamily['id'], Uint8Array>();
   for (const family of FAMILIES) {
     const clamp = (value: bigint): bigint => (value > U64_MAX ? U64_MAX : value < 0n ? 0n : value);
@@ -42,7 +43,13 @@ export function createDelegation(options: DelegationOptions): Delegation {
       [Tag.MAXT, u64le(clamp(nanosToTime(family, options.maxtNs, 'ceil')))],
     ]);
     const signature = signMessage(options.longTermKey, family.delegationContext, dele);
-    certs.set(family.id, encodeMessage([[Tag.SIG, signature], [Tag.DELE, dele]]));
+    certs.set(
+      family.id,
+      encodeMessage([
+        [Tag.SIG, signature],
+        [Tag.DELE, dele],
+      ]),
+    );
   }
   return { onlineKey: options.onlineKey, mintNs: options.mintNs, maxtNs: options.maxtNs, certs };
 }
@@ -55,8 +62,14 @@ export interface BatchTime {
 }
 
 /** Builds the responses to requests already accepted, in the same order. */
-export function buildResponses(requests: readonly AcceptedRequest[], delegation: Delegation, time: BatchTime, serverVersions: readonly WireVersion[]): Uint8Array[] {
-  if (time.midpNs < delegation.mintNs || time.midpNs > delegation.maxtNs) throw new RangeError(`MIDP ${time.midpNs} lies outside the delegation window`);
+export function buildResponses(
+  requests: readonly AcceptedRequest[],
+  delegation: Delegation,
+  time: BatchTime,
+  serverVersions: readonly WireVersion[],
+): Uint8Array[] {
+  if (time.midpNs < delegation.mintNs || time.midpNs > delegation.maxtNs)
+    throw new RangeError(`MIDP ${time.midpNs} lies outside the delegation window`);
   const responses = new Array<Uint8Array>(requests.length);
   const groups = new Map<WireVersion, number[]>();
   requests.forEach((request, i) => {
@@ -67,7 +80,10 @@ export function buildResponses(requests: readonly AcceptedRequest[], delegation:
   const versList = u32listLe(serverVersions.filter((v): v is number => v !== 'google').sort((a, b) => a - b));
   for (const [version, indexes] of groups) {
     const family = requests[indexes[0]!]!.family;
-    const tree = buildTree(family.hashBytes, indexes.map((i) => leafHash(family.hashBytes, requests[i]!.leafInput)));
+    const tree = buildTree(
+      family.hashBytes,
+      indexes.map((i) => leafHash(family.hashBytes, requests[i]!.leafInput)),
+    );
     const srepFields: Array<readonly [number, Uint8Array]> = [
       [Tag.RADI, u32le(nanosToRadius(family, time.radiNs))],
       [Tag.MIDP, u64le(nanosToTime(family, time.midpNs, 'floor'))],
@@ -108,7 +124,11 @@ export interface ResponderConfig extends AcceptPolicy {
  * acceptRequest), builds the responses, and drops any response that would be larger than its
  * request (no amplification).
  */
-export function respondToBatch(packets: readonly Uint8Array[], config: ResponderConfig, time: BatchTime): BatchOutcome[] {
+export function respondToBatch(
+  packets: readonly Uint8Array[],
+  config: ResponderConfig,
+  time: BatchTime,
+): BatchOutcome[] {
   const outcomes = new Array<BatchOutcome>(packets.length);
   const accepted: AcceptedRequest[] = [];
   const positions: number[] = [];
@@ -117,16 +137,23 @@ export function respondToBatch(packets: readonly Uint8Array[], config: Responder
       accepted.push(acceptRequest(packet, config));
       positions.push(i);
     } catch (error) {
-      outcomes[i] = error instanceof SaturnError ? { dropped: error.code, reason: error.message } : { dropped: 'SATURN_ERR_RT_MALFORMED', reason: String(error) };
+      outcomes[i] =
+        error instanceof SaturnError
+          ? { dropped: error.code, reason: error.message }
+          : { dropped: 'SATURN_ERR_RT_MALFORMED', reason: String(error) };
     }
   });
   if (accepted.length > 0) {
     const responses = buildResponses(accepted, config.delegation, time, config.versions);
     responses.forEach((response, k) => {
       const i = positions[k]!;
-      outcomes[i] = response.byteLength <= packets[i]!.byteLength
-        ? { response }
-        : { dropped: 'SATURN_ERR_RT_SHORT', reason: `response of ${response.byteLength} bytes would exceed the ${packets[i]!.byteLength}-byte request` };
+      outcomes[i] =
+        response.byteLength <= packets[i]!.byteLength
+          ? { response }
+          : {
+              dropped: 'SATURN_ERR_RT_SHORT',
+              reason: `response of ${response.byteLength} bytes would exceed the ${packets[i]!.byteLength}-byte request`,
+            };
     });
   }
   return outcomes;

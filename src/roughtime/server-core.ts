@@ -63,7 +63,10 @@ export class BatchResponder {
   /** One tree per version group of a batch: every group's replies are written after all trees are built. */
   private readonly trees: TreeBuilder[] = [];
 
-  constructor(private readonly policy: AcceptPolicy, delegation: WireDelegation) {
+  constructor(
+    private readonly policy: AcceptPolicy,
+    delegation: WireDelegation,
+  ) {
     this.versList = u32listLe(policy.versions.filter((v): v is number => v !== 'google').sort((a, b) => a - b));
     this.scanner = new RequestScanner(policy);
     this.addDelegation(delegation);
@@ -71,7 +74,12 @@ export class BatchResponder {
 
   /** Installs a newly delegated online key; the previous one stays usable for its window. */
   addDelegation(wire: WireDelegation): void {
-    const live: LiveDelegation = { onlineKey: signingKeyFromSeed(wire.onlineSeed), mintNs: wire.mintNs, maxtNs: wire.maxtNs, certs: new Map(wire.certs) };
+    const live: LiveDelegation = {
+      onlineKey: signingKeyFromSeed(wire.onlineSeed),
+      mintNs: wire.mintNs,
+      maxtNs: wire.maxtNs,
+      certs: new Map(wire.certs),
+    };
     this.delegations = [live, ...this.delegations].slice(0, KEPT_DELEGATIONS);
   }
 
@@ -122,7 +130,8 @@ export class BatchResponder {
       leafOf[i] = sizes[group]!++;
     }
     const plans: ReplyPlan[] = [];
-    for (let g = 0; g < versions.length; g++) plans.push(this.plan(g, versions[g]!, families[g]!, sizes[g]!, packets, delegation, time));
+    for (let g = 0; g < versions.length; g++)
+      plans.push(this.plan(g, versions[g]!, families[g]!, sizes[g]!, packets, delegation, time));
     for (let i = 0; i < n; i++) {
       const group = groupOf[i]!;
       if (group < 0) {
@@ -137,7 +146,15 @@ export class BatchResponder {
   }
 
   /** The tree, the signature and the reply template for the requests of one version (group `g`). */
-  private plan(g: number, version: WireVersion, family: VersionFamily, size: number, packets: readonly Uint8Array[], delegation: LiveDelegation, time: BatchTime): ReplyPlan {
+  private plan(
+    g: number,
+    version: WireVersion,
+    family: VersionFamily,
+    size: number,
+    packets: readonly Uint8Array[],
+    delegation: LiveDelegation,
+    time: BatchTime,
+  ): ReplyPlan {
     const hashBytes = family.hashBytes;
     const tree = (this.trees[g] ??= new TreeBuilder()).build(family, size, packets, this.groupOf, this.nonceAt, g);
     const srepFields: Array<readonly [number, Uint8Array]> = [
@@ -215,7 +232,14 @@ class TreeBuilder {
   depth = 0;
 
   /** Builds the tree over the requests of group `g`, in request order. */
-  build(family: VersionFamily, size: number, packets: readonly Uint8Array[], groupOf: Int32Array, nonceAt: Int32Array, g: number): this {
+  build(
+    family: VersionFamily,
+    size: number,
+    packets: readonly Uint8Array[],
+    groupOf: Int32Array,
+    nonceAt: Int32Array,
+    g: number,
+  ): this {
     const hashBytes = family.hashBytes;
     this.hashBytes = hashBytes;
     const levelAt = this.levelAt;

@@ -36,7 +36,9 @@ export function parseKeyFile(bytes: Uint8Array, file: string): Uint8Array {
   if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
   if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return new Uint8Array(Buffer.from(text, 'base64'));
   if (bytes.byteLength === 32) return bytes;
-  throw new ConfigError(`key file ${file} holds no Ed25519 seed (expected 64 hex digits, base64 of 32 bytes, or 32 raw bytes)`);
+  throw new ConfigError(
+    `key file ${file} holds no Ed25519 seed (expected 64 hex digits, base64 of 32 bytes, or 32 raw bytes)`,
+  );
 }
 
 /** Loads the long-term key from `file`. */
@@ -45,7 +47,9 @@ export async function loadKeyFile(file: string): Promise<RoughtimeKeys> {
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (error) {
-    throw new ConfigError(`key file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new ConfigError(
+      `key file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   return { longTermKey: signingKeyFromSeed(parseKeyFile(bytes, file)), adHoc: false };
 }
@@ -57,7 +61,11 @@ export async function writeNewKeyFile(file: string): Promise<Uint8Array> {
     await writeFile(file, keyFileText(seed), { mode: 0o600, flag: 'wx' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'EEXIST' ? `key file ${file} already exists; not overwriting it` : `cannot write key file ${file} (${code ?? (error as Error).message})`);
+    throw new ConfigError(
+      code === 'EEXIST'
+        ? `key file ${file} already exists; not overwriting it`
+        : `cannot write key file ${file} (${code ?? (error as Error).message})`,
+    );
   }
   return signingKeyFromSeed(seed).publicKey;
 }
@@ -90,10 +98,16 @@ export class OnlineKeys {
   private readonly backdateNs: bigint;
   private readonly seeds: () => Uint8Array;
 
-  constructor(private readonly longTermKey: SigningKey, options: OnlineKeyOptions = {}) {
+  constructor(
+    private readonly longTermKey: SigningKey,
+    options: OnlineKeyOptions = {},
+  ) {
     const windowNs = options.windowNs ?? HOUR_NS;
     const renewBeforeNs = options.renewBeforeNs ?? windowNs / 4;
-    if (!(windowNs > 0) || !(renewBeforeNs > 0) || renewBeforeNs >= windowNs) throw new RangeError(`delegation window ${windowNs} ns must be positive and longer than the renewal margin ${renewBeforeNs} ns`);
+    if (!(windowNs > 0) || !(renewBeforeNs > 0) || renewBeforeNs >= windowNs)
+      throw new RangeError(
+        `delegation window ${windowNs} ns must be positive and longer than the renewal margin ${renewBeforeNs} ns`,
+      );
     this.windowNs = BigInt(Math.round(windowNs));
     this.renewBeforeNs = BigInt(Math.round(renewBeforeNs));
     this.backdateNs = BigInt(Math.round(options.backdateNs ?? Math.min(MINUTE_NS, windowNs / 4)));
@@ -103,11 +117,17 @@ export class OnlineKeys {
   /** The delegation to sign with at `nowNs`, and whether it was just made. */
   at(nowNs: bigint): { readonly delegation: WireDelegation; readonly renewed: boolean } {
     const current = this.current;
-    if (current !== undefined && nowNs >= current.mintNs && nowNs < current.maxtNs - this.renewBeforeNs) return { delegation: current, renewed: false };
+    if (current !== undefined && nowNs >= current.mintNs && nowNs < current.maxtNs - this.renewBeforeNs)
+      return { delegation: current, renewed: false };
     const onlineSeed = this.seeds();
     const mintNs = nowNs - this.backdateNs;
     const maxtNs = nowNs + this.windowNs;
-    const delegation = createDelegation({ longTermKey: this.longTermKey, onlineKey: signingKeyFromSeed(onlineSeed), mintNs, maxtNs });
+    const delegation = createDelegation({
+      longTermKey: this.longTermKey,
+      onlineKey: signingKeyFromSeed(onlineSeed),
+      mintNs,
+      maxtNs,
+    });
     this.current = { onlineSeed, mintNs, maxtNs, certs: [...delegation.certs] };
     this.issued++;
     return { delegation: this.current, renewed: true };

@@ -20,24 +20,35 @@ export interface RoughtimeServer {
 /** A server's `host:port` or `[v6]:port`: the program's one address parser, with a host and a real port required. */
 export function parseServerAddress(address: string, what: string): { host: string; port: number } {
   const parsed = parseHostPort(address, `${what}: address`, '');
-  if (parsed.host === '' || parsed.port === 0) throw new ConfigError(`${what}: address ${JSON.stringify(address)} is not host:port`);
+  if (parsed.host === '' || parsed.port === 0)
+    throw new ConfigError(`${what}: address ${JSON.stringify(address)} is not host:port`);
   return parsed;
 }
 
 function parsePublicKey(value: unknown, what: string): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim())) throw new ConfigError(`${what}: publicKey must be a base64 string`);
-  const key = new Uint8Array(Buffer.from(value.trim(), value.includes('-') || value.includes('_') ? 'base64url' : 'base64'));
-  if (key.byteLength !== 32) throw new ConfigError(`${what}: publicKey decodes to ${key.byteLength} bytes, an Ed25519 key has 32`);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim()))
+    throw new ConfigError(`${what}: publicKey must be a base64 string`);
+  const key = new Uint8Array(
+    Buffer.from(value.trim(), value.includes('-') || value.includes('_') ? 'base64url' : 'base64'),
+  );
+  if (key.byteLength !== 32)
+    throw new ConfigError(`${what}: publicKey decodes to ${key.byteLength} bytes, an Ed25519 key has 32`);
   return key;
 }
 
 function parseVersions(value: unknown, what: string): 'google' | number[] {
   if (value === undefined || value === null || value === 'IETF-Roughtime') return [...ALL_IETF_VERSIONS];
   const labels = Array.isArray(value) ? value : [value];
-  const versions = labels.map((label) => (typeof label === 'number' || typeof label === 'string' ? parseVersionLabel(String(label)) : undefined));
-  if (versions.length === 0 || versions.some((v) => v === undefined)) throw new ConfigError(`${what}: version ${JSON.stringify(value)} is not one saturn speaks (Google-Roughtime, IETF-Roughtime, 1, 0x8000000c, 0x80000008-0x8000000b)`);
+  const versions = labels.map((label) =>
+    typeof label === 'number' || typeof label === 'string' ? parseVersionLabel(String(label)) : undefined,
+  );
+  if (versions.length === 0 || versions.some((v) => v === undefined))
+    throw new ConfigError(
+      `${what}: version ${JSON.stringify(value)} is not one saturn speaks (Google-Roughtime, IETF-Roughtime, 1, 0x8000000c, 0x80000008-0x8000000b)`,
+    );
   if (versions.includes('google')) {
-    if (versions.length > 1) throw new ConfigError(`${what}: the Google protocol cannot be offered together with IETF versions`);
+    if (versions.length > 1)
+      throw new ConfigError(`${what}: the Google protocol cannot be offered together with IETF versions`);
     return 'google';
   }
   return [...new Set(versions as number[])].sort((a, b) => a - b);
@@ -59,11 +70,15 @@ export function parseServerList(text: string, source: string): RoughtimeServer[]
     const e = entry as Record<string, unknown>;
     const name = typeof e.name === 'string' && e.name !== '' ? e.name : `server ${i}`;
     const what = `${source}: ${name}`;
-    if (e.publicKeyType !== undefined && String(e.publicKeyType).toLowerCase() !== 'ed25519') throw new ConfigError(`${what}: publicKeyType ${JSON.stringify(e.publicKeyType)} is not ed25519`);
+    if (e.publicKeyType !== undefined && String(e.publicKeyType).toLowerCase() !== 'ed25519')
+      throw new ConfigError(`${what}: publicKeyType ${JSON.stringify(e.publicKeyType)} is not ed25519`);
     const publicKey = parsePublicKey(e.publicKey, what);
     const versions = parseVersions(e.version, what);
     if (!Array.isArray(e.addresses)) throw new ConfigError(`${what}: "addresses" must be an array`);
-    const udp = e.addresses.find((a: unknown) => typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp') as Record<string, unknown> | undefined;
+    const udp = e.addresses.find(
+      (a: unknown) =>
+        typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp',
+    ) as Record<string, unknown> | undefined;
     if (udp === undefined) return;
     if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
     servers.push({ name, ...parseServerAddress(udp.address, what), publicKey, versions });
@@ -79,5 +94,10 @@ export function parseServerSpec(spec: string): RoughtimeServer {
   if (at <= 0) throw new ConfigError(`--roughtime-server ${JSON.stringify(spec)} is not host:port=BASE64KEY`);
   const address = spec.slice(0, at);
   const what = `--roughtime-server ${address}`;
-  return { name: address, ...parseServerAddress(address, what), publicKey: parsePublicKey(spec.slice(at + 1), what), versions: [...ALL_IETF_VERSIONS] };
+  return {
+    name: address,
+    ...parseServerAddress(address, what),
+    publicKey: parsePublicKey(spec.slice(at + 1), what),
+    versions: [...ALL_IETF_VERSIONS],
+  };
 }

@@ -73,7 +73,10 @@ const SECOND_NS = 1_000_000_000;
 /** Starts a Roughtime server; resolves once the socket is bound and the workers are ready. */
 export async function startRoughtimeServer(options: RoughtimeServerOptions): Promise<RunningRoughtimeServer> {
   const { clock, keys, logger } = options;
-  const policy: AcceptPolicy = { versions: [...(options.versions ?? SERVED_VERSIONS)], serverIds: [serverId(keys.longTermKey.publicKey)] };
+  const policy: AcceptPolicy = {
+    versions: [...(options.versions ?? SERVED_VERSIONS)],
+    serverIds: [serverId(keys.longTermKey.publicKey)],
+  };
   const online = new OnlineKeys(keys.longTermKey, options.delegation);
   const first = online.at(clock.now()).delegation;
   const uncertaintyNs = options.clockUncertaintyNs ?? (() => SECOND_NS);
@@ -87,10 +90,16 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
     if (renewed) {
       // Posted before this batch, so every worker has the new key when the batch arrives.
       broadcast({ kind: 'delegation', delegation });
-      logger?.info({ mint: String(delegation.mintNs), maxt: String(delegation.maxtNs) }, 'roughtime online key rotated');
+      logger?.info(
+        { mint: String(delegation.mintNs), maxt: String(delegation.maxtNs) },
+        'roughtime online key rotated',
+      );
     }
     const waitedNs = Number(dispatchNs - oldestReceivedNs);
-    return { midpNs: dispatchNs, radiNs: Math.max(0, uncertaintyNs()) + Math.max(0, waitedNs) + allowanceNs + clock.resolutionNs };
+    return {
+      midpNs: dispatchNs,
+      radiNs: Math.max(0, uncertaintyNs()) + Math.max(0, waitedNs) + allowanceNs + clock.resolutionNs,
+    };
   };
 
   const pipeline = await createPipeline({
@@ -113,7 +122,13 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
   broadcast = (message) => pipeline.broadcast(message);
   const withKeys = (stats: PipelineStats): RoughtimeServerStats => ({ ...stats, delegations: online.issued });
   if (keys.adHoc) logger?.warn({}, 'roughtime server uses an ad hoc long-term key: not for production');
-  logger?.info({ addr: `${pipeline.address.host}:${pipeline.address.port}`, publicKey: Buffer.from(keys.longTermKey.publicKey).toString('base64') }, 'roughtime server listening');
+  logger?.info(
+    {
+      addr: `${pipeline.address.host}:${pipeline.address.port}`,
+      publicKey: Buffer.from(keys.longTermKey.publicKey).toString('base64'),
+    },
+    'roughtime server listening',
+  );
   return {
     address: pipeline.address,
     publicKey: keys.longTermKey.publicKey,

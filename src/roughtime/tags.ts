@@ -6,7 +6,8 @@
 
 /** The uint32 value of a tag written as up to four characters (`\xff` allowed for Google's PAD). */
 export function tagValue(name: string): number {
-  if (name.length === 0 || name.length > 4) throw new RangeError(`tag name must be 1-4 characters, got ${JSON.stringify(name)}`);
+  if (name.length === 0 || name.length > 4)
+    throw new RangeError(`tag name must be 1-4 characters, got ${JSON.stringify(name)}`);
   let value = 0;
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);
@@ -46,7 +47,7 @@ export function tagName(value: number): string {
     const byte = (value >>> (8 * i)) & 0xff;
     if (byte === 0) {
       // NUL is padding only at the end; anything after it makes the tag unprintable.
-      if ((value >>> (8 * i)) !== 0) return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
+      if (value >>> (8 * i) !== 0) return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
       break;
     }
     if (byte === 0xff) name += '\\xff';

@@ -12,7 +12,16 @@ import { leafHash, rootFromPath } from './merkle.js';
 import { RtMessage } from './message.js';
 import { decodeRequest } from './request.js';
 import { Tag, tagName } from './tags.js';
-import { DRAFT_08, GOOGLE, familyOf, radiusToNanos, timeToNanos, versionLabel, type VersionFamily, type WireVersion } from './versions.js';
+import {
+  DRAFT_08,
+  GOOGLE,
+  familyOf,
+  radiusToNanos,
+  timeToNanos,
+  versionLabel,
+  type VersionFamily,
+  type WireVersion,
+} from './versions.js';
 
 /** RADI a server sends when its own clock is unsynchronised: its time says nothing. */
 export const RADI_UNSYNCHRONISED = 0xffffffff;
@@ -65,9 +74,18 @@ export function verifyResponse(input: VerifyInput): VerifyResult {
     return result(seen, null, null);
   } catch (error) {
     if (error instanceof Invalid) return result(seen, error.message, 'SATURN_ERR_RT_INVALID');
-    if (error instanceof SaturnError) return result(seen, error.message, error.code === 'SATURN_ERR_RT_INVALID' ? error.code : 'SATURN_ERR_RT_MALFORMED');
+    if (error instanceof SaturnError)
+      return result(
+        seen,
+        error.message,
+        error.code === 'SATURN_ERR_RT_INVALID' ? error.code : 'SATURN_ERR_RT_MALFORMED',
+      );
     // Defence in depth: anything unforeseen is still a verdict, not a crash.
-    return result(seen, `response could not be checked: ${(error as Error)?.message ?? String(error)}`, 'SATURN_ERR_RT_MALFORMED');
+    return result(
+      seen,
+      `response could not be checked: ${(error as Error)?.message ?? String(error)}`,
+      'SATURN_ERR_RT_MALFORMED',
+    );
   }
 }
 
@@ -98,7 +116,8 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function onlyTags(message: RtMessage, allowed: readonly number[], required: readonly number[]): void {
-  for (const tag of message.tags) if (!allowed.includes(tag)) invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
+  for (const tag of message.tags)
+    if (!allowed.includes(tag)) invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
   for (const tag of required) message.require(tag);
 }
 
@@ -106,7 +125,9 @@ function decodeRequestExplained(packet: Uint8Array): ReturnType<typeof decodeReq
   try {
     return decodeRequest(packet);
   } catch (error) {
-    throw error instanceof SaturnError ? new SaturnError(error.code, `the request is not one: ${error.message}`) : error;
+    throw error instanceof SaturnError
+      ? new SaturnError(error.code, `the request is not one: ${error.message}`)
+      : error;
   }
 }
 
@@ -131,7 +152,8 @@ function check(input: VerifyInput, seen: Seen): void {
     seen.wireVersion = version;
     const found = familyOf(version);
     if (found === undefined) invalid(`response version ${versionLabel(version)} is not one this client speaks`);
-    if ((found === DRAFT_08) !== top.has(Tag.VER)) invalid(`response states version ${versionLabel(version)} in the wrong place`);
+    if ((found === DRAFT_08) !== top.has(Tag.VER))
+      invalid(`response states version ${versionLabel(version)} in the wrong place`);
     if (!request.offered.includes(version)) invalid(`response version ${versionLabel(version)} was not offered`);
     family = found;
   }
@@ -156,22 +178,27 @@ function check(input: VerifyInput, seen: Seen): void {
   seen.maxt = dele.u64(Tag.MAXT);
 
   const nonce = top.get(Tag.NONC);
-  if (nonce === undefined ? family !== GOOGLE : !equalBytes(nonce, request.nonce)) invalid('NONC does not echo the request nonce');
+  if (nonce === undefined ? family !== GOOGLE : !equalBytes(nonce, request.nonce))
+    invalid('NONC does not echo the request nonce');
   if (family.typeTag && top.u32(Tag.TYPE) !== 1) invalid('response TYPE is not 1');
   if (family.versList) {
     const versions = srep.u32List(Tag.VERS);
-    for (let i = 1; i < versions.length; i++) if (versions[i]! <= versions[i - 1]!) invalid('SREP VERS is not strictly ascending');
+    for (let i = 1; i < versions.length; i++)
+      if (versions[i]! <= versions[i - 1]!) invalid('SREP VERS is not strictly ascending');
     if (!versions.includes(seen.wireVersion as number)) invalid('SREP VERS does not list the version of the response');
   }
-  if (seen.mint > seen.midp || seen.midp > seen.maxt) invalid(`MIDP ${seen.midp} lies outside the delegation window [${seen.mint}, ${seen.maxt}]`);
+  if (seen.mint > seen.midp || seen.midp > seen.maxt)
+    invalid(`MIDP ${seen.midp} lies outside the delegation window [${seen.mint}, ${seen.maxt}]`);
 
   const leafInput = family.leafInput === 'nonce' ? request.nonce : input.request;
   const walked = rootFromPath(family.hashBytes, leafHash(family.hashBytes, leafInput), path, index);
   if ('reason' in walked) invalid(walked.reason);
   if (!equalBytes(walked.root, root)) invalid('the Merkle path does not lead to SREP ROOT');
 
-  if (!verifyDelegation(longTermKey, input.publicKey, family, cert.require(Tag.DELE), certSignature)) invalid('the delegation is not signed by the long-term key');
-  if (!verifySignature(ed25519PublicKey(onlineKeyBytes), family.responseContext, top.require(Tag.SREP), signature)) invalid('SREP is not signed by the delegated key');
+  if (!verifyDelegation(longTermKey, input.publicKey, family, cert.require(Tag.DELE), certSignature))
+    invalid('the delegation is not signed by the long-term key');
+  if (!verifySignature(ed25519PublicKey(onlineKeyBytes), family.responseContext, top.require(Tag.SREP), signature))
+    invalid('SREP is not signed by the delegated key');
 }
 
 /**
@@ -181,8 +208,15 @@ function check(input: VerifyInput, seen: Seen): void {
 const verifiedDelegations = new Set<string>();
 const MAX_CACHED_DELEGATIONS = 256;
 
-function verifyDelegation(longTermKey: KeyObject, publicKey: Uint8Array, family: VersionFamily, dele: Uint8Array, signature: Uint8Array): boolean {
-  const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+function verifyDelegation(
+  longTermKey: KeyObject,
+  publicKey: Uint8Array,
+  family: VersionFamily,
+  dele: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const b64 = (bytes: Uint8Array): string =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   const id = `${family.id}:${b64(publicKey)}:${b64(signature)}:${b64(dele)}`;
   if (verifiedDelegations.has(id)) return true;
   if (!verifySignature(longTermKey, family.delegationContext, dele, signature)) return false;

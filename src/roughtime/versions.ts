@@ -148,7 +148,11 @@ export function versionLabel(version: WireVersion): string {
 export function parseVersionLabel(label: string): WireVersion | undefined {
   const text = label.trim().toLowerCase();
   if (text === 'google' || text === 'google-roughtime') return 'google';
-  const value = /^0x[0-9a-f]{1,8}$/.test(text) ? Number.parseInt(text.slice(2), 16) : /^[0-9]{1,10}$/.test(text) ? Number(text) : NaN;
+  const value = /^0x[0-9a-f]{1,8}$/.test(text)
+    ? Number.parseInt(text.slice(2), 16)
+    : /^[0-9]{1,10}$/.test(text)
+      ? Number(text)
+      : NaN;
   if (!Number.isInteger(value) || value > 0xffffffff) return undefined;
   return familyOf(value) ? value : undefined;
 }

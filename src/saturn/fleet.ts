@@ -4,7 +4,6 @@ import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from './master.js';
 
-
 /** Everything the master knows about one slave. */
 export interface NodeState {
   id: string;
@@ -69,7 +68,12 @@ export class Fleet {
     const alarm = node.alarm.evaluate(check.at, combined.offsetNs, combined.errorNs);
     return {
       node,
-      verdict: { offsetNs: combined.offsetNs, errorNs: combined.errorNs, rttNs: combined.rttNs, samples: estimate.kept },
+      verdict: {
+        offsetNs: combined.offsetNs,
+        errorNs: combined.errorNs,
+        rttNs: combined.rttNs,
+        samples: estimate.kept,
+      },
       alarm,
     };
   }
@@ -87,7 +91,10 @@ export class Fleet {
         current: undefined,
         lastCheck: undefined,
         history: new OffsetHistory(this.options),
-        alarm: new ThresholdAlarm({ thresholdNs: this.options.thresholdNs, realertNs: this.options.realertNs ?? 600e9 }),
+        alarm: new ThresholdAlarm({
+          thresholdNs: this.options.thresholdNs,
+          realertNs: this.options.realertNs ?? 600e9,
+        }),
       };
       this.nodes.set(check.nodeId, node);
     }

@@ -114,7 +114,8 @@ export class MasterCore {
     if (message.kind !== 'report') return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     if (message.nonce.length !== NONCE_BYTES) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     // The node id names the slave in logs, alerts and metrics: it must be a sensible name.
-    if (message.nodeId.length === 0 || message.nodeId.length > MAX_NODE_ID_LENGTH) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
+    if (message.nodeId.length === 0 || message.nodeId.length > MAX_NODE_ID_LENGTH)
+      return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
 
     const session = this.sessions.get(message.session);
     if (!session) {

@@ -8,9 +8,7 @@ import { type RandomBytes, cryptoRandom, randomSessionId } from '../wire/random.
 import type { Outgoing } from './outgoing.js';
 
 export type SlaveOutcome =
-  | { kind: 'drop'; code: ErrorCode }
-  | { kind: 'reply'; reply: Outgoing }
-  | { kind: 'result'; result: Result };
+  { kind: 'drop'; code: ErrorCode } | { kind: 'reply'; reply: Outgoing } | { kind: 'result'; result: Result };
 
 export interface SlaveCoreOptions {
   envelope: Envelope;
@@ -52,7 +50,12 @@ export class SlaveCore {
 
   /** Opens a new check: leg 0, stamped by the edge at send. */
   start(clockSteps: number): Outgoing {
-    const check: Check = { session: randomSessionId(this.random), leg: 0, nonce: this.random(NONCE_BYTES), lastSent: undefined };
+    const check: Check = {
+      session: randomSessionId(this.random),
+      leg: 0,
+      nonce: this.random(NONCE_BYTES),
+      lastSent: undefined,
+    };
     this.check = check;
     return this.report(check, new Uint8Array(0), 0n, clockSteps);
   }
@@ -82,7 +85,8 @@ export class SlaveCore {
       this.check = undefined;
       return { kind: 'result', result: message };
     }
-    if (message.leg !== check.leg || message.nonce.length !== NONCE_BYTES) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
+    if (message.leg !== check.leg || message.nonce.length !== NONCE_BYTES)
+      return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
     check.leg++;
     check.nonce = this.random(NONCE_BYTES);
     return { kind: 'reply', reply: this.report(check, message.nonce, receivedAt, clockSteps) };

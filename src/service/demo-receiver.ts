@@ -15,17 +15,20 @@ export class DemoReceiver {
   static start(out: Sink): Promise<DemoReceiver> {
     const server = createServer((req, res) => {
       let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        let summary = `${body.length} bytes`;
-        try {
-          const event = JSON.parse(body) as { event?: string; sequence?: number; node?: { id?: string } | null };
-          summary = `#${event.sequence} ${event.event}${event.node?.id ? ` ${event.node.id}` : ''}`;
-        } catch {
-          // not JSON: the byte count says enough
-        }
-        out.write(`webhook receiver: got ${summary} (Idempotency-Key ${req.headers['idempotency-key'] ?? '-'})\n`);
-        res.writeHead(204).end();
-      });
+      req
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => {
+          let summary = `${body.length} bytes`;
+          try {
+            const event = JSON.parse(body) as { event?: string; sequence?: number; node?: { id?: string } | null };
+            summary = `#${event.sequence} ${event.event}${event.node?.id ? ` ${event.node.id}` : ''}`;
+          } catch {
+            // not JSON: the byte count says enough
+          }
+          out.write(`webhook receiver: got ${summary} (Idempotency-Key ${req.headers['idempotency-key'] ?? '-'})\n`);
+          res.writeHead(204).end();
+        });
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);

@@ -39,14 +39,26 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   // A local Roughtime server (the same pipeline server `saturn roughtime serve` runs) that the master verifies its clock against.
   // Its ad hoc key is the point here, so its warning about that is left out.
   const quietLogger = createDiagnostics({ level: 'error', format: 'llog', sink: options.stderr });
-  const roughtime = await startRoughtimeServer({ listenAddr: { host: '127.0.0.1', port: 0 }, keys: adHocKeys(), clock: new SystemClock(), logger: quietLogger });
+  const roughtime = await startRoughtimeServer({
+    listenAddr: { host: '127.0.0.1', port: 0 },
+    keys: adHocKeys(),
+    clock: new SystemClock(),
+    logger: quietLogger,
+  });
   // A throwaway state dir: events are numbered and webhook deliveries kept durably, as in production.
   const stateDir = await mkdtemp(join(tmpdir(), 'saturn-demo-'));
   const roughtimeSpec = `${formatHostPort(roughtime.address)}=${Buffer.from(roughtime.publicKey).toString('base64')}`;
   try {
     const masterConfig = buildConfig({
-      listenAddr: '127.0.0.1:0', metricsAddr: options.metricsAddr ?? '127.0.0.1:0', hmacKey: key, name: 'master', interval, webhookUrl: receiver.url,
-      roughtimeServer: [roughtimeSpec], roughtimeInterval: '10s', stateDir,
+      listenAddr: '127.0.0.1:0',
+      metricsAddr: options.metricsAddr ?? '127.0.0.1:0',
+      hmacKey: key,
+      name: 'master',
+      interval,
+      webhookUrl: receiver.url,
+      roughtimeServer: [roughtimeSpec],
+      roughtimeInterval: '10s',
+      stateDir,
     });
     const master = await startNode(masterConfig, { clock: new SystemClock(), logger, events: options.stdout });
     nodes.push(master);
@@ -54,7 +66,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (const slave of SLAVES) {
       const config = buildConfig({ ...slave, masterAddr, listenAddr: '127.0.0.1:0', hmacKey: key, interval });
       // The slaves' own lines would repeat the master's; the demo shows the master's view.
-      nodes.push(await startNode(config, { clock: new SystemClock({ offsetNs: config.clockOffsetNs }), logger, events: { write: () => true } }));
+      nodes.push(
+        await startNode(config, {
+          clock: new SystemClock({ offsetNs: config.clockOffsetNs }),
+          logger,
+          events: { write: () => true },
+        }),
+      );
     }
     options.stdout.write(
       `saturn demo: master on udp ${masterAddr}, slaves ${SLAVES.map((s) => s.name).join(', ')} ` +
@@ -63,7 +81,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         `status: http://${formatHostPort(master.http!.address)}/status  metrics: http://${formatHostPort(master.http!.address)}/metrics\n` +
         `webhook receiver: ${receiver.url}\n` +
         `roughtime server (the master checks its own clock against it every 10 s): ${roughtimeSpec}\n` +
-        (options.durationNs === undefined ? 'press Ctrl-C to stop\n' : `stopping after ${options.durationNs / 1e9} s\n`),
+        (options.durationNs === undefined
+          ? 'press Ctrl-C to stop\n'
+          : `stopping after ${options.durationNs / 1e9} s\n`),
     );
     await (options.durationNs === undefined
       ? waitForShutdown()

@@ -69,7 +69,10 @@ export class ReferenceMonitor {
     const sequence = servers.length > 1 ? [...servers, ...servers] : [...servers];
     const outcome = await queryChain(sequence, { clock, backoff: { initialMs: this.options.timeoutMs ?? 1000 } });
     for (const failure of outcome.failures) {
-      logger.warn({ server: failure.server.name, err: (failure.error as Error).message }, 'roughtime server did not answer');
+      logger.warn(
+        { server: failure.server.name, err: (failure.error as Error).message },
+        'roughtime server did not answer',
+      );
     }
     const wrong: QueryAnswer[] = [];
     for (const answer of outcome.answers) {
@@ -78,7 +81,12 @@ export class ReferenceMonitor {
         continue;
       }
       logger.info(
-        { server: answer.server.name, offsetMs: -answer.offsetNs / 1e6, uncertaintyMs: answer.uncertaintyNs / 1e6, agrees: answer.withinInterval },
+        {
+          server: answer.server.name,
+          offsetMs: -answer.offsetNs / 1e6,
+          uncertaintyMs: answer.uncertaintyNs / 1e6,
+          agrees: answer.withinInterval,
+        },
         'roughtime reference checked',
       );
       if (answer.withinInterval) continue;
@@ -98,7 +106,10 @@ export class ReferenceMonitor {
     if (outcome.report) {
       if (this.options.stateDir) {
         await mkdir(this.options.stateDir, { recursive: true });
-        reportPath = join(this.options.stateDir, `roughtime-malfeasance-${new Date(Number(clock.now() / 1_000_000n)).toISOString().replace(/[:.]/g, '-')}.json`);
+        reportPath = join(
+          this.options.stateDir,
+          `roughtime-malfeasance-${new Date(Number(clock.now() / 1_000_000n)).toISOString().replace(/[:.]/g, '-')}.json`,
+        );
         await writeMalfeasanceReport(reportPath, outcome.report);
       }
       // A contradiction proves that one of a pair lied, not which: the event names the pair.

@@ -82,27 +82,47 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       if (config.metricsAddr) {
         node.http = await HttpServer.start(config.metricsAddr, {
           '/status': () => {
-            const doc = { ...statusDocument(master.fleet.all(), master.drops.snapshot()), legHoldUs: master.legHold.summary() };
+            const doc = {
+              ...statusDocument(master.fleet.all(), master.drops.snapshot()),
+              legHoldUs: master.legHold.summary(),
+            };
             return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
           },
           '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
           '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
           '/': () => ({
             type: 'text/html; charset=utf-8',
-            body: renderDashboard({ nodes: master.fleet.all(), series, thresholdNs: config.thresholdNs, now: deps.clock.now() }),
+            body: renderDashboard({
+              nodes: master.fleet.all(),
+              series,
+              thresholdNs: config.thresholdNs,
+              now: deps.clock.now(),
+            }),
           }),
         });
         closers.push(() => node.http!.close());
-        deps.logger.info({ addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` }, 'http listening');
+        deps.logger.info(
+          { addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` },
+          'http listening',
+        );
       }
     }
     if (config.roughtimeListen) {
       const keys = config.roughtimeKeyFile === undefined ? adHocKeys() : await loadKeyFile(config.roughtimeKeyFile);
-      const server = await startRoughtimeServer({ listenAddr: config.roughtimeListen, keys, clock: deps.clock, logger: deps.logger });
+      const server = await startRoughtimeServer({
+        listenAddr: config.roughtimeListen,
+        keys,
+        clock: deps.clock,
+        logger: deps.logger,
+      });
       node.roughtime = server;
       closers.push(async () => void (await server.close()));
       const publicKey = Buffer.from(server.publicKey).toString('base64');
-      if (keys.adHoc) deps.logger.warn({ publicKey }, 'roughtime: ad hoc long-term key (no --roughtime-key-file): NOT FOR PRODUCTION');
+      if (keys.adHoc)
+        deps.logger.warn(
+          { publicKey },
+          'roughtime: ad hoc long-term key (no --roughtime-key-file): NOT FOR PRODUCTION',
+        );
       deps.logger.info({ addr: formatHostPort(server.address), publicKey }, 'roughtime listening');
     }
     if (config.roughtimeServers.length > 0) {
@@ -114,7 +134,8 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         alerts: node.alerting.events,
         stateDir: config.stateDir,
         onRound: (round) => {
-          for (const answer of round.answers) metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+          for (const answer of round.answers)
+            metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
           for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
         },
       });

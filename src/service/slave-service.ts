@@ -173,7 +173,12 @@ export class SlaveService {
     if (!this.unreachable) {
       this.unreachable = true;
       const master = formatHostPort(this.config.masterAddr!);
-      this.deps.alerts.emit({ kind: 'master_unreachable', at: this.deps.clock.now(), node: { id: 'master', addr: master }, detail: reason });
+      this.deps.alerts.emit({
+        kind: 'master_unreachable',
+        at: this.deps.clock.now(),
+        node: { id: 'master', addr: master },
+        detail: reason,
+      });
     }
   }
 

@@ -23,7 +23,8 @@ export interface BackoffOptions {
 
 /** How long to wait before attempt `attempt + 1` after attempt `attempt` (1-based) failed or went unanswered. */
 export function retryDelayMs(attempt: number, options: BackoffOptions = {}): number {
-  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
+  if (!Number.isInteger(attempt) || attempt < 1)
+    throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
   const { initialMs = 1000, factor = 1.5, maxMs = 24 * 60 * 60 * 1000, jitter = 0, random = Math.random } = options;
   if (!(jitter >= 0 && jitter <= 1)) throw new RangeError(`jitter must be between 0 and 1, got ${jitter}`);
   const delay = Math.min(maxMs, initialMs * factor ** (attempt - 1));

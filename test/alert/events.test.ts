@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EVENT_KINDS, Events, type SaturnEvent, eventFromRecord, eventLlogLine, eventToRecord, isoNanos } from '../../src/alert/events.js';
+import {
+  EVENT_KINDS,
+  Events,
+  type SaturnEvent,
+  eventFromRecord,
+  eventLlogLine,
+  eventToRecord,
+  isoNanos,
+} from '../../src/alert/events.js';
 import { formatLlog } from '../../src/alert/llog.js';
 import { MemorySequence } from '../../src/alert/sequence-store.js';
 
@@ -11,7 +19,14 @@ test('emit numbers events in order and gives each to every sink, in subscription
   const seen: string[] = [];
   events.subscribe((e) => seen.push(`a${e.sequence}`));
   events.subscribe((e) => seen.push(`b${e.sequence}`));
-  const first = events.emit({ kind: 'drift', at: AT, node: { id: 'web-3', addr: '10.0.0.3:4123' }, offsetNs: 750e6, errorNs: 1e5, thresholdNs: 100e6 });
+  const first = events.emit({
+    kind: 'drift',
+    at: AT,
+    node: { id: 'web-3', addr: '10.0.0.3:4123' },
+    offsetNs: 750e6,
+    errorNs: 1e5,
+    thresholdNs: 100e6,
+  });
   const second = events.emit({ kind: 'reference_clock_wrong', at: AT - 5n, detail: 'midpoint outside the bound' });
   assert.equal(first.sequence, 1);
   assert.equal(second.sequence, 2); // an earlier `at` does not reorder: sequence is the order
@@ -23,20 +38,35 @@ test('emit numbers events in order and gives each to every sink, in subscription
 
 test('llog lines keep the original message and fields, plus event and sequence', () => {
   const drift: SaturnEvent = {
-    kind: 'drift', at: AT, sequence: 12, reporter: 'master', node: { id: 'web-3', addr: '10.42.0.9:4123' },
-    offsetNs: -4984391.125, errorNs: 250_000, rttNs: 500_000, thresholdNs: 100e6,
+    kind: 'drift',
+    at: AT,
+    sequence: 12,
+    reporter: 'master',
+    node: { id: 'web-3', addr: '10.42.0.9:4123' },
+    offsetNs: -4984391.125,
+    errorNs: 250_000,
+    rttNs: 500_000,
+    thresholdNs: 100e6,
   };
   const { level, message, fields } = eventLlogLine(drift);
   assert.equal(
     formatLlog(level, message, fields),
     '~ WARN -- slave offset is over threshold -- error="0.25" event="drift" ip="10.42.0.9" name="web-3" offset="-4.984391125" rtt="0.5" sequence="12" threshold="100"',
   );
-  const unreachable = eventLlogLine({ kind: 'master_unreachable', at: AT, sequence: 3, reporter: 'web-1', node: { id: 'master', addr: '[::1]:4123' }, detail: 'no answer' });
+  const unreachable = eventLlogLine({
+    kind: 'master_unreachable',
+    at: AT,
+    sequence: 3,
+    reporter: 'web-1',
+    node: { id: 'master', addr: '[::1]:4123' },
+    detail: 'no answer',
+  });
   assert.equal(
     formatLlog(unreachable.level, unreachable.message, unreachable.fields),
     '~ WARN -- master unreachable -- event="master_unreachable" master="[::1]:4123" name="web-1" reason="no answer" sequence="3"',
   );
-  for (const kind of EVENT_KINDS) assert.ok(eventLlogLine({ kind, at: AT, sequence: 1, reporter: 'x' }).message.length > 0);
+  for (const kind of EVENT_KINDS)
+    assert.ok(eventLlogLine({ kind, at: AT, sequence: 1, reporter: 'x' }).message.length > 0);
 });
 
 test('isoNanos keeps every nanosecond, also before 1970', () => {
@@ -46,7 +76,13 @@ test('isoNanos keeps every nanosecond, also before 1970', () => {
 });
 
 test('events survive the outbox record round trip, bigint instant included', () => {
-  const event: SaturnEvent = { kind: 'slave_lost', at: AT, sequence: 99, reporter: 'master', node: { id: 'db-1', addr: '10.0.0.1:1' } };
+  const event: SaturnEvent = {
+    kind: 'slave_lost',
+    at: AT,
+    sequence: 99,
+    reporter: 'master',
+    node: { id: 'db-1', addr: '10.0.0.1:1' },
+  };
   assert.deepEqual(eventFromRecord(JSON.parse(JSON.stringify(eventToRecord(event)))), event);
   assert.throws(() => eventFromRecord({ kind: 'nope', sequence: 1, at: '1', reporter: 'x' }));
 });

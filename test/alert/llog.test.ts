@@ -23,7 +23,14 @@ describe('formatLlog', () => {
 
   it('omits undefined values and formats numbers, bigints and booleans', () => {
     assert.equal(
-      formatLlog('ERROR', 'm', { seq: 18446744073709551615n, gone: undefined, ok: false, rounds: 5, tiny: 1e-7, big: 1e21 }),
+      formatLlog('ERROR', 'm', {
+        seq: 18446744073709551615n,
+        gone: undefined,
+        ok: false,
+        rounds: 5,
+        tiny: 1e-7,
+        big: 1e21,
+      }),
       '~ ERROR -- m -- big="1000000000000000000000" ok="false" rounds="5" seq="18446744073709551615" tiny="0.0000001"',
     );
   });
@@ -43,14 +50,18 @@ describe('formatLlog', () => {
   });
 
   it('property: any fields give one line whose quoted values read back', () => {
-    const fieldsArb = fc.dictionary(fc.string({ minLength: 1, maxLength: 8, unit: 'grapheme-ascii' }).filter((k) => /^[a-z_]+$/.test(k)), fc.string({ unit: 'binary' }));
+    const fieldsArb = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8, unit: 'grapheme-ascii' }).filter((k) => /^[a-z_]+$/.test(k)),
+      fc.string({ unit: 'binary' }),
+    );
     fc.assert(
       fc.property(fieldsArb, (fields) => {
         const line = formatLlog('INFO', 'm', fields);
         assert.ok(!/[\n\r\u2028\u2029]/.test(line));
         const parsed: Record<string, string> = {};
         // The quoting is JSON-compatible, so JSON.parse reads each value back exactly.
-        for (const match of line.matchAll(/ ([a-z_]+)=("(?:[^"\\]|\\.)*")/g)) parsed[match[1] as string] = JSON.parse(match[2] as string);
+        for (const match of line.matchAll(/ ([a-z_]+)=("(?:[^"\\]|\\.)*")/g))
+          parsed[match[1] as string] = JSON.parse(match[2] as string);
         assert.deepEqual(parsed, { ...fields });
         assert.deepEqual(Object.keys(parsed), Object.keys(fields).sort());
       }),
@@ -89,7 +100,8 @@ describe('nsToMillisText and plainDecimal', () => {
         assert.ok(/^-?\d+(\.\d+)?$/.test(text), text);
         assert.equal(Number(text), x === 0 ? 0 : x);
         // Same significant digits as JS's own shortest form.
-        const digits = (t: string): string => t.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+        const digits = (t: string): string =>
+          t.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '');
         assert.equal(digits(text), digits(String(Math.abs(x))));
       }),
       { numRuns: 2000 },

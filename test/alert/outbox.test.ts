@@ -14,7 +14,14 @@ function tempFile(): string {
   return join(dir, 'outbox.log');
 }
 
-const event = (sequence: number): SaturnEvent => ({ kind: 'drift', at: 1_700_000_000_000_000_000n + BigInt(sequence), sequence, reporter: 'master', node: { id: 'n', addr: '127.0.0.1:1' }, offsetNs: sequence });
+const event = (sequence: number): SaturnEvent => ({
+  kind: 'drift',
+  at: 1_700_000_000_000_000_000n + BigInt(sequence),
+  sequence,
+  reporter: 'master',
+  node: { id: 'n', addr: '127.0.0.1:1' },
+  offsetNs: sequence,
+});
 const seqs = (o: Outbox) => o.pending().map((e) => e.sequence);
 
 test('pending events survive a reopen (no close: as after SIGKILL), finished ones do not', () => {
@@ -49,8 +56,14 @@ test('bounded: when full the oldest is dropped and counted, also in the file', (
   const path = tempFile();
   const outbox = new Outbox({ path, maxPending: 3 });
   for (let s = 1; s <= 3; s++) assert.deepEqual(outbox.add(event(s)).dropped, []);
-  assert.deepEqual(outbox.add(event(4)).dropped.map((e) => e.sequence), [1]);
-  assert.deepEqual(outbox.add(event(5)).dropped.map((e) => e.sequence), [2]);
+  assert.deepEqual(
+    outbox.add(event(4)).dropped.map((e) => e.sequence),
+    [1],
+  );
+  assert.deepEqual(
+    outbox.add(event(5)).dropped.map((e) => e.sequence),
+    [2],
+  );
   assert.equal(outbox.droppedTotal, 2);
   assert.deepEqual(seqs(outbox), [3, 4, 5]);
   assert.deepEqual(seqs(new Outbox({ path, maxPending: 3 })), [3, 4, 5]);

@@ -16,8 +16,14 @@ test('lost after 3 intervals of silence, announced once, again only after coming
   assert.deepEqual(watch.sweep(t0 + 45n * S), []); // not again
   assert.ok(watch.isLost('web-1'));
   assert.equal(watch.seen(web1, t0 + 46n * S), true); // it was lost: the caller can say so
-  assert.deepEqual(watch.sweep(t0 + 50n * S).map((l) => l.node.id), ['web-2']);
-  assert.deepEqual(watch.sweep(t0 + 76n * S).map((l) => l.node.id), ['web-1']);
+  assert.deepEqual(
+    watch.sweep(t0 + 50n * S).map((l) => l.node.id),
+    ['web-2'],
+  );
+  assert.deepEqual(
+    watch.sweep(t0 + 76n * S).map((l) => l.node.id),
+    ['web-1'],
+  );
 });
 
 test('a clock that went backwards never makes a slave lost early', () => {

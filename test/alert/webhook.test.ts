@@ -3,23 +3,45 @@ import { after, describe, test } from 'node:test';
 import type { SaturnEvent } from '../../src/alert/events.js';
 import { Outbox } from '../../src/alert/outbox.js';
 import {
-  WebhookTarget, alertmanagerBody, classifyStatus, jsonBody, redactUrl, retryAfterMs, summaryText, webhookBody,
+  WebhookTarget,
+  alertmanagerBody,
+  classifyStatus,
+  jsonBody,
+  redactUrl,
+  retryAfterMs,
+  summaryText,
+  webhookBody,
 } from '../../src/alert/webhook.js';
 import { fixedClock, testLogger } from '../helpers/sinks.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const AT = 1_714_564_800_123_456_789n;
 const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEvent => ({
-  kind, at: AT, sequence, reporter: 'master', node: { id: 'web-3', addr: '127.0.0.1:4000' },
-  offsetNs: 750_123_000, errorNs: 200_000, rttNs: 400_000, thresholdNs: 100e6,
+  kind,
+  at: AT,
+  sequence,
+  reporter: 'master',
+  node: { id: 'web-3', addr: '127.0.0.1:4000' },
+  offsetNs: 750_123_000,
+  errorNs: 200_000,
+  rttNs: 400_000,
+  thresholdNs: 100e6,
 });
 const FAST = { initialMs: 20, factor: 2, maxMs: 200, jitter: 0.5 };
 
 describe('formats', () => {
   test('json carries event, sequence, node id and address, offset, error, threshold and time', () => {
     assert.deepEqual(jsonBody(event(7)), {
-      event: 'drift', sequence: 7, reporter: 'master', node: { id: 'web-3', addr: '127.0.0.1:4000' },
-      offsetSeconds: 0.750123, errorSeconds: 0.0002, rttSeconds: 0.0004, thresholdSeconds: 0.1, repeat: false, detail: null,
+      event: 'drift',
+      sequence: 7,
+      reporter: 'master',
+      node: { id: 'web-3', addr: '127.0.0.1:4000' },
+      offsetSeconds: 0.750123,
+      errorSeconds: 0.0002,
+      rttSeconds: 0.0004,
+      thresholdSeconds: 0.1,
+      repeat: false,
+      detail: null,
       time: '2024-05-01T12:00:00.123456789Z',
     });
   });
@@ -50,7 +72,8 @@ describe('retry rule', () => {
     assert.equal(classifyStatus(204, undefined).kind, 'delivered');
     assert.equal(classifyStatus(429, 3000).kind, 'retry');
     assert.equal(classifyStatus(503, undefined).kind, 'retry');
-    for (const status of [301, 400, 401, 404, 410, 422]) assert.equal(classifyStatus(status, undefined).kind, 'rejected');
+    for (const status of [301, 400, 401, 404, 410, 422])
+      assert.equal(classifyStatus(status, undefined).kind, 'rejected');
   });
 
   test('Retry-After in seconds or as an HTTP date, capped at an hour', () => {
@@ -79,7 +102,13 @@ describe('delivery to a local receiver', () => {
     receivers.push(receiver);
     const log = testLogger();
     const target = new WebhookTarget(
-      { url: receiver.url, format: 'json', outbox: new Outbox({ path: undefined, maxPending }), timeoutMs: 2000, backoff: FAST },
+      {
+        url: receiver.url,
+        format: 'json',
+        outbox: new Outbox({ path: undefined, maxPending }),
+        timeoutMs: 2000,
+        backoff: FAST,
+      },
       { clock: fixedClock(AT), logger: log.logger },
     );
     targets.push(target);
@@ -117,7 +146,10 @@ describe('delivery to a local receiver', () => {
     target.accept(event(1));
     await target.idle();
     assert.ok(performance.now() - started >= 950, 'Retry-After: 1 was not honoured');
-    assert.deepEqual(receiver.requests.map((r) => r.status), [429, 200]);
+    assert.deepEqual(
+      receiver.requests.map((r) => r.status),
+      [429, 200],
+    );
   });
 
   test('4xx is not retried, and the rejection is logged', async () => {
@@ -126,7 +158,13 @@ describe('delivery to a local receiver', () => {
     target.accept(event(1));
     target.accept(event(2));
     await target.idle();
-    assert.deepEqual(receiver.requests.map((r) => [r.key, r.status]), [['1', 400], ['2', 200]]);
+    assert.deepEqual(
+      receiver.requests.map((r) => [r.key, r.status]),
+      [
+        ['1', 400],
+        ['2', 200],
+      ],
+    );
     assert.equal(target.stats.rejected, 1);
     const rejected = log.records().find((r) => r.msg === 'webhook rejected the event: not retried');
     assert.equal(rejected?.status, 400);

@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/errors.js';
 
 const KEY = '0123456789abcdef';
 
-test('durations take units; a bare number takes the option\'s own unit', () => {
+test("durations take units; a bare number takes the option's own unit", () => {
   assert.equal(parseDuration('250ms', 'x', 's'), 250e6);
   assert.equal(parseDuration('1.5s', 'x', 'ms'), 1.5e9);
   assert.equal(parseDuration('2m', 'x', 'ms'), 120e9);
@@ -26,7 +26,8 @@ test('addresses: host:port, [v6]:port, :port', () => {
   assert.deepEqual(parseHostPort('[::1]:9', 'x'), { host: '::1', port: 9 });
   assert.deepEqual(parseHostPort(':4123', 'x'), { host: '0.0.0.0', port: 4123 });
   assert.deepEqual(parseHostPort('master.example:4123', 'x'), { host: 'master.example', port: 4123 });
-  for (const bad of ['127.0.0.1', '127.0.0.1:99999', 'a:b', '[zz]:1', '']) assert.throws(() => parseHostPort(bad, '--listen-addr'), ConfigError, bad);
+  for (const bad of ['127.0.0.1', '127.0.0.1:99999', 'a:b', '[zz]:1', ''])
+    assert.throws(() => parseHostPort(bad, '--listen-addr'), ConfigError, bad);
 });
 
 test('defaults follow the spec, and --master-addr makes a slave', () => {
@@ -53,7 +54,7 @@ test('the key is required, at least 16 bytes, and can come from a file', () => {
   assert.throws(() => buildConfig({ hmacKeyFile: join(dir, 'missing') }), /cannot read HMAC key file .*ENOENT/);
 });
 
-test('config files use the options\' keys and refuse unknown ones', () => {
+test("config files use the options' keys and refuse unknown ones", () => {
   const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
   const good = join(dir, 'good.json');
   writeFileSync(good, JSON.stringify({ 'master-addr': '127.0.0.1:4000', hmacKey: KEY, rounds: 8 }));

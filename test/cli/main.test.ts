@@ -45,7 +45,10 @@ test('a port already in use is a clear start-up error, exit 2', async () => {
 });
 
 test('environment variables set options', () => {
-  const r = spawnSync(process.execPath, [SATURN_BIN], { env: { ...process.env, SATURN_HMAC_KEY: 'short' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [SATURN_BIN], {
+    env: { ...process.env, SATURN_HMAC_KEY: 'short' },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /at least 16 bytes, got 5/);
 });
@@ -55,7 +58,17 @@ test('bin/saturn --help answers quickly and lists the original flags', () => {
   const r = spawnSync(process.execPath, [SATURN_BIN, '--help'], { encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   assert.equal(r.status, 0);
-  for (const flag of ['--master-addr', '--listen-addr', '--hmac-key', '--name', '--rounds', '--threshold', '--interval', '--log-level', '--config']) {
+  for (const flag of [
+    '--master-addr',
+    '--listen-addr',
+    '--hmac-key',
+    '--name',
+    '--rounds',
+    '--threshold',
+    '--interval',
+    '--log-level',
+    '--config',
+  ]) {
     assert.ok(r.stdout.includes(flag), flag);
   }
   assert.ok(ms < 3000, `--help took ${ms} ms`);

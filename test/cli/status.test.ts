@@ -31,7 +31,10 @@ describe('saturn status against a running master (in process)', () => {
     assert.match(lines[1]!, /^=+$/);
     const web3 = lines.find((l) => l.includes('web-3'))!;
     assert.match(web3, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+\+7(4\d|5\d)\.\d{3}ms/);
-    assert.match(lines.find((l) => l.includes('web-1'))!, /^ \s+web-1\s+127\.0\.0\.1:\d+\s+[+-]\d\.\d{3}ms/);
+    assert.match(
+      lines.find((l) => l.includes('web-1'))!,
+      /^ \s+web-1\s+127\.0\.0\.1:\d+\s+[+-]\d\.\d{3}ms/,
+    );
     assert.match(table.stdout, /2 nodes, 1 over threshold/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
@@ -63,8 +66,28 @@ test('the table marks nodes without a check and aligns columns', () => {
   const text = formatStatusTable(
     {
       nodes: [
-        { id: 'a', addr: '10.0.0.1:4123', offsetSeconds: -0.0001234, errorSeconds: 0.00002, rttSeconds: 0.0004, checks: 12, discarded: 1, lastCheckAt: '2024-05-01T12:00:00.000Z', overThreshold: false },
-        { id: 'new-node', addr: '10.0.0.22:4123', offsetSeconds: null, errorSeconds: null, rttSeconds: null, checks: 0, discarded: 0, lastCheckAt: null, overThreshold: false },
+        {
+          id: 'a',
+          addr: '10.0.0.1:4123',
+          offsetSeconds: -0.0001234,
+          errorSeconds: 0.00002,
+          rttSeconds: 0.0004,
+          checks: 12,
+          discarded: 1,
+          lastCheckAt: '2024-05-01T12:00:00.000Z',
+          overThreshold: false,
+        },
+        {
+          id: 'new-node',
+          addr: '10.0.0.22:4123',
+          offsetSeconds: null,
+          errorSeconds: null,
+          rttSeconds: null,
+          checks: 0,
+          discarded: 0,
+          lastCheckAt: null,
+          overThreshold: false,
+        },
       ],
     },
     now,

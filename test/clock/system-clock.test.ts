@@ -52,7 +52,7 @@ test('the simulated clock moves only when told, and counts steps', () => {
   assert.equal(clock.stepCount, 1);
 });
 
-test('the declared resolution covers the anchor\'s own uncertainty, and is at least 1 µs', () => {
+test("the declared resolution covers the anchor's own uncertainty, and is at least 1 µs", () => {
   const clock = new SystemClock();
   assert.ok(clock.resolutionNs >= 1_000);
   assert.ok(clock.resolutionNs < 5_000_000, `resolution ${clock.resolutionNs} ns`);

@@ -27,7 +27,16 @@ async function run(
 ): Promise<{ observed: Observed[]; warnings: number }> {
   const thresholdMs = Math.abs(scenario.shiftMs) + 0.5; // just above the true offset
   const master = SaturnProcess.start([
-    '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--log-format', 'json', '--rounds', '8', '--threshold', `${thresholdMs}ms`,
+    '--listen-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--log-format',
+    'json',
+    '--rounds',
+    '8',
+    '--threshold',
+    `${thresholdMs}ms`,
   ]);
   procs.push(master);
   const listening = await master.waitForLog('master listening');
@@ -35,8 +44,20 @@ async function run(
   const proxy = await ImpairmentProxy.start({ upstream: { host: '127.0.0.1', port }, seed: 7, ...scenario.impair });
   proxies.push(proxy);
   const slave = SaturnProcess.start([
-    '--master-addr', proxy.addr, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'measured',
-    '--interval', '300ms', '--clock-offset', `${scenario.shiftMs}ms`, '--log-format', 'json',
+    '--master-addr',
+    proxy.addr,
+    '--listen-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--name',
+    'measured',
+    '--interval',
+    '300ms',
+    '--clock-offset',
+    `${scenario.shiftMs}ms`,
+    '--log-format',
+    'json',
   ]);
   procs.push(slave);
 
@@ -78,7 +99,10 @@ describe('accuracy through the impairment proxy (real processes)', () => {
     });
     assert.ok(observed.length >= CHECKS);
     for (const o of observed) {
-      assert.ok(Math.abs(o.offsetMs - shiftMs) <= o.errorMs + ANCHOR_SLACK_MS, `truth ${shiftMs} ms outside ${o.offsetMs} ± ${o.errorMs} ms`);
+      assert.ok(
+        Math.abs(o.offsetMs - shiftMs) <= o.errorMs + ANCHOR_SLACK_MS,
+        `truth ${shiftMs} ms outside ${o.offsetMs} ± ${o.errorMs} ms`,
+      );
     }
     // Target: median < 10% of the mean jitter (0.1 ms); the bench measures ~0.03 ms. Margin 3x.
     const med = median(observed.map((o) => Math.abs(o.offsetMs - shiftMs)));
@@ -88,10 +112,16 @@ describe('accuracy through the impairment proxy (real processes)', () => {
 
   test('asymmetric path (slave->master +5 ms), slave -3 s: the estimate is biased by half, the bound still holds', async () => {
     const shiftMs = -3000;
-    const { observed, warnings } = await run(procs, proxies, { shiftMs, impair: { forward: { delay: parseDelay('5ms') } } });
+    const { observed, warnings } = await run(procs, proxies, {
+      shiftMs,
+      impair: { forward: { delay: parseDelay('5ms') } },
+    });
     for (const o of observed) {
       const errMs = o.offsetMs - shiftMs;
-      assert.ok(Math.abs(errMs) <= o.errorMs + ANCHOR_SLACK_MS, `truth ${shiftMs} ms outside ${o.offsetMs} ± ${o.errorMs} ms`);
+      assert.ok(
+        Math.abs(errMs) <= o.errorMs + ANCHOR_SLACK_MS,
+        `truth ${shiftMs} ms outside ${o.offsetMs} ± ${o.errorMs} ms`,
+      );
       // A constant asymmetry is invisible to any two-way method: half of it shows as offset.
       assert.ok(errMs < -2 && errMs > -3.5, `error ${errMs} ms, expected about -2.5 ms`);
       assert.ok(o.errorMs >= 2.5, `bound ${o.errorMs} ms cannot be narrower than half the asymmetry`);
@@ -101,7 +131,10 @@ describe('accuracy through the impairment proxy (real processes)', () => {
 
   test('5% loss, reordering and duplication on a jittery path: checks complete, the bound holds, no alarm', async () => {
     const impaired = { delay: parseDelay('exp:1ms'), loss: 0.05, reorder: 0.05, reorderNs: 3e6, duplicate: 0.01 };
-    const { observed, warnings } = await run(procs, proxies, { shiftMs: 0, impair: { forward: impaired, back: impaired } });
+    const { observed, warnings } = await run(procs, proxies, {
+      shiftMs: 0,
+      impair: { forward: impaired, back: impaired },
+    });
     for (const o of observed) {
       assert.ok(Math.abs(o.offsetMs) <= o.errorMs + ANCHOR_SLACK_MS, `truth 0 outside ${o.offsetMs} ± ${o.errorMs} ms`);
     }

@@ -8,18 +8,45 @@ const KEY = 'e2e-test-key-0123456789';
 /** Starts a master on an ephemeral port with /status; returns it with its UDP and HTTP addresses. */
 async function startMaster(extra: string[] = [], port = 0) {
   const master = SaturnProcess.start([
-    '--listen-addr', `127.0.0.1:${port}`, '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY,
-    '--log-format', 'json', '--threshold', '100ms', ...extra,
+    '--listen-addr',
+    `127.0.0.1:${port}`,
+    '--metrics-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--log-format',
+    'json',
+    '--threshold',
+    '100ms',
+    ...extra,
   ]);
   const udp = await master.waitForLog('master listening');
   const http = await master.waitForLog('http listening');
   return { master, udpAddr: udp.addr as string, statusUrl: http.url as string };
 }
 
-function startSlave(masterAddr: string, name: string, extra: string[] = [], options: Parameters<typeof SaturnProcess.start>[1] = {}) {
+function startSlave(
+  masterAddr: string,
+  name: string,
+  extra: string[] = [],
+  options: Parameters<typeof SaturnProcess.start>[1] = {},
+) {
   return SaturnProcess.start(
-    ['--master-addr', masterAddr, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', name,
-      '--interval', '200ms', '--log-format', 'json', ...extra],
+    [
+      '--master-addr',
+      masterAddr,
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--hmac-key',
+      KEY,
+      '--name',
+      name,
+      '--interval',
+      '200ms',
+      '--log-format',
+      'json',
+      ...extra,
+    ],
     options,
   );
 }
@@ -59,7 +86,10 @@ describe('end to end: real processes on loopback', () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
   });
 
-  for (const [shift, expectedMs] of [['750ms', 750], ['-2s', -2000]] as const) {
+  for (const [shift, expectedMs] of [
+    ['750ms', 750],
+    ['-2s', -2000],
+  ] as const) {
     test(`a slave shifted by ${shift} (--clock-offset) is reported with the right sign`, async () => {
       const { master, udpAddr, statusUrl } = await startMaster();
       procs.push(master);
@@ -68,7 +98,10 @@ describe('end to end: real processes on loopback', () => {
 
       const warn = await warnFor(master, `shifted${expectedMs}`);
       assert.equal(warn.message, 'slave offset is over threshold');
-      assert.ok(Math.abs(Number(warn.fields.offset) - expectedMs) < 5, `WARN offset ${warn.fields.offset} not within 5 ms of ${expectedMs}`);
+      assert.ok(
+        Math.abs(Number(warn.fields.offset) - expectedMs) < 5,
+        `WARN offset ${warn.fields.offset} not within 5 ms of ${expectedMs}`,
+      );
       assert.equal(warn.fields.ip, '127.0.0.1');
       assert.equal(warn.fields.threshold, '100');
 
@@ -92,7 +125,10 @@ describe('end to end: real processes on loopback', () => {
     const { master, udpAddr, statusUrl } = await startMaster();
     procs.push(master);
     // Only the wall clock is shifted, as on a real machine whose clock is wrong.
-    const slave = startSlave(udpAddr, 'faked', [], { prefix: ['faketime', '-f', '+0.75s'], env: { FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
+    const slave = startSlave(udpAddr, 'faked', [], {
+      prefix: ['faketime', '-f', '+0.75s'],
+      env: { FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    });
     procs.push(slave);
     const warn = await warnFor(master, 'faked');
     assert.ok(Math.abs(Number(warn.fields.offset) - 750) < 5, `WARN offset ${warn.fields.offset}`);
@@ -106,8 +142,18 @@ describe('end to end: real processes on loopback', () => {
     const { master, udpAddr, statusUrl } = await startMaster();
     procs.push(master);
     const slave = SaturnProcess.start([
-      '--master-addr', udpAddr, '--listen-addr', '127.0.0.1:0', '--hmac-key', 'a-different-key-0123456', '--name', 'intruder',
-      '--interval', '200ms', '--log-format', 'json',
+      '--master-addr',
+      udpAddr,
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--hmac-key',
+      'a-different-key-0123456',
+      '--name',
+      'intruder',
+      '--interval',
+      '200ms',
+      '--log-format',
+      'json',
     ]);
     procs.push(slave);
     // The slave gives up on its check: nothing it could authenticate came back.

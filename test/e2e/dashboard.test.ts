@@ -10,8 +10,14 @@ import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS = fileURLToPath(new URL('../../../test-results/', import.meta.url));
 const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -27,7 +33,9 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   const { chromium } = await import('playwright-core');
   const demo = SaturnProcess.start(['demo', '--interval', '200ms']);
   cleanups.push(() => demo.stop().then(() => undefined));
-  const url = (await demo.waitForLine((l) => l.text.startsWith('dashboard: '), 30_000)).text.slice('dashboard: '.length);
+  const url = (await demo.waitForLine((l) => l.text.startsWith('dashboard: '), 30_000)).text.slice(
+    'dashboard: '.length,
+  );
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   // Enough checks for a line per node, and the drift alert through the webhook.
   await demo.waitForLine((l) => l.text.startsWith('webhook receiver: got #1 drift web-3'), 30_000);
@@ -56,7 +64,11 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   // The table: one row per node; web-3 over threshold.
   const rows = page.locator('tbody tr');
   assert.equal(await rows.count(), 3);
-  assert.deepEqual((await page.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort(), ['web-1', 'web-2', 'web-3']);
+  assert.deepEqual((await page.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort(), [
+    'web-1',
+    'web-2',
+    'web-3',
+  ]);
   assert.equal((await page.locator('tr[data-node="web-3"] td.over').innerText()).trim(), 'over threshold');
 
   // The overview plot: one series per node, each a visible line with several points.
@@ -80,6 +92,8 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   }
   // web-3's line sits above its +threshold line (SVG y grows downwards); web-1's between the two.
   const y = async (selector: string) => (await page.locator(selector).boundingBox())!.y;
-  assert.ok((await y('svg.plot[data-node="web-3"] polyline.offset')) < (await y('svg.plot[data-node="web-3"] line.threshold >> nth=0')));
-
+  assert.ok(
+    (await y('svg.plot[data-node="web-3"] polyline.offset')) <
+      (await y('svg.plot[data-node="web-3"] line.threshold >> nth=0')),
+  );
 });

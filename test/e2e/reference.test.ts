@@ -15,7 +15,15 @@ async function startRoughtimeServer(procs: SaturnProcess[]): Promise<string> {
 
 function startMaster(procs: SaturnProcess[], extra: string[]) {
   const master = SaturnProcess.start([
-    '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--log-format', 'json', '--roughtime-interval', '1s', ...extra,
+    '--listen-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--log-format',
+    'json',
+    '--roughtime-interval',
+    '1s',
+    ...extra,
   ]);
   procs.push(master);
   return master;
@@ -30,7 +38,9 @@ describe('end to end: the master checks its clock against Roughtime', () => {
   test('a master 10 s ahead raises reference_clock_wrong against a local saturn roughtime server', async () => {
     const spec = await startRoughtimeServer(procs);
     const master = startMaster(procs, ['--roughtime-server', spec, '--clock-offset', '10s']);
-    const line = await master.waitForLine((l) => parseLlog(l.text)?.message === 'reference clock disagrees with roughtime');
+    const line = await master.waitForLine(
+      (l) => parseLlog(l.text)?.message === 'reference clock disagrees with roughtime',
+    );
     const { level, fields } = parseLlog(line.text)!;
     assert.equal(level, 'ERROR');
     assert.equal(fields.event, 'reference_clock_wrong');
@@ -55,11 +65,22 @@ describe('end to end: the master checks its clock against Roughtime', () => {
   test('a node serves Roughtime with --roughtime-listen, and saturn roughtime query verifies it', async () => {
     const master = startMaster(procs, ['--roughtime-listen', '127.0.0.1:0']);
     const listening = await master.waitForLog('roughtime listening');
-    const query = SaturnProcess.start(['roughtime', 'query', '--json', '--roughtime-server', `${listening.addr}=${listening.publicKey}`]);
+    const query = SaturnProcess.start([
+      'roughtime',
+      'query',
+      '--json',
+      '--roughtime-server',
+      `${listening.addr}=${listening.publicKey}`,
+    ]);
     procs.push(query);
     const { code } = await query.exited;
     assert.equal(code, 0, query.output());
-    const doc = JSON.parse(query.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n'));
+    const doc = JSON.parse(
+      query.lines
+        .filter((l) => l.stream === 'stdout')
+        .map((l) => l.text)
+        .join('\n'),
+    );
     assert.equal(doc.servers.length, 1);
     assert.equal(doc.servers[0].valid, true);
     assert.equal(doc.servers[0].version, '1');

@@ -11,8 +11,23 @@ const KEY = 'e2e-webhook-key-0123456789';
 /** A master whose shifted slave re-alerts every 200 ms: a steady stream of drift events. */
 async function startMaster(webhookUrl: string, extra: string[] = [], port = 0) {
   const master = SaturnProcess.start([
-    '--listen-addr', `127.0.0.1:${port}`, '--hmac-key', KEY, '--log-format', 'json', '--threshold', '100ms',
-    '--interval', '200ms', '--realert', '200ms', '--webhook-url', webhookUrl, '--webhook-timeout', '2s', ...extra,
+    '--listen-addr',
+    `127.0.0.1:${port}`,
+    '--hmac-key',
+    KEY,
+    '--log-format',
+    'json',
+    '--threshold',
+    '100ms',
+    '--interval',
+    '200ms',
+    '--realert',
+    '200ms',
+    '--webhook-url',
+    webhookUrl,
+    '--webhook-timeout',
+    '2s',
+    ...extra,
   ]);
   const udp = await master.waitForLog('master listening');
   return { master, udpAddr: udp.addr as string };
@@ -20,8 +35,20 @@ async function startMaster(webhookUrl: string, extra: string[] = [], port = 0) {
 
 function startShiftedSlave(masterAddr: string) {
   return SaturnProcess.start([
-    '--master-addr', masterAddr, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'shifted',
-    '--interval', '200ms', '--log-format', 'json', '--clock-offset', '750ms',
+    '--master-addr',
+    masterAddr,
+    '--listen-addr',
+    '127.0.0.1:0',
+    '--hmac-key',
+    KEY,
+    '--name',
+    'shifted',
+    '--interval',
+    '200ms',
+    '--log-format',
+    'json',
+    '--clock-offset',
+    '750ms',
   ]);
 }
 
@@ -35,7 +62,12 @@ function eventSequences(proc: Proc): number[] {
 }
 
 async function waitForEvents(proc: Proc, count: number, from = 0) {
-  await proc.waitForLine((l) => l.stream === 'stdout' && parseLlog(l.text)?.fields.event !== undefined && eventSequences(proc).length >= count, 30_000, from);
+  await proc.waitForLine(
+    (l) =>
+      l.stream === 'stdout' && parseLlog(l.text)?.fields.event !== undefined && eventSequences(proc).length >= count,
+    30_000,
+    from,
+  );
 }
 
 /** Every duplicate delivery carries the same Idempotency-Key and the same body as the first. */
@@ -82,13 +114,25 @@ describe('webhook delivery end to end (real processes, a local receiver that fai
     await master.waitForLine((l) => parseLlog(l.text)?.fields.event === 'slave_lost', 30_000);
     const sequences = eventSequences(master);
     assert.ok(isIncreasing(sequences), `llog sequences not increasing: ${sequences}`);
-    assert.deepEqual(sequences, sequences.map((_, i) => i + 1), 'without a state dir, numbers start at 1 with no gaps');
-    await receiver.until(() => sequences.every((s) => receiver.accepted.some((r) => r.key === String(s))), 60_000, 'every event');
+    assert.deepEqual(
+      sequences,
+      sequences.map((_, i) => i + 1),
+      'without a state dir, numbers start at 1 with no gaps',
+    );
+    await receiver.until(
+      () => sequences.every((s) => receiver.accepted.some((r) => r.key === String(s))),
+      60_000,
+      'every event',
+    );
 
     assert.ok(receiver.requests.some((r) => r.status === 503));
     assertDuplicatesAreIdentical(receiver.requests);
     const accepted = receiver.accepted.map((r) => r.json);
-    assert.deepEqual(accepted.map((b) => b.sequence), [...sequences], 'each event accepted once, in sequence order');
+    assert.deepEqual(
+      accepted.map((b) => b.sequence),
+      [...sequences],
+      'each event accepted once, in sequence order',
+    );
     const drift = accepted.find((b) => b.event === 'drift')!;
     assert.equal(drift.node.id, 'shifted');
     assert.match(drift.node.addr, /^127\.0\.0\.1:\d+$/);
@@ -121,13 +165,20 @@ describe('webhook delivery end to end (real processes, a local receiver that fai
     const second = await startMaster(receiver.url, ['--state-dir', stateDir], port);
     procs.push(second.master);
     const reopened = await second.master.waitForLog('webhook outbox reopened');
-    assert.ok(reopened.pending >= before.length, `outbox reopened with ${reopened.pending} pending, ${before.length} were shown`);
+    assert.ok(
+      reopened.pending >= before.length,
+      `outbox reopened with ${reopened.pending} pending, ${before.length} were shown`,
+    );
     await waitForEvents(second.master, 2);
     await slave.stop();
     const afterRestart = eventSequences(second.master);
     assert.ok(Math.min(...afterRestart) > Math.max(...before), `reused: before ${before}, after ${afterRestart}`);
     const all = [...before, ...afterRestart];
-    await receiver.until(() => all.every((s) => receiver.accepted.some((r) => r.key === String(s))), 60_000, 'every event of both runs');
+    await receiver.until(
+      () => all.every((s) => receiver.accepted.some((r) => r.key === String(s))),
+      60_000,
+      'every event of both runs',
+    );
     assertDuplicatesAreIdentical(receiver.requests);
     const order = receiver.accepted.map((r) => r.json.sequence as number);
     assert.ok(isIncreasing(order.filter((s, i) => order.indexOf(s) === i)), `delivered out of order: ${order}`);

@@ -117,10 +117,7 @@ describe('estimateCheck', () => {
           const outcome = estimateCheck(samples, masterResolutionNs + slaveResolutionNs);
           assert.ok(outcome.ok, JSON.stringify(outcome));
           const { offsetNs: estimateNs, errorNs } = outcome.estimate;
-          assert.ok(
-            Math.abs(estimateNs - offsetNs) <= errorNs,
-            `truth ${offsetNs} outside ${estimateNs} ± ${errorNs}`,
-          );
+          assert.ok(Math.abs(estimateNs - offsetNs) <= errorNs, `truth ${offsetNs} outside ${estimateNs} ± ${errorNs}`);
         },
       ),
       { numRuns: 2000 },

@@ -62,7 +62,13 @@ const readingErrorsArb = fc.tuple(fractionArb, fractionArb, fractionArb, fractio
 
 /** Delays 0..1 s each way: independent (so often asymmetric, up to all one way) or symmetric. */
 export const legArb: fc.Arbitrary<Leg> = fc.oneof(
-  fc.record({ outNs: delayArb, backNs: delayArb, processNs: processArb, gapNs: gapArb, readingErrors: readingErrorsArb }),
+  fc.record({
+    outNs: delayArb,
+    backNs: delayArb,
+    processNs: processArb,
+    gapNs: gapArb,
+    readingErrors: readingErrorsArb,
+  }),
   fc
     .record({ oneWayNs: delayArb, processNs: processArb, gapNs: gapArb, readingErrors: readingErrorsArb })
     .map(({ oneWayNs, ...rest }) => ({ outNs: oneWayNs, backNs: oneWayNs, ...rest })),

@@ -16,21 +16,35 @@ export async function startMesh(slaves: { name: string; clockOffset?: string }[]
   };
   try {
     const master = await startNode(
-      buildConfig({ listenAddr: '127.0.0.1:0', metricsAddr: '127.0.0.1:0', hmacKey: KEY, name: 'master', interval: '100ms', ...masterOptions }),
+      buildConfig({
+        listenAddr: '127.0.0.1:0',
+        metricsAddr: '127.0.0.1:0',
+        hmacKey: KEY,
+        name: 'master',
+        interval: '100ms',
+        ...masterOptions,
+      }),
       { clock: new SystemClock(), logger: log.logger, events },
     );
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
     for (const slave of slaves) {
       const config = buildConfig({ masterAddr, listenAddr: '127.0.0.1:0', hmacKey: KEY, interval: '100ms', ...slave });
-      nodes.push(await startNode(config, { clock: new SystemClock({ offsetNs: config.clockOffsetNs }), logger: log.logger, events: lineSink() }));
+      nodes.push(
+        await startNode(config, {
+          clock: new SystemClock({ offsetNs: config.clockOffsetNs }),
+          logger: log.logger,
+          events: lineSink(),
+        }),
+      );
     }
     const base = `http://${formatHostPort(master.http!.address)}`;
     /** Resolves once every slave has at least `checks` good checks on the master. */
     const checked = async (checks: number, timeoutMs = 20_000) => {
       const deadline = performance.now() + timeoutMs;
       while (!slaves.every((s) => (master.master!.fleet.get(s.name)?.checks ?? 0) >= checks)) {
-        if (performance.now() > deadline) throw new Error(`slaves did not reach ${checks} checks; events:\n${events.text()}`);
+        if (performance.now() > deadline)
+          throw new Error(`slaves did not reach ${checks} checks; events:\n${events.text()}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     };

@@ -96,7 +96,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s(.*))?$/.exec(raw);
       if (!m) return; // an ordinary comment
       const [, kind, name, rest = ''] = m;
-      if (!METRIC_NAME.test(name!) || METRIC_NAME.exec(name!)![0] !== name) throw new Error(`line ${line}: bad metric name ${name}`);
+      if (!METRIC_NAME.test(name!) || METRIC_NAME.exec(name!)![0] !== name)
+        throw new Error(`line ${line}: bad metric name ${name}`);
       let family = families.get(name!);
       if (!family) {
         if (closed.has(name!)) throw new Error(`line ${line}: family ${name} is not contiguous`);
@@ -120,7 +121,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     let labels: Record<string, string> = {};
     if (rest.startsWith('{')) [labels, rest] = parseLabels(rest, line);
     const fields = rest.trim().split(/\s+/);
-    if (fields.length < 1 || fields.length > 2 || fields[0] === '') throw new Error(`line ${line}: expected a value and an optional timestamp`);
+    if (fields.length < 1 || fields.length > 2 || fields[0] === '')
+      throw new Error(`line ${line}: expected a value and an optional timestamp`);
     const sample: Sample = { name, labels, value: parseValue(fields[0]!, line) };
     if (fields[1] !== undefined) {
       if (!/^-?\d+$/.test(fields[1])) throw new Error(`line ${line}: bad timestamp`);

@@ -115,7 +115,9 @@ function parseJson(text: string): Record<string, any> | undefined {
 }
 
 /** Parses an llog line's fields: `~ LEVEL -- message -- k="v" ...`. */
-export function parseLlog(text: string): { level: string; message: string; fields: Record<string, string> } | undefined {
+export function parseLlog(
+  text: string,
+): { level: string; message: string; fields: Record<string, string> } | undefined {
   const m = /^~ (\w+) -- (.*?)(?: -- (.*))?$/.exec(text);
   if (!m) return undefined;
   const fields: Record<string, string> = {};

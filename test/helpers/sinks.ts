@@ -10,7 +10,10 @@ export function lineSink(): { write(text: string): boolean; lines: string[]; tex
       return true;
     },
     get lines() {
-      return chunks.join('').split('\n').filter((l) => l !== '');
+      return chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '');
     },
     text: () => chunks.join(''),
   };

@@ -15,7 +15,9 @@ export interface Received {
  */
 export class WebhookReceiver {
   readonly requests: Received[] = [];
-  answer: (req: IncomingMessage, body: string) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 });
+  answer: (req: IncomingMessage, body: string) => { status: number; headers?: Record<string, string> } = () => ({
+    status: 200,
+  });
   private server: Server | undefined;
   private readonly waiters = new Set<() => void>();
   port = 0;
@@ -24,18 +26,21 @@ export class WebhookReceiver {
   async listen(port = this.port): Promise<this> {
     const server = createServer((req, res) => {
       let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        const { status, headers = {} } = this.answer(req, body);
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          json = undefined;
-        }
-        this.requests.push({ key: req.headers['idempotency-key'] as string | undefined, body, json, status });
-        res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end('ok\n');
-        for (const wake of this.waiters) wake();
-      });
+      req
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => {
+          const { status, headers = {} } = this.answer(req, body);
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            json = undefined;
+          }
+          this.requests.push({ key: req.headers['idempotency-key'] as string | undefined, body, json, status });
+          res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end('ok\n');
+          for (const wake of this.waiters) wake();
+        });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -13,7 +13,9 @@ describe('/metrics of a running master (in process, loopback)', () => {
   test('parses as Prometheus text and carries nodes, drops, events, webhook and stage figures', async () => {
     const receiver = await new WebhookReceiver().listen();
     await receiver.close(); // refused: the outbox fills and failures are counted
-    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }], { webhookUrl: receiver.url });
+    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }], {
+      webhookUrl: receiver.url,
+    });
     cleanups.push(mesh.close);
     await mesh.checked(3);
 
@@ -46,12 +48,20 @@ describe('/metrics of a running master (in process, loopback)', () => {
     for (const s of samplesOf(families, 'saturn_node_error_bound_seconds')) assert.ok(s.value >= 0 && s.value < 0.005);
     const [checks] = samplesOf(families, 'saturn_node_checks_total', { node: 'web-1', result: 'ok' });
     assert.ok(checks!.value >= 3);
-    const rttCount = samplesOf(families, 'saturn_node_rtt_seconds', { node: 'web-1' }).find((s) => s.name === 'saturn_node_rtt_seconds_count');
+    const rttCount = samplesOf(families, 'saturn_node_rtt_seconds', { node: 'web-1' }).find(
+      (s) => s.name === 'saturn_node_rtt_seconds_count',
+    );
     assert.ok(rttCount!.value >= 3);
     const [last] = samplesOf(families, 'saturn_node_last_check_timestamp_seconds', { node: 'web-1' });
     assert.ok(Math.abs(last!.value - Date.now() / 1000) < 60);
-    assert.deepEqual(samplesOf(families, 'saturn_node_over_threshold', { node: 'web-3' }).map((s) => s.value), [1]);
-    assert.deepEqual(samplesOf(families, 'saturn_threshold_seconds').map((s) => s.value), [0.1]);
+    assert.deepEqual(
+      samplesOf(families, 'saturn_node_over_threshold', { node: 'web-3' }).map((s) => s.value),
+      [1],
+    );
+    assert.deepEqual(
+      samplesOf(families, 'saturn_threshold_seconds').map((s) => s.value),
+      [0.1],
+    );
 
     const byKind = Object.fromEntries(samplesOf(families, 'saturn_events_total').map((s) => [s.labels.kind, s.value]));
     assert.equal(byKind.drift, 1);
@@ -72,9 +82,13 @@ describe('/metrics of a running master (in process, loopback)', () => {
     const addr = mesh.master.master!.address;
     await new Promise<void>((resolve) => socket.send(Buffer.from([1, 2]), addr.port, addr.host, () => resolve()));
     socket.close();
-    for (let i = 0; i < 200 && mesh.master.master!.drops.get('short_packet') === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && mesh.master.master!.drops.get('short_packet') === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     const families = parsePrometheusText(await (await fetch(`${mesh.base}/metrics`)).text());
-    assert.deepEqual(samplesOf(families, 'saturn_datagrams_dropped_total', { reason: 'short_packet' }).map((s) => s.value), [1]);
+    assert.deepEqual(
+      samplesOf(families, 'saturn_datagrams_dropped_total', { reason: 'short_packet' }).map((s) => s.value),
+      [1],
+    );
   });
 });
 
@@ -85,12 +99,20 @@ describe('the Prometheus text parser itself', () => {
         '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3.5\nh_count 2\n# TYPE g gauge\ng NaN\n',
     );
     assert.equal(families.get('a_total')!.help, 'A \\ help\nline.');
-    assert.deepEqual(families.get('a_total')!.samples[0], { name: 'a_total', labels: { x: 'q"u\\o\nte', y: '' }, value: 3, timestampMs: 1700000000000 });
+    assert.deepEqual(families.get('a_total')!.samples[0], {
+      name: 'a_total',
+      labels: { x: 'q"u\\o\nte', y: '' },
+      value: 3,
+      timestampMs: 1700000000000,
+    });
     assert.equal(families.get('h')!.samples.length, 4);
     assert.ok(Number.isNaN(families.get('g')!.samples[0]!.value));
     assert.throws(() => parsePrometheusText('a{x="1"} one\n'), /bad value/);
     assert.throws(() => parsePrometheusText('a{x="1} 1\n'), /unterminated|expected/);
-    assert.throws(() => parsePrometheusText('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\n'), /cumulative/);
+    assert.throws(
+      () => parsePrometheusText('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\n'),
+      /cumulative/,
+    );
     assert.throws(() => parsePrometheusText('a 1\nb 1\na 2\n'), /contiguous/);
     assert.throws(() => parsePrometheusText('a 1'), /newline/);
   });

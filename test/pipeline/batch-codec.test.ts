@@ -6,7 +6,10 @@ import { DurationHistogram } from '../../src/pipeline/stats.js';
 test('a batch survives packing and unpacking', () => {
   const datagrams = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(1024).fill(7)];
   const unpacked = unpackBatch(packBatch(datagrams));
-  assert.deepEqual(unpacked.map((d) => [...d]), datagrams.map((d) => [...d]));
+  assert.deepEqual(
+    unpacked.map((d) => [...d]),
+    datagrams.map((d) => [...d]),
+  );
 });
 
 test('results carry replies and drop codes in request order; a reply larger than its request is refused', () => {
@@ -16,7 +19,11 @@ test('results carry replies and drop codes in request order; a reply larger than
   assert.equal(out.reply(3), undefined);
   const seen: Array<[number, number[] | undefined, string | undefined]> = [];
   readResults(out.finish(), (i, reply, code) => seen.push([i, reply && [...reply], code]));
-  assert.deepEqual(seen, [[0, [9, 8, 7], undefined], [1, undefined, 'SATURN_ERR_RT_VERSION'], [2, undefined, 'SATURN_ERR_RT_SHORT']]);
+  assert.deepEqual(seen, [
+    [0, [9, 8, 7], undefined],
+    [1, undefined, 'SATURN_ERR_RT_VERSION'],
+    [2, undefined, 'SATURN_ERR_RT_SHORT'],
+  ]);
 });
 
 test('finish insists on one outcome per request', () => {

@@ -28,9 +28,22 @@ test('bad policies are refused with a RangeError', () => {
 });
 
 test('when told how many workers are idle, a partial batch waits for one; a full batch does not', () => {
-  assert.deepEqual(decideBatch(policy, { ...state, queued: 3, timerExpired: true, freeSlots: 1, idleWorkers: 0 }), { kind: 'idle' });
-  assert.deepEqual(decideBatch(policy, { ...state, queued: 3, timerExpired: true, freeSlots: 1, idleWorkers: 1 }), { kind: 'flush', take: 3 });
-  assert.deepEqual(decideBatch(policy, { ...state, queued: 5, freeSlots: 1, idleWorkers: 0 }), { kind: 'flush', take: 4 });
-  assert.deepEqual(decideBatch({ maxBatch: 64, flushMs: 0 }, { ...state, queued: 1, idleWorkers: 0 }), { kind: 'idle' });
-  assert.deepEqual(decideBatch(policy, { ...state, queued: 2, draining: true, idleWorkers: 0 }), { kind: 'flush', take: 2 });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 3, timerExpired: true, freeSlots: 1, idleWorkers: 0 }), {
+    kind: 'idle',
+  });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 3, timerExpired: true, freeSlots: 1, idleWorkers: 1 }), {
+    kind: 'flush',
+    take: 3,
+  });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 5, freeSlots: 1, idleWorkers: 0 }), {
+    kind: 'flush',
+    take: 4,
+  });
+  assert.deepEqual(decideBatch({ maxBatch: 64, flushMs: 0 }, { ...state, queued: 1, idleWorkers: 0 }), {
+    kind: 'idle',
+  });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 2, draining: true, idleWorkers: 0 }), {
+    kind: 'flush',
+    take: 2,
+  });
 });

@@ -6,7 +6,11 @@ import { openGate } from './gated-handler.js';
 import { TestClient, until } from './udp-client.js';
 
 const HANDLER = new URL('./gated-handler.js', import.meta.url);
-const clock: Clock = { now: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n), stepCount: 0, resolutionNs: 1000 };
+const clock: Clock = {
+  now: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n),
+  stepCount: 0,
+  resolutionNs: 1000,
+};
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -14,7 +18,10 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function start(batched: Partial<NonNullable<PipelineOptions['lanes']['batched']>>, extra: Partial<PipelineOptions> = {}): Promise<{ pipeline: Pipeline; client: TestClient }> {
+async function start(
+  batched: Partial<NonNullable<PipelineOptions['lanes']['batched']>>,
+  extra: Partial<PipelineOptions> = {},
+): Promise<{ pipeline: Pipeline; client: TestClient }> {
   const pipeline = await createPipeline({
     listenAddr: { host: '127.0.0.1', port: 0 },
     clock,
@@ -22,7 +29,10 @@ async function start(batched: Partial<NonNullable<PipelineOptions['lanes']['batc
     ...extra,
   });
   const client = await TestClient.open();
-  cleanups.push(() => pipeline.close(), () => client.close());
+  cleanups.push(
+    () => pipeline.close(),
+    () => client.close(),
+  );
   return { pipeline, client };
 }
 
@@ -44,7 +54,13 @@ for (const workers of [0, 1, 2]) {
 
 test('a full queue drops the oldest requests and counts them', async () => {
   const gate = new SharedArrayBuffer(4);
-  const { pipeline, client } = await start({ workers: 1, maxBatch: 1, flushMs: 0, queueCapacity: 4, handlerInit: { gate } });
+  const { pipeline, client } = await start({
+    workers: 1,
+    maxBatch: 1,
+    flushMs: 0,
+    queueCapacity: 4,
+    handlerInit: { gate },
+  });
   // The worker holds two batches (one blocked on the gate, one waiting); the rest queue up.
   for (let i = 0; i < 10; i++) await client.send(text(`q${i}`), pipeline.address.port);
   await until(() => pipeline.stats().received === 10, 'all ten datagrams to arrive');
@@ -56,7 +72,13 @@ test('a full queue drops the oldest requests and counts them', async () => {
 
 test('close drains in order: everything accepted is answered, nothing later is accepted', async () => {
   const gate = new SharedArrayBuffer(4);
-  const { pipeline, client } = await start({ workers: 1, maxBatch: 8, flushMs: 1, queueCapacity: 1000, handlerInit: { gate } });
+  const { pipeline, client } = await start({
+    workers: 1,
+    maxBatch: 8,
+    flushMs: 1,
+    queueCapacity: 1000,
+    handlerInit: { gate },
+  });
   for (let i = 0; i < 100; i++) await client.send(text(`q${i}`), pipeline.address.port);
   await until(() => pipeline.stats().received === 100, 'all datagrams to arrive');
   const closed = pipeline.close();
@@ -73,20 +95,23 @@ test('close drains in order: everything accepted is answered, nothing later is a
 test('the fast lane answers at once while every worker is stuck signing, and stamps the send', async () => {
   const gate = new SharedArrayBuffer(4);
   let stamped: { receivedAt: bigint; sentAt: bigint } | undefined;
-  const { pipeline, client } = await start({ workers: 1, maxBatch: 1, flushMs: 0, handlerInit: { gate } }, {
-    route: (datagram) => (datagram[0] === 0x46 ? 'fast' : 'batched'),
-    lanes: {
-      batched: { handlerModule: HANDLER, handlerInit: { gate }, workers: 1, maxBatch: 1, flushMs: 0 },
-      fast: {
-        handle(datagram, from, receivedAt, send) {
-          send(from, (sentAt) => {
-            stamped = { receivedAt, sentAt };
-            return new TextEncoder().encode(`fast:${datagram.toString()}`);
-          });
+  const { pipeline, client } = await start(
+    { workers: 1, maxBatch: 1, flushMs: 0, handlerInit: { gate } },
+    {
+      route: (datagram) => (datagram[0] === 0x46 ? 'fast' : 'batched'),
+      lanes: {
+        batched: { handlerModule: HANDLER, handlerInit: { gate }, workers: 1, maxBatch: 1, flushMs: 0 },
+        fast: {
+          handle(datagram, from, receivedAt, send) {
+            send(from, (sentAt) => {
+              stamped = { receivedAt, sentAt };
+              return new TextEncoder().encode(`fast:${datagram.toString()}`);
+            });
+          },
         },
       },
     },
-  });
+  );
   for (let i = 0; i < 5; i++) await client.send(text(`slow${i}`), pipeline.address.port);
   await client.send(text('F1'), pipeline.address.port);
   const [first] = await client.waitForReplies(1);

@@ -23,7 +23,9 @@ export class TestClient {
    * before the next (otherwise a burst sent from microtasks overflows the server's receive buffer).
    */
   async send(datagram: Uint8Array, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.socket.send(datagram, port, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+    );
     await new Promise((resolve) => setImmediate(resolve));
   }
 

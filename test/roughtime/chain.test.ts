@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildMalfeasanceReport, chainNonce, findContradictions, nonceSource, runChain, verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
+import {
+  buildMalfeasanceReport,
+  chainNonce,
+  findContradictions,
+  nonceSource,
+  runChain,
+  verifyMalfeasanceReport,
+} from '../../src/roughtime/chain.js';
 import { hashParts } from '../../src/roughtime/crypto.js';
 import { decodeRequest } from '../../src/roughtime/request.js';
 import type { VerifyResult } from '../../src/roughtime/verify.js';
@@ -14,12 +21,18 @@ test('the draft-19 report is a valid proof that one server lies', (t) => {
   // Its nonces are H(previous response packet ‖ rand), the frame included.
   for (let i = 1; i < report.responses.length; i++) {
     const entry = report.responses[i]!;
-    assert.deepEqual(chainNonce(RFC, b64(report.responses[i - 1]!.response), b64(entry.rand!)), decodeRequest(b64(entry.request)).nonce);
+    assert.deepEqual(
+      chainNonce(RFC, b64(report.responses[i - 1]!.response), b64(entry.rand!)),
+      decodeRequest(b64(entry.request)).nonce,
+    );
   }
   const verdict = verifyMalfeasanceReport(report);
   assert.equal(verdict.reason, null);
   assert.equal(verdict.valid, true);
-  assert.deepEqual(verdict.contradictions, [{ earlier: 0, later: 1 }, { earlier: 0, later: 2 }]);
+  assert.deepEqual(verdict.contradictions, [
+    { earlier: 0, later: 1 },
+    { earlier: 0, later: 2 },
+  ]);
   assert.equal(verdict.results.length, 3);
 });
 
@@ -27,14 +40,27 @@ test('a tampered, reordered, unchained or consistent report is not a proof', (t)
   const dir = vectorsDir();
   if (!dir) return t.skip(SKIP_MESSAGE);
   const report = draft19Report(dir);
-  const [first, second, third] = report.responses as [typeof report.responses[0] & object, typeof report.responses[0] & object, typeof report.responses[0] & object];
+  const [first, second, third] = report.responses as [
+    (typeof report.responses)[0] & object,
+    (typeof report.responses)[0] & object,
+    (typeof report.responses)[0] & object,
+  ];
   const reason = (value: unknown): string | null => verifyMalfeasanceReport(value).reason;
-  assert.match(reason({ responses: [first, { ...second, rand: third.rand }, third] })!, /entry 1 nonce is not chained from entry 0/);
+  assert.match(
+    reason({ responses: [first, { ...second, rand: third.rand }, third] })!,
+    /entry 1 nonce is not chained from entry 0/,
+  );
   assert.match(reason({ responses: [first, { ...second, rand: undefined }, third] })!, /entry 1 has no rand/);
   assert.match(reason({ responses: [second, { ...first, rand: second.rand }] })!, /entry 1 nonce is not chained/);
   assert.match(reason({ responses: [second, third] })!, /consistent/);
-  assert.match(reason({ responses: [first, { ...second, publicKey: first.publicKey }, third] })!, /entry 1 does not verify: the delegation is not signed/);
-  assert.match(reason({ responses: [first, { ...second, response: 'not base64!' }] })!, /entry 1 response is not base64/);
+  assert.match(
+    reason({ responses: [first, { ...second, publicKey: first.publicKey }, third] })!,
+    /entry 1 does not verify: the delegation is not signed/,
+  );
+  assert.match(
+    reason({ responses: [first, { ...second, response: 'not base64!' }] })!,
+    /entry 1 response is not base64/,
+  );
   assert.match(reason({ responses: [first] })!, /at least two/);
   assert.match(reason(null)!, /at least two/);
   assert.match(reason({ responses: [first, 7] })!, /entry 1 is not an object/);
@@ -56,19 +82,36 @@ test('chain nonce forms: IETF direct, Google and Cloudflare drafts pre-hashed', 
 });
 
 const interval = (midpS: number, radiS: number, valid = true): VerifyResult => ({
-  valid, version: '1', wireVersion: 1, midp: BigInt(midpS), radi: radiS, mint: 0n, maxt: 0n,
-  midpNs: BigInt(midpS) * 1_000_000_000n, radiNs: radiS * 1e9, unsynchronised: false, reason: valid ? null : 'x', code: valid ? null : 'SATURN_ERR_RT_INVALID',
+  valid,
+  version: '1',
+  wireVersion: 1,
+  midp: BigInt(midpS),
+  radi: radiS,
+  mint: 0n,
+  maxt: 0n,
+  midpNs: BigInt(midpS) * 1_000_000_000n,
+  radiNs: radiS * 1e9,
+  unsynchronised: false,
+  reason: valid ? null : 'x',
+  code: valid ? null : 'SATURN_ERR_RT_INVALID',
 });
 
 test('pairwise consistency: an earlier interval may overlap or precede a later one, never follow it', () => {
   assert.deepEqual(findContradictions([interval(100, 5), interval(100, 5), interval(96, 1)]), []);
   assert.deepEqual(findContradictions([interval(100, 5), interval(93, 1)]), [{ earlier: 0, later: 1 }]);
   assert.deepEqual(findContradictions([interval(100, 5), interval(10, 1, false), interval(200, 1)]), []);
-  assert.deepEqual(findContradictions([interval(300, 1), interval(100, 1), interval(200, 1)]), [{ earlier: 0, later: 1 }, { earlier: 0, later: 2 }]);
+  assert.deepEqual(findContradictions([interval(300, 1), interval(100, 1), interval(200, 1)]), [
+    { earlier: 0, later: 1 },
+    { earlier: 0, later: 2 },
+  ]);
 });
 
 test('runChain chains each nonce from the last good answer and builds the report only on contradiction', async () => {
-  const servers = [{ publicKey: new Uint8Array(32).fill(1) }, { publicKey: new Uint8Array(32).fill(2) }, { publicKey: new Uint8Array(32).fill(3) }];
+  const servers = [
+    { publicKey: new Uint8Array(32).fill(1) },
+    { publicKey: new Uint8Array(32).fill(2) },
+    { publicKey: new Uint8Array(32).fill(3) },
+  ];
   const seen: Array<{ nonce: Uint8Array; rand: Uint8Array | undefined }> = [];
   const midps = [100, 0, 50];
   const outcome = await runChain(servers, async (server, nonces) => {

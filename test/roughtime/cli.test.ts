@@ -21,10 +21,21 @@ after(async () => {
 test('verify: a saved 0x8000000c exchange in hex files is valid (exit 0)', async (t) => {
   const vectors = vectorsDir();
   if (!vectors) return t.skip(SKIP_MESSAGE);
-  const run = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', path.join(vectors, 'roughenough/rfc-request.071039e5.hex'), '--response', path.join(vectors, 'roughenough/rfc-response.071039e5.hex')]);
+  const run = await runCli([
+    'verify',
+    '--public-key',
+    ROUGHENOUGH_KEY,
+    '--request',
+    path.join(vectors, 'roughenough/rfc-request.071039e5.hex'),
+    '--response',
+    path.join(vectors, 'roughenough/rfc-response.071039e5.hex'),
+  ]);
   assert.equal(run.exitCode, 0);
   const json = JSON.parse(run.stdout) as Record<string, unknown>;
-  assert.deepEqual({ valid: json.valid, version: json.version, midp: json.midp, radi: json.radi, reason: json.reason }, { valid: true, version: '0x8000000c', midp: 1747944450, radi: 5, reason: null });
+  assert.deepEqual(
+    { valid: json.valid, version: json.version, midp: json.midp, radi: json.radi, reason: json.reason },
+    { valid: true, version: '0x8000000c', midp: 1747944450, radi: 5, reason: null },
+  );
   assert.match(run.stdout, /"maxt":18446744073709551615/);
 });
 
@@ -35,7 +46,10 @@ test('verify: raw files work too; a mismatched pair is invalid (exit 1)', async 
   const response = path.join(dir, 'response.bin');
   await writeFile(request, roughenoughVector(vectors, 'rfc-request.071039e5.hex'));
   await writeFile(response, roughenoughVector(vectors, 'rfc-response.071039e5.hex'));
-  assert.equal((await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', request, '--response', response])).exitCode, 0);
+  assert.equal(
+    (await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', request, '--response', response])).exitCode,
+    0,
+  );
   const other = path.join(vectors, 'roughenough/rfc-request.SRV.417aa962.hex');
   const run = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', other, '--response', response]);
   assert.equal(run.exitCode, 1);
@@ -51,7 +65,15 @@ test('verify: usage errors exit 2 with one sentence', async () => {
   const badKey = await runCli(['verify', '--public-key', 'AAAA', '--request', 'x', '--response', 'y']);
   assert.equal(badKey.exitCode, 2);
   assert.match(badKey.stderr, /--public-key must be 32 bytes/);
-  const unreadable = await runCli(['verify', '--public-key', ROUGHENOUGH_KEY, '--request', path.join(dir, 'nope'), '--response', path.join(dir, 'nope')]);
+  const unreadable = await runCli([
+    'verify',
+    '--public-key',
+    ROUGHENOUGH_KEY,
+    '--request',
+    path.join(dir, 'nope'),
+    '--response',
+    path.join(dir, 'nope'),
+  ]);
   assert.equal(unreadable.exitCode, 2);
   assert.match(unreadable.stderr, /--request .* cannot be read \(ENOENT\)/);
   assert.equal((await runCli(['verify', '--bogus'])).exitCode, 2);
@@ -65,9 +87,16 @@ test('verify --report: the draft-19 report proves a lie (exit 0); a broken one d
   await writeFile(good, draft19ReportText(vectors));
   const run = await runCli(['verify', '--report', good]);
   assert.equal(run.exitCode, 0);
-  const json = JSON.parse(run.stdout) as { valid: boolean; responses: Array<{ version: string }>; contradictions: unknown[] };
+  const json = JSON.parse(run.stdout) as {
+    valid: boolean;
+    responses: Array<{ version: string }>;
+    contradictions: unknown[];
+  };
   assert.equal(json.valid, true);
-  assert.deepEqual(json.responses.map((r) => r.version), ['1', '1', '1']);
+  assert.deepEqual(
+    json.responses.map((r) => r.version),
+    ['1', '1', '1'],
+  );
   assert.equal(json.contradictions.length, 2);
   const report = JSON.parse(draft19ReportText(vectors)) as { responses: unknown[] };
   const bad = path.join(dir, 'bad.json');
@@ -80,16 +109,27 @@ test('verify --report: the draft-19 report proves a lie (exit 0); a broken one d
   assert.equal((await runCli(['verify', '--report', notJson])).exitCode, 1);
 });
 
-test('query: prints each server\'s version, midpoint, radius, RTT and offset; --json', async () => {
+test("query: prints each server's version, midpoint, radius, RTT and offset; --json", async () => {
   const local = await startTestServer({ seed: 21, name: 'ignored' });
   try {
     const key = Buffer.from(local.publicKey).toString('base64');
-    const text = await runCli(['query', '--roughtime-server', `127.0.0.1:${local.port}=${key}`], { clock: testClock() });
+    const text = await runCli(['query', '--roughtime-server', `127.0.0.1:${local.port}=${key}`], {
+      clock: testClock(),
+    });
     assert.equal(text.exitCode, 0, text.stderr);
-    assert.match(text.stdout, new RegExp(`^127\\.0\\.0\\.1:${local.port}  version 1  midpoint \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  radius 1 s  rtt [0-9.]+ ms  offset [+-][0-9.]+ ms ± 1\\.\\d+ s \\(local clock inside the interval\\)\\n$`));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^127\\.0\\.0\\.1:${local.port}  version 1  midpoint \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  radius 1 s  rtt [0-9.]+ ms  offset [+-][0-9.]+ ms ± 1\\.\\d+ s \\(local clock inside the interval\\)\\n$`,
+      ),
+    );
     const json = await runCli(['query', '--json', '--roughtime-server', `127.0.0.1:${local.port}=${key}`]);
     assert.equal(json.exitCode, 0);
-    const parsed = JSON.parse(json.stdout) as { servers: Array<Record<string, unknown>>; contradictions: unknown[]; malfeasanceReport: unknown };
+    const parsed = JSON.parse(json.stdout) as {
+      servers: Array<Record<string, unknown>>;
+      contradictions: unknown[];
+      malfeasanceReport: unknown;
+    };
     assert.equal(parsed.servers[0]!.version, '1');
     assert.equal(parsed.servers[0]!.withinInterval, true);
     assert.equal(typeof parsed.servers[0]!.midp, 'number');
@@ -105,15 +145,30 @@ test('query: a list with a silent server and a liar exits 1 and writes the malfe
   const liar = await startTestServer({ seed: 23, offsetNs: -86_400_000_000_000n });
   const silent = await startTestServer({ seed: 24, behaviour: () => 'silent' });
   try {
-    const entry = (name: string, s: { port: number; publicKey: Uint8Array }, version: unknown = 'IETF-Roughtime') => ({ name, version, publicKeyType: 'ed25519', publicKey: Buffer.from(s.publicKey).toString('base64'), addresses: [{ protocol: 'udp', address: `127.0.0.1:${s.port}` }] });
+    const entry = (name: string, s: { port: number; publicKey: Uint8Array }, version: unknown = 'IETF-Roughtime') => ({
+      name,
+      version,
+      publicKeyType: 'ed25519',
+      publicKey: Buffer.from(s.publicKey).toString('base64'),
+      addresses: [{ protocol: 'udp', address: `127.0.0.1:${s.port}` }],
+    });
     const list = path.join(dir, 'servers.json');
-    await writeFile(list, JSON.stringify({ servers: [entry('honest', honest), entry('silent', silent), entry('liar', liar, 1)] }));
+    await writeFile(
+      list,
+      JSON.stringify({ servers: [entry('honest', honest), entry('silent', silent), entry('liar', liar, 1)] }),
+    );
     const reportFile = path.join(dir, 'malfeasance.json');
-    const run = await runCli(['query', '--roughtime-servers', list, '--timeout', '50', '--attempts', '2', '--malfeasance-report', reportFile], { clock: testClock() });
+    const run = await runCli(
+      ['query', '--roughtime-servers', list, '--timeout', '50', '--attempts', '2', '--malfeasance-report', reportFile],
+      { clock: testClock() },
+    );
     assert.equal(run.exitCode, 1);
     assert.match(run.stdout, /^honest {2}version 1 /m);
     assert.match(run.stdout, /^silent {2}no valid answer: silent gave no valid answer to 2 request\(s\)$/m);
-    assert.match(run.stdout, /^CONTRADICTION: honest answered before liar, yet its interval begins after liar's ends: one of them lies$/m);
+    assert.match(
+      run.stdout,
+      /^CONTRADICTION: honest answered before liar, yet its interval begins after liar's ends: one of them lies$/m,
+    );
     assert.match(run.stdout, /malfeasance report written to/);
     const verdict = verifyMalfeasanceReport(JSON.parse(await readFile(reportFile, 'utf8')));
     assert.equal(verdict.valid, true, verdict.reason ?? '');
@@ -126,7 +181,10 @@ test('query: no servers, bad options and bad lists are usage errors (exit 2)', a
   assert.match((await runCli(['query'])).stderr, /needs --roughtime-servers FILE or --roughtime-server/);
   assert.equal((await runCli(['query'])).exitCode, 2);
   assert.equal((await runCli(['query', '--roughtime-server', 'nonsense'])).exitCode, 2);
-  assert.equal((await runCli(['query', '--roughtime-server', `127.0.0.1:1=${ROUGHENOUGH_KEY}`, '--attempts', '0'])).exitCode, 2);
+  assert.equal(
+    (await runCli(['query', '--roughtime-server', `127.0.0.1:1=${ROUGHENOUGH_KEY}`, '--attempts', '0'])).exitCode,
+    2,
+  );
   const list = path.join(dir, 'empty.json');
   await writeFile(list, '{"servers":[]}');
   const run = await runCli(['query', '--roughtime-servers', list]);

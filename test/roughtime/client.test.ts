@@ -37,16 +37,25 @@ test('queries a loopback server: version 1, verified, local clock inside the int
 test('offers what the list entry says: Google and a single draft version', async () => {
   const local = await startTestServer({ seed: 2 });
   await withServers([local], async () => {
-    const google = await queryServer({ ...local.server, versions: 'google' }, { clock: testClock(), backoff: { initialMs: 2000 } });
+    const google = await queryServer(
+      { ...local.server, versions: 'google' },
+      { clock: testClock(), backoff: { initialMs: 2000 } },
+    );
     assert.equal(google.result.version, 'google');
     assert.equal(google.request.byteLength, 1024);
-    const draft = await queryServer({ ...local.server, versions: [0x8000000b] }, { clock: testClock(), backoff: { initialMs: 2000 } });
+    const draft = await queryServer(
+      { ...local.server, versions: [0x8000000b] },
+      { clock: testClock(), backoff: { initialMs: 2000 } },
+    );
     assert.equal(draft.result.version, '0x8000000b');
   });
 });
 
 test('greased and garbage answers are rejected and retried, never trusted', async () => {
-  const local = await startTestServer({ seed: 3, behaviour: (n) => (n === 1 ? 'grease' : n === 2 ? 'garbage' : 'answer') });
+  const local = await startTestServer({
+    seed: 3,
+    behaviour: (n) => (n === 1 ? 'grease' : n === 2 ? 'garbage' : 'answer'),
+  });
   await withServers([local], async () => {
     const answer = await queryServer(local.server, { clock: testClock(), attempts: 4, backoff: { initialMs: 2000 } });
     assert.equal(answer.attempts, 3);
@@ -60,12 +69,15 @@ test('greased and garbage answers are rejected and retried, never trusted', asyn
 test('a server that greases every answer yields a timeout error, not a time', async () => {
   const local = await startTestServer({ seed: 4, behaviour: () => 'grease' });
   await withServers([local], async () => {
-    await assert.rejects(queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 2000 } }), (error: unknown) => {
-      assert.ok(error instanceof SaturnError);
-      assert.equal(error.code, 'SATURN_ERR_RT_TIMEOUT');
-      assert.match(error.message, /rejected 3 invalid answer/);
-      return true;
-    });
+    await assert.rejects(
+      queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 2000 } }),
+      (error: unknown) => {
+        assert.ok(error instanceof SaturnError);
+        assert.equal(error.code, 'SATURN_ERR_RT_TIMEOUT');
+        assert.match(error.message, /rejected 3 invalid answer/);
+        return true;
+      },
+    );
   });
 });
 
@@ -73,7 +85,10 @@ test('a silent server: retried with backoff, then SATURN_ERR_RT_TIMEOUT', async 
   const local = await startTestServer({ seed: 5, behaviour: () => 'silent' });
   await withServers([local], async () => {
     const started = performance.now();
-    await assert.rejects(queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 40 } }), (error: unknown) => error instanceof SaturnError && error.code === 'SATURN_ERR_RT_TIMEOUT');
+    await assert.rejects(
+      queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 40 } }),
+      (error: unknown) => error instanceof SaturnError && error.code === 'SATURN_ERR_RT_TIMEOUT',
+    );
     const elapsed = performance.now() - started;
     // 40 + 60 + 90 ms of waiting.
     assert.ok(elapsed >= 185, `gave up after ${elapsed} ms`);
@@ -95,14 +110,21 @@ test('an aborted query stops with a typed error', async () => {
   await withServers([local], async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
-    await assert.rejects(queryServer(local.server, { clock: testClock(), backoff: { initialMs: 5000 }, signal: controller.signal }), (error: unknown) => error instanceof SaturnError && /aborted/.test(error.message));
+    await assert.rejects(
+      queryServer(local.server, { clock: testClock(), backoff: { initialMs: 5000 }, signal: controller.signal }),
+      (error: unknown) => error instanceof SaturnError && /aborted/.test(error.message),
+    );
   });
 });
 
 test('a chain over three servers, one a day ahead, twice: the report proves it and verifies', async () => {
   const honest1 = await startTestServer({ seed: 8, name: 'honest-1' });
   const liar = await startTestServer({ seed: 9, name: 'liar', offsetNs: 86_400_000_000_000n });
-  const honest2 = await startTestServer({ seed: 10, name: 'honest-2', behaviour: (n) => (n === 1 ? 'silent' : 'answer') });
+  const honest2 = await startTestServer({
+    seed: 10,
+    name: 'honest-2',
+    behaviour: (n) => (n === 1 ? 'silent' : 'answer'),
+  });
   const dir = await mkdtemp(path.join(tmpdir(), 'saturn-rt-'));
   await withServers([honest1, liar, honest2], async () => {
     const sequence = [honest1.server, liar.server, honest2.server, honest1.server, liar.server, honest2.server];
@@ -110,7 +132,12 @@ test('a chain over three servers, one a day ahead, twice: the report proves it a
     assert.equal(outcome.links.length, 6);
     assert.equal(outcome.failures.length, 0);
     // liar (1) before honest-2 (2), honest-1 (3); liar (4) before honest-2 (5).
-    assert.deepEqual(outcome.contradictions, [{ earlier: 1, later: 2 }, { earlier: 1, later: 3 }, { earlier: 1, later: 5 }, { earlier: 4, later: 5 }]);
+    assert.deepEqual(outcome.contradictions, [
+      { earlier: 1, later: 2 },
+      { earlier: 1, later: 3 },
+      { earlier: 1, later: 5 },
+      { earlier: 4, later: 5 },
+    ]);
     assert.ok(outcome.report);
     assert.equal(outcome.report.responses[0]!.rand, undefined);
     const file = path.join(dir, 'nested', 'report.json');
@@ -128,7 +155,11 @@ test('an honest chain has no contradictions and no report; a failed server leave
   const silent = await startTestServer({ seed: 12, behaviour: () => 'silent' });
   const b = await startTestServer({ seed: 13 });
   await withServers([a, silent, b], async () => {
-    const outcome = await queryChain([a.server, silent.server, b.server], { clock: testClock(), attempts: 2, backoff: fast });
+    const outcome = await queryChain([a.server, silent.server, b.server], {
+      clock: testClock(),
+      attempts: 2,
+      backoff: fast,
+    });
     assert.equal(outcome.links.length, 2);
     assert.equal(outcome.failures.length, 1);
     assert.equal(outcome.contradictions.length, 0);

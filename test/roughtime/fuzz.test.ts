@@ -24,51 +24,85 @@ const onlySaturnErrors = (fn: () => unknown): void => {
 };
 
 const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x61));
-const delegation = createDelegation({ longTermKey, onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x62)), mintNs: 0n, maxtNs: 2n ** 62n });
-const policy = { versions: [1, 0x8000000c, 0x8000000b, 'google'] as WireVersion[], serverIds: [serverId(longTermKey.publicKey)], delegation };
+const delegation = createDelegation({
+  longTermKey,
+  onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x62)),
+  mintNs: 0n,
+  maxtNs: 2n ** 62n,
+});
+const policy = {
+  versions: [1, 0x8000000c, 0x8000000b, 'google'] as WireVersion[],
+  serverIds: [serverId(longTermKey.publicKey)],
+  delegation,
+};
 const seeds = [
   buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(1) }),
   buildRequest({ versions: [0x8000000b], nonce: new Uint8Array(32).fill(2) }),
   buildRequest({ versions: 'google', nonce: new Uint8Array(64).fill(3) }),
 ];
-const batch = respondToBatch([...seeds, buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(4) })], policy, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
+const batch = respondToBatch([...seeds, buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(4) })], policy, {
+  midpNs: 1_760_000_000_000_000_000n,
+  radiNs: 1e9,
+});
 const valid = seeds.map((request, i) => ({ request, response: (batch[i] as { response: Uint8Array }).response }));
 
 /** A structurally plausible message: random tags (often known ones) and 4-byte-aligned values. */
 const messageArb = fc
-  .uniqueArray(fc.oneof(fc.constantFrom(...Object.values(Tag)), fc.integer({ min: 0, max: 0xffffffff })), { maxLength: 12 })
-  .chain((tags) => fc.tuple(...tags.map((tag) => fc.tuple(fc.constant(tag), fc.uint8Array({ maxLength: 24 }).map((b) => b.subarray(0, b.length - (b.length % 4)))))))
+  .uniqueArray(fc.oneof(fc.constantFrom(...Object.values(Tag)), fc.integer({ min: 0, max: 0xffffffff })), {
+    maxLength: 12,
+  })
+  .chain((tags) =>
+    fc.tuple(
+      ...tags.map((tag) =>
+        fc.tuple(
+          fc.constant(tag),
+          fc.uint8Array({ maxLength: 24 }).map((b) => b.subarray(0, b.length - (b.length % 4))),
+        ),
+      ),
+    ),
+  )
   .map((fields) => encodeMessage(fields as Array<[number, Uint8Array]>));
 
 const mutate = (bytes: Uint8Array) =>
-  fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'insert')), { minLength: 1, maxLength: 8 }).map((edits) => {
-    let out = new Uint8Array(bytes);
-    for (const [at, value, kind] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length;
-      if (kind === 'set' && out.length > 0) out[i] = value;
-      else if (kind === 'cut') out = out.subarray(0, i);
-      else out = new Uint8Array([...out.subarray(0, i), value, 0, 0, 0, ...out.subarray(i)]);
-    }
-    return out;
-  });
+  fc
+    .array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'insert')), {
+      minLength: 1,
+      maxLength: 8,
+    })
+    .map((edits) => {
+      let out = new Uint8Array(bytes);
+      for (const [at, value, kind] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        if (kind === 'set' && out.length > 0) out[i] = value;
+        else if (kind === 'cut') out = out.subarray(0, i);
+        else out = new Uint8Array([...out.subarray(0, i), value, 0, 0, 0, ...out.subarray(i)]);
+      }
+      return out;
+    });
 
 test('the codec: random bytes, random messages and nested reads never throw anything but SaturnError', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
-    onlySaturnErrors(() => RtMessage.parse(bytes));
-    onlySaturnErrors(() => unframe(bytes));
-    onlySaturnErrors(() => decodeRequest(bytes));
-  }), { numRuns: 3000 });
-  fc.assert(fc.property(messageArb, (bytes) => {
-    const message = RtMessage.parse(bytes);
-    assert.equal(Buffer.compare(encodeMessage(message.tags.map((tag, i) => [tag, message.values[i]!])), bytes), 0);
-    for (const tag of message.tags) {
-      onlySaturnErrors(() => message.message(tag));
-      onlySaturnErrors(() => message.u32(tag));
-      onlySaturnErrors(() => message.u64(tag));
-      onlySaturnErrors(() => message.u32List(tag));
-    }
-    onlySaturnErrors(() => decodeRequest(frame(bytes)));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+      onlySaturnErrors(() => RtMessage.parse(bytes));
+      onlySaturnErrors(() => unframe(bytes));
+      onlySaturnErrors(() => decodeRequest(bytes));
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(messageArb, (bytes) => {
+      const message = RtMessage.parse(bytes);
+      assert.equal(Buffer.compare(encodeMessage(message.tags.map((tag, i) => [tag, message.values[i]!])), bytes), 0);
+      for (const tag of message.tags) {
+        onlySaturnErrors(() => message.message(tag));
+        onlySaturnErrors(() => message.u32(tag));
+        onlySaturnErrors(() => message.u64(tag));
+        onlySaturnErrors(() => message.u32List(tag));
+      }
+      onlySaturnErrors(() => decodeRequest(frame(bytes)));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('the validator: random and mutated responses give a verdict, never an exception or a hang', () => {
@@ -78,31 +112,51 @@ test('the validator: random and mutated responses give a verdict, never an excep
     assert.equal(typeof result.valid, 'boolean');
     if (!result.valid) assert.ok(result.reason && result.code);
   };
-  fc.assert(fc.property(fc.constantFrom(...valid), fc.uint8Array({ maxLength: 1500 }), ({ request }, response) => verdict(request, response)), { numRuns: 2000 });
-  fc.assert(fc.property(fc.constantFrom(...valid), messageArb, ({ request }, message) => {
-    verdict(request, frame(message));
-    verdict(request, message);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.constantFrom(...valid), fc.uint8Array({ maxLength: 1500 }), ({ request }, response) =>
+      verdict(request, response),
+    ),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.constantFrom(...valid), messageArb, ({ request }, message) => {
+      verdict(request, frame(message));
+      verdict(request, message);
+    }),
+    { numRuns: 2000 },
+  );
   for (const exchange of valid) {
-    fc.assert(fc.property(mutate(exchange.response), (response) => {
-      const result = verifyResponse({ request: exchange.request, response, publicKey: longTermKey.publicKey });
-      if (result.valid) assert.equal(Buffer.compare(response, exchange.response), 0);
-    }), { numRuns: 2000 });
-    fc.assert(fc.property(mutate(exchange.request), (request) => verdict(request, exchange.response)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(mutate(exchange.response), (response) => {
+        const result = verifyResponse({ request: exchange.request, response, publicKey: longTermKey.publicKey });
+        if (result.valid) assert.equal(Buffer.compare(response, exchange.response), 0);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(mutate(exchange.request), (request) => verdict(request, exchange.response)),
+      { numRuns: 1000 },
+    );
   }
   assert.ok(performance.now() - started < 60_000, 'fuzzing took over a minute');
 });
 
 test('the server side: mutated requests are answered or dropped with a code, never thrown past', () => {
   for (const seed of seeds) {
-    fc.assert(fc.property(mutate(seed), (packet) => {
-      const [outcome] = respondToBatch([packet], policy, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
-      assert.ok(outcome);
-      if ('response' in outcome) {
-        assert.ok(outcome.response.byteLength <= packet.byteLength);
-        assert.equal(verifyResponse({ request: packet, response: outcome.response, publicKey: longTermKey.publicKey }).reason, null);
-      }
-      onlySaturnErrors(() => acceptRequest(packet, policy));
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(mutate(seed), (packet) => {
+        const [outcome] = respondToBatch([packet], policy, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
+        assert.ok(outcome);
+        if ('response' in outcome) {
+          assert.ok(outcome.response.byteLength <= packet.byteLength);
+          assert.equal(
+            verifyResponse({ request: packet, response: outcome.response, publicKey: longTermKey.publicKey }).reason,
+            null,
+          );
+        }
+        onlySaturnErrors(() => acceptRequest(packet, policy));
+      }),
+      { numRuns: 1500 },
+    );
   }
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildTree, leafHash, nodeHash, rootFromPath } from '../../src/roughtime/merkle.js';
 
-const leaves = (n: number, hashBytes: number): Uint8Array[] => Array.from({ length: n }, (_, i) => leafHash(hashBytes, new Uint8Array([i, i >> 8, 0, 0])));
+const leaves = (n: number, hashBytes: number): Uint8Array[] =>
+  Array.from({ length: n }, (_, i) => leafHash(hashBytes, new Uint8Array([i, i >> 8, 0, 0])));
 
 test('every leaf of trees of 1 to 70 leaves walks its path to the root', () => {
   for (const hashBytes of [32, 64]) {
@@ -39,7 +40,10 @@ test('a wrong index, leftover INDX bits, a ragged or overlong PATH do not reach 
   const wrong = rootFromPath(32, all[3]!, tree.paths[3]!, 2);
   assert.ok('root' in wrong && Buffer.compare(wrong.root, tree.root) !== 0);
   assert.match((rootFromPath(32, all[3]!, tree.paths[3]!, 3 + 8) as { reason: string }).reason, /bits set beyond/);
-  assert.match((rootFromPath(32, all[3]!, tree.paths[3]!.subarray(1), 3) as { reason: string }).reason, /not a multiple of 32/);
+  assert.match(
+    (rootFromPath(32, all[3]!, tree.paths[3]!.subarray(1), 3) as { reason: string }).reason,
+    /not a multiple of 32/,
+  );
   assert.match((rootFromPath(32, all[3]!, new Uint8Array(33 * 32), 3) as { reason: string }).reason, /more than 32/);
   assert.throws(() => buildTree(32, []), RangeError);
 });

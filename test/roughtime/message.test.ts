@@ -12,13 +12,40 @@ const bytes = (...words: number[]): Uint8Array => {
 };
 
 function malformed(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => error instanceof SaturnError && error.code === 'SATURN_ERR_RT_MALFORMED' && pattern.test(error.message));
+  assert.throws(
+    fn,
+    (error: unknown) =>
+      error instanceof SaturnError && error.code === 'SATURN_ERR_RT_MALFORMED' && pattern.test(error.message),
+  );
 }
 
 test('tag values sort in the order ROUGHTIME.md lists', () => {
-  const order = ['SIG', 'VER', 'SRV', 'NONC', 'DELE', 'TYPE', 'PATH', 'RADI', 'PUBK', 'MIDP', 'SREP', 'VERS', 'MINT', 'ROOT', 'CERT', 'MAXT', 'INDX', 'ZZZZ', 'PAD\xff'];
+  const order = [
+    'SIG',
+    'VER',
+    'SRV',
+    'NONC',
+    'DELE',
+    'TYPE',
+    'PATH',
+    'RADI',
+    'PUBK',
+    'MIDP',
+    'SREP',
+    'VERS',
+    'MINT',
+    'ROOT',
+    'CERT',
+    'MAXT',
+    'INDX',
+    'ZZZZ',
+    'PAD\xff',
+  ];
   const values = order.map(tagValue);
-  assert.deepEqual([...values].sort((a, b) => a - b), values);
+  assert.deepEqual(
+    [...values].sort((a, b) => a - b),
+    values,
+  );
   assert.equal(Tag.NONC, 0x434e4f4e);
   assert.equal(Tag.PAD, 0xff444150);
   assert.equal(tagName(Tag.SIG), 'SIG');
@@ -28,7 +55,12 @@ test('tag values sort in the order ROUGHTIME.md lists', () => {
 });
 
 test('encode and parse round-trip, values are views in ascending tag order', () => {
-  const encoded = encodeMessage([[Tag.NONC, new Uint8Array(32).fill(7)], [Tag.VER, u32le(1)], [Tag.ZZZZ, new Uint8Array(0)], [Tag.MIDP, u64le(2n ** 64n - 1n)]]);
+  const encoded = encodeMessage([
+    [Tag.NONC, new Uint8Array(32).fill(7)],
+    [Tag.VER, u32le(1)],
+    [Tag.ZZZZ, new Uint8Array(0)],
+    [Tag.MIDP, u64le(2n ** 64n - 1n)],
+  ]);
   const message = RtMessage.parse(encoded);
   assert.deepEqual(message.tags, [Tag.VER, Tag.NONC, Tag.MIDP, Tag.ZZZZ]);
   assert.equal(message.u32(Tag.VER), 1);
@@ -61,7 +93,15 @@ test('parse rejects every structural defect with a typed error', () => {
 });
 
 test('typed accessors check presence and lengths', () => {
-  const message = RtMessage.parse(encodeMessage([[Tag.RADI, u64le(1n)], [Tag.VER, new Uint8Array(0)], [Tag.VERS, new Uint8Array(33 * 4)], [Tag.SREP, bytes(1)]]), 'SREP');
+  const message = RtMessage.parse(
+    encodeMessage([
+      [Tag.RADI, u64le(1n)],
+      [Tag.VER, new Uint8Array(0)],
+      [Tag.VERS, new Uint8Array(33 * 4)],
+      [Tag.SREP, bytes(1)],
+    ]),
+    'SREP',
+  );
   malformed(() => message.u32(Tag.RADI), /SREP RADI is 8 bytes, expected 4/);
   malformed(() => message.u64(Tag.MIDP), /SREP has no MIDP/);
   malformed(() => message.u32List(Tag.VER), /0 entries/);
@@ -71,7 +111,14 @@ test('typed accessors check presence and lengths', () => {
 
 test('encode refuses unaligned values and duplicate tags', () => {
   assert.throws(() => encodeMessage([[Tag.NONC, new Uint8Array(3)]]), RangeError);
-  assert.throws(() => encodeMessage([[Tag.NONC, new Uint8Array(4)], [Tag.NONC, new Uint8Array(4)]]), RangeError);
+  assert.throws(
+    () =>
+      encodeMessage([
+        [Tag.NONC, new Uint8Array(4)],
+        [Tag.NONC, new Uint8Array(4)],
+      ]),
+    RangeError,
+  );
   assert.throws(() => u64le(-1n), RangeError);
   assert.throws(() => u64le(2n ** 64n), RangeError);
 });

@@ -9,34 +9,81 @@ import { buildRequest } from '../../src/roughtime/request.js';
 import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
 import { verifyResponse, type VerifyResult } from '../../src/roughtime/verify.js';
 import type { WireVersion } from '../../src/roughtime/versions.js';
-import { ROUGHENOUGH_PUBLIC_KEY, SKIP_MESSAGE, b64, cloudflareVectors, draft19Report, roughenoughVector, vectorsDir } from './vectors.js';
+import {
+  ROUGHENOUGH_PUBLIC_KEY,
+  SKIP_MESSAGE,
+  b64,
+  cloudflareVectors,
+  draft19Report,
+  roughenoughVector,
+  vectorsDir,
+} from './vectors.js';
 
-interface Exchange { readonly name: string; readonly request: Uint8Array; readonly response: Uint8Array; readonly publicKey: Uint8Array }
+interface Exchange {
+  readonly name: string;
+  readonly request: Uint8Array;
+  readonly response: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
 
-const content = (r: VerifyResult): string => JSON.stringify([r.version, String(r.midp), r.radi, String(r.mint), String(r.maxt)]);
+const content = (r: VerifyResult): string =>
+  JSON.stringify([r.version, String(r.midp), r.radi, String(r.mint), String(r.maxt)]);
 
 function localExchanges(): Exchange[] {
   const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x51));
-  const delegation = createDelegation({ longTermKey, onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x52)), mintNs: 0n, maxtNs: 2n ** 62n });
-  const config = { versions: [1, 0x8000000c, 'google'] as WireVersion[], serverIds: [serverId(longTermKey.publicKey)], delegation };
+  const delegation = createDelegation({
+    longTermKey,
+    onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x52)),
+    mintNs: 0n,
+    maxtNs: 2n ** 62n,
+  });
+  const config = {
+    versions: [1, 0x8000000c, 'google'] as WireVersion[],
+    serverIds: [serverId(longTermKey.publicKey)],
+    delegation,
+  };
   // A batch of 5 so PATH and INDX are non-trivial.
   const packets = [1, 2, 3, 4, 5].map((i) => buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(i) }));
   packets.push(buildRequest({ versions: 'google', nonce: new Uint8Array(64).fill(9) }));
   const outcomes = respondToBatch(packets, config, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
-  return [3, 5].map((i) => ({ name: `local ${i === 5 ? 'google' : 'rfc batch of 5, #3'}`, request: packets[i]!, response: (outcomes[i] as { response: Uint8Array }).response, publicKey: longTermKey.publicKey }));
+  return [3, 5].map((i) => ({
+    name: `local ${i === 5 ? 'google' : 'rfc batch of 5, #3'}`,
+    request: packets[i]!,
+    response: (outcomes[i] as { response: Uint8Array }).response,
+    publicKey: longTermKey.publicKey,
+  }));
 }
 
 test('no single-byte change of a valid response is accepted with different content', (t) => {
   const exchanges = localExchanges();
   const dir = vectorsDir();
   if (dir) {
-    for (const [file, index] of [['roughtime_google_010.json', 7], ['roughtime_ietf_draft08_001.json', 0], ['roughtime_ietf_draft11_100.json', 42]] as const) {
+    for (const [file, index] of [
+      ['roughtime_google_010.json', 7],
+      ['roughtime_ietf_draft08_001.json', 0],
+      ['roughtime_ietf_draft11_100.json', 42],
+    ] as const) {
       const vector = cloudflareVectors(dir).find((v) => v.file === file)!;
-      exchanges.push({ name: `${file} #${index}`, request: vector.requests[index]!, response: vector.replies[index]!, publicKey: signingKeyFromSeed(vector.rootSeed).publicKey });
+      exchanges.push({
+        name: `${file} #${index}`,
+        request: vector.requests[index]!,
+        response: vector.replies[index]!,
+        publicKey: signingKeyFromSeed(vector.rootSeed).publicKey,
+      });
     }
-    exchanges.push({ name: 'roughenough 0x8000000c', request: roughenoughVector(dir, 'rfc-request.071039e5.hex'), response: roughenoughVector(dir, 'rfc-response.071039e5.hex'), publicKey: ROUGHENOUGH_PUBLIC_KEY });
+    exchanges.push({
+      name: 'roughenough 0x8000000c',
+      request: roughenoughVector(dir, 'rfc-request.071039e5.hex'),
+      response: roughenoughVector(dir, 'rfc-response.071039e5.hex'),
+      publicKey: ROUGHENOUGH_PUBLIC_KEY,
+    });
     const entry = draft19Report(dir).responses[0]!;
-    exchanges.push({ name: 'draft-19 report #0', request: b64(entry.request), response: b64(entry.response), publicKey: b64(entry.publicKey) });
+    exchanges.push({
+      name: 'draft-19 report #0',
+      request: b64(entry.request),
+      response: b64(entry.response),
+      publicKey: b64(entry.publicKey),
+    });
   } else {
     t.diagnostic(`${SKIP_MESSAGE}: mutating local responses only`);
   }
@@ -56,17 +103,25 @@ test('no single-byte change of a valid response is accepted with different conte
         mutations++;
         if (result.valid) {
           accepted++;
-          assert.equal(content(result), content(original), `${exchange.name}: byte ${i} ^ 0x${flip.toString(16)} accepted with different content`);
+          assert.equal(
+            content(result),
+            content(original),
+            `${exchange.name}: byte ${i} ^ 0x${flip.toString(16)} accepted with different content`,
+          );
         } else {
           rejected++;
         }
       }
       mutated[i] = byte;
     }
-    lines.push(`${exchange.name}: ${exchange.response.byteLength} bytes, ${3 * exchange.response.byteLength} mutations, ${rejected} rejected`);
+    lines.push(
+      `${exchange.name}: ${exchange.response.byteLength} bytes, ${3 * exchange.response.byteLength} mutations, ${rejected} rejected`,
+    );
   }
   for (const line of lines) t.diagnostic(line);
-  t.diagnostic(`total: ${mutations} single-byte mutations over ${exchanges.length} responses, ${mutations - accepted} rejected, ${accepted} accepted (all with unchanged content)`);
+  t.diagnostic(
+    `total: ${mutations} single-byte mutations over ${exchanges.length} responses, ${mutations - accepted} rejected, ${accepted} accepted (all with unchanged content)`,
+  );
   console.log(`byte mutations: ${mutations} tried, ${mutations - accepted} rejected, ${accepted} accepted`);
   assert.equal(accepted, 0);
 });

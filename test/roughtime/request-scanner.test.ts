@@ -21,10 +21,18 @@ const POLICIES: AcceptPolicy[] = [
 const OFFERABLE = [...ALL_IETF_VERSIONS, 2, 0x80000007, 0x80000020];
 
 /** What acceptRequest says: the error code, or version and nonce offset. */
-function judge(packet: Uint8Array, policy: AcceptPolicy): { code: string } | { version: WireVersion; family: string; nonceAt: number; leafIsPacket: boolean } {
+function judge(
+  packet: Uint8Array,
+  policy: AcceptPolicy,
+): { code: string } | { version: WireVersion; family: string; nonceAt: number; leafIsPacket: boolean } {
   try {
     const r = acceptRequest(packet, policy);
-    return { version: r.version, family: r.family.id, nonceAt: r.nonce.byteOffset - packet.byteOffset, leafIsPacket: r.leafInput === packet };
+    return {
+      version: r.version,
+      family: r.family.id,
+      nonceAt: r.nonce.byteOffset - packet.byteOffset,
+      leafIsPacket: r.leafInput === packet,
+    };
   } catch (error) {
     assert.ok(error instanceof SaturnError);
     return { code: error.code };
@@ -36,7 +44,12 @@ function agree(scanner: RequestScanner, packet: Uint8Array, policy: AcceptPolicy
   const fast = scanner.scan(packet);
   const slow = judge(packet, policy);
   if (fast) {
-    assert.deepEqual(slow, { version: scanner.version, family: scanner.family.id, nonceAt: scanner.nonceAt, leafIsPacket: scanner.family.leafInput === 'request-packet' });
+    assert.deepEqual(slow, {
+      version: scanner.version,
+      family: scanner.family.id,
+      nonceAt: scanner.nonceAt,
+      leafIsPacket: scanner.family.leafInput === 'request-packet',
+    });
   }
   return fast;
 }
@@ -55,7 +68,10 @@ type RequestSpec = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
 
 function build(spec: RequestSpec): Uint8Array {
   const versions = [...spec.versions].sort((a, b) => (spec.descending ? b - a : a - b));
-  const fields: Array<readonly [number, Uint8Array]> = [[Tag.VER, u32listLe(versions)], [Tag.NONC, spec.nonce]];
+  const fields: Array<readonly [number, Uint8Array]> = [
+    [Tag.VER, u32listLe(versions)],
+    [Tag.NONC, spec.nonce],
+  ];
   if (spec.type !== 'none') fields.push([Tag.TYPE, u32le(spec.type)]);
   if (spec.srv === 'a') fields.push([Tag.SRV, serverId(keyA)]);
   if (spec.srv === 'b') fields.push([Tag.SRV, serverId(keyB)]);
@@ -84,30 +100,46 @@ test('the request scanner takes the fast path for ordinary requests and agrees w
 });
 
 test('property: on random requests the scanner never says yes where acceptRequest says otherwise', () => {
-  fc.assert(fc.property(requestArb, fc.constantFrom(...POLICIES), fc.constantFrom(0, 4, 16, 1, 2), (spec, policy, offset) => {
-    const packet = placed(build(spec), offset);
-    const fast = agree(new RequestScanner(policy), packet, policy);
-    // Nothing unusual in it (at most 16 tags): the fast path must have taken it if acceptRequest does.
-    const slow = judge(packet, policy);
-    if (!('code' in slow) && spec.extraTags + 5 <= 16) assert.ok(fast, 'an ordinary accepted request missed the fast path');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(requestArb, fc.constantFrom(...POLICIES), fc.constantFrom(0, 4, 16, 1, 2), (spec, policy, offset) => {
+      const packet = placed(build(spec), offset);
+      const fast = agree(new RequestScanner(policy), packet, policy);
+      // Nothing unusual in it (at most 16 tags): the fast path must have taken it if acceptRequest does.
+      const slow = judge(packet, policy);
+      if (!('code' in slow) && spec.extraTags + 5 <= 16)
+        assert.ok(fast, 'an ordinary accepted request missed the fast path');
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('property: on mutated requests (bytes changed, truncated, extended) the scanner agrees with acceptRequest', () => {
   const mutation = fc.record({
-    flips: fc.array(fc.tuple(fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+    flips: fc.array(fc.tuple(fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 4,
+    }),
     headerOnly: fc.boolean(),
     resize: fc.constantFrom(0, 0, 0, -4, -1, 4, -20),
   });
-  fc.assert(fc.property(requestArb, mutation, fc.constantFrom(...POLICIES), fc.constantFrom(0, 4, 3), (spec, m, policy, offset) => {
-    const original = build(spec);
-    let bytes: Uint8Array = new Uint8Array(Math.max(0, original.byteLength + m.resize));
-    bytes.set(original.subarray(0, bytes.byteLength));
-    for (const [at, value] of m.flips) {
-      const i = m.headerOnly ? at % Math.min(bytes.byteLength, 96) : at % Math.max(1, bytes.byteLength);
-      if (i < bytes.byteLength) bytes[i] = value;
-    }
-    bytes = placed(bytes, offset);
-    agree(new RequestScanner(policy), bytes, policy);
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(
+      requestArb,
+      mutation,
+      fc.constantFrom(...POLICIES),
+      fc.constantFrom(0, 4, 3),
+      (spec, m, policy, offset) => {
+        const original = build(spec);
+        let bytes: Uint8Array = new Uint8Array(Math.max(0, original.byteLength + m.resize));
+        bytes.set(original.subarray(0, bytes.byteLength));
+        for (const [at, value] of m.flips) {
+          const i = m.headerOnly ? at % Math.min(bytes.byteLength, 96) : at % Math.max(1, bytes.byteLength);
+          if (i < bytes.byteLength) bytes[i] = value;
+        }
+        bytes = placed(bytes, offset);
+        agree(new RequestScanner(policy), bytes, policy);
+      },
+    ),
+    { numRuns: 5000 },
+  );
 });

@@ -14,7 +14,11 @@ const nonce32 = new Uint8Array(32).fill(0xab);
 const key = signingKeyFromSeed(new Uint8Array(32).fill(1));
 
 test('an IETF request: ascending VER, NONC, TYPE=0, SRV, padded to a 1024-byte message', () => {
-  const packet = buildRequest({ versions: [0x8000000c, 1, 0x8000000b, 1], nonce: nonce32, serverPublicKey: key.publicKey });
+  const packet = buildRequest({
+    versions: [0x8000000c, 1, 0x8000000b, 1],
+    nonce: nonce32,
+    serverPublicKey: key.publicKey,
+  });
   assert.equal(packet.byteLength, 1036);
   const message = RtMessage.parse(unframe(packet));
   assert.equal(unframe(packet).byteLength, 1024);
@@ -38,13 +42,16 @@ test('a Google request: bare message of 1024 bytes with NONC and PAD', () => {
 
 test('buildRequest refuses bad options', () => {
   assert.throws(() => buildRequest({ versions: [], nonce: nonce32 }), RangeError);
-  assert.throws(() => buildRequest({ versions: Array.from({ length: 33 }, (_, i) => i + 1), nonce: nonce32 }), RangeError);
+  assert.throws(
+    () => buildRequest({ versions: Array.from({ length: 33 }, (_, i) => i + 1), nonce: nonce32 }),
+    RangeError,
+  );
   assert.throws(() => buildRequest({ versions: [1], nonce: new Uint8Array(64) }), RangeError);
   assert.throws(() => buildRequest({ versions: 'google', nonce: nonce32 }), RangeError);
   assert.throws(() => buildRequest({ versions: [-1], nonce: nonce32 }), RangeError);
 });
 
-test('roughenough\'s request with SRV decodes, and a server answers it only if it holds that key', (t) => {
+test("roughenough's request with SRV decodes, and a server answers it only if it holds that key", (t) => {
   const dir = vectorsDir();
   if (!dir) return t.skip(SKIP_MESSAGE);
   const packet = roughenoughVector(dir, 'rfc-request.SRV.417aa962.hex');
@@ -52,25 +59,48 @@ test('roughenough\'s request with SRV decodes, and a server answers it only if i
   assert.equal(Buffer.from(request.nonce.subarray(0, 4)).toString('hex'), '417aa962');
   assert.equal(request.serverId?.byteLength, 32);
   assert.equal(acceptRequest(packet, { versions: [0x8000000c], serverIds: [request.serverId!] }).version, 0x8000000c);
-  assert.throws(() => acceptRequest(packet, { versions: [0x8000000c], serverIds: [serverId(ROUGHENOUGH_PUBLIC_KEY)] }), (e: unknown) => e instanceof SaturnError && e.code === 'SATURN_ERR_RT_WRONG_SRV');
+  assert.throws(
+    () => acceptRequest(packet, { versions: [0x8000000c], serverIds: [serverId(ROUGHENOUGH_PUBLIC_KEY)] }),
+    (e: unknown) => e instanceof SaturnError && e.code === 'SATURN_ERR_RT_WRONG_SRV',
+  );
 });
 
 test('SRV is SHA-512(0xff ‖ key) truncated to 32 bytes, not SHA-512/256', () => {
-  const expected = createHash('sha512').update(Buffer.from([0xff])).update(key.publicKey).digest().subarray(0, 32);
+  const expected = createHash('sha512')
+    .update(Buffer.from([0xff]))
+    .update(key.publicKey)
+    .digest()
+    .subarray(0, 32);
   assert.deepEqual(Buffer.from(serverId(key.publicKey)), expected);
-  assert.notDeepEqual(Buffer.from(serverId(key.publicKey)), createHash('sha512-256').update(Buffer.from([0xff])).update(key.publicKey).digest());
+  assert.notDeepEqual(
+    Buffer.from(serverId(key.publicKey)),
+    createHash('sha512-256')
+      .update(Buffer.from([0xff]))
+      .update(key.publicKey)
+      .digest(),
+  );
 });
 
 test('acceptRequest picks the most preferred common version, whatever order VER is in', () => {
   const policy = { versions: [...ALL_IETF_VERSIONS, 'google' as const], serverIds: [serverId(key.publicKey)] };
-  const descending = frame(encodeMessage([[Tag.VER, u32listLe([0x8000000c, 0x8000000b, 1])], [Tag.NONC, nonce32], [Tag.TYPE, u32le(0)], [Tag.ZZZZ, new Uint8Array(1024)]]));
+  const descending = frame(
+    encodeMessage([
+      [Tag.VER, u32listLe([0x8000000c, 0x8000000b, 1])],
+      [Tag.NONC, nonce32],
+      [Tag.TYPE, u32le(0)],
+      [Tag.ZZZZ, new Uint8Array(1024)],
+    ]),
+  );
   assert.equal(acceptRequest(descending, policy).version, 1);
   const accepted = acceptRequest(buildRequest({ versions: [0x8000000b, 0x8000000c], nonce: nonce32 }), policy);
   assert.equal(accepted.version, 0x8000000c);
   assert.equal(accepted.leafInput.byteLength, 1036);
   const draft = acceptRequest(buildRequest({ versions: [0x80000008], nonce: nonce32 }), policy);
   assert.deepEqual(draft.leafInput, nonce32);
-  assert.equal(acceptRequest(buildRequest({ versions: 'google', nonce: new Uint8Array(64) }), policy).version, 'google');
+  assert.equal(
+    acceptRequest(buildRequest({ versions: 'google', nonce: new Uint8Array(64) }), policy).version,
+    'google',
+  );
 });
 
 test('acceptRequest drops what a server must not answer, with the reason as the code', () => {
@@ -87,12 +117,34 @@ test('acceptRequest drops what a server must not answer, with the reason as the 
   assert.equal(code(buildRequest({ versions: [1], nonce: nonce32 }).subarray(0, 1000)), 'SATURN_ERR_RT_SHORT');
   assert.equal(code(buildRequest({ versions: [0x8000000b], nonce: nonce32 })), 'SATURN_ERR_RT_VERSION');
   assert.equal(code(buildRequest({ versions: 'google', nonce: new Uint8Array(64) })), 'SATURN_ERR_RT_VERSION');
-  assert.equal(code(buildRequest({ versions: [1], nonce: nonce32, serverPublicKey: new Uint8Array(32) })), 'SATURN_ERR_RT_WRONG_SRV');
-  assert.equal(code(buildRequest({ versions: [1], nonce: nonce32 }), { ...policy, serverIds: [new Uint8Array(32), serverId(key.publicKey)] }), 'SATURN_ERR_RT_WRONG_SRV');
+  assert.equal(
+    code(buildRequest({ versions: [1], nonce: nonce32, serverPublicKey: new Uint8Array(32) })),
+    'SATURN_ERR_RT_WRONG_SRV',
+  );
+  assert.equal(
+    code(buildRequest({ versions: [1], nonce: nonce32 }), {
+      ...policy,
+      serverIds: [new Uint8Array(32), serverId(key.publicKey)],
+    }),
+    'SATURN_ERR_RT_WRONG_SRV',
+  );
   assert.equal(code(buildRequest({ versions: [1], nonce: nonce32, serverPublicKey: key.publicKey })), 'accepted');
-  const noType = frame(encodeMessage([[Tag.VER, u32listLe([1])], [Tag.NONC, nonce32], [Tag.ZZZZ, new Uint8Array(1024)]]));
+  const noType = frame(
+    encodeMessage([
+      [Tag.VER, u32listLe([1])],
+      [Tag.NONC, nonce32],
+      [Tag.ZZZZ, new Uint8Array(1024)],
+    ]),
+  );
   assert.equal(code(noType), 'SATURN_ERR_RT_MALFORMED');
-  const badType = frame(encodeMessage([[Tag.VER, u32listLe([1])], [Tag.NONC, nonce32], [Tag.TYPE, u32le(1)], [Tag.ZZZZ, new Uint8Array(1024)]]));
+  const badType = frame(
+    encodeMessage([
+      [Tag.VER, u32listLe([1])],
+      [Tag.NONC, nonce32],
+      [Tag.TYPE, u32le(1)],
+      [Tag.ZZZZ, new Uint8Array(1024)],
+    ]),
+  );
   assert.equal(code(badType), 'SATURN_ERR_RT_MALFORMED');
   assert.equal(code(new Uint8Array(1100)), 'SATURN_ERR_RT_MALFORMED');
 });

@@ -12,7 +12,12 @@ test('the responder reproduces every Cloudflare reply byte for byte', (t) => {
   if (!dir) return t.skip(SKIP_MESSAGE);
   let same = 0;
   for (const vector of cloudflareVectors(dir)) {
-    const delegation = createDelegation({ longTermKey: signingKeyFromSeed(vector.rootSeed), onlineKey: signingKeyFromSeed(vector.onlineSeed), mintNs: 0n, maxtNs: 100_000_000_000n });
+    const delegation = createDelegation({
+      longTermKey: signingKeyFromSeed(vector.rootSeed),
+      onlineKey: signingKeyFromSeed(vector.onlineSeed),
+      mintNs: 0n,
+      maxtNs: 100_000_000_000n,
+    });
     const requests: AcceptedRequest[] = vector.requests.map((packet) => {
       const decoded = decodeRequest(packet);
       const version: WireVersion = decoded.offered === 'google' ? 'google' : decoded.offered[0]!;
@@ -20,7 +25,11 @@ test('the responder reproduces every Cloudflare reply byte for byte', (t) => {
     });
     const responses = buildResponses(requests, delegation, { midpNs: 50_000_000_000n, radiNs: 5e9 }, []);
     responses.forEach((response, i) => {
-      assert.equal(Buffer.from(response).toString('hex'), Buffer.from(vector.replies[i]!).toString('hex'), `${vector.file} #${i}`);
+      assert.equal(
+        Buffer.from(response).toString('hex'),
+        Buffer.from(vector.replies[i]!).toString('hex'),
+        `${vector.file} #${i}`,
+      );
       same++;
     });
   }
@@ -29,8 +38,17 @@ test('the responder reproduces every Cloudflare reply byte for byte', (t) => {
 
 test('a mixed batch: one tree per version, every response verifies, drops carry their reason', () => {
   const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x31));
-  const delegation = createDelegation({ longTermKey, onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x32)), mintNs: 1_000n * 1_000_000_000n, maxtNs: 3_000_000_000n * 1_000_000_000n });
-  const config = { versions: [...ALL_IETF_VERSIONS, 'google'] as WireVersion[], serverIds: [serverId(longTermKey.publicKey)], delegation };
+  const delegation = createDelegation({
+    longTermKey,
+    onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x32)),
+    mintNs: 1_000n * 1_000_000_000n,
+    maxtNs: 3_000_000_000n * 1_000_000_000n,
+  });
+  const config = {
+    versions: [...ALL_IETF_VERSIONS, 'google'] as WireVersion[],
+    serverIds: [serverId(longTermKey.publicKey)],
+    delegation,
+  };
   const nonce = (i: number, bytes = 32): Uint8Array => new Uint8Array(bytes).fill(i);
   const packets = [
     buildRequest({ versions: [1], nonce: nonce(1), serverPublicKey: longTermKey.publicKey }),
@@ -45,16 +63,37 @@ test('a mixed batch: one tree per version, every response verifies, drops carry 
   ];
   const outcomes = respondToBatch(packets, config, { midpNs: 1_750_000_000_123_456_789n, radiNs: 1.5e9 });
   const dropped = outcomes.map((o) => ('dropped' in o ? o.dropped : null));
-  assert.deepEqual(dropped, [null, null, null, null, null, 'SATURN_ERR_RT_SHORT', 'SATURN_ERR_RT_WRONG_SRV', null, null]);
+  assert.deepEqual(dropped, [
+    null,
+    null,
+    null,
+    null,
+    null,
+    'SATURN_ERR_RT_SHORT',
+    'SATURN_ERR_RT_WRONG_SRV',
+    null,
+    null,
+  ]);
   outcomes.forEach((outcome, i) => {
     if (!('response' in outcome)) return;
     assert.ok(outcome.response.byteLength <= packets[i]!.byteLength);
-    const result = verifyResponse({ request: packets[i]!, response: outcome.response, publicKey: longTermKey.publicKey });
+    const result = verifyResponse({
+      request: packets[i]!,
+      response: outcome.response,
+      publicKey: longTermKey.publicKey,
+    });
     assert.equal(result.reason, null, `request ${i}`);
     assert.equal(result.midpNs, i === 1 ? 1_750_000_000_123_456_000n : 1_750_000_000_000_000_000n);
     assert.equal(result.radi, i === 1 ? 1_500_000 : 2);
   });
-  assert.equal(verifyResponse({ request: packets[0]!, response: (outcomes[3] as { response: Uint8Array }).response, publicKey: longTermKey.publicKey }).valid, false);
+  assert.equal(
+    verifyResponse({
+      request: packets[0]!,
+      response: (outcomes[3] as { response: Uint8Array }).response,
+      publicKey: longTermKey.publicKey,
+    }).valid,
+    false,
+  );
 });
 
 test('buildResponses refuses a time outside the delegation window', () => {

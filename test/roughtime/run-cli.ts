@@ -9,12 +9,24 @@ export interface CliRun {
   readonly exitCode: number | undefined;
 }
 
-export async function runCli(args: string[], deps: Omit<RoughtimeCommandDeps, 'stdout' | 'stderr' | 'setExitCode'> = {}): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  deps: Omit<RoughtimeCommandDeps, 'stdout' | 'stderr' | 'setExitCode'> = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   let exitCode: number | undefined;
-  const program = new Command('saturn').exitOverride().configureOutput({ writeOut: (s) => void (stdout += s), writeErr: (s) => void (stderr += s) });
-  program.addCommand(roughtimeCommand({ ...deps, stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, setExitCode: (code) => (exitCode = code) }));
+  const program = new Command('saturn')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void (stdout += s), writeErr: (s) => void (stderr += s) });
+  program.addCommand(
+    roughtimeCommand({
+      ...deps,
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      setExitCode: (code) => (exitCode = code),
+    }),
+  );
   try {
     await program.parseAsync(['node', 'saturn', 'roughtime', ...args]);
   } catch (error) {

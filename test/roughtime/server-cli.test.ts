@@ -14,17 +14,34 @@ const run = promisify(execFile);
 async function serveAndQuery(args: string[], expectWarning: boolean): Promise<void> {
   const server = SaturnProcess.start(['roughtime', 'serve', '--listen-addr', '127.0.0.1:0', '--workers', '1', ...args]);
   try {
-    const line = await server.waitForLine((l) => l.stream === 'stdout' && l.text.startsWith('roughtime server listening'));
+    const line = await server.waitForLine(
+      (l) => l.stream === 'stdout' && l.text.startsWith('roughtime server listening'),
+    );
     const [, port, key] = /127\.0\.0\.1:(\d+) public key (\S+)$/.exec(line.text)!;
-    assert.equal(server.lines.some((l) => l.stream === 'stderr' && /NOT FOR PRODUCTION/.test(l.text)), expectWarning);
+    assert.equal(
+      server.lines.some((l) => l.stream === 'stderr' && /NOT FOR PRODUCTION/.test(l.text)),
+      expectWarning,
+    );
     for (const versions of [[1], [0x8000000c], 'google'] as const) {
-      const answer = await queryServer({ name: 'cli', host: '127.0.0.1', port: Number(port), publicKey: new Uint8Array(Buffer.from(key!, 'base64')), versions }, { clock: testClock(), backoff: { initialMs: 2000 } });
+      const answer = await queryServer(
+        {
+          name: 'cli',
+          host: '127.0.0.1',
+          port: Number(port),
+          publicKey: new Uint8Array(Buffer.from(key!, 'base64')),
+          versions,
+        },
+        { clock: testClock(), backoff: { initialMs: 2000 } },
+      );
       assert.equal(answer.result.valid, true, answer.result.reason ?? '');
     }
     await server.stop('SIGTERM');
     const exit = await server.exited;
     assert.equal(exit.code, 0, server.output());
-    assert.ok(server.lines.some((l) => l.text.startsWith('roughtime server stopped: {"received":3,"answered":3')), server.output());
+    assert.ok(
+      server.lines.some((l) => l.text.startsWith('roughtime server stopped: {"received":3,"answered":3')),
+      server.output(),
+    );
   } finally {
     await server.stop('SIGKILL');
   }
@@ -37,7 +54,10 @@ test('saturn keygen writes a 0600 key file and prints its public key; saturn rou
     const { stdout } = await run(process.execPath, [SATURN_BIN, 'keygen', '--out', file]);
     assert.match(stdout, /^[A-Za-z0-9+/]{43}=\n$/);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    await assert.rejects(run(process.execPath, [SATURN_BIN, 'keygen', '--out', file]), (error: { code: number; stderr: string }) => error.code === 2 && /already exists/.test(error.stderr));
+    await assert.rejects(
+      run(process.execPath, [SATURN_BIN, 'keygen', '--out', file]),
+      (error: { code: number; stderr: string }) => error.code === 2 && /already exists/.test(error.stderr),
+    );
     await serveAndQuery(['--key-file', file], false);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -8,7 +8,11 @@ import { unframe } from '../../src/roughtime/frame.js';
 import { RtMessage } from '../../src/roughtime/message.js';
 import { buildRequest, decodeRequest } from '../../src/roughtime/request.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
-import { startRoughtimeServer, type RoughtimeServerOptions, type RunningRoughtimeServer } from '../../src/roughtime/server.js';
+import {
+  startRoughtimeServer,
+  type RoughtimeServerOptions,
+  type RunningRoughtimeServer,
+} from '../../src/roughtime/server.js';
 import { Tag } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
 import { TestClient, until } from '../pipeline/udp-client.js';
@@ -22,10 +26,20 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function serve(options: Partial<RoughtimeServerOptions> = {}): Promise<{ server: RunningRoughtimeServer; client: TestClient }> {
-  const server = await startRoughtimeServer({ listenAddr: { host: '127.0.0.1', port: 0 }, keys, clock: realClock, ...options });
+async function serve(
+  options: Partial<RoughtimeServerOptions> = {},
+): Promise<{ server: RunningRoughtimeServer; client: TestClient }> {
+  const server = await startRoughtimeServer({
+    listenAddr: { host: '127.0.0.1', port: 0 },
+    keys,
+    clock: realClock,
+    ...options,
+  });
   const client = await TestClient.open();
-  cleanups.push(() => server.close(), () => client.close());
+  cleanups.push(
+    () => server.close(),
+    () => client.close(),
+  );
   return { server, client };
 }
 
@@ -38,7 +52,11 @@ const VERSIONS: Array<{ label: string; versions: 'google' | number[] }> = [
 ];
 
 function requestFor(versions: 'google' | number[], publicKey?: Uint8Array): Uint8Array {
-  return buildRequest({ versions, nonce: randomBytes(versions === 'google' ? 64 : 32), serverPublicKey: versions === 'google' ? undefined : publicKey });
+  return buildRequest({
+    versions,
+    nonce: randomBytes(versions === 'google' ? 64 : 32),
+    serverPublicKey: versions === 'google' ? undefined : publicKey,
+  });
 }
 
 /** The top-level message of a reply, framed or not. */
@@ -57,10 +75,16 @@ async function exchange(client: TestClient, server: RunningRoughtimeServer, requ
     const nonce = Buffer.from(decodeRequest(request).nonce);
     const candidates = [...unused].filter((r) => Buffer.compare(Buffer.from(topOf(r).require(Tag.NONC)), nonce) === 0);
     assert.ok(candidates.length > 0, 'every request is answered');
-    const verdicts = candidates.map((reply) => ({ reply, result: verifyResponse({ request, response: reply, publicKey: server.publicKey }) }));
+    const verdicts = candidates.map((reply) => ({
+      reply,
+      result: verifyResponse({ request, response: reply, publicKey: server.publicKey }),
+    }));
     const { reply, result } = verdicts.find((v) => v.result.valid) ?? verdicts[0]!;
     unused.delete(reply);
-    assert.ok(reply.byteLength <= request.byteLength, `reply of ${reply.byteLength} bytes to a ${request.byteLength}-byte request`);
+    assert.ok(
+      reply.byteLength <= request.byteLength,
+      `reply of ${reply.byteLength} bytes to a ${request.byteLength}-byte request`,
+    );
     const top = topOf(reply);
     return { reply, result, index: top.u32(Tag.INDX), pathBytes: top.require(Tag.PATH).byteLength };
   });
@@ -69,7 +93,10 @@ async function exchange(client: TestClient, server: RunningRoughtimeServer, requ
 test('the client from the previous issue verifies a single answer in every served version', async () => {
   const { server } = await serve();
   for (const { label, versions } of VERSIONS) {
-    const answer = await queryServer({ name: label, host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions }, { clock: realClock, attempts: 3, backoff: { initialMs: 2000 } });
+    const answer = await queryServer(
+      { name: label, host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions },
+      { clock: realClock, attempts: 3, backoff: { initialMs: 2000 } },
+    );
     assert.equal(answer.result.valid, true, `${label}: ${answer.result.reason}`);
     assert.equal(answer.result.version, label);
     assert.ok(answer.result.radi! >= 1, 'RADI is never 0');
@@ -79,13 +106,19 @@ test('the client from the previous issue verifies a single answer in every serve
 
 test('batches of every version verify, with INDX > 0 and non-empty PATH, and mixed versions share a batch', async () => {
   const { server, client } = await serve({ pipelineOptions: { maxBatch: 64, flushMs: 50, workers: 2 } });
-  const requests = VERSIONS.flatMap(({ versions }) => Array.from({ length: 12 }, () => requestFor(versions, server.publicKey)));
+  const requests = VERSIONS.flatMap(({ versions }) =>
+    Array.from({ length: 12 }, () => requestFor(versions, server.publicKey)),
+  );
   const answers = await exchange(client, server, requests);
-  for (const [i, answer] of answers.entries()) assert.equal(answer.result.valid, true, `request ${i}: ${answer.result.reason}`);
+  for (const [i, answer] of answers.entries())
+    assert.equal(answer.result.valid, true, `request ${i}: ${answer.result.reason}`);
   for (const { label } of VERSIONS) {
     const ofVersion = answers.filter((a) => a.result.version === label);
     assert.equal(ofVersion.length, 12);
-    assert.ok(ofVersion.some((a) => a.index > 0 && a.pathBytes > 0), `${label}: some reply has INDX > 0 and a PATH`);
+    assert.ok(
+      ofVersion.some((a) => a.index > 0 && a.pathBytes > 0),
+      `${label}: some reply has INDX > 0 and a PATH`,
+    );
   }
   assert.ok(server.stats().meanBatch > 1);
 });
@@ -102,7 +135,8 @@ test('every request in the shared vectors gets a valid answer; those whose SRV n
   const cloudflare = await serve({ keys: cloudflareKeys, pipelineOptions: { maxBatch: 32, flushMs: 5, workers: 1 } });
   const cloudflareRequests = vectors.flatMap((v) => v.requests);
   const answers = await exchange(cloudflare.client, cloudflare.server, cloudflareRequests);
-  for (const [i, answer] of answers.entries()) assert.equal(answer.result.valid, true, `Cloudflare vector request ${i}: ${answer.result.reason}`);
+  for (const [i, answer] of answers.entries())
+    assert.equal(answer.result.valid, true, `Cloudflare vector request ${i}: ${answer.result.reason}`);
   assert.equal(answers.length, 333);
   assert.deepEqual(new Set(answers.map((a) => a.result.version)), new Set(['google', '0x80000008', '0x8000000b']));
 
@@ -111,9 +145,15 @@ test('every request in the shared vectors gets a valid answer; those whose SRV n
   const [plain] = await exchange(client, server, [roughenoughVector(dir, 'rfc-request.071039e5.hex')]);
   assert.equal(plain!.result.valid, true, plain!.result.reason ?? '');
   assert.equal(plain!.result.version, '0x8000000c');
-  const foreign = [roughenoughVector(dir, 'rfc-request.SRV.417aa962.hex'), ...draft19Report(dir).responses.map((r) => b64(r.request))];
+  const foreign = [
+    roughenoughVector(dir, 'rfc-request.SRV.417aa962.hex'),
+    ...draft19Report(dir).responses.map((r) => b64(r.request)),
+  ];
   for (const request of foreign) await client.send(request, server.address.port);
-  await until(() => (server.stats().dropped['rt_wrong_srv'] ?? 0) === foreign.length, 'the foreign-SRV requests to be dropped');
+  await until(
+    () => (server.stats().dropped['rt_wrong_srv'] ?? 0) === foreign.length,
+    'the foreign-SRV requests to be dropped',
+  );
   assert.equal(client.replies.length, 1);
 });
 
@@ -131,9 +171,15 @@ test('a flood of short and garbage datagrams gets no answer and no crash, each c
   garbage.push(requestFor([0x7777]), new Uint8Array(1024), new Uint8Array(0));
   for (const datagram of garbage) await client.send(datagram, server.address.port);
   await until(() => server.stats().received === garbage.length, 'the flood to arrive');
-  await until(() => Object.values(server.stats().dropped).reduce((a, b) => a + b, 0) + server.stats().answered === garbage.length, 'every datagram to be judged');
+  await until(
+    () => Object.values(server.stats().dropped).reduce((a, b) => a + b, 0) + server.stats().answered === garbage.length,
+    'every datagram to be judged',
+  );
   const stats = server.stats();
-  assert.ok(stats.dropped['rt_short']! >= 100 && stats.dropped['rt_malformed']! >= 1 && stats.dropped['rt_version']! >= 1, JSON.stringify(stats.dropped));
+  assert.ok(
+    stats.dropped['rt_short']! >= 100 && stats.dropped['rt_malformed']! >= 1 && stats.dropped['rt_version']! >= 1,
+    JSON.stringify(stats.dropped),
+  );
   // Random bytes of 1024+ may by chance... never form a valid request; the mangled ones may still be valid if only padding changed.
   await until(() => client.replies.length === stats.answered, 'replies in flight to land');
   const answeredGarbage = client.replies.length;
@@ -154,7 +200,9 @@ test('shutdown drains: every accepted request is answered', async () => {
   assert.equal(final.answered, requests.length);
   assert.equal(final.shed.queueFull, 0);
   for (const [i, reply] of replies.entries()) {
-    const request = requests.find((r) => Buffer.compare(Buffer.from(decodeRequest(r).nonce), Buffer.from(topOf(reply).require(Tag.NONC))) === 0)!;
+    const request = requests.find(
+      (r) => Buffer.compare(Buffer.from(decodeRequest(r).nonce), Buffer.from(topOf(reply).require(Tag.NONC))) === 0,
+    )!;
     assert.equal(verifyResponse({ request, response: reply, publicKey: server.publicKey }).valid, true, `reply ${i}`);
   }
 });
@@ -163,11 +211,24 @@ test('the online key rotates before its window ends without losing a request', a
   let nowNs = 1_800_000_000_000_000_000n;
   const clock: Clock = { now: () => nowNs, stepCount: 0, resolutionNs: 1_000 };
   const windowNs = 3_600_000_000_000;
-  const { server, client } = await serve({ clock, delegation: { windowNs }, pipelineOptions: { maxBatch: 8, flushMs: 0, workers: 2 } });
-  const pubkOf = (reply: Uint8Array): string => Buffer.from(topOf(reply).message(Tag.CERT).message(Tag.DELE).require(Tag.PUBK)).toString('hex');
-  const first = await exchange(client, server, Array.from({ length: 10 }, () => requestFor([1])));
+  const { server, client } = await serve({
+    clock,
+    delegation: { windowNs },
+    pipelineOptions: { maxBatch: 8, flushMs: 0, workers: 2 },
+  });
+  const pubkOf = (reply: Uint8Array): string =>
+    Buffer.from(topOf(reply).message(Tag.CERT).message(Tag.DELE).require(Tag.PUBK)).toString('hex');
+  const first = await exchange(
+    client,
+    server,
+    Array.from({ length: 10 }, () => requestFor([1])),
+  );
   nowNs += BigInt(windowNs) - BigInt(windowNs / 8); // inside the renewal margin of the first delegation
-  const second = await exchange(client, server, Array.from({ length: 10 }, () => requestFor([1])));
+  const second = await exchange(
+    client,
+    server,
+    Array.from({ length: 10 }, () => requestFor([1])),
+  );
   for (const answer of [...first, ...second]) assert.equal(answer.result.valid, true, answer.result.reason ?? '');
   assert.equal(new Set(first.map((a) => pubkOf(a.reply))).size, 1);
   assert.equal(new Set(second.map((a) => pubkOf(a.reply))).size, 1);
@@ -178,9 +239,15 @@ test('the online key rotates before its window ends without losing a request', a
 
 test('RADI covers the clock uncertainty and the wait, never 0; MIDP is the dispatch time', async () => {
   const { server } = await serve({ clockUncertaintyNs: () => 0 });
-  const answer = await queryServer({ name: 'g', host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions: 'google' }, { clock: realClock, backoff: { initialMs: 2000 } });
+  const answer = await queryServer(
+    { name: 'g', host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions: 'google' },
+    { clock: realClock, backoff: { initialMs: 2000 } },
+  );
   // Google states microseconds: the 10 ms processing allowance shows, the zero clock uncertainty does not make it 0.
   assert.ok(answer.result.radi! >= 10_000 && answer.result.radi! < 1_000_000, `RADI ${answer.result.radi} µs`);
-  const rfc = await queryServer({ name: 'r', host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions: [1] }, { clock: realClock, backoff: { initialMs: 2000 } });
+  const rfc = await queryServer(
+    { name: 'r', host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions: [1] },
+    { clock: realClock, backoff: { initialMs: 2000 } },
+  );
   assert.equal(rfc.result.radi, 1, 'seconds round up to 1, never 0');
 });

@@ -46,7 +46,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const seed = options.seed ?? 1;
   const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(seed));
   const now = clock.now();
-  const delegation = createDelegation({ longTermKey, onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(seed + 100)), mintNs: now - 10n * DAY_NS, maxtNs: now + 10n * DAY_NS });
+  const delegation = createDelegation({
+    longTermKey,
+    onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(seed + 100)),
+    mintNs: now - 10n * DAY_NS,
+    maxtNs: now + 10n * DAY_NS,
+  });
   const versions = options.versions ?? [...ALL_IETF_VERSIONS, 'google'];
   const config = { versions, serverIds: [serverId(longTermKey.publicKey)], delegation };
   const behaviour = options.behaviour ?? (() => 'answer');
@@ -74,7 +79,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const port = (socket.address() as AddressInfo).port;
-  const server: RoughtimeServer = { name: options.name ?? `test-${seed}`, host: '127.0.0.1', port, publicKey: longTermKey.publicKey, versions: [...ALL_IETF_VERSIONS] };
+  const server: RoughtimeServer = {
+    name: options.name ?? `test-${seed}`,
+    host: '127.0.0.1',
+    port,
+    publicKey: longTermKey.publicKey,
+    versions: [...ALL_IETF_VERSIONS],
+  };
   return {
     server,
     port,

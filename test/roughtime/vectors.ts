@@ -16,10 +16,12 @@ function repoRoot(): string {
   return process.cwd();
 }
 
-export const VECTOR_CANDIDATES = [...new Set([
-  path.resolve(process.cwd(), '..', 'shared', 'vectors', 'roughtime'),
-  path.resolve(repoRoot(), '..', 'shared', 'vectors', 'roughtime'),
-])];
+export const VECTOR_CANDIDATES = [
+  ...new Set([
+    path.resolve(process.cwd(), '..', 'shared', 'vectors', 'roughtime'),
+    path.resolve(repoRoot(), '..', 'shared', 'vectors', 'roughtime'),
+  ]),
+];
 
 /** The vectors directory, or undefined when it is not there. */
 export function vectorsDir(): string | undefined {
@@ -41,20 +43,43 @@ const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.tr
 
 export function cloudflareVectors(dir: string): CloudflareVector[] {
   const folder = path.join(dir, 'cloudflare');
-  return readdirSync(folder).filter((f) => f.endsWith('.json')).sort().map((file) => {
-    const json = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { info: string; root_key: string; online_key: string; request: string[]; replies: string[] };
-    return { file, info: json.info, rootSeed: fromHex(json.root_key), onlineSeed: fromHex(json.online_key), requests: json.request.map(fromHex), replies: json.replies.map(fromHex) };
-  });
+  return readdirSync(folder)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => {
+      const json = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as {
+        info: string;
+        root_key: string;
+        online_key: string;
+        request: string[];
+        replies: string[];
+      };
+      return {
+        file,
+        info: json.info,
+        rootSeed: fromHex(json.root_key),
+        onlineSeed: fromHex(json.online_key),
+        requests: json.request.map(fromHex),
+        replies: json.replies.map(fromHex),
+      };
+    });
 }
 
 /** roughenough's long-term public key for its 0x8000000c vectors. */
-export const ROUGHENOUGH_PUBLIC_KEY = new Uint8Array(Buffer.from('AW5uAoTSTDfG5NfY1bTh08GUnOqlRb+HVhbJ3ODJvsE=', 'base64'));
+export const ROUGHENOUGH_PUBLIC_KEY = new Uint8Array(
+  Buffer.from('AW5uAoTSTDfG5NfY1bTh08GUnOqlRb+HVhbJ3ODJvsE=', 'base64'),
+);
 
 export function roughenoughVector(dir: string, name: string): Uint8Array {
   return fromHex(readFileSync(path.join(dir, 'roughenough', name), 'utf8'));
 }
 
-export interface ReportEntry { readonly publicKey: string; readonly rand?: string; readonly request: string; readonly response: string }
+export interface ReportEntry {
+  readonly publicKey: string;
+  readonly rand?: string;
+  readonly request: string;
+  readonly response: string;
+}
 
 export function draft19ReportText(dir: string): string {
   return readFileSync(path.join(dir, 'draft19-appendixB-malfeasance-report.json'), 'utf8');

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ed25519PublicKey, serverId, signMessage, signingKeyFromSeed, verifySignature } from '../../src/roughtime/crypto.js';
+import {
+  ed25519PublicKey,
+  serverId,
+  signMessage,
+  signingKeyFromSeed,
+  verifySignature,
+} from '../../src/roughtime/crypto.js';
 import { frame, unframe } from '../../src/roughtime/frame.js';
 import { RtMessage, encodeMessage, u32le, u32listLe } from '../../src/roughtime/message.js';
 import { buildRequest } from '../../src/roughtime/request.js';
@@ -8,7 +14,15 @@ import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js
 import { Tag } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
 import { DRAFT_12, GOOGLE, type WireVersion } from '../../src/roughtime/versions.js';
-import { ROUGHENOUGH_PUBLIC_KEY, SKIP_MESSAGE, b64, cloudflareVectors, draft19Report, roughenoughVector, vectorsDir } from './vectors.js';
+import {
+  ROUGHENOUGH_PUBLIC_KEY,
+  SKIP_MESSAGE,
+  b64,
+  cloudflareVectors,
+  draft19Report,
+  roughenoughVector,
+  vectorsDir,
+} from './vectors.js';
 
 test('every Cloudflare vector verifies (Google, draft-08, draft-11; batches of 1, 10, 100)', (t) => {
   const dir = vectorsDir();
@@ -38,9 +52,21 @@ test('every Cloudflare vector verifies (Google, draft-08, draft-11; batches of 1
 test('roughenough 0x8000000c pair verifies', (t) => {
   const dir = vectorsDir();
   if (!dir) return t.skip(SKIP_MESSAGE);
-  const result = verifyResponse({ request: roughenoughVector(dir, 'rfc-request.071039e5.hex'), response: roughenoughVector(dir, 'rfc-response.071039e5.hex'), publicKey: ROUGHENOUGH_PUBLIC_KEY });
+  const result = verifyResponse({
+    request: roughenoughVector(dir, 'rfc-request.071039e5.hex'),
+    response: roughenoughVector(dir, 'rfc-response.071039e5.hex'),
+    publicKey: ROUGHENOUGH_PUBLIC_KEY,
+  });
   assert.deepEqual(
-    { valid: result.valid, version: result.version, midp: result.midp, radi: result.radi, mint: result.mint, maxt: result.maxt, reason: result.reason },
+    {
+      valid: result.valid,
+      version: result.version,
+      midp: result.midp,
+      radi: result.radi,
+      mint: result.mint,
+      maxt: result.maxt,
+      reason: result.reason,
+    },
     { valid: true, version: '0x8000000c', midp: 1747944450n, radi: 5, mint: 0n, maxt: 2n ** 64n - 1n, reason: null },
   );
   assert.equal(new Date(Number(result.midpNs! / 1_000_000n)).toISOString(), '2025-05-22T20:07:30.000Z');
@@ -55,7 +81,15 @@ test('roughenough path8 response: SREP is signed by its delegated key; without i
   assert.equal(top.require(Tag.PATH).byteLength, 8 * 32);
   const cert = top.message(Tag.CERT);
   // Its delegation comes from a long-term key other than the published one.
-  assert.equal(verifySignature(ed25519PublicKey(ROUGHENOUGH_PUBLIC_KEY), DRAFT_12.delegationContext, cert.require(Tag.DELE), cert.require(Tag.SIG)), false);
+  assert.equal(
+    verifySignature(
+      ed25519PublicKey(ROUGHENOUGH_PUBLIC_KEY),
+      DRAFT_12.delegationContext,
+      cert.require(Tag.DELE),
+      cert.require(Tag.SIG),
+    ),
+    false,
+  );
   const onlineKey = ed25519PublicKey(cert.message(Tag.DELE).require(Tag.PUBK));
   assert.ok(verifySignature(onlineKey, DRAFT_12.responseContext, top.require(Tag.SREP), top.require(Tag.SIG)));
   // A request we rebuild with its nonce is not the packet roughenough hashed: the leaf covers the whole request.
@@ -70,7 +104,11 @@ test('roughenough golden response parses but its placeholder signatures are reje
   if (!dir) return t.skip(SKIP_MESSAGE);
   const packet = roughenoughVector(dir, 'golden-response.phase8.hex');
   const nonce = RtMessage.parse(unframe(packet)).require(Tag.NONC);
-  const result = verifyResponse({ request: buildRequest({ versions: [0x8000000c], nonce }), response: packet, publicKey: ROUGHENOUGH_PUBLIC_KEY });
+  const result = verifyResponse({
+    request: buildRequest({ versions: [0x8000000c], nonce }),
+    response: packet,
+    publicKey: ROUGHENOUGH_PUBLIC_KEY,
+  });
   assert.equal(result.valid, false);
   assert.equal(result.code, 'SATURN_ERR_RT_INVALID');
 });
@@ -79,7 +117,11 @@ test('the three RFC version-1 exchanges of the draft-19 report verify', (t) => {
   const dir = vectorsDir();
   if (!dir) return t.skip(SKIP_MESSAGE);
   const midps = draft19Report(dir).responses.map((entry) => {
-    const result = verifyResponse({ request: b64(entry.request), response: b64(entry.response), publicKey: b64(entry.publicKey) });
+    const result = verifyResponse({
+      request: b64(entry.request),
+      response: b64(entry.response),
+      publicKey: b64(entry.publicKey),
+    });
     assert.equal(result.reason, null);
     assert.equal(result.version, '1');
     assert.equal(result.radi, 3);
@@ -94,12 +136,21 @@ test('wrong key, wrong nonce and a version not offered are rejected with reasons
   const request = roughenoughVector(dir, 'rfc-request.071039e5.hex');
   const response = roughenoughVector(dir, 'rfc-response.071039e5.hex');
   const otherKey = signingKeyFromSeed(new Uint8Array(32).fill(3)).publicKey;
-  assert.equal(verifyResponse({ request, response, publicKey: otherKey }).reason, 'the delegation is not signed by the long-term key');
+  assert.equal(
+    verifyResponse({ request, response, publicKey: otherKey }).reason,
+    'the delegation is not signed by the long-term key',
+  );
   const otherNonce = buildRequest({ versions: [0x8000000c], nonce: new Uint8Array(32) });
-  assert.equal(verifyResponse({ request: otherNonce, response, publicKey: ROUGHENOUGH_PUBLIC_KEY }).reason, 'NONC does not echo the request nonce');
+  assert.equal(
+    verifyResponse({ request: otherNonce, response, publicKey: ROUGHENOUGH_PUBLIC_KEY }).reason,
+    'NONC does not echo the request nonce',
+  );
   const nonce = RtMessage.parse(unframe(request)).require(Tag.NONC);
   const notOffered = buildRequest({ versions: [1], nonce });
-  assert.equal(verifyResponse({ request: notOffered, response, publicKey: ROUGHENOUGH_PUBLIC_KEY }).reason, 'response version 0x8000000c was not offered');
+  assert.equal(
+    verifyResponse({ request: notOffered, response, publicKey: ROUGHENOUGH_PUBLIC_KEY }).reason,
+    'response version 0x8000000c was not offered',
+  );
   const garbage = verifyResponse({ request, response: new Uint8Array(7), publicKey: ROUGHENOUGH_PUBLIC_KEY });
   assert.equal(garbage.code, 'SATURN_ERR_RT_MALFORMED');
   const badKey = verifyResponse({ request, response, publicKey: new Uint8Array(31) });
@@ -111,7 +162,11 @@ test('wrong key, wrong nonce and a version not offered are rejected with reasons
 const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x11));
 const onlineKey = signingKeyFromSeed(new Uint8Array(32).fill(0x22));
 const delegation = createDelegation({ longTermKey, onlineKey, mintNs: 0n, maxtNs: 4_000_000_000n * 1_000_000_000n });
-const config = { versions: [1, 0x80000008, 0x8000000b, 0x8000000c, 'google'] as WireVersion[], serverIds: [serverId(longTermKey.publicKey)], delegation };
+const config = {
+  versions: [1, 0x80000008, 0x8000000b, 0x8000000c, 'google'] as WireVersion[],
+  serverIds: [serverId(longTermKey.publicKey)],
+  delegation,
+};
 
 function respond(request: Uint8Array, radiNs = 2e9, midpNs = 1_700_000_000_000_000_000n): Uint8Array {
   const [outcome] = respondToBatch([request], config, { midpNs, radiNs });
@@ -155,15 +210,40 @@ function resign(request: Uint8Array, edit: (fields: Map<number, Uint8Array>) => 
 
 test('signed but inconsistent responses are still rejected', () => {
   const request = buildRequest({ versions: [1, 0x8000000c], nonce: new Uint8Array(32).fill(8) });
-  const check = (edit: (fields: Map<number, Uint8Array>) => void): string | null => verifyResponse({ request, response: resign(request, edit), publicKey: longTermKey.publicKey }).reason;
-  assert.equal(check(() => undefined), null);
-  assert.equal(check((f) => f.set(Tag.VERS, u32listLe([0x8000000c]))), 'SREP VERS does not list the version of the response');
-  assert.equal(check((f) => f.set(Tag.VERS, u32listLe([0x8000000c, 1]))), 'SREP VERS is not strictly ascending');
-  assert.equal(check((f) => f.set(Tag.VER, u32le(0x8000000b))), 'response states version 0x8000000b in the wrong place');
-  assert.equal(check((f) => f.set(Tag.VER, u32le(7))), 'response version 7 is not one this client speaks');
-  assert.match(check((f) => f.set(Tag.MIDP, new Uint8Array(8).fill(0xff)))!, /outside the delegation window/);
-  assert.equal(check((f) => f.set(Tag.ZZZZ, new Uint8Array(0))), 'SREP carries unexpected tag ZZZZ');
-  assert.equal(check((f) => f.delete(Tag.VERS)), 'SREP has no VERS');
+  const check = (edit: (fields: Map<number, Uint8Array>) => void): string | null =>
+    verifyResponse({ request, response: resign(request, edit), publicKey: longTermKey.publicKey }).reason;
+  assert.equal(
+    check(() => undefined),
+    null,
+  );
+  assert.equal(
+    check((f) => f.set(Tag.VERS, u32listLe([0x8000000c]))),
+    'SREP VERS does not list the version of the response',
+  );
+  assert.equal(
+    check((f) => f.set(Tag.VERS, u32listLe([0x8000000c, 1]))),
+    'SREP VERS is not strictly ascending',
+  );
+  assert.equal(
+    check((f) => f.set(Tag.VER, u32le(0x8000000b))),
+    'response states version 0x8000000b in the wrong place',
+  );
+  assert.equal(
+    check((f) => f.set(Tag.VER, u32le(7))),
+    'response version 7 is not one this client speaks',
+  );
+  assert.match(
+    check((f) => f.set(Tag.MIDP, new Uint8Array(8).fill(0xff)))!,
+    /outside the delegation window/,
+  );
+  assert.equal(
+    check((f) => f.set(Tag.ZZZZ, new Uint8Array(0))),
+    'SREP carries unexpected tag ZZZZ',
+  );
+  assert.equal(
+    check((f) => f.delete(Tag.VERS)),
+    'SREP has no VERS',
+  );
 });
 
 test('Google and draft responses from the local responder verify; a Google request gets an unframed reply', () => {

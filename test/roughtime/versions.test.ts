@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ALL_IETF_VERSIONS, DRAFT_08, DRAFT_12, GOOGLE, RFC, familyOf, nanosToRadius, nanosToTime, parseVersionLabel, radiusToNanos, timeToNanos, versionLabel, versionPreference } from '../../src/roughtime/versions.js';
+import {
+  ALL_IETF_VERSIONS,
+  DRAFT_08,
+  DRAFT_12,
+  GOOGLE,
+  RFC,
+  familyOf,
+  nanosToRadius,
+  nanosToTime,
+  parseVersionLabel,
+  radiusToNanos,
+  timeToNanos,
+  versionLabel,
+  versionPreference,
+} from '../../src/roughtime/versions.js';
 
 test('each version maps to exactly one family', () => {
   assert.equal(familyOf(1), RFC);
@@ -14,7 +28,10 @@ test('each version maps to exactly one family', () => {
 
 test('the families differ where ROUGHTIME.md says they do', () => {
   assert.deepEqual([GOOGLE.nonceBytes, GOOGLE.hashBytes, GOOGLE.framed, GOOGLE.timeUnitNs], [64, 64, false, 1000n]);
-  assert.deepEqual([DRAFT_08.nonceBytes, DRAFT_08.hashBytes, DRAFT_08.leafInput, DRAFT_08.versionIn], [32, 32, 'nonce', 'top']);
+  assert.deepEqual(
+    [DRAFT_08.nonceBytes, DRAFT_08.hashBytes, DRAFT_08.leafInput, DRAFT_08.versionIn],
+    [32, 32, 'nonce', 'top'],
+  );
   assert.deepEqual([RFC.leafInput, RFC.versionIn, RFC.typeTag], ['request-packet', 'srep', true]);
   assert.equal(Buffer.from(GOOGLE.delegationContext).toString('latin1'), 'RoughTime v1 delegation signature--\0');
   assert.equal(Buffer.from(RFC.delegationContext).toString('latin1'), 'RoughTime v1 delegation signature\0');

@@ -21,9 +21,20 @@ export class SimExchange {
   slaveSteps = 0;
 
   constructor(
-    readonly options: { slaveOffsetNs: number; forwardNs: number; backNs: number; rounds?: number; maxSessions?: number },
+    readonly options: {
+      slaveOffsetNs: number;
+      forwardNs: number;
+      backNs: number;
+      rounds?: number;
+      maxSessions?: number;
+    },
   ) {
-    this.master = new MasterCore({ envelope: new Envelope(KEY), rounds: options.rounds ?? 5, resolutionNs: 2, maxSessions: options.maxSessions });
+    this.master = new MasterCore({
+      envelope: new Envelope(KEY),
+      rounds: options.rounds ?? 5,
+      resolutionNs: 2,
+      maxSessions: options.maxSessions,
+    });
     this.slave = new SlaveCore({ envelope: new Envelope(KEY), nodeId: 'web-3' });
   }
 
@@ -39,7 +50,8 @@ export class SimExchange {
     this.masterClock.advance(1_000); // master processing
     let bytes: Uint8Array | undefined;
     if (outcome.kind === 'reply') bytes = outcome.reply.build(this.masterClock.now());
-    if (outcome.kind === 'finished') bytes = outcome.conclude(verdictOf(outcome.finished)).build(this.masterClock.now());
+    if (outcome.kind === 'finished')
+      bytes = outcome.conclude(verdictOf(outcome.finished)).build(this.masterClock.now());
     if (bytes) this.sentByMaster.push(bytes);
     return bytes;
   }

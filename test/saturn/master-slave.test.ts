@@ -75,8 +75,15 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
   x.toMaster(leg0);
   const forged = new Envelope(KEY).seal(
     encodeMessage({
-      kind: 'report', session: sessionOf(leg0), leg: 1, nonce: new Uint8Array(16), echo: new Uint8Array(16).fill(9),
-      nodeId: 'web-3', receivedAt: 1n, sentAt: 2n, clockSteps: 0,
+      kind: 'report',
+      session: sessionOf(leg0),
+      leg: 1,
+      nonce: new Uint8Array(16),
+      echo: new Uint8Array(16).fill(9),
+      nodeId: 'web-3',
+      receivedAt: 1n,
+      sentAt: 2n,
+      clockSteps: 0,
     }),
   );
   assert.equal(x.toMaster(forged), undefined);
@@ -85,7 +92,10 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
 
 test('datagrams under another key are dropped as bad_mac, by master and slave alike', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-  const stranger = new SlaveCore({ envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')), nodeId: 'x' });
+  const stranger = new SlaveCore({
+    envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
+    nodeId: 'x',
+  });
   assert.equal(x.toMaster(stranger.start(0).build(1n)), undefined);
   assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
   const strangerMaster = new MasterCore({ envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')) });
@@ -96,7 +106,9 @@ test('datagrams under another key are dropped as bad_mac, by master and slave al
 
 test('the session table is bounded: the oldest session is dropped first', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000, maxSessions: 2 });
-  const slaves = [0, 1, 2].map((i) => new SlaveCore({ envelope: new Envelope(KEY), nodeId: `n${i}`, random: seeded(i + 1) }));
+  const slaves = [0, 1, 2].map(
+    (i) => new SlaveCore({ envelope: new Envelope(KEY), nodeId: `n${i}`, random: seeded(i + 1) }),
+  );
   const firstAnswers = slaves.map((s) => x.toMaster(s.start(0).build(x.slaveNow()))!);
   assert.equal(x.master.sessions.size, 2);
   assert.equal(x.master.sessions.evicted, 1);

@@ -11,8 +11,17 @@ const MS = 1_000_000n;
  * One check with a 1 ms link each way and a chosen hold (receive to send) per leg in the slave
  * and in the master, on one true timeline; returns the master's finished check.
  */
-function runCheck(options: { slaveHoldNs?: (leg: number) => bigint; masterHoldNs?: (leg: number) => bigint; maxHoldNs?: number }): FinishedCheck {
-  const master = new MasterCore({ envelope: new Envelope(KEY), rounds: 4, resolutionNs: 2, maxHoldNs: options.maxHoldNs });
+function runCheck(options: {
+  slaveHoldNs?: (leg: number) => bigint;
+  masterHoldNs?: (leg: number) => bigint;
+  maxHoldNs?: number;
+}): FinishedCheck {
+  const master = new MasterCore({
+    envelope: new Envelope(KEY),
+    rounds: 4,
+    resolutionNs: 2,
+    maxHoldNs: options.maxHoldNs,
+  });
   const slave = new SlaveCore({ envelope: new Envelope(KEY), nodeId: 'paused' });
   let now = 1_700_000_000_000_000_000n;
   let datagram = slave.start(0).build(now);

@@ -24,7 +24,8 @@ describe('impairment proxy: parsing', () => {
     ]);
     assert.deepEqual(parseDelay('uniform:100us:1.5ms'), [{ kind: 'uniform', loNs: 1e5, hiNs: 1.5e6 }]);
     assert.deepEqual(parseDelay('const:250us'), [{ kind: 'const', ns: 250e3 }]);
-    for (const bad of ['exp', 'gauss:1ms', 'uniform:2ms:1ms', '5', 'exp:1ms:2ms']) assert.throws(() => parseDelay(bad), RangeError, bad);
+    for (const bad of ['exp', 'gauss:1ms', 'uniform:2ms:1ms', '5', 'exp:1ms:2ms'])
+      assert.throws(() => parseDelay(bad), RangeError, bad);
   });
 
   it('parses shares and share:duration', () => {
@@ -35,7 +36,20 @@ describe('impairment proxy: parsing', () => {
   });
 
   it('applies bare options to both directions and fwd-/back- to one', () => {
-    const o = parseProxyArgs(['--upstream', '127.0.0.1:9', '--seed', '7', '--delay', 'exp:1ms', '--fwd-delay', '5ms', '--back-loss', '5%', '--spike', '2%:200ms']);
+    const o = parseProxyArgs([
+      '--upstream',
+      '127.0.0.1:9',
+      '--seed',
+      '7',
+      '--delay',
+      'exp:1ms',
+      '--fwd-delay',
+      '5ms',
+      '--back-loss',
+      '5%',
+      '--spike',
+      '2%:200ms',
+    ]);
     assert.deepEqual(o.upstream, { host: '127.0.0.1', port: 9 });
     assert.equal(o.seed, 7);
     assert.deepEqual(o.forward!.delay, [{ kind: 'const', ns: 5e6 }]);
@@ -102,7 +116,11 @@ describe('impairment proxy: through real sockets', () => {
       forward: { delay: parseDelay('3ms') },
       back: { delay: parseDelay('2ms') },
     });
-    cleanups.push(() => proxy.close(), () => close(server), () => close(client));
+    cleanups.push(
+      () => proxy.close(),
+      () => close(server),
+      () => close(client),
+    );
     const rtts: number[] = [];
     for (let i = 0; i < 10; i++) {
       const t0 = process.hrtime.bigint();
@@ -163,9 +181,14 @@ describe('impairment proxy: through real sockets', () => {
 
   it('runs from the command line and prints its address and counters', async () => {
     const { server, client, serverPort } = await echoPair();
-    cleanups.push(() => close(server), () => close(client));
+    cleanups.push(
+      () => close(server),
+      () => close(client),
+    );
     const script = fileURLToPath(new URL('./impairment-proxy.js', import.meta.url));
-    const child = spawn(process.execPath, [script, '--upstream', `127.0.0.1:${serverPort}`, '--delay', '1ms'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--upstream', `127.0.0.1:${serverPort}`, '--delay', '1ms'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     cleanups.push(async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });

@@ -23,9 +23,7 @@ import { parseHostPort } from '../../src/util/parse.js';
 
 /** One term of a delay distribution, in nanoseconds. */
 export type DelayTerm =
-  | { kind: 'const'; ns: number }
-  | { kind: 'uniform'; loNs: number; hiNs: number }
-  | { kind: 'exp'; meanNs: number };
+  { kind: 'const'; ns: number } | { kind: 'uniform'; loNs: number; hiNs: number } | { kind: 'exp'; meanNs: number };
 
 /** The impairments of one direction. Probabilities are in [0, 1]. */
 export interface DirectionImpairment {
@@ -206,7 +204,16 @@ const SPIN_NS = 1_500_000;
 
 /** One direction's decisions: its own generator, so the other direction's traffic cannot change them. */
 class Direction {
-  readonly stats: DirectionStats = { received: 0, sent: 0, lost: 0, duplicated: 0, reordered: 0, spiked: 0, meanLateNs: 0, maxLateNs: 0 };
+  readonly stats: DirectionStats = {
+    received: 0,
+    sent: 0,
+    lost: 0,
+    duplicated: 0,
+    reordered: 0,
+    spiked: 0,
+    meanLateNs: 0,
+    maxLateNs: 0,
+  };
   /** Sends that went through the queue (the lateness mean's denominator). */
   queued = 0;
   private readonly random: () => number;
@@ -315,7 +322,9 @@ export class ImpairmentProxy {
       client = { socket, lastSeenNs: monoNs() };
       this.clients.set(key, client);
       // Replies from upstream go back to this client through the listening socket.
-      socket.on('message', (reply) => this.schedule(this.back, () => this.listenSocket.send(reply, from.port, from.address, ignore)));
+      socket.on('message', (reply) =>
+        this.schedule(this.back, () => this.listenSocket.send(reply, from.port, from.address, ignore)),
+      );
       socket.on('error', ignore);
       socket.bind(0, '127.0.0.1');
       this.sweep();
@@ -365,10 +374,13 @@ export class ImpairmentProxy {
     if (!next || this.immediate) return;
     const waitNs = next.dueNs - now;
     if (waitNs > SPIN_NS) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.pump();
-      }, Math.floor((waitNs - SPIN_NS) / 1e6) + 1);
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.pump();
+        },
+        Math.floor((waitNs - SPIN_NS) / 1e6) + 1,
+      );
     } else {
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
@@ -483,7 +495,9 @@ async function cli(argv: readonly string[]): Promise<void> {
     return;
   }
   const proxy = await ImpairmentProxy.start(options);
-  process.stdout.write(`${JSON.stringify({ msg: 'proxy listening', addr: proxy.addr, upstream: options.upstream, seed: options.seed })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'proxy listening', addr: proxy.addr, upstream: options.upstream, seed: options.seed })}\n`,
+  );
   const stop = () => {
     process.stdout.write(`${JSON.stringify({ msg: 'proxy stats', ...proxy.stats() })}\n`);
     void proxy.close();

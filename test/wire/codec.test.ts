@@ -9,15 +9,48 @@ const nonce = (b: number) => new Uint8Array(16).fill(b);
 test('every message round-trips, 64-bit instants exactly', () => {
   const messages: Message[] = [
     {
-      kind: 'report', session: 0xfedcba9876543210n, leg: 3, nonce: nonce(1), echo: nonce(2), nodeId: 'web-3',
-      receivedAt: 1_795_609_199_993_537_699n, sentAt: 1_795_609_199_993_600_001n, clockSteps: 2,
+      kind: 'report',
+      session: 0xfedcba9876543210n,
+      leg: 3,
+      nonce: nonce(1),
+      echo: nonce(2),
+      nodeId: 'web-3',
+      receivedAt: 1_795_609_199_993_537_699n,
+      sentAt: 1_795_609_199_993_600_001n,
+      clockSteps: 2,
     },
     {
-      kind: 'response', session: 1n, leg: 0, nonce: nonce(3), echo: nonce(4),
-      receivedAt: 18_446_744_073_709_551_615n, sentAt: 0n, echoSentAt: 1_700_000_000_000_000_123n,
+      kind: 'response',
+      session: 1n,
+      leg: 0,
+      nonce: nonce(3),
+      echo: nonce(4),
+      receivedAt: 18_446_744_073_709_551_615n,
+      sentAt: 0n,
+      echoSentAt: 1_700_000_000_000_000_123n,
     },
-    { kind: 'result', session: 2n ** 63n, echo: nonce(5), ok: true, offsetNs: -4_984_391.125, errorNs: 210.5, rttNs: 400_000, samples: 4, reason: '' },
-    { kind: 'result', session: 7n, echo: nonce(6), ok: false, offsetNs: 0, errorNs: 0, rttNs: 0, samples: 0, reason: 'a clock stepped' },
+    {
+      kind: 'result',
+      session: 2n ** 63n,
+      echo: nonce(5),
+      ok: true,
+      offsetNs: -4_984_391.125,
+      errorNs: 210.5,
+      rttNs: 400_000,
+      samples: 4,
+      reason: '',
+    },
+    {
+      kind: 'result',
+      session: 7n,
+      echo: nonce(6),
+      ok: false,
+      offsetNs: 0,
+      errorNs: 0,
+      rttNs: 0,
+      samples: 0,
+      reason: 'a clock stepped',
+    },
   ];
   for (const message of messages) {
     const decoded = decodeMessage(encodeMessage(message));
@@ -39,12 +72,21 @@ test('bytes that are not one known message decode to undefined, never throw', ()
 
 test('truncating an encoded report never yields a different valid report silently', () => {
   const bytes = encodeMessage({
-    kind: 'report', session: 42n, leg: 1, nonce: nonce(7), echo: nonce(8), nodeId: 'n', receivedAt: 5n, sentAt: 6n, clockSteps: 0,
+    kind: 'report',
+    session: 42n,
+    leg: 1,
+    nonce: nonce(7),
+    echo: nonce(8),
+    nodeId: 'n',
+    receivedAt: 5n,
+    sentAt: 6n,
+    clockSteps: 0,
   });
   for (let cut = 0; cut < bytes.length; cut++) {
     const m = decodeMessage(bytes.subarray(0, cut));
     // protobuf has no length framing at the top level: a cut may decode, but only to fewer fields.
-    if (m && m.kind === 'report') assert.ok(m.sentAt !== 6n || m.nonce.length !== 16 || m.echo.length !== 16 || cut === bytes.length);
+    if (m && m.kind === 'report')
+      assert.ok(m.sentAt !== 6n || m.nonce.length !== 16 || m.echo.length !== 16 || cut === bytes.length);
   }
 });
 
