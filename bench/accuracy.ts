@@ -17,11 +17,12 @@ import { SystemClock } from '../src/clock/system-clock.js';
 import type { Estimate } from '../src/estimate/check.js';
 import { OffsetHistory } from '../src/estimate/history.js';
 import { originalEstimate } from '../src/estimate/original.js';
-import { Events } from '../src/alert/events.js';
-import { MemorySequence } from '../src/alert/sequence-store.js';
+import { EventJournal } from '../src/events/journal.js';
+import { MemorySequence } from '../src/events/sequence-store.js';
 import { buildConfig } from '../src/cli/config.js';
 import { createDiagnostics } from '../src/log/diagnostics.js';
-import type { FinishedCheck, Verdict } from '../src/saturn/master.js';
+import { LlogWriter } from '../src/log/llog.js';
+import type { FinishedCheck, Verdict } from '../src/protocol/responder.js';
 import { MasterService } from '../src/service/master-service.js';
 import { SaturnProcess } from '../test/helpers/saturn-process.js';
 
@@ -148,8 +149,8 @@ async function startMaster(clock: SystemClock, rounds: number, thresholdNs: numb
   return MasterService.start(config, {
     clock,
     logger: createDiagnostics({ level: 'error', format: 'json', sink: quiet }),
-    events: quiet,
-    alerts: new Events(new MemorySequence(), 'bench-master'),
+    llog: new LlogWriter(quiet),
+    journal: new EventJournal(new MemorySequence(), 'bench-master'),
     observe: (record, finished) =>
       onRow({
         finished,

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
-import { SlaveCore } from '../src/saturn/slave.js';
+import { SlaveCore } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 

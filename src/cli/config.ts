@@ -1,89 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../alert/webhook.js';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
-import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from '../config.js';
+import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 
-export type LogFormat = 'llog' | 'json';
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { Config, OptionKey };
 
-/** The one validated configuration a master or slave runs with. Durations in nanoseconds. */
-export interface Config {
-  role: 'master' | 'slave';
-  masterAddr: HostPort | undefined;
-  listenAddr: HostPort;
-  hmacKey: Uint8Array;
-  name: string;
-  rounds: number;
-  thresholdNs: number;
-  intervalNs: number;
-  realertNs: number;
-  logLevel: LogLevel;
-  logFormat: LogFormat;
-  metricsAddr: HostPort | undefined;
-  clockOffsetNs: number;
-  /** Roughtime servers the node checks its own clock against (empty: no reference check). */
-  roughtimeServers: RoughtimeServer[];
-  roughtimeIntervalNs: number;
-  /** Serve Roughtime here too (sharing the program's pipeline module), with this long-term key. */
-  roughtimeListen: HostPort | undefined;
-  roughtimeKeyFile: string | undefined;
-  /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
-  stateDir: string | undefined;
-  webhookUrls: string[];
-  webhookFormat: WebhookFormat;
-  webhookTimeoutNs: number;
-  /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
-  webhookOutboxMax: number;
-}
+/** Options whose default is a value (not a description such as "the host name"). */
+type KeyWithDefault = {
+  [K in OptionKey]: (typeof OPTIONS)[K] extends { default: string } ? K : never;
+}[OptionKey];
 
 /** Raw option values as strings (lists for repeatable options), from argv/env (commander) or the config file. */
 export type RawOptions = Partial<Record<OptionKey, string | number | string[]>>;
-
-/** Every option a master or slave takes; config files use the same keys (kebab or camelCase). */
-export const OPTION_KEYS = [
-  'masterAddr',
-  'listenAddr',
-  'hmacKey',
-  'hmacKeyFile',
-  'name',
-  'rounds',
-  'threshold',
-  'interval',
-  'realert',
-  'logLevel',
-  'logFormat',
-  'metricsAddr',
-  'clockOffset',
-  'roughtimeServer',
-  'roughtimeServers',
-  'roughtimeInterval',
-  'roughtimeListen',
-  'roughtimeKeyFile',
-  'stateDir',
-  'webhookUrl',
-  'webhookFormat',
-  'webhookTimeout',
-  'webhookOutboxMax',
-] as const;
-export type OptionKey = (typeof OPTION_KEYS)[number];
-
-export const DEFAULTS = {
-  listenAddr: '0.0.0.0:4123',
-  rounds: 5,
-  threshold: '100ms',
-  interval: '10s',
-  realert: '10m',
-  logLevel: 'info',
-  logFormat: 'llog',
-  roughtimeInterval: '5m',
-  webhookFormat: 'json',
-  webhookTimeout: '5s',
-  webhookOutboxMax: 10_000,
-} as const;
 
 /** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
 export function readConfigFile(path: string): RawOptions {
@@ -99,7 +32,8 @@ export function readConfigFile(path: string): RawOptions {
   const raw: RawOptions = {};
   for (const [key, value] of Object.entries(parsed)) {
     const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionKey;
-    if (!OPTION_KEYS.includes(camel)) throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
+    if (!OPTION_KEYS.includes(camel) || camel === 'config')
+      throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
     const isList = Array.isArray(value) && value.every((v) => typeof v === 'string');
     if (typeof value !== 'string' && typeof value !== 'number' && !isList) {
       throw new ConfigError(`config file ${path}: "${key}" must be a string, a number or a list of strings`);
@@ -139,7 +73,7 @@ export function resolveKey(raw: RawOptions): Uint8Array {
 
 /** Turns raw option values (already merged: argv > env > file) into a validated Config. */
 export function buildConfig(raw: RawOptions): Config {
-  const pick = <K extends keyof typeof DEFAULTS>(k: K) => String(raw[k] ?? DEFAULTS[k]);
+  const pick = (k: KeyWithDefault) => String(raw[k] ?? OPTIONS[k].default);
   const logLevel = pick('logLevel').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);

@@ -16,7 +16,7 @@ import { createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
-import { waitForShutdown } from './shutdown.js';
+import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
 
 export interface RoughtimeCommandDeps {

@@ -17,3 +17,11 @@ export interface Clock {
 
 export const NS_PER_MS = 1_000_000;
 export const NS_PER_S = 1_000_000_000;
+
+/** An instant as RFC 3339 UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z. */
+export function isoNanos(at: Nanos): string {
+  const ms = at / 1_000_000n - (at % 1_000_000n < 0n ? 1n : 0n);
+  const subMs = at - ms * 1_000_000n;
+  const base = new Date(Number(ms)).toISOString(); // ...sss Z
+  return `${base.slice(0, -1)}${subMs.toString().padStart(6, '0')}Z`;
+}

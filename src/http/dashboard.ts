@@ -4,9 +4,9 @@
  * Server-rendered HTML and SVG, no script; the page reloads itself. Pure: `now` comes in.
  */
 import type { Nanos } from '../clock/clock.js';
-import { isoNanos } from '../alert/events.js';
-import type { NodeState } from '../saturn/fleet.js';
-import type { OffsetSeries, SeriesPoint } from './series.js';
+import { isoNanos } from '../clock/clock.js';
+import type { NodeState } from '../fleet/fleet.js';
+import type { OffsetSeries, SeriesPoint } from '../fleet/series.js';
 
 export interface DashboardInput {
   nodes: readonly NodeState[];

@@ -4,9 +4,9 @@
  * every observation (the RTT histogram, Roughtime results) is fed by observe* calls.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EVENT_KINDS, type EventKind } from '../alert/events.js';
-import type { WebhookTarget } from '../alert/webhook.js';
-import type { CheckRecord, NodeState } from '../saturn/fleet.js';
+import { EVENT_KINDS, type EventKind } from '../events/event.js';
+import type { WebhookTarget } from '../events/webhook.js';
+import type { CheckRecord, NodeState } from '../fleet/fleet.js';
 
 /** Where the scrape-time values come from. */
 export interface MetricsSources {

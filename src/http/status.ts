@@ -1,4 +1,4 @@
-import type { NodeState } from '../saturn/fleet.js';
+import type { NodeState } from '../fleet/fleet.js';
 
 /** One node as /status shows it (seconds, ISO times: the units a dashboard or jq user expects). */
 export interface NodeStatus {

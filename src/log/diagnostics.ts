@@ -1,8 +1,12 @@
 import { pino, type Logger } from 'pino';
-import { type LlogLevel, formatLlog } from '../alert/llog.js';
-import type { LogFormat, LogLevel } from '../cli/config.js';
+import { type LlogLevel, formatLlog } from './llog.js';
 
 export type { Logger };
+
+/** Diagnostics formats: llog lines (the original tool's) or pino's JSON. */
+export type LogFormat = 'llog' | 'json';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 import type { Sink } from './sink.js';
 

@@ -1,14 +1,14 @@
 import type { RemoteInfo } from 'node:dgram';
-import { type Events, isoNanos } from '../alert/events.js';
-import { LlogWriter, nsToMillisText } from '../alert/llog.js';
-import { LOST_AFTER_INTERVALS, SlaveWatch } from '../alert/slave-watch.js';
-import type { Config } from '../cli/config.js';
+import type { EventJournal } from '../events/journal.js';
+import { type LlogWriter, nsToMillisText } from '../log/llog.js';
+import { LOST_AFTER_INTERVALS, SlaveWatch } from '../fleet/slave-watch.js';
+import type { Config } from '../config.js';
 import { formatHostPort } from '../util/parse.js';
-import type { Clock, Nanos } from '../clock/clock.js';
-import type { Logger, Sink } from '../log/diagnostics.js';
+import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
+import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { type CheckRecord, Fleet } from '../saturn/fleet.js';
-import { type FinishedCheck, MasterCore } from '../saturn/master.js';
+import { type CheckRecord, Fleet } from '../fleet/fleet.js';
+import { type FinishedCheck, MasterCore } from '../protocol/responder.js';
 import { Envelope } from '../wire/envelope.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
@@ -16,10 +16,10 @@ import { DropCounts } from '../pipeline/drop-counts.js';
 export interface MasterDeps {
   clock: Clock;
   logger: Logger;
-  /** Where the llog event stream goes (stdout in production). */
-  events: Sink;
-  /** Where alert events go (numbered, to the llog stream and every webhook). */
-  alerts: Events;
+  /** The llog stream: one line per finished check. */
+  llog: LlogWriter;
+  /** Where events go (numbered, to the llog stream and every webhook). */
+  journal: EventJournal;
   /** Sees every finished check (metrics, the dashboard's series). */
   observe?: (record: CheckRecord, finished: FinishedCheck) => void;
 }
@@ -34,7 +34,6 @@ export class MasterService {
     private readonly config: Config,
     private readonly deps: MasterDeps,
     private readonly core: MasterCore,
-    private readonly llog: LlogWriter,
     private pipeline: Pipeline | undefined,
   ) {
     this.fleet = new Fleet({ thresholdNs: config.thresholdNs, realertNs: config.realertNs });
@@ -48,7 +47,7 @@ export class MasterService {
       // Both clocks' resolution widens each sample: the master's plus the slave's (assumed alike).
       resolutionNs: 2 * deps.clock.resolutionNs,
     });
-    const service = new MasterService(config, deps, core, new LlogWriter(deps.events), undefined);
+    const service = new MasterService(config, deps, core, undefined);
     // The legs take the pipeline's fast lane: no queue, no batch, the reply stamped at its send.
     service.pipeline = await createPipeline({
       listenAddr: config.listenAddr,
@@ -98,7 +97,7 @@ export class MasterService {
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
     const subject = { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
-    if (this.watch.seen(subject, at)) this.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    if (this.watch.seen(subject, at)) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
     this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
@@ -111,9 +110,9 @@ export class MasterService {
       error: nsToMillisText(verdict.errorNs),
       rtt: nsToMillisText(verdict.rttNs),
     };
-    this.llog.line('INFO', 'slave offset', fields);
+    this.deps.llog.line('INFO', 'slave offset', fields);
     if (alarm === undefined) return;
-    this.deps.alerts.emit({
+    this.deps.journal.emit({
       kind: alarm === 'recovered' ? 'recovered' : 'drift',
       at,
       node: subject,
@@ -129,7 +128,7 @@ export class MasterService {
   private sweepLost(): void {
     const now = this.deps.clock.now();
     for (const { node, lastSeenAt } of this.watch.sweep(now)) {
-      this.deps.alerts.emit({ kind: 'slave_lost', at: now, node, detail: `no check since ${isoNanos(lastSeenAt)}` });
+      this.deps.journal.emit({ kind: 'slave_lost', at: now, node, detail: `no check since ${isoNanos(lastSeenAt)}` });
     }
   }
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Events } from '../alert/events.js';
+import type { EventJournal } from '../events/journal.js';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
@@ -24,7 +24,7 @@ export interface ReferenceMonitorOptions {
   clock: Clock;
   logger: Logger;
   /** reference_clock_wrong goes here (numbered, to the llog stream and every webhook). */
-  alerts: Events;
+  journal: EventJournal;
   /** Where malfeasance reports go; without it, the report is logged instead. */
   stateDir: string | undefined;
   /** Per-query timeout of the first attempt (default 1 s, growing 1.5x per retry). */
@@ -92,7 +92,7 @@ export class ReferenceMonitor {
       if (answer.withinInterval) continue;
       wrong.push(answer);
       // Offset as everywhere in saturn: this clock minus the reference (positive: we are ahead).
-      this.options.alerts.emit({
+      this.options.journal.emit({
         kind: 'reference_clock_wrong',
         at: answer.receivedNs,
         node: { id: answer.server.name, addr: `${answer.server.host}:${answer.server.port}` },
@@ -115,7 +115,7 @@ export class ReferenceMonitor {
       // A contradiction proves that one of a pair lied, not which: the event names the pair.
       const first = outcome.contradictions[0]!;
       const names = [outcome.links[first.earlier]?.server.name, outcome.links[first.later]?.server.name].join(' vs ');
-      this.options.alerts.emit({
+      this.options.journal.emit({
         kind: 'falseticker',
         at: clock.now(),
         node: { id: `roughtime ${names}`, addr: names },

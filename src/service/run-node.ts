@@ -1,14 +1,15 @@
-import { type Alerting, openAlerting } from '../alert/alerting.js';
-import type { Config } from '../cli/config.js';
+import { type OpenJournal, openJournal } from '../events/open-journal.js';
+import { LlogWriter } from '../log/llog.js';
+import type { Config } from '../config.js';
 import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
 import { SaturnMetrics, type StageTimings } from '../http/metrics.js';
-import { OffsetSeries } from '../http/series.js';
+import { OffsetSeries } from '../fleet/series.js';
 import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
-import type { CheckRecord } from '../saturn/fleet.js';
+import type { CheckRecord } from '../fleet/fleet.js';
 import { MasterService } from './master-service.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
@@ -22,15 +23,15 @@ export interface RunningNode {
   http?: HttpServer;
   reference?: ReferenceMonitor;
   roughtime?: RunningRoughtimeServer;
-  alerting?: Alerting;
+  events?: OpenJournal;
   close(): Promise<void>;
 }
 
 export interface NodeDeps {
   clock: Clock;
   logger: Logger;
-  /** The llog event stream (stdout in production). */
-  events: Sink;
+  /** Where llog lines go: every event and every check (stdout in production). */
+  stdout: Sink;
 }
 
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
@@ -43,7 +44,9 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
   };
   let metrics: SaturnMetrics | undefined;
   try {
-    const alerting = openAlerting(
+    const llog = new LlogWriter(deps.stdout);
+    const services = { clock: deps.clock, logger: deps.logger, llog };
+    const events = openJournal(
       {
         name: config.name,
         stateDir: config.stateDir,
@@ -52,12 +55,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
         outboxMax: config.webhookOutboxMax,
       },
-      deps,
+      services,
     );
-    node.alerting = alerting;
-    closers.push(() => alerting.close());
+    node.events = events;
+    closers.push(() => events.close());
     if (config.role === 'slave') {
-      node.slave = await SlaveService.start(config, { ...deps, alerts: alerting.events });
+      node.slave = await SlaveService.start(config, { ...services, journal: events.journal });
       closers.push(() => node.slave!.close());
     } else {
       // The dashboard's series and the metrics see every finished check.
@@ -66,8 +69,8 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         nodes: () => node.master?.fleet.all() ?? [],
         thresholdNs: config.thresholdNs,
         drops: () => node.master?.drops.snapshot() ?? {},
-        events: () => alerting.events.counts,
-        webhooks: () => alerting.webhooks,
+        events: () => events.journal.counts,
+        webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
       });
       metrics = masterMetrics;
@@ -76,7 +79,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         if (verdict) series.add(n.id, { at: n.lastCheckAt!, offsetNs: verdict.offsetNs, errorNs: verdict.errorNs });
         masterMetrics.observeCheck(record);
       };
-      const master = await MasterService.start(config, { ...deps, alerts: alerting.events, observe });
+      const master = await MasterService.start(config, { ...services, journal: events.journal, observe });
       node.master = master;
       closers.push(() => master.close());
       if (config.metricsAddr) {
@@ -131,7 +134,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         intervalNs: config.roughtimeIntervalNs,
         clock: deps.clock,
         logger: deps.logger,
-        alerts: node.alerting.events,
+        journal: events.journal,
         stateDir: config.stateDir,
         onRound: (round) => {
           for (const answer of round.answers)

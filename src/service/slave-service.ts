@@ -1,13 +1,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Events } from '../alert/events.js';
-import { LlogWriter, nsToMillisText } from '../alert/llog.js';
-import type { Config } from '../cli/config.js';
+import type { EventJournal } from '../events/journal.js';
+import { type LlogWriter, nsToMillisText } from '../log/llog.js';
+import type { Config } from '../config.js';
 import { type HostPort, formatHostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
-import type { Logger, Sink } from '../log/diagnostics.js';
+import type { Logger } from '../log/diagnostics.js';
 import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { SlaveCore } from '../saturn/slave.js';
+import { SlaveCore } from '../protocol/initiator.js';
 import { Envelope } from '../wire/envelope.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
@@ -15,9 +15,10 @@ import { DropCounts } from '../pipeline/drop-counts.js';
 export interface SlaveDeps {
   clock: Clock;
   logger: Logger;
-  events: Sink;
-  /** Where alert events go (numbered, to the llog stream and every webhook). */
-  alerts: Events;
+  /** The llog stream: the master's verdict on this node, each check. */
+  llog: LlogWriter;
+  /** Where events go (numbered, to the llog stream and every webhook). */
+  journal: EventJournal;
 }
 
 /** Retransmissions of a silent leg before the check is given up. */
@@ -34,7 +35,6 @@ export class SlaveService {
   checksCompleted = 0;
   checksFailed = 0;
   private readonly core: SlaveCore;
-  private readonly llog: LlogWriter;
   private readonly legTimeoutMs: number;
   private pipeline: Pipeline | undefined;
   private master: HostPort;
@@ -48,7 +48,6 @@ export class SlaveService {
     private readonly deps: SlaveDeps,
   ) {
     this.core = new SlaveCore({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
-    this.llog = new LlogWriter(deps.events);
     this.master = config.masterAddr!;
     this.legTimeoutMs = Math.min(1000, config.intervalNs / 5e6);
   }
@@ -122,7 +121,7 @@ export class SlaveService {
     const master = formatHostPort(this.config.masterAddr!);
     if (this.unreachable) {
       this.unreachable = false;
-      this.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
+      this.deps.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
     }
     if (!result.ok) {
       this.checksFailed++;
@@ -130,7 +129,7 @@ export class SlaveService {
       return;
     }
     this.checksCompleted++;
-    this.llog.line('INFO', 'slave offset', {
+    this.deps.llog.line('INFO', 'slave offset', {
       error: nsToMillisText(result.errorNs),
       master,
       name: this.config.name,
@@ -173,7 +172,7 @@ export class SlaveService {
     if (!this.unreachable) {
       this.unreachable = true;
       const master = formatHostPort(this.config.masterAddr!);
-      this.deps.alerts.emit({
+      this.deps.journal.emit({
         kind: 'master_unreachable',
         at: this.deps.clock.now(),
         node: { id: 'master', addr: master },

@@ -53,3 +53,13 @@ export function parseCount(text: string | number, what: string, min: number, max
   }
   return value;
 }
+
+/** Nanoseconds as duration text in the largest unit that keeps it whole (600e9 -> "10m", 1.5e9 -> "1500ms"). */
+export function formatDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  for (const unit of ['h', 'm', 's', 'ms', 'us'] as const) {
+    const value = ns / UNIT_NS[unit]!;
+    if (Number.isInteger(value)) return `${value}${unit}`;
+  }
+  return `${ns}ns`;
+}

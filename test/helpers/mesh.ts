@@ -24,7 +24,7 @@ export async function startMesh(slaves: { name: string; clockOffset?: string }[]
         interval: '100ms',
         ...masterOptions,
       }),
-      { clock: new SystemClock(), logger: log.logger, events },
+      { clock: new SystemClock(), logger: log.logger, stdout: events },
     );
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
@@ -34,7 +34,7 @@ export async function startMesh(slaves: { name: string; clockOffset?: string }[]
         await startNode(config, {
           clock: new SystemClock({ offsetNs: config.clockOffsetNs }),
           logger: log.logger,
-          events: lineSink(),
+          stdout: lineSink(),
         }),
       );
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { OffsetSeries } from '../../src/http/series.js';
+import { OffsetSeries } from '../../src/fleet/series.js';
 import { escapeHtml } from '../../src/http/dashboard.js';
 import { startMesh } from '../helpers/mesh.js';
 
@@ -66,7 +66,7 @@ test('the series grows its ring as needed and wraps in order', () => {
 
 test('a large fleet shows its worst nodes only, and says so', async () => {
   const { renderDashboard, MAX_SHOWN_NODES } = await import('../../src/http/dashboard.js');
-  const { Fleet } = await import('../../src/saturn/fleet.js');
+  const { Fleet } = await import('../../src/fleet/fleet.js');
   const fleet = new Fleet({ thresholdNs: 100e6 });
   const t0 = 1_700_000_000n * S;
   for (let i = 0; i < 100; i++) {

@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Events, eventLlogLine } from '../../src/alert/events.js';
-import { MemorySequence } from '../../src/alert/sequence-store.js';
-import { formatLlog } from '../../src/alert/llog.js';
+import { EventJournal } from '../../src/events/journal.js';
+import { eventLlogLine } from '../../src/events/event.js';
+import { MemorySequence } from '../../src/events/sequence-store.js';
+import { formatLlog } from '../../src/log/llog.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
 import { createDiagnostics } from '../../src/log/diagnostics.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
@@ -21,8 +22,8 @@ function sinkLines() {
 async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
   const events = sinkLines();
   const diag = sinkLines();
-  const alerts = new Events(new MemorySequence(), 'test-master');
-  alerts.subscribe((event) => {
+  const journal = new EventJournal(new MemorySequence(), 'test-master');
+  journal.subscribe((event) => {
     const { level, message, fields } = eventLlogLine(event);
     events.sink.write(formatLlog(level, message, fields));
   });
@@ -31,7 +32,7 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
     intervalNs: 60e9,
     clock: new SystemClock({ offsetNs: clockOffsetNs }),
     logger: createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink }),
-    alerts,
+    journal,
     stateDir,
     timeoutMs: 500,
   });

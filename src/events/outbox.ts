@@ -11,8 +11,11 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { type SaturnEvent, eventFromRecord, eventToRecord } from './events.js';
+import { type SaturnEvent, eventFromRecord, eventToRecord } from './event.js';
 import { writeFileDurably } from './sequence-store.js';
+
+/** Most events an outbox holds when the options do not say (--webhook-outbox-max). */
+export const DEFAULT_OUTBOX_MAX = 10_000;
 
 /** Options of an Outbox. */
 export interface OutboxOptions {
@@ -44,7 +47,7 @@ export class Outbox {
   #finishedRecords = 0;
 
   constructor(options: OutboxOptions) {
-    const { path, maxPending = 10_000, compactAfter = 1000 } = options;
+    const { path, maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
     if (!Number.isSafeInteger(maxPending) || maxPending < 1)
       throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
     this.#path = path;

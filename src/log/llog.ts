@@ -7,7 +7,7 @@
  * so one event is always one line.
  */
 
-import type { Sink } from '../log/sink.js';
+import type { Sink } from './sink.js';
 
 /** llog severities saturn writes. */
 export type LlogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

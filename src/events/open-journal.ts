@@ -1,19 +1,20 @@
 /**
- * Wires the event path of a node: sequence numbers (durable with a state dir), the webhook
- * targets with their outboxes, then the llog stream. Webhooks subscribe first so an event is in
- * every outbox, fsync'd, before its llog line is written.
+ * Opens a node's event journal with its destinations: sequence numbers (durable with a state
+ * dir), the webhook targets with their outboxes, then the llog stream. Webhooks subscribe first so
+ * an event is in every outbox, fsync'd, before its llog line is written.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
-import type { Logger, Sink } from '../log/diagnostics.js';
-import { Events, eventLlogLine } from './events.js';
-import { LlogWriter } from './llog.js';
+import type { Logger } from '../log/diagnostics.js';
+import { eventLlogLine } from './event.js';
+import { EventJournal } from './journal.js';
+import type { LlogWriter } from '../log/llog.js';
 import { Outbox } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { type WebhookFormat, WebhookTarget } from './webhook.js';
 
-export interface AlertingOptions {
+export interface JournalOptions {
   /** The reporting node's name. */
   name: string;
   stateDir: string | undefined;
@@ -23,19 +24,17 @@ export interface AlertingOptions {
   outboxMax: number;
 }
 
-export interface AlertingDeps {
+export interface JournalDeps {
   clock: Clock;
   logger: Logger;
-  /** The llog event stream (stdout in production). */
-  events: Sink;
+  /** The llog stream (stdout in production): every event is printed there as one line. */
+  llog: LlogWriter;
 }
 
-/** A node's events and their destinations. */
-export interface Alerting {
-  events: Events;
+/** A node's journal with its destinations. */
+export interface OpenJournal {
+  journal: EventJournal;
   webhooks: WebhookTarget[];
-  /** Writes plain llog lines (non-event lines such as 'slave offset') to the same stream. */
-  llog: LlogWriter;
   close(): Promise<void>;
 }
 
@@ -45,11 +44,10 @@ export function outboxFileName(url: string): string {
 }
 
 /** Opens the sequence store and outboxes (replaying what a previous run left) and starts delivery. */
-export function openAlerting(options: AlertingOptions, deps: AlertingDeps): Alerting {
+export function openJournal(options: JournalOptions, deps: JournalDeps): OpenJournal {
   const { stateDir, webhookUrls } = options;
   const sequence = stateDir === undefined ? new MemorySequence() : SequenceStore.open(stateDir);
-  const events = new Events(sequence, options.name);
-  const llog = new LlogWriter(deps.events);
+  const journal = new EventJournal(sequence, options.name);
   const webhooks = webhookUrls.map((url) => {
     const outbox = new Outbox({
       path: stateDir === undefined ? undefined : join(stateDir, outboxFileName(url)),
@@ -65,7 +63,7 @@ export function openAlerting(options: AlertingOptions, deps: AlertingDeps): Aler
         'webhook outbox reopened',
       );
     }
-    events.subscribe((event) => target.accept(event));
+    journal.subscribe((event) => target.accept(event));
     return target;
   });
   if (stateDir === undefined && webhookUrls.length > 0) {
@@ -74,15 +72,14 @@ export function openAlerting(options: AlertingOptions, deps: AlertingDeps): Aler
       'no --state-dir: event numbers restart at 1 and undelivered webhook events are lost when saturn restarts',
     );
   }
-  events.subscribe((event) => {
+  journal.subscribe((event) => {
     const { level, message, fields } = eventLlogLine(event);
-    llog.line(level, message, fields);
+    deps.llog.line(level, message, fields);
   });
   for (const target of webhooks) target.kick();
   return {
-    events,
+    journal,
     webhooks,
-    llog,
     close: async () => {
       await Promise.all(webhooks.map((w) => w.close()));
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LlogWriter, formatLlog, nsToMillisText, plainDecimal } from '../../src/alert/llog.js';
+import { LlogWriter, formatLlog, nsToMillisText, plainDecimal } from '../../src/log/llog.js';
 
 describe('formatLlog', () => {
   it('writes the original shape with sorted keys', () => {

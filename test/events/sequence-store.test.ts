@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MemorySequence, SEQUENCE_FILE, SequenceStore } from '../../src/alert/sequence-store.js';
+import { MemorySequence, SEQUENCE_FILE, SequenceStore } from '../../src/events/sequence-store.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { SaturnEvent } from '../../src/alert/events.js';
-import { Outbox } from '../../src/alert/outbox.js';
+import type { SaturnEvent } from '../../src/events/event.js';
+import { Outbox } from '../../src/events/outbox.js';
 import {
   WebhookTarget,
   alertmanagerBody,
@@ -11,7 +11,7 @@ import {
   retryAfterMs,
   summaryText,
   webhookBody,
-} from '../../src/alert/webhook.js';
+} from '../../src/events/webhook.js';
 import { fixedClock, testLogger } from '../helpers/sinks.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 

@@ -1,14 +1,12 @@
 /**
- * Events (SPEC §6): one type for everything saturn alerts on, each with a sequence number that
- * strictly increases and is never reused (see sequence-store.ts). Consumers order events by
- * sequence, never by `at`: wall time is what saturn distrusts. Emitting is one call:
- *   events.emit({ kind: 'reference_clock_wrong', at, detail: '...' })
- * and every sink (the webhook outboxes first, so an event is durable before it is shown; then the
- * llog stream) receives it synchronously, in sequence order.
+ * Events: one type for everything saturn reports to operators (drift, a lost slave, a wrong
+ * reference clock, ...), each with a sequence number that strictly increases and is never reused.
+ * Consumers order events by sequence, never by `at`: wall time is what saturn distrusts. This file
+ * is the vocabulary (kinds, fields, the llog line of each kind, the outbox record); journal.ts
+ * numbers and publishes events.
  */
 import type { Nanos } from '../clock/clock.js';
-import { type LlogFields, type LlogLevel, nsToMillisText } from './llog.js';
-import type { SequenceSource } from './sequence-store.js';
+import { type LlogFields, type LlogLevel, nsToMillisText } from '../log/llog.js';
 
 export const EVENT_KINDS = [
   'drift',
@@ -21,8 +19,8 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-/** The node an event is about. */
-export interface EventNode {
+/** The node (or server) an event is about. */
+export interface EventSubject {
   id: string;
   /** host:port as the master saw it (or as configured, for the master itself). */
   addr: string;
@@ -32,7 +30,7 @@ export interface EventNode {
 export interface EventInput {
   kind: EventKind;
   at: Nanos;
-  node?: EventNode;
+  node?: EventSubject;
   offsetNs?: number;
   errorNs?: number;
   rttNs?: number;
@@ -48,35 +46,6 @@ export interface SaturnEvent extends EventInput {
   sequence: number;
   /** The name of the node that raised it. */
   reporter: string;
-}
-
-/** Receives every event, in sequence order. Must not throw; it runs inside emit(). */
-export type EventSink = (event: SaturnEvent) => void;
-
-/** Numbers the events and hands each to every sink; counts them by kind. */
-export class Events {
-  readonly counts = new Map<EventKind, number>();
-  readonly #sequence: SequenceSource;
-  readonly #reporter: string;
-  readonly #sinks: EventSink[] = [];
-
-  constructor(sequence: SequenceSource, reporter: string) {
-    this.#sequence = sequence;
-    this.#reporter = reporter;
-  }
-
-  /** Adds a sink; sinks run in the order they were added. */
-  subscribe(sink: EventSink): void {
-    this.#sinks.push(sink);
-  }
-
-  /** Numbers one event and delivers it to every sink; returns it. */
-  emit(input: EventInput): SaturnEvent {
-    const event: SaturnEvent = { ...input, sequence: this.#sequence.next(), reporter: this.#reporter };
-    this.counts.set(event.kind, (this.counts.get(event.kind) ?? 0) + 1);
-    for (const sink of this.#sinks) sink(event);
-    return event;
-  }
 }
 
 const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
@@ -124,14 +93,6 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
     reason: event.detail,
   };
   return { level, message, fields };
-}
-
-/** An instant as RFC 3339 UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z. */
-export function isoNanos(at: Nanos): string {
-  const ms = at / 1_000_000n - (at % 1_000_000n < 0n ? 1n : 0n);
-  const subMs = at - ms * 1_000_000n;
-  const base = new Date(Number(ms)).toISOString(); // ...sss Z
-  return `${base.slice(0, -1)}${subMs.toString().padStart(6, '0')}Z`;
 }
 
 /** Event → plain JSON-safe record (bigint instant as a decimal string), for the outbox. */

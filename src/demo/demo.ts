@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../cli/config.js';
 import { formatHostPort } from '../util/parse.js';
-import { waitForShutdown } from '../cli/shutdown.js';
+import { waitForShutdown } from '../service/signals.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys } from '../roughtime/server-keys.js';
-import { DemoReceiver } from './demo-receiver.js';
-import { type RunningNode, startNode } from './run-node.js';
+import { DemoReceiver } from './webhook-receiver.js';
+import { type RunningNode, startNode } from '../service/run-node.js';
 
 export interface DemoOptions {
   /** Stop after this long; undefined runs until SIGINT/SIGTERM. */
@@ -60,7 +60,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       roughtimeInterval: '10s',
       stateDir,
     });
-    const master = await startNode(masterConfig, { clock: new SystemClock(), logger, events: options.stdout });
+    const master = await startNode(masterConfig, { clock: new SystemClock(), logger, stdout: options.stdout });
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
     for (const slave of SLAVES) {
@@ -70,7 +70,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         await startNode(config, {
           clock: new SystemClock({ offsetNs: config.clockOffsetNs }),
           logger,
-          events: { write: () => true },
+          stdout: { write: () => true },
         }),
       );
     }

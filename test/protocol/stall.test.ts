@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FinishedCheck, MasterCore } from '../../src/saturn/master.js';
-import { SlaveCore } from '../../src/saturn/slave.js';
+import { type FinishedCheck, MasterCore } from '../../src/protocol/responder.js';
+import { SlaveCore } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KEY } from './exchange.js';
 

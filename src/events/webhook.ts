@@ -7,10 +7,10 @@
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
  */
 import { Agent, request } from 'undici';
-import type { Clock, Nanos } from '../clock/clock.js';
+import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
-import { type EventKind, type SaturnEvent, isoNanos } from './events.js';
+import type { EventKind, SaturnEvent } from './event.js';
 import type { Outbox } from './outbox.js';
 
 export const WEBHOOK_FORMATS = ['json', 'slack', 'alertmanager'] as const;
@@ -18,6 +18,9 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** Webhook retry backoff: 500 ms doubling to at most 1 min, up to half of it random. */
 export const WEBHOOK_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 60_000, jitter: 0.5 };
+
+/** Timeout of one webhook request when the options do not say (--webhook-timeout), ms. */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 
 /** A Retry-After longer than this is cut to it: a receiver must not park saturn's alerts for a day. */
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
@@ -191,7 +194,7 @@ export class WebhookTarget {
     this.label = redactUrl(options.url);
     this.outbox = options.outbox;
     this.#format = options.format;
-    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.#backoff = options.backoff ?? WEBHOOK_BACKOFF;
     this.#deps = deps;
     this.#agent = new Agent({

@@ -4,13 +4,13 @@
  * lost anew. The master calls sweep() from a timer with the time it read; nothing here reads a clock.
  */
 import type { Nanos } from '../clock/clock.js';
-import type { EventNode } from './events.js';
+import type { EventSubject } from '../events/event.js';
 
 /** How many intervals of silence make a slave lost. */
 export const LOST_AFTER_INTERVALS = 3;
 
 interface Watched {
-  node: EventNode;
+  node: EventSubject;
   lastSeenAt: Nanos;
   lost: boolean;
 }
@@ -27,7 +27,7 @@ export class SlaveWatch {
   }
 
   /** A check of `node` finished at `at` (good or discarded: either way it is alive). Returns true if it had been lost. */
-  seen(node: EventNode, at: Nanos): boolean {
+  seen(node: EventSubject, at: Nanos): boolean {
     const watched = this.#nodes.get(node.id);
     if (!watched) {
       this.#nodes.set(node.id, { node, lastSeenAt: at, lost: false });
@@ -41,8 +41,8 @@ export class SlaveWatch {
   }
 
   /** The slaves that became lost by `now` since the last sweep, with when they were last seen. */
-  sweep(now: Nanos): { node: EventNode; lastSeenAt: Nanos }[] {
-    const lost: { node: EventNode; lastSeenAt: Nanos }[] = [];
+  sweep(now: Nanos): { node: EventSubject; lastSeenAt: Nanos }[] {
+    const lost: { node: EventSubject; lastSeenAt: Nanos }[] = [];
     for (const watched of this.#nodes.values()) {
       if (watched.lost || now - watched.lastSeenAt < this.#lostAfterNs) continue;
       watched.lost = true;

@@ -3,8 +3,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { SaturnEvent } from '../../src/alert/events.js';
-import { Outbox } from '../../src/alert/outbox.js';
+import type { SaturnEvent } from '../../src/events/event.js';
+import { Outbox } from '../../src/events/outbox.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

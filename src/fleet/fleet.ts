@@ -1,8 +1,8 @@
 import type { Nanos } from '../clock/clock.js';
-import { ThresholdAlarm, type ThresholdEvent } from '../alert/threshold.js';
+import { DEFAULT_REALERT_NS, ThresholdAlarm, type ThresholdEvent } from './threshold.js';
 import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
-import type { FinishedCheck, Verdict } from './master.js';
+import type { FinishedCheck, Verdict } from '../protocol/responder.js';
 
 /** Everything the master knows about one slave. */
 export interface NodeState {
@@ -93,7 +93,7 @@ export class Fleet {
         history: new OffsetHistory(this.options),
         alarm: new ThresholdAlarm({
           thresholdNs: this.options.thresholdNs,
-          realertNs: this.options.realertNs ?? 600e9,
+          realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
         }),
       };
       this.nodes.set(check.nodeId, node);

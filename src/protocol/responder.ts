@@ -10,6 +10,9 @@ import { type RandomBytes, cryptoRandom } from '../wire/random.js';
 import type { Outgoing } from './outgoing.js';
 import { SessionTable, type SessionTableOptions } from './session-table.js';
 
+/** Samples per check when the options do not say (--rounds). */
+export const DEFAULT_ROUNDS = 5;
+
 /** Longest node id (--name) accepted, in UTF-16 code units. */
 export const MAX_NODE_ID_LENGTH = 255;
 
@@ -91,7 +94,7 @@ export class MasterCore {
 
   constructor(options: MasterCoreOptions) {
     this.envelope = options.envelope;
-    this.rounds = options.rounds ?? 5;
+    this.rounds = options.rounds ?? DEFAULT_ROUNDS;
     if (!Number.isInteger(this.rounds) || this.rounds < 1 || this.rounds > 64) {
       throw new RangeError(`rounds must be an integer from 1 to 64, got ${options.rounds}`);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DEFAULT_REALERT_NS, ThresholdAlarm } from '../../src/alert/threshold.js';
+import { DEFAULT_REALERT_NS, ThresholdAlarm } from '../../src/fleet/threshold.js';
 
 const MS = 1_000_000;
 const MIN = 60_000_000_000n;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MasterCore } from '../../src/saturn/master.js';
-import { SlaveCore } from '../../src/saturn/slave.js';
+import { MasterCore } from '../../src/protocol/responder.js';
+import { SlaveCore } from '../../src/protocol/initiator.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KEY, SimExchange } from './exchange.js';

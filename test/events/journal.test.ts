@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EventJournal } from '../../src/events/journal.js';
 import {
   EVENT_KINDS,
-  Events,
   type SaturnEvent,
   eventFromRecord,
   eventLlogLine,
   eventToRecord,
-  isoNanos,
-} from '../../src/alert/events.js';
-import { formatLlog } from '../../src/alert/llog.js';
-import { MemorySequence } from '../../src/alert/sequence-store.js';
+} from '../../src/events/event.js';
+import { isoNanos } from '../../src/clock/clock.js';
+import { formatLlog } from '../../src/log/llog.js';
+import { MemorySequence } from '../../src/events/sequence-store.js';
 
 const AT = 1_714_564_800_123_456_789n;
 
 test('emit numbers events in order and gives each to every sink, in subscription order', () => {
-  const events = new Events(new MemorySequence(), 'master');
+  const events = new EventJournal(new MemorySequence(), 'master');
   const seen: string[] = [];
   events.subscribe((e) => seen.push(`a${e.sequence}`));
   events.subscribe((e) => seen.push(`b${e.sequence}`));

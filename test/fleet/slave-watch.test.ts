@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SlaveWatch } from '../../src/alert/slave-watch.js';
+import { SlaveWatch } from '../../src/fleet/slave-watch.js';
 
 const S = 1_000_000_000n;
 const web1 = { id: 'web-1', addr: '127.0.0.1:1' };

@@ -1,6 +1,6 @@
 import { SimClock } from '../../src/clock/sim-clock.js';
-import { type FinishedCheck, MasterCore, type MasterOutcome } from '../../src/saturn/master.js';
-import { SlaveCore, type SlaveOutcome } from '../../src/saturn/slave.js';
+import { type FinishedCheck, MasterCore, type MasterOutcome } from '../../src/protocol/responder.js';
+import { SlaveCore, type SlaveOutcome } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import type { Result } from '../../src/wire/messages.js';
 

@@ -1,0 +1,165 @@
+/**
+ * The configuration a master or slave runs with, and the one table of its options: each option's
+ * flag, help text and default live here once. The command line (`src/cli`) builds its options,
+ * environment variables and config-file keys from this table and validates raw values into a
+ * `Config`; services only read the `Config`. Durations are nanoseconds.
+ */
+import { DEFAULT_OUTBOX_MAX } from './events/outbox.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from './events/webhook.js';
+import { DEFAULT_REALERT_NS } from './fleet/threshold.js';
+import type { LogFormat, LogLevel } from './log/diagnostics.js';
+import { DEFAULT_ROUNDS } from './protocol/responder.js';
+import type { RoughtimeServer } from './roughtime/server-list.js';
+import { type HostPort, formatDuration } from './util/parse.js';
+
+/** The one validated configuration a master or slave runs with. Durations in nanoseconds. */
+export interface Config {
+  role: 'master' | 'slave';
+  masterAddr: HostPort | undefined;
+  listenAddr: HostPort;
+  hmacKey: Uint8Array;
+  name: string;
+  rounds: number;
+  thresholdNs: number;
+  intervalNs: number;
+  realertNs: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  metricsAddr: HostPort | undefined;
+  clockOffsetNs: number;
+  /** Roughtime servers the node checks its own clock against (empty: no reference check). */
+  roughtimeServers: RoughtimeServer[];
+  roughtimeIntervalNs: number;
+  /** Serve Roughtime here too (sharing the program's pipeline module), with this long-term key. */
+  roughtimeListen: HostPort | undefined;
+  roughtimeKeyFile: string | undefined;
+  /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
+  stateDir: string | undefined;
+  webhookUrls: string[];
+  webhookFormat: WebhookFormat;
+  webhookTimeoutNs: number;
+  /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
+  webhookOutboxMax: number;
+}
+
+/** One option: its commander flag, what it does, and its default as a user would write it. */
+export interface OptionSpec {
+  readonly flag: string;
+  readonly help: string;
+  readonly default?: string;
+  /** Given several times (or, in the environment, several values separated by spaces). */
+  readonly repeatable?: boolean;
+}
+
+/** The default UDP address of master and slaves: the original tool's port. */
+export const DEFAULT_LISTEN_ADDR = '0.0.0.0:4123';
+/** Alert when a slave is proven further off than this (the original's default was 5 s). */
+export const DEFAULT_THRESHOLD_NS = 100e6;
+/** Time between a slave's checks (the original's default was 180 s). */
+export const DEFAULT_INTERVAL_NS = 10e9;
+/** Time between Roughtime checks of the reference clock. */
+export const DEFAULT_ROUGHTIME_INTERVAL_NS = 300e9;
+
+/** Every option a master or slave takes, in the order --help lists them. Config files use the same keys. */
+export const OPTIONS = {
+  masterAddr: {
+    flag: '--master-addr <host:port>',
+    help: 'run as a slave of this master (without it: run as the master)',
+  },
+  listenAddr: { flag: '--listen-addr <host:port>', help: 'UDP address to listen on', default: DEFAULT_LISTEN_ADDR },
+  hmacKey: {
+    flag: '--hmac-key <key>',
+    help: 'shared key, at least 16 bytes (prefer --hmac-key-file: argv is visible in ps)',
+  },
+  hmacKeyFile: {
+    flag: '--hmac-key-file <file>',
+    help: 'read the shared key from a file (a trailing newline is ignored)',
+  },
+  name: { flag: '--name <name>', help: "this node's name", default: 'the host name' },
+  rounds: { flag: '--rounds <n>', help: 'samples per check, master only', default: String(DEFAULT_ROUNDS) },
+  threshold: {
+    flag: '--threshold <duration>',
+    help: 'alert when |offset| - error exceeds this; bare number = ms',
+    default: formatDuration(DEFAULT_THRESHOLD_NS),
+  },
+  interval: {
+    flag: '--interval <duration>',
+    help: 'time between checks, slave; bare number = seconds',
+    default: formatDuration(DEFAULT_INTERVAL_NS),
+  },
+  realert: {
+    flag: '--realert <duration>',
+    help: 'repeat an alert this often while over threshold; bare number = seconds',
+    default: formatDuration(DEFAULT_REALERT_NS),
+  },
+  logLevel: { flag: '--log-level <level>', help: 'debug, info, warn or error', default: 'info' },
+  logFormat: { flag: '--log-format <format>', help: 'diagnostics format on stderr: llog or json', default: 'llog' },
+  metricsAddr: {
+    flag: '--metrics-addr <host:port>',
+    help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',
+  },
+  clockOffset: {
+    flag: '--clock-offset <duration>',
+    help: "TESTING AID: shift this node's clock, e.g. 750ms or -2s; bare number = ms",
+  },
+  roughtimeServer: {
+    flag: '--roughtime-server <host:port=BASE64KEY>',
+    help: "check this node's clock against a Roughtime server (repeatable)",
+    repeatable: true,
+  },
+  roughtimeServers: {
+    flag: '--roughtime-servers <file>',
+    help: "Roughtime servers to check against, in the ecosystem's JSON list format",
+  },
+  roughtimeListen: { flag: '--roughtime-listen <host:port>', help: 'also serve Roughtime on this UDP address' },
+  roughtimeKeyFile: {
+    flag: '--roughtime-key-file <file>',
+    help: 'long-term key for --roughtime-listen (saturn keygen writes one)',
+    default: 'an ad hoc key, not for production',
+  },
+  roughtimeInterval: {
+    flag: '--roughtime-interval <duration>',
+    help: 'time between Roughtime checks; bare number = seconds',
+    default: formatDuration(DEFAULT_ROUGHTIME_INTERVAL_NS),
+  },
+  stateDir: {
+    flag: '--state-dir <dir>',
+    help: 'keep event sequence numbers and undelivered webhook events here, across restarts',
+    default: 'memory only',
+  },
+  webhookUrl: { flag: '--webhook-url <url>', help: 'POST every event to this URL (repeatable)', repeatable: true },
+  webhookFormat: {
+    flag: '--webhook-format <format>',
+    help: 'webhook body: json, slack or alertmanager',
+    default: 'json',
+  },
+  webhookTimeout: {
+    flag: '--webhook-timeout <duration>',
+    help: 'timeout of one webhook request; bare number = seconds',
+    default: formatDuration(DEFAULT_WEBHOOK_TIMEOUT_MS * 1e6),
+  },
+  webhookOutboxMax: {
+    flag: '--webhook-outbox-max <n>',
+    help: 'most undelivered events kept per webhook; beyond it the oldest are dropped',
+    default: String(DEFAULT_OUTBOX_MAX),
+  },
+  config: { flag: '--config <file>', help: 'JSON file with the same keys as the options (kebab-case or camelCase)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+/** The options' keys, in table order. */
+export const OPTION_KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+/** An option's help text with its default appended, as --help shows it. */
+export function optionHelp(spec: OptionSpec): string {
+  return spec.default === undefined ? spec.help : `${spec.help} (default ${spec.default})`;
+}
+
+/** The environment variable of an option: SATURN_ + its long name in capitals with `_`. */
+export function envName(spec: OptionSpec): string {
+  return `SATURN_${spec.flag
+    .replace(/^--([a-z-]+).*$/, '$1')
+    .replace(/-/g, '_')
+    .toUpperCase()}`;
+}
