@@ -1,7 +1,7 @@
 /**
  * Accuracy bench (BENCH.md §3): a real slave process with a known clock shift talks to a master
  * through the impairment proxy (its own process); the master is the real MasterService (the
- * pipeline's fast lane, MasterCore, estimator, Fleet) running in this process with a tap on every
+ * pipeline's fast lane, CheckResponder, estimator, Fleet) running in this process with a tap on every
  * finished check, so each finished check gives its raw samples, saturn's single-check
  * estimate, its history-combined estimate and alarm state, and the original tool's estimate of
  * the same samples, all in the same run.

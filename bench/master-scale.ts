@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
-import { SlaveCore } from '../src/protocol/initiator.js';
+import { CheckInitiator } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 
@@ -51,7 +51,7 @@ interface Driver {
 }
 
 function saturnDriver(name: string, clock: SystemClock): Driver {
-  const core = new SlaveCore({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
+  const core = new CheckInitiator({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
   return {
     begin: () => core.start(clock.stepCount).build(clock.now()),
     next: (reply) => {

@@ -7,10 +7,10 @@ import { NONCE_BYTES, type Result } from '../wire/messages.js';
 import { type RandomBytes, cryptoRandom, randomSessionId } from '../wire/random.js';
 import type { Outgoing } from './outgoing.js';
 
-export type SlaveOutcome =
+export type InitiatorOutcome =
   { kind: 'drop'; code: ErrorCode } | { kind: 'reply'; reply: Outgoing } | { kind: 'result'; result: Result };
 
-export interface SlaveCoreOptions {
+export interface CheckInitiatorOptions {
   envelope: Envelope;
   nodeId: string;
   random?: RandomBytes;
@@ -27,17 +27,18 @@ interface Check {
 }
 
 /**
- * The slave's side of the protocol as a state machine: it opens a check, answers each of the
- * master's Responses with the next leg, and accepts the Result that echoes its last nonce.
+ * The initiator's side of a check as a state machine (a slave runs it against its master): it
+ * opens a check, answers each of the master's Responses with the next leg, and accepts the
+ * Result that echoes its last nonce.
  * No sockets, no clock reads. One check at a time; starting one abandons the previous.
  */
-export class SlaveCore {
+export class CheckInitiator {
   private readonly envelope: Envelope;
   private readonly random: RandomBytes;
   readonly nodeId: string;
   private check: Check | undefined;
 
-  constructor(options: SlaveCoreOptions) {
+  constructor(options: CheckInitiatorOptions) {
     this.envelope = options.envelope;
     this.nodeId = options.nodeId;
     this.random = options.random ?? cryptoRandom;
@@ -70,7 +71,7 @@ export class SlaveCore {
     this.check = undefined;
   }
 
-  handle(datagram: Uint8Array, receivedAt: Nanos, clockSteps: number): SlaveOutcome {
+  handle(datagram: Uint8Array, receivedAt: Nanos, clockSteps: number): InitiatorOutcome {
     const opened = this.envelope.open(datagram);
     if (!opened.ok) return { kind: 'drop', code: opened.code };
     const message = decodeMessage(opened.payload);

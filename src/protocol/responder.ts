@@ -35,13 +35,13 @@ export interface Verdict {
   samples: number;
 }
 
-export type MasterOutcome =
+export type ResponderOutcome =
   | { kind: 'drop'; code: ErrorCode }
   | { kind: 'reply'; reply: Outgoing; duplicate?: boolean }
   /** The last leg: the caller folds the check into its history and concludes with a verdict. */
   | { kind: 'finished'; finished: FinishedCheck; conclude(verdict: Verdict | undefined): Outgoing };
 
-export interface MasterCoreOptions extends SessionTableOptions {
+export interface CheckResponderOptions extends SessionTableOptions {
   envelope: Envelope;
   /** Samples per check (default 5). */
   rounds?: number;
@@ -77,14 +77,14 @@ interface Session {
   done: boolean;
 }
 
-/** The default of MasterCoreOptions.maxHoldNs. */
+/** The default of CheckResponderOptions.maxHoldNs. */
 export const DEFAULT_MAX_HOLD_NS = 50_000_000;
 
 /**
- * The master's side of the protocol as a state machine: (datagram, source, receive time)
- * in, a reply to stamp and send out. No sockets, no clock reads.
+ * The responder's side of a check as a state machine (the master runs it for every slave):
+ * (datagram, source, receive time) in, a reply to stamp and send out. No sockets, no clock reads.
  */
-export class MasterCore {
+export class CheckResponder {
   private readonly envelope: Envelope;
   private readonly rounds: number;
   private readonly resolutionNs: number;
@@ -92,7 +92,7 @@ export class MasterCore {
   private readonly random: RandomBytes;
   readonly sessions: SessionTable<Session>;
 
-  constructor(options: MasterCoreOptions) {
+  constructor(options: CheckResponderOptions) {
     this.envelope = options.envelope;
     this.rounds = options.rounds ?? DEFAULT_ROUNDS;
     if (!Number.isInteger(this.rounds) || this.rounds < 1 || this.rounds > 64) {
@@ -109,7 +109,7 @@ export class MasterCore {
    * Handles one datagram. `masterSteps` is the local clock's step counter at receipt: a change
    * during a check means the master's own timestamps are not comparable, and the check is discarded.
    */
-  handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Nanos, masterSteps: number): MasterOutcome {
+  handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Nanos, masterSteps: number): ResponderOutcome {
     const opened = this.envelope.open(datagram);
     if (!opened.ok) return { kind: 'drop', code: opened.code };
     const message = decodeMessage(opened.payload);
@@ -138,7 +138,7 @@ export class MasterCore {
     return this.advance(session, message, ip, port, receivedAt, masterSteps);
   }
 
-  private open(report: Report, ip: string, port: number, receivedAt: Nanos, masterSteps: number): MasterOutcome {
+  private open(report: Report, ip: string, port: number, receivedAt: Nanos, masterSteps: number): ResponderOutcome {
     const session: Session = {
       startedAt: receivedAt,
       nodeId: report.nodeId,
@@ -165,7 +165,7 @@ export class MasterCore {
     port: number,
     receivedAt: Nanos,
     masterSteps: number,
-  ): MasterOutcome {
+  ): ResponderOutcome {
     const t1 = session.sentAt;
     if (t1 === undefined) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
     session.samples.push(sampleFrom(t1, report.receivedAt, report.sentAt, receivedAt));

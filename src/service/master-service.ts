@@ -8,7 +8,7 @@ import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { type CheckRecord, Fleet } from '../fleet/fleet.js';
-import { type FinishedCheck, MasterCore } from '../protocol/responder.js';
+import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
 import { Envelope } from '../wire/envelope.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
@@ -33,7 +33,7 @@ export class MasterService {
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
-    private readonly core: MasterCore,
+    private readonly core: CheckResponder,
     private pipeline: Pipeline | undefined,
   ) {
     this.fleet = new Fleet({ thresholdNs: config.thresholdNs, realertNs: config.realertNs });
@@ -41,7 +41,7 @@ export class MasterService {
   }
 
   static async start(config: Config, deps: MasterDeps): Promise<MasterService> {
-    const core = new MasterCore({
+    const core = new CheckResponder({
       envelope: new Envelope(config.hmacKey),
       rounds: config.rounds,
       // Both clocks' resolution widens each sample: the master's plus the slave's (assumed alike).

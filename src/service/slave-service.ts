@@ -7,7 +7,7 @@ import { type HostPort, formatHostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { SlaveCore } from '../protocol/initiator.js';
+import { CheckInitiator } from '../protocol/initiator.js';
 import { Envelope } from '../wire/envelope.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
@@ -34,7 +34,7 @@ export class SlaveService {
   lastResult: Result | undefined;
   checksCompleted = 0;
   checksFailed = 0;
-  private readonly core: SlaveCore;
+  private readonly core: CheckInitiator;
   private readonly legTimeoutMs: number;
   private pipeline: Pipeline | undefined;
   private master: HostPort;
@@ -47,7 +47,7 @@ export class SlaveService {
     private readonly config: Config,
     private readonly deps: SlaveDeps,
   ) {
-    this.core = new SlaveCore({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
+    this.core = new CheckInitiator({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
     this.master = config.masterAddr!;
     this.legTimeoutMs = Math.min(1000, config.intervalNs / 5e6);
   }

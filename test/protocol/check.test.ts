@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MasterCore } from '../../src/protocol/responder.js';
-import { SlaveCore } from '../../src/protocol/initiator.js';
+import { CheckResponder } from '../../src/protocol/responder.js';
+import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KEY, SimExchange } from './exchange.js';
@@ -92,13 +92,15 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
 
 test('datagrams under another key are dropped as bad_mac, by master and slave alike', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-  const stranger = new SlaveCore({
+  const stranger = new CheckInitiator({
     envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
     nodeId: 'x',
   });
   assert.equal(x.toMaster(stranger.start(0).build(1n)), undefined);
   assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
-  const strangerMaster = new MasterCore({ envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')) });
+  const strangerMaster = new CheckResponder({
+    envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
+  });
   const leg0 = x.slave.start(0).build(x.slaveNow());
   const o = strangerMaster.handle(leg0, '127.0.0.1', 1, 5n, 0);
   assert.deepEqual(o, { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
@@ -107,7 +109,7 @@ test('datagrams under another key are dropped as bad_mac, by master and slave al
 test('the session table is bounded: the oldest session is dropped first', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000, maxSessions: 2 });
   const slaves = [0, 1, 2].map(
-    (i) => new SlaveCore({ envelope: new Envelope(KEY), nodeId: `n${i}`, random: seeded(i + 1) }),
+    (i) => new CheckInitiator({ envelope: new Envelope(KEY), nodeId: `n${i}`, random: seeded(i + 1) }),
   );
   const firstAnswers = slaves.map((s) => x.toMaster(s.start(0).build(x.slaveNow()))!);
   assert.equal(x.master.sessions.size, 2);
@@ -166,7 +168,7 @@ function seeded(seed: number) {
 test('a report without a node name, or with an absurd one, is dropped as undecodable', () => {
   for (const nodeId of ['', 'x'.repeat(256)]) {
     const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-    const odd = new SlaveCore({ envelope: new Envelope(KEY), nodeId });
+    const odd = new CheckInitiator({ envelope: new Envelope(KEY), nodeId });
     assert.equal(x.toMaster(odd.start(0).build(1n)), undefined);
     assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
   }

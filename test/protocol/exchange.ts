@@ -1,6 +1,6 @@
 import { SimClock } from '../../src/clock/sim-clock.js';
-import { type FinishedCheck, MasterCore, type MasterOutcome } from '../../src/protocol/responder.js';
-import { SlaveCore, type SlaveOutcome } from '../../src/protocol/initiator.js';
+import { type FinishedCheck, CheckResponder, type ResponderOutcome } from '../../src/protocol/responder.js';
+import { CheckInitiator, type InitiatorOutcome } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import type { Result } from '../../src/wire/messages.js';
 
@@ -12,12 +12,12 @@ export const KEY = new TextEncoder().encode('unit-test-key-0123456789');
  */
 export class SimExchange {
   readonly masterClock = new SimClock();
-  readonly master: MasterCore;
-  readonly slave: SlaveCore;
+  readonly master: CheckResponder;
+  readonly slave: CheckInitiator;
   readonly sentBySlave: Uint8Array[] = [];
   readonly sentByMaster: Uint8Array[] = [];
-  readonly masterOutcomes: MasterOutcome[] = [];
-  readonly slaveOutcomes: SlaveOutcome[] = [];
+  readonly masterOutcomes: ResponderOutcome[] = [];
+  readonly slaveOutcomes: InitiatorOutcome[] = [];
   slaveSteps = 0;
 
   constructor(
@@ -29,13 +29,13 @@ export class SimExchange {
       maxSessions?: number;
     },
   ) {
-    this.master = new MasterCore({
+    this.master = new CheckResponder({
       envelope: new Envelope(KEY),
       rounds: options.rounds ?? 5,
       resolutionNs: 2,
       maxSessions: options.maxSessions,
     });
-    this.slave = new SlaveCore({ envelope: new Envelope(KEY), nodeId: 'web-3' });
+    this.slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'web-3' });
   }
 
   slaveNow(): bigint {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FinishedCheck, MasterCore } from '../../src/protocol/responder.js';
-import { SlaveCore } from '../../src/protocol/initiator.js';
+import { type FinishedCheck, CheckResponder } from '../../src/protocol/responder.js';
+import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KEY } from './exchange.js';
 
@@ -16,13 +16,13 @@ function runCheck(options: {
   masterHoldNs?: (leg: number) => bigint;
   maxHoldNs?: number;
 }): FinishedCheck {
-  const master = new MasterCore({
+  const master = new CheckResponder({
     envelope: new Envelope(KEY),
     rounds: 4,
     resolutionNs: 2,
     maxHoldNs: options.maxHoldNs,
   });
-  const slave = new SlaveCore({ envelope: new Envelope(KEY), nodeId: 'paused' });
+  const slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'paused' });
   let now = 1_700_000_000_000_000_000n;
   let datagram = slave.start(0).build(now);
   for (let leg = 0; leg < 10; leg++) {
@@ -42,7 +42,7 @@ function runCheck(options: {
   throw new Error('check did not finish');
 }
 
-describe('MasterCore: a leg that waited implausibly long voids the check', () => {
+describe('CheckResponder: a leg that waited implausibly long voids the check', () => {
   it('keeps a check whose legs were handled promptly', () => {
     const finished = runCheck({});
     assert.equal(finished.outcome.ok, true);
@@ -65,6 +65,6 @@ describe('MasterCore: a leg that waited implausibly long voids the check', () =>
   it('takes the limit from maxHoldNs', () => {
     assert.equal(runCheck({ slaveHoldNs: () => 5n * MS, maxHoldNs: 10e6 }).outcome.ok, true);
     assert.equal(runCheck({ slaveHoldNs: () => 5n * MS, maxHoldNs: 4e6 }).outcome.ok, false);
-    assert.throws(() => new MasterCore({ envelope: new Envelope(KEY), maxHoldNs: 0 }), RangeError);
+    assert.throws(() => new CheckResponder({ envelope: new Envelope(KEY), maxHoldNs: 0 }), RangeError);
   });
 });
