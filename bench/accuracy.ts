@@ -19,7 +19,7 @@ import { OffsetHistory } from '../src/estimate/history.js';
 import { originalEstimate } from '../src/estimate/original.js';
 import { EventJournal } from '../src/events/journal.js';
 import { MemorySequence } from '../src/events/sequence-store.js';
-import { buildConfig } from '../src/cli/config.js';
+import { buildConfig } from '../src/config/build-config.js';
 import { createDiagnostics } from '../src/log/diagnostics.js';
 import { LlogWriter } from '../src/log/llog.js';
 import type { FinishedCheck, Verdict } from '../src/protocol/responder.js';

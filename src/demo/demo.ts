@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig } from '../cli/config.js';
+import { buildConfig } from '../config/build-config.js';
 import { formatHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../service/signals.js';
 import { SystemClock } from '../clock/system-clock.js';

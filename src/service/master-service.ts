@@ -2,7 +2,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
 import { LOST_AFTER_INTERVALS, SlaveWatch } from '../fleet/slave-watch.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/options.js';
 import { formatHostPort } from '../util/parse.js';
 import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';

@@ -1,6 +1,6 @@
 import { type OpenJournal, openJournal } from '../events/open-journal.js';
 import { LlogWriter } from '../log/llog.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/options.js';
 import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';

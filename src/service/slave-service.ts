@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/options.js';
 import { type HostPort, formatHostPort } from '../util/parse.js';
 import type { Clock, Nanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';

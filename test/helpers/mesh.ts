@@ -1,4 +1,4 @@
-import { type RawOptions, buildConfig } from '../../src/cli/config.js';
+import { type RawOptions, buildConfig } from '../../src/config/build-config.js';
 import { formatHostPort } from '../../src/util/parse.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
 import { type RunningNode, startNode } from '../../src/service/run-node.js';

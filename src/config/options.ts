@@ -1,16 +1,16 @@
 /**
  * The configuration a master or slave runs with, and the one table of its options: each option's
- * flag, help text and default live here once. The command line (`src/cli`) builds its options,
- * environment variables and config-file keys from this table and validates raw values into a
- * `Config`; services only read the `Config`. Durations are nanoseconds.
+ * flag, help text and default live here once. The command line (`src/cli`) builds its options and
+ * environment variables from this table, build-config.ts validates raw values into a `Config`, and
+ * services only read the `Config`. Durations are nanoseconds.
  */
-import { DEFAULT_OUTBOX_MAX } from './events/outbox.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from './events/webhook.js';
-import { DEFAULT_REALERT_NS } from './fleet/threshold.js';
-import type { LogFormat, LogLevel } from './log/diagnostics.js';
-import { DEFAULT_ROUNDS } from './protocol/responder.js';
-import type { RoughtimeServer } from './roughtime/server-list.js';
-import { type HostPort, formatDuration } from './util/parse.js';
+import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
+import type { LogFormat, LogLevel } from '../log/diagnostics.js';
+import { DEFAULT_ROUNDS } from '../protocol/responder.js';
+import type { RoughtimeServer } from '../roughtime/server-list.js';
+import { type HostPort, formatDuration } from '../util/parse.js';
 
 /** The one validated configuration a master or slave runs with. Durations in nanoseconds. */
 export interface Config {

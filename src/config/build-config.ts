@@ -1,3 +1,8 @@
+/**
+ * Raw option values (from argv and the environment through commander, or a JSON config file) into
+ * one validated Config. Every problem is a ConfigError with one sentence naming the option; the
+ * CLI prints it and exits 2. Reads the files an option names (key, server list, config file).
+ */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
@@ -5,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
-import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from '../config.js';
+import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 
 export type { Config, OptionKey };

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildConfig, readConfigFile } from '../../src/cli/config.js';
+import { buildConfig, readConfigFile } from '../../src/config/build-config.js';
 import { parseDuration, parseHostPort } from '../../src/util/parse.js';
 import { ConfigError } from '../../src/errors.js';
 
