@@ -286,10 +286,10 @@ function historyMedian(
 ): number {
   const history = new OffsetHistory(likely ? {} : { likelyDriftPpm: 100 });
   const errors: number[] = [];
-  const start = rows[0]?.finished.at ?? 0n;
+  const start = rows[0]?.finished.at.wall ?? 0n;
   for (const r of rows) {
     const e = r.finished.outcome.ok ? estimateOf(r) : undefined;
-    if (e) errors.push(Math.abs(history.add(start + (r.finished.at - start) * stretch, e).offsetNs - truth));
+    if (e) errors.push(Math.abs(history.add(start + (r.finished.at.wall - start) * stretch, e).offsetNs - truth));
   }
   return percentile(errors, 50);
 }

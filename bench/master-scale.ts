@@ -53,10 +53,10 @@ interface Driver {
 function saturnDriver(name: string, clock: SystemClock): Driver {
   const core = new CheckInitiator({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
   return {
-    begin: () => core.start(clock.stepCount).build(clock.now()),
+    begin: () => core.start(clock.stepCount).build(clock.read()),
     next: (reply) => {
-      const outcome = core.handle(reply, clock.now(), clock.stepCount);
-      if (outcome.kind === 'reply') return outcome.reply.build(clock.now());
+      const outcome = core.handle(reply, clock.read(), clock.stepCount);
+      if (outcome.kind === 'reply') return outcome.reply.build(clock.read());
       if (outcome.kind === 'result') return 'done';
       return undefined;
     },

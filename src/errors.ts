@@ -16,6 +16,7 @@ export const ErrorCodes = {
   SATURN_ERR_STALE_LEG: 'leg does not match the live session (replayed, forged or late)',
   SATURN_ERR_BAD_ECHO: 'echoed nonce does not match',
   SATURN_ERR_DUPLICATE: 'duplicate datagram',
+  SATURN_ERR_REPLY_TOO_LARGE: 'the reply would be larger than its request (no amplification)',
   // estimation
   SATURN_ERR_NO_SAMPLES: 'no usable samples',
   SATURN_ERR_INCONSISTENT: 'sample intervals do not intersect (clock step or wrong timestamp)',

@@ -1,13 +1,29 @@
-import type { Clock, Nanos } from './clock.js';
+import type { Clock, Instant, Nanos, Timer } from './clock.js';
 
-/** A clock that only moves when told to: for deterministic tests and simulations. */
+interface Scheduled {
+  readonly dueMono: bigint;
+  readonly order: number;
+  readonly fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * The one simulated clock of the tests and simulations: wall and monotonic time move only when
+ * told, and timers run when the monotonic time they wait for is reached, in order, each seeing the
+ * time it was due at. `step()` moves the wall clock alone and counts a step, as setting the system
+ * clock does.
+ */
 export class SimClock implements Clock {
   readonly resolutionNs: number;
-  private nowNs: bigint;
+  private wallNs: bigint;
+  private monoNs: bigint;
   private steps = 0;
+  private timers: Scheduled[] = [];
+  private scheduled = 0;
 
   constructor(startNs: Nanos = 1_700_000_000_000_000_000n, resolutionNs = 1) {
-    this.nowNs = startNs;
+    this.wallNs = startNs;
+    this.monoNs = 0n;
     this.resolutionNs = resolutionNs;
   }
 
@@ -16,17 +32,68 @@ export class SimClock implements Clock {
   }
 
   now(): Nanos {
-    return this.nowNs;
+    return this.wallNs;
   }
 
-  /** Moves time forward by `ns` (a normal passage of time). */
+  monotonic(): Nanos {
+    return this.monoNs;
+  }
+
+  read(): Instant {
+    return { wall: this.wallNs, mono: this.monoNs };
+  }
+
+  setTimer(delayNs: number, fn: () => void): Timer {
+    const timer: Scheduled = {
+      dueMono: this.monoNs + BigInt(Math.max(0, Math.ceil(delayNs))),
+      order: this.scheduled++,
+      fn,
+      cancelled: false,
+    };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.cancelled = true) };
+  }
+
+  /** Timers scheduled and neither run nor cancelled. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /**
+   * Moves both clocks forward by `ns` (a normal passage of time), running every timer that falls
+   * due on the way, in order, with the clock at the instant it was due.
+   */
   advance(ns: number | bigint): void {
-    this.nowNs += BigInt(ns);
+    if (BigInt(ns) < 0n) throw new RangeError(`time only moves forward, got ${ns}`);
+    const target = this.monoNs + BigInt(ns);
+    for (;;) {
+      const next = this.nextDue();
+      if (next === undefined || next.dueMono > target) break;
+      this.moveTo(next.dueMono);
+      this.timers.splice(this.timers.indexOf(next), 1);
+      next.fn();
+    }
+    this.moveTo(target);
   }
 
-  /** Jumps the clock by `ns` and counts a step, as the system clock does when set. */
+  /** Jumps the wall clock by `ns` and counts a step; monotonic time and timers do not move. */
   step(ns: number | bigint): void {
-    this.nowNs += BigInt(ns);
+    this.wallNs += BigInt(ns);
     this.steps++;
+  }
+
+  private moveTo(mono: bigint): void {
+    this.wallNs += mono - this.monoNs;
+    this.monoNs = mono;
+  }
+
+  private nextDue(): Scheduled | undefined {
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    let next: Scheduled | undefined;
+    for (const t of this.timers) {
+      if (next === undefined || t.dueMono < next.dueMono || (t.dueMono === next.dueMono && t.order < next.order))
+        next = t;
+    }
+    return next;
   }
 }

@@ -1,17 +1,20 @@
-import type { Clock, Nanos } from './clock.js';
-import { NS_PER_MS } from './clock.js';
+import { type Clock, type Instant, type Nanos, NS_PER_MS, type Timer } from './clock.js';
+import { NODE_OS_TIME, type OsTime } from './os-time.js';
 
 export interface SystemClockOptions {
   /** Added to every reading; a testing aid behind `--clock-offset` (default 0). */
   offsetNs?: number;
-  /** How many Date.now() tick-overs the anchor is the median of (default 7, see SPEC 3). */
+  /** How many Date.now() tick-overs the anchor is the median of (default 7: one can be hundreds of µs off). */
   anchorTicks?: number;
   /** A disagreement with Date.now() beyond this is a step of the system clock (default 2 ms). */
   stepToleranceNs?: number;
+  /** The operating system's clocks and timers (default Node's); tests script their own. */
+  os?: OsTime;
 }
 
 /**
- * Wall time as "realtime anchor + monotonic elapsed", with nanosecond resolution.
+ * Wall time as "realtime anchor + monotonic elapsed", with nanosecond resolution; monotonic time
+ * and timers straight from the OS.
  *
  * Date.now() only has milliseconds, so the anchor (realtime minus monotonic) is taken at the
  * instants where Date.now() ticks over: there realtime is an exact multiple of a millisecond.
@@ -25,6 +28,7 @@ export class SystemClock implements Clock {
   private readonly offsetNs: bigint;
   private readonly ticks: number;
   private readonly stepToleranceNs: bigint;
+  private readonly os: OsTime;
   private steps = 0;
 
   constructor(options: SystemClockOptions = {}) {
@@ -33,9 +37,10 @@ export class SystemClock implements Clock {
     this.offsetNs = BigInt(Math.round(offsetNs));
     this.ticks = options.anchorTicks ?? 7;
     this.stepToleranceNs = BigInt(options.stepToleranceNs ?? 2 * NS_PER_MS);
+    this.os = options.os ?? NODE_OS_TIME;
     // Twice, keeping the tighter: the first measurement in a fresh process runs cold (JIT, page faults).
-    const first = measureAnchorWithSpread(this.ticks);
-    const second = measureAnchorWithSpread(this.ticks);
+    const first = measureAnchorWithSpread(this.ticks, this.os);
+    const second = measureAnchorWithSpread(this.ticks, this.os);
     ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = second.spreadNs <= first.spreadNs ? second : first);
   }
 
@@ -52,9 +57,21 @@ export class SystemClock implements Clock {
   }
 
   now(): Nanos {
-    const mono = process.hrtime.bigint();
-    if (this.inStep(mono, Date.now())) return this.anchorNs + mono + this.offsetNs;
+    return this.read().wall;
+  }
+
+  monotonic(): Nanos {
+    return this.os.monotonicNs();
+  }
+
+  read(): Instant {
+    const mono = this.os.monotonicNs();
+    if (this.inStep(mono, this.os.realtimeMs())) return { wall: this.anchorNs + mono + this.offsetNs, mono };
     return this.confirmStep();
+  }
+
+  setTimer(delayNs: number, fn: () => void): Timer {
+    return { cancel: this.os.schedule(delayNs / NS_PER_MS, fn) };
   }
 
   /** Date.now() truncates to the millisecond below, so wall − realtime lies in [0, 1 ms) when in step. */
@@ -67,37 +84,39 @@ export class SystemClock implements Clock {
    * A disagreement is a step only if a tight re-read confirms it: the process may simply have been
    * preempted between its two reads (seen under load on a busy 2-core machine).
    */
-  private confirmStep(): Nanos {
+  private confirmStep(): Instant {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const before = process.hrtime.bigint();
-      const realtimeMs = Date.now();
-      const after = process.hrtime.bigint();
+      const before = this.os.monotonicNs();
+      const realtimeMs = this.os.realtimeMs();
+      const after = this.os.monotonicNs();
       if (after - before > 100_000n) continue; // preempted again: this read proves nothing
-      if (this.inStep(before, realtimeMs)) return this.anchorNs + after + this.offsetNs;
+      if (this.inStep(before, realtimeMs)) return { wall: this.anchorNs + after + this.offsetNs, mono: after };
       break;
     }
-    ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = measureAnchorWithSpread(this.ticks));
+    ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = measureAnchorWithSpread(this.ticks, this.os));
     this.steps++;
-    return this.anchorNs + process.hrtime.bigint() + this.offsetNs;
+    const mono = this.os.monotonicNs();
+    return { wall: this.anchorNs + mono + this.offsetNs, mono };
   }
 }
 
-/** Median over `ticks` tick-overs of Date.now() of (realtime − monotonic), in ns. */
-export function measureAnchor(ticks: number): bigint {
-  return measureAnchorWithSpread(ticks).anchorNs;
-}
-
-/** The anchor and the spread of its middle samples (all but the lowest and highest), in ns. */
-export function measureAnchorWithSpread(ticks: number): { anchorNs: bigint; spreadNs: number } {
+/**
+ * The median over `ticks` tick-overs of the OS's realtime of (realtime − monotonic), and the
+ * spread of the middle samples (all but the lowest and highest), in ns.
+ */
+export function measureAnchorWithSpread(
+  ticks: number,
+  os: OsTime = NODE_OS_TIME,
+): { anchorNs: bigint; spreadNs: number } {
   const samples: bigint[] = [];
   for (let i = 0; i < ticks; i++) {
-    const start = Date.now();
-    let before = process.hrtime.bigint();
+    const start = os.realtimeMs();
+    let before = os.monotonicNs();
     // Busy-wait for the next millisecond boundary (at most ~1 ms each); it falls between
     // `before` and `after` of the read that first sees the new millisecond.
     for (;;) {
-      const ms = Date.now();
-      const after = process.hrtime.bigint();
+      const ms = os.realtimeMs();
+      const after = os.monotonicNs();
       if (ms !== start) {
         samples.push(BigInt(ms) * 1_000_000n - (before + after) / 2n);
         break;

@@ -7,7 +7,7 @@
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
  */
 import { Agent, request } from 'undici';
-import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
+import { type Clock, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
 import type { EventKind, SaturnEvent } from './event.js';
@@ -185,7 +185,7 @@ export class WebhookTarget {
   readonly #agent: Agent;
   #attempt = 0; // failed attempts of the head event
   #inFlight: Promise<void> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -236,6 +236,11 @@ export class WebhookTarget {
     });
   }
 
+  /** Resolves once no request is in flight: delivered, rejected, or failed with a retry timer armed. */
+  async settled(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
   /** Resolves once the outbox is empty (tests, and a graceful shutdown that wants to drain). */
   idle(): Promise<void> {
     if (this.outbox.depth === 0 && !this.#inFlight) return Promise.resolve();
@@ -278,10 +283,10 @@ export class WebhookTarget {
           'webhook delivery failed: will retry',
         );
         if (this.#closed) return;
-        this.#timer = setTimeout(() => {
+        this.#timer = this.#deps.clock.setTimer(delayMs * 1e6, () => {
           this.#timer = undefined;
           this.kick();
-        }, delayMs);
+        });
         return;
       }
     }
@@ -312,7 +317,7 @@ export class WebhookTarget {
   /** Stops delivering (pending events stay in the outbox for the next start). */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     // Destroying the agent aborts a request in flight; its event stays pending.
     await this.#agent.destroy().catch(() => undefined);

@@ -1,7 +1,7 @@
 /**
- * The last hour of each node's combined estimate, for the dashboard plot: a bounded ring per node
- * (at most 3600 points: one an hour at a 1 s interval; at shorter intervals the plot covers less
- * than the hour rather than memory growing). Pure state, fed finished checks with their instants.
+ * The last hour of a node's combined estimate, for the dashboard plot: a bounded ring (at most
+ * 3600 points: one an hour at a 1 s interval; at shorter intervals the plot covers less than the
+ * hour rather than memory growing). Pure state, fed finished checks with their wall instants.
  *
  * Stored in typed arrays, 16 bytes a point (instant as float64 ms, offset and error as float32
  * µs: plenty for a plot), and each ring starts small and doubles as needed: 10,000 slaves at a
@@ -16,7 +16,7 @@ export interface SeriesPoint {
   errorNs: number;
 }
 
-/** Options of OffsetSeries. */
+/** Options of an OffsetSeries. */
 export interface OffsetSeriesOptions {
   /** Points kept per node. Default 3600. */
   capacity?: number;
@@ -65,24 +65,25 @@ class Ring {
   }
 }
 
-/** Per-node bounded rings of (instant, offset, error). */
+/** One node's bounded ring of (instant, offset, error) for the dashboard's plot. */
 export class OffsetSeries {
   readonly capacity: number;
   readonly windowNs: bigint;
-  readonly #nodes = new Map<string, Ring>();
+  #ring: Ring;
 
   constructor(options: OffsetSeriesOptions = {}) {
     const { capacity = 3600, windowNs = 3600e9 } = options;
-    if (!Number.isSafeInteger(capacity) || capacity < 1)
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    }
     this.capacity = capacity;
     this.windowNs = BigInt(Math.round(windowNs));
+    this.#ring = new Ring(Math.min(INITIAL_POINTS, capacity));
   }
 
   /** Adds a point; drops the oldest beyond the capacity or older than the window before `point.at`. */
-  add(nodeId: string, point: SeriesPoint): void {
-    let ring = this.#nodes.get(nodeId);
-    if (!ring) this.#nodes.set(nodeId, (ring = new Ring(Math.min(INITIAL_POINTS, this.capacity))));
+  add(point: SeriesPoint): void {
+    const ring = this.#ring;
     const cutoffMs = Number((point.at - this.windowNs) / 1_000_000n);
     while (ring.length > 0 && ring.atMs[ring.start]! < cutoffMs) {
       ring.start = ring.index(1);
@@ -100,10 +101,9 @@ export class OffsetSeries {
     ring.length++;
   }
 
-  /** A node's points at or after `since`, oldest first. */
-  points(nodeId: string, since: Nanos): SeriesPoint[] {
-    const ring = this.#nodes.get(nodeId);
-    if (!ring) return [];
+  /** The points at or after `since`, oldest first. */
+  points(since: Nanos): SeriesPoint[] {
+    const ring = this.#ring;
     const sinceMs = Number(since / 1_000n) / 1e3;
     const out: SeriesPoint[] = [];
     for (let i = 0; i < ring.length; i++) {

@@ -1,7 +1,8 @@
 /**
- * The alert rule (SPEC §6) as a pure state machine: a slave is over threshold when
- * |offset| − error > threshold, i.e. when even the most favourable offset the bound allows is
- * too far, so a noisy link alone (wide bound) never raises the alarm. The caller passes `at`.
+ * The alert rule as a pure state machine: a slave is over threshold when |offset| − error >
+ * threshold, i.e. when even the most favourable offset the bound allows is too far, so a noisy
+ * link alone (wide bound) never raises the alarm. The caller passes `at`, a monotonic instant:
+ * the re-alert interval is an age.
  */
 import type { Nanos } from '../clock/clock.js';
 
@@ -23,7 +24,7 @@ export const DEFAULT_REALERT_NS = 10 * 60 * 1e9;
 export class ThresholdAlarm {
   readonly thresholdNs: number;
   readonly realertNs: number;
-  #lastAlertAt: Nanos | undefined; // set while over: when 'drift' or the last 'realert' was raised
+  #lastAlertAt: Nanos | undefined; // set while over: when (monotonic) 'drift' or the last 'realert' was raised
 
   constructor(options: ThresholdAlarmOptions) {
     const { thresholdNs, realertNs = DEFAULT_REALERT_NS } = options;
@@ -45,7 +46,7 @@ export class ThresholdAlarm {
     return Math.abs(offsetNs) - errorNs > this.thresholdNs;
   }
 
-  /** Feeds one estimate taken at `at`; returns the event to announce, if any. */
+  /** Feeds one estimate taken at monotonic instant `at`; returns the event to announce, if any. */
   evaluate(at: Nanos, offsetNs: number, errorNs: number): ThresholdEvent | undefined {
     if (!(Number.isFinite(offsetNs) && Number.isFinite(errorNs) && errorNs >= 0)) {
       throw new RangeError(`estimate must have a finite offset and error >= 0, got ${offsetNs} ± ${errorNs}`);

@@ -3,16 +3,15 @@
  * over the last hour with the threshold drawn, plus one overview plot with a series per node.
  * Server-rendered HTML and SVG, no script; the page reloads itself. Pure: `now` comes in.
  */
-import type { Nanos } from '../clock/clock.js';
-import { isoNanos } from '../clock/clock.js';
+import { type Instant, type Nanos, isoNanos } from '../clock/clock.js';
 import type { NodeState } from '../fleet/fleet.js';
-import type { OffsetSeries, SeriesPoint } from '../fleet/series.js';
+import type { SeriesPoint } from '../fleet/series.js';
 
 export interface DashboardInput {
   nodes: readonly NodeState[];
-  series: OffsetSeries;
   thresholdNs: number;
-  now: Nanos;
+  /** Now: wall time for the plots' axis, monotonic time for ages. */
+  now: Instant;
   /** Seconds between reloads. Default 5. */
   refreshSeconds?: number;
   /** The plotted window, ns. Default 1 h. */
@@ -43,6 +42,13 @@ export function escapeHtml(text: string): string {
 const ms = (ns: number) => ns / 1e6;
 const fixed = (x: number, digits = 3) => x.toFixed(digits);
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${fixed(x)}`;
+
+/** What every plot is drawn with: the wall instant at its right edge, its span, the threshold. */
+interface PlotInput {
+  now: Nanos;
+  windowNs: number;
+  thresholdNs: number;
+}
 
 /** Scales of one plot: time on x, milliseconds on y. */
 interface Frame {
@@ -103,12 +109,7 @@ function axes(f: Frame, thresholdMs: number, windowNs: number): string {
 }
 
 /** One node's plot: the error band, the offset line, the threshold. */
-function nodePlot(
-  node: NodeState,
-  points: SeriesPoint[],
-  color: string,
-  input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>,
-): string {
+function nodePlot(node: NodeState, points: SeriesPoint[], color: string, input: PlotInput): string {
   const thresholdMs = ms(input.thresholdNs);
   const [lo, hi] = range([points], thresholdMs, true);
   const f = frame(input.now, input.windowNs, lo, hi);
@@ -130,11 +131,7 @@ function nodePlot(
 }
 
 /** All nodes' offsets in one plot, one series each. */
-function overviewPlot(
-  nodes: readonly NodeState[],
-  pointsOf: SeriesPoint[][],
-  input: Required<Pick<DashboardInput, 'now' | 'windowNs' | 'thresholdNs'>>,
-): string {
+function overviewPlot(nodes: readonly NodeState[], pointsOf: SeriesPoint[][], input: PlotInput): string {
   const thresholdMs = ms(input.thresholdNs);
   const [lo, hi] = range(pointsOf, thresholdMs, false);
   const f = frame(input.now, input.windowNs, lo, hi);
@@ -158,9 +155,8 @@ function plottedSpan(pointsOf: SeriesPoint[][], now: Nanos, windowNs: number): n
   return Math.min(windowNs, Math.max(10e9, Number(now - oldest)));
 }
 
-function ago(now: Nanos, at: Nanos | undefined): string {
-  if (at === undefined) return 'never';
-  const s = Number(now - at) / 1e9;
+function ago(nowMono: Nanos, atMono: Nanos): string {
+  const s = Number(nowMono - atMono) / 1e9;
   return s < 120 ? `${Math.max(0, Math.round(s))} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
@@ -176,17 +172,17 @@ function badness(node: NodeState): number {
 
 /** The whole page. Fleets over MAX_SHOWN_NODES show their worst nodes; /status has them all. */
 export function renderDashboard(input: DashboardInput): string {
-  const { series, thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
+  const { thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
   const fleetSize = input.nodes.length;
   const nodes =
     fleetSize <= MAX_SHOWN_NODES
       ? input.nodes
       : [...input.nodes].sort((a, b) => badness(b) - badness(a)).slice(0, MAX_SHOWN_NODES);
   const hidden = fleetSize - nodes.length;
-  const since = now - BigInt(windowNs);
-  const pointsOf = nodes.map((n) => series.points(n.id, since));
-  const spanNs = plottedSpan(pointsOf, now, windowNs);
-  const frameInput = { now, windowNs: spanNs, thresholdNs };
+  const since = now.wall - BigInt(windowNs);
+  const pointsOf = nodes.map((n) => n.series.points(since));
+  const spanNs = plottedSpan(pointsOf, now.wall, windowNs);
+  const frameInput = { now: now.wall, windowNs: spanNs, thresholdNs };
   const rows = nodes
     .map((n, i) => {
       const c = n.current;
@@ -200,7 +196,7 @@ export function renderDashboard(input: DashboardInput): string {
         `<td>${escapeHtml(`${n.ip}:${n.port}`)}</td>` +
         `<td class="num">${c ? signed(ms(c.offsetNs)) : '–'}</td><td class="num">${c ? `±${fixed(ms(c.errorNs))}` : '–'}</td>` +
         `<td class="num">${c ? fixed(ms(c.rttNs)) : '–'}</td><td class="num">${n.checks}</td><td class="num">${n.discarded}</td>` +
-        `<td>${ago(now, n.lastCheckAt)}</td>${state}</tr>`
+        `<td>${ago(now.mono, n.lastSeenMono)}</td>${state}</tr>`
       );
     })
     .join('\n');
@@ -225,8 +221,8 @@ svg text{font-family:system-ui,sans-serif;fill:#555}
 </style></head>
 <body>
 <h1>saturn</h1>
-<p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${nodes.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
-<table><thead><tr><th>node</th><th>address</th><th>offset ms</th><th>error ms</th><th>rtt ms</th><th>checks</th><th>discarded</th><th>last check</th><th>state</th></tr></thead>
+<p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${nodes.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
+<table><thead><tr><th>node</th><th>address</th><th>offset ms</th><th>error ms</th><th>rtt ms</th><th>checks</th><th>discarded</th><th>last seen</th><th>state</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

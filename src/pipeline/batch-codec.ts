@@ -68,12 +68,12 @@ export class BatchOutput {
 
   /**
    * Room for the reply to the next request, `length` bytes, to be filled by the caller; undefined
-   * (and the request dropped as RT_SHORT) if the reply would be larger than the request.
+   * (and the request dropped as REPLY_TOO_LARGE) if the reply would be larger than the request.
    */
   reply(length: number): Uint8Array | undefined {
     const i = this.next;
     if (length > this.requestLengths[i]!) {
-      this.drop('SATURN_ERR_RT_SHORT');
+      this.drop('SATURN_ERR_REPLY_TOO_LARGE');
       return undefined;
     }
     this.next++;
@@ -116,7 +116,7 @@ export function readResults(
       each(i, new Uint8Array(buffer, at, outcome), undefined);
       at += outcome;
     } else {
-      each(i, undefined, CODES[-outcome - 1] ?? 'SATURN_ERR_RT_MALFORMED');
+      each(i, undefined, CODES[-outcome - 1] ?? 'SATURN_ERR_DECODE');
     }
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The pipeline's dgram edge: binds, timestamps each datagram first thing in the 'message'
- * callback, and sends. It can stop delivering datagrams while it
- * still sends (so shutdown can drain replies), bounds the kernel/libuv send queue (a reply that
- * would exceed it is shed and counted, memory never grows), and sends without a per-datagram
- * callback closure (measured: the callback costs a nextTick per datagram on the hot path).
+ * The pipeline's dgram edge and its sender: binds, reads the clock first thing in the 'message'
+ * callback, and sends. It can stop delivering datagrams while it still sends (so shutdown can
+ * drain replies), bounds the kernel/libuv send queue (a reply that would exceed it is shed and
+ * counted, memory never grows), and sends without a per-datagram callback closure (measured: the
+ * callback costs a nextTick per datagram on the hot path).
  */
-import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
+import { type Socket, createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Clock, Nanos } from '../clock/clock.js';
+import { performance } from 'node:perf_hooks';
+import type { Clock, Instant } from '../clock/clock.js';
 
 /** Where a datagram came from / goes to. */
 export interface Peer {
@@ -15,7 +16,7 @@ export interface Peer {
   readonly port: number;
 }
 
-export type ReceiveHandler = (datagram: Buffer, from: RemoteInfo, receivedAt: Nanos) => void;
+export type ReceiveHandler = (datagram: Buffer, from: Peer, receivedAt: Instant) => void;
 
 export class UdpSocket {
   private receiving = true;
@@ -53,7 +54,8 @@ export class UdpSocket {
           }
         }
         socket.on('message', (datagram, from) => {
-          const receivedAt = clock.now();
+          const receivedAt = clock.read();
+          // RemoteInfo is a Peer (address, port) with more fields the pipeline does not pass on.
           if (edge.receiving) onDatagram(datagram, from, receivedAt);
         });
         resolve(edge);
@@ -93,8 +95,9 @@ export class UdpSocket {
   /** Waits (bounded by `timeoutMs`) for queued sends to leave, then closes the socket. */
   async close(timeoutMs = 2000): Promise<void> {
     this.receiving = false;
-    const deadline = Date.now() + timeoutMs;
-    while (this.sendQueueCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    const deadline = performance.now() + timeoutMs;
+    while (this.sendQueueCount() > 0 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 1));
     await new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -4,17 +4,12 @@
  * next batch is already waiting when one finishes while nothing piles up inside the pool: the
  * pipeline's bounded queue is the only place requests wait. Batches go to the least busy worker.
  */
-import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { BatchOutput, unpackBatch } from './batch-codec.js';
 import type { BatchHandler, BatchHandlerFactory } from './batch-handler.js';
+import { type BatchDone, runBatch } from './batch-runner.js';
 import type { ToMain, ToWorker } from './worker-protocol.js';
 
-export interface BatchDone {
-  readonly output: ArrayBuffer;
-  /** Time the handler spent on the batch, measured where it ran. */
-  readonly computeNs: number;
-}
+export type { BatchDone };
 
 export interface WorkerPoolOptions {
   /** Module exporting `createBatchHandler` (a file URL or absolute path of compiled JS). */
@@ -175,13 +170,9 @@ async function startInline(options: WorkerPoolOptions, perWorker: number): Promi
       running++;
       // Run on a later turn, as a worker would, so the receive path is never blocked mid-handler.
       setImmediate(() => {
-        const started = performance.now();
         let result: BatchDone | Error;
         try {
-          const datagrams = unpackBatch(input);
-          const out = new BatchOutput(datagrams.map((d) => d.byteLength));
-          handler.handle(datagrams, meta, out);
-          result = { output: out.finish(), computeNs: Math.round((performance.now() - started) * 1e6) };
+          result = runBatch(handler, input, meta);
         } catch (error) {
           result = error instanceof Error ? error : new Error(String(error));
         }

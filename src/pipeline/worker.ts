@@ -3,10 +3,9 @@
  * batches one message each way. The result buffer is transferred back, never copied. A handler
  * that throws fails only its batch (the pipeline counts it), never the worker.
  */
-import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchOutput, unpackBatch } from './batch-codec.js';
 import type { BatchHandler, BatchHandlerFactory } from './batch-handler.js';
+import { runBatch } from './batch-runner.js';
 import type { ToMain, ToWorker } from './worker-protocol.js';
 
 const port = parentPort;
@@ -20,18 +19,15 @@ port.on('message', (message: ToWorker) => {
     handler.control?.(message.payload);
     return;
   }
-  const started = performance.now();
-  let reply: ToMain;
   try {
-    const datagrams = unpackBatch(message.input);
-    const out = new BatchOutput(datagrams.map((d) => d.byteLength));
-    handler.handle(datagrams, message.meta, out);
-    const output = out.finish();
-    reply = { kind: 'done', id: message.id, output, computeNs: Math.round((performance.now() - started) * 1e6) };
-    port.postMessage(reply, [output]);
+    const { output, computeNs } = runBatch(handler, message.input, message.meta);
+    port.postMessage({ kind: 'done', id: message.id, output, computeNs } satisfies ToMain, [output]);
   } catch (error) {
-    reply = { kind: 'failed', id: message.id, error: String((error as Error)?.stack ?? error) };
-    port.postMessage(reply);
+    port.postMessage({
+      kind: 'failed',
+      id: message.id,
+      error: String((error as Error)?.stack ?? error),
+    } satisfies ToMain);
   }
 });
 port.postMessage({ kind: 'ready' } satisfies ToMain);

@@ -1,4 +1,4 @@
-import type { Nanos } from '../clock/clock.js';
+import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Envelope } from '../wire/envelope.js';
@@ -71,7 +71,7 @@ export class CheckInitiator {
     this.check = undefined;
   }
 
-  handle(datagram: Uint8Array, receivedAt: Nanos, clockSteps: number): InitiatorOutcome {
+  handle(datagram: Uint8Array, receivedAt: Instant, clockSteps: number): InitiatorOutcome {
     const opened = this.envelope.open(datagram);
     if (!opened.ok) return { kind: 'drop', code: opened.code };
     const message = decodeMessage(opened.payload);
@@ -90,7 +90,7 @@ export class CheckInitiator {
       return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
     check.leg++;
     check.nonce = this.random(NONCE_BYTES);
-    return { kind: 'reply', reply: this.report(check, message.nonce, receivedAt, clockSteps) };
+    return { kind: 'reply', reply: this.report(check, message.nonce, receivedAt.wall, clockSteps) };
   }
 
   private report(check: Check, echo: Uint8Array, receivedAt: Nanos, clockSteps: number): Outgoing {
@@ -107,7 +107,7 @@ export class CheckInitiator {
             echo,
             nodeId: this.nodeId,
             receivedAt,
-            sentAt,
+            sentAt: sentAt.wall,
             clockSteps,
           }),
         );

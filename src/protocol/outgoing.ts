@@ -1,4 +1,4 @@
-import type { Nanos } from '../clock/clock.js';
+import type { Instant } from '../clock/clock.js';
 
 /**
  * A reply the protocol core has decided on but not yet stamped: the edge reads the clock
@@ -6,5 +6,5 @@ import type { Nanos } from '../clock/clock.js';
  * send time on the wire (less only encoding and MAC, a few µs, which land inside the measured delay).
  */
 export interface Outgoing {
-  build(sentAt: Nanos): Uint8Array;
+  build(sentAt: Instant): Uint8Array;
 }

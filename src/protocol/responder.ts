@@ -1,4 +1,4 @@
-import type { Nanos } from '../clock/clock.js';
+import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
 import { type CheckOutcome, estimateCheck } from '../estimate/check.js';
 import { type Sample, sampleFrom } from '../estimate/sample.js';
@@ -21,7 +21,8 @@ export interface FinishedCheck {
   nodeId: string;
   ip: string;
   port: number;
-  at: Nanos;
+  /** When the last leg was received. */
+  at: Instant;
   /** The check's samples in order (for diagnostics and the accuracy bench). */
   samples: readonly Sample[];
   outcome: CheckOutcome | { ok: false; code: 'SATURN_ERR_CLOCK_STEP' | 'SATURN_ERR_STALLED'; detail: string };
@@ -56,6 +57,7 @@ export interface CheckResponderOptions extends SessionTableOptions {
 }
 
 interface Session {
+  /** Monotonic receipt of leg 0 (the session's age counts from it). */
   startedAt: Nanos;
   nodeId: string;
   /** The leg the next fresh Report must carry. */
@@ -109,7 +111,7 @@ export class CheckResponder {
    * Handles one datagram. `masterSteps` is the local clock's step counter at receipt: a change
    * during a check means the master's own timestamps are not comparable, and the check is discarded.
    */
-  handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Nanos, masterSteps: number): ResponderOutcome {
+  handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Instant, masterSteps: number): ResponderOutcome {
     const opened = this.envelope.open(datagram);
     if (!opened.ok) return { kind: 'drop', code: opened.code };
     const message = decodeMessage(opened.payload);
@@ -138,9 +140,9 @@ export class CheckResponder {
     return this.advance(session, message, ip, port, receivedAt, masterSteps);
   }
 
-  private open(report: Report, ip: string, port: number, receivedAt: Nanos, masterSteps: number): ResponderOutcome {
+  private open(report: Report, ip: string, port: number, receivedAt: Instant, masterSteps: number): ResponderOutcome {
     const session: Session = {
-      startedAt: receivedAt,
+      startedAt: receivedAt.mono,
       nodeId: report.nodeId,
       expectedLeg: 1,
       lastReportNonce: report.nonce,
@@ -154,7 +156,7 @@ export class CheckResponder {
       stalled: undefined,
       done: false,
     };
-    this.sessions.add(report.session, session, receivedAt);
+    this.sessions.add(report.session, session, receivedAt.mono);
     return { kind: 'reply', reply: this.responseTo(session, report, receivedAt) };
   }
 
@@ -163,12 +165,12 @@ export class CheckResponder {
     report: Report,
     ip: string,
     port: number,
-    receivedAt: Nanos,
+    receivedAt: Instant,
     masterSteps: number,
   ): ResponderOutcome {
     const t1 = session.sentAt;
     if (t1 === undefined) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
-    session.samples.push(sampleFrom(t1, report.receivedAt, report.sentAt, receivedAt));
+    session.samples.push(sampleFrom(t1, report.receivedAt, report.sentAt, receivedAt.wall));
     session.lastReportNonce = report.nonce;
     session.expectedLeg++;
     if (masterSteps !== session.masterSteps || report.clockSteps !== session.slaveSteps) session.stepped = true;
@@ -218,11 +220,11 @@ export class CheckResponder {
     return { kind: 'finished', finished, conclude };
   }
 
-  private responseTo(session: Session, report: Report, receivedAt: Nanos): Outgoing {
+  private responseTo(session: Session, report: Report, receivedAt: Instant): Outgoing {
     return {
       build: (sentAt) => {
-        session.sentAt = sentAt;
-        const masterHoldNs = Number(sentAt - receivedAt);
+        session.sentAt = sentAt.wall;
+        const masterHoldNs = Number(sentAt.mono - receivedAt.mono);
         if (session.stalled === undefined && masterHoldNs > this.maxHoldNs) {
           session.stalled = `the master held leg ${report.leg} for ${masterHoldNs} ns (limit ${this.maxHoldNs} ns)`;
         }
@@ -233,8 +235,8 @@ export class CheckResponder {
             leg: report.leg,
             nonce: session.masterNonce,
             echo: report.nonce,
-            receivedAt,
-            sentAt,
+            receivedAt: receivedAt.wall,
+            sentAt: sentAt.wall,
             echoSentAt: report.sentAt,
           }),
         );

@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Clock, Nanos } from '../clock/clock.js';
+import type { Clock, Nanos, Timer } from '../clock/clock.js';
 import { SaturnError } from '../errors.js';
 import { retryDelayMs, type BackoffOptions } from '../util/backoff.js';
 import { nonceSource, runChain, type ChainOutcome, type NonceSource } from './chain.js';
@@ -86,12 +86,12 @@ export async function queryServer(server: RoughtimeServer, options: QueryOptions
   try {
     await connect(socket, server.port, address);
     return await new Promise<QueryAnswer>((settle, fail) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Timer | undefined;
       let done = false;
       const finish = (error: unknown, answer?: QueryAnswer): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        timer?.cancel();
         signal?.removeEventListener('abort', onAbort);
         if (answer) settle(answer);
         else fail(error);
@@ -121,8 +121,8 @@ export async function queryServer(server: RoughtimeServer, options: QueryOptions
         outstanding.push({ request, rand, sentNs: clock.now() });
         // A send error (ICMP unreachable on a connected socket) is just another unanswered attempt.
         socket.send(request, () => undefined);
-        clearTimeout(timer);
-        timer = setTimeout(attempt, retryDelayMs(attempts, backoff));
+        timer?.cancel();
+        timer = clock.setTimer(retryDelayMs(attempts, backoff) * 1e6, attempt);
       };
       socket.on('error', () => undefined);
       socket.on('message', (response) => {

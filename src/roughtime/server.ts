@@ -85,8 +85,8 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
   const init: RoughtimeWorkerInit = { policy, delegation: first };
 
   let broadcast: (message: RotateMessage) => void = () => undefined;
-  const prepare = ({ dispatchNs, oldestReceivedNs }: BatchDispatch): BatchTime => {
-    const { delegation, renewed } = online.at(dispatchNs);
+  const prepare = ({ dispatchedAt, oldestReceivedAt }: BatchDispatch): BatchTime => {
+    const { delegation, renewed } = online.at(dispatchedAt.wall);
     if (renewed) {
       // Posted before this batch, so every worker has the new key when the batch arrives.
       broadcast({ kind: 'delegation', delegation });
@@ -95,9 +95,9 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
         'roughtime online key rotated',
       );
     }
-    const waitedNs = Number(dispatchNs - oldestReceivedNs);
+    const waitedNs = Number(dispatchedAt.mono - oldestReceivedAt.mono);
     return {
-      midpNs: dispatchNs,
+      midpNs: dispatchedAt.wall,
       radiNs: Math.max(0, uncertaintyNs()) + Math.max(0, waitedNs) + allowanceNs + clock.resolutionNs,
     };
   };
@@ -115,9 +115,9 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
         handlerModule: new URL('./server-worker.js', import.meta.url),
         handlerInit: init,
         prepare,
+        onBatchError: (error, count) => logger?.error({ err: error.message, count }, 'roughtime batch failed'),
       },
     },
-    onBatchError: (error, count) => logger?.error({ err: error.message, count }, 'roughtime batch failed'),
   });
   broadcast = (message) => pipeline.broadcast(message);
   const withKeys = (stats: PipelineStats): RoughtimeServerStats => ({ ...stats, delegations: online.issued });

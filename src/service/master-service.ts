@@ -1,13 +1,12 @@
-import type { RemoteInfo } from 'node:dgram';
 import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
-import { LOST_AFTER_INTERVALS, SlaveWatch } from '../fleet/slave-watch.js';
 import type { Config } from '../config/options.js';
 import { formatHostPort } from '../util/parse.js';
-import { type Clock, type Nanos, isoNanos } from '../clock/clock.js';
+import { type Clock, type Instant, type Timer, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
-import { type FastSend, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { type CheckRecord, Fleet } from '../fleet/fleet.js';
+import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
+import { type CheckRecord, Fleet, LOST_AFTER_INTERVALS, type NodeState } from '../fleet/fleet.js';
+import type { EventSubject } from '../events/event.js';
 import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
 import { Envelope } from '../wire/envelope.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
@@ -28,16 +27,18 @@ export interface MasterDeps {
 export class MasterService {
   readonly fleet: Fleet;
   readonly drops = new DropCounts();
-  private readonly watch: SlaveWatch;
-  private lostTimer: NodeJS.Timeout | undefined;
+  private lostTimer: Timer | undefined;
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
     private readonly core: CheckResponder,
     private pipeline: Pipeline | undefined,
   ) {
-    this.fleet = new Fleet({ thresholdNs: config.thresholdNs, realertNs: config.realertNs });
-    this.watch = new SlaveWatch(LOST_AFTER_INTERVALS * config.intervalNs);
+    this.fleet = new Fleet({
+      thresholdNs: config.thresholdNs,
+      realertNs: config.realertNs,
+      lostAfterNs: LOST_AFTER_INTERVALS * config.intervalNs,
+    });
   }
 
   static async start(config: Config, deps: MasterDeps): Promise<MasterService> {
@@ -58,7 +59,7 @@ export class MasterService {
       receiveBufferBytes: 4 << 20,
     });
     deps.logger.info({ addr: formatHostPort(service.address), rounds: config.rounds }, 'master listening');
-    service.lostTimer = setInterval(() => service.sweepLost(), Math.max(10, config.intervalNs / 2e6));
+    service.scheduleSweep();
     return service;
   }
 
@@ -71,7 +72,7 @@ export class MasterService {
     return this.pipeline!.timings.fast;
   }
 
-  private onDatagram(datagram: Buffer, from: RemoteInfo, receivedAt: Nanos, send: FastSend): void {
+  private onDatagram(datagram: Buffer, from: Peer, receivedAt: Instant, send: FastSend): void {
     const { clock, logger } = this.deps;
     const outcome = this.core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
     switch (outcome.kind) {
@@ -93,11 +94,11 @@ export class MasterService {
 
   /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */
   private report(record: CheckRecord, finished: FinishedCheck): void {
-    const at = finished.at;
+    const at = finished.at.wall;
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
-    const subject = { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
-    if (this.watch.seen(subject, at)) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    const subject = subjectOf(node);
+    if (record.back) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
     this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
@@ -124,18 +125,37 @@ export class MasterService {
     });
   }
 
-  /** Raises slave_lost for every slave silent for 3 intervals (the timer's edge reads the clock). */
-  private sweepLost(): void {
-    const now = this.deps.clock.now();
-    for (const { node, lastSeenAt } of this.watch.sweep(now)) {
-      this.deps.journal.emit({ kind: 'slave_lost', at: now, node, detail: `no check since ${isoNanos(lastSeenAt)}` });
+  /** Sweeps for lost slaves twice an interval (the timer is the edge: it reads the clock). */
+  private scheduleSweep(): void {
+    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, this.config.intervalNs / 2), () => {
+      this.sweepLost(this.deps.clock.read());
+      this.scheduleSweep();
+    });
+  }
+
+  /** Raises slave_lost for every slave silent for 3 intervals. */
+  private sweepLost(now: Instant): void {
+    for (const node of this.fleet.sweep(now.mono)) {
+      const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
+      const last = node.lastCheckAt === undefined ? 'none' : isoNanos(node.lastCheckAt);
+      this.deps.journal.emit({
+        kind: 'slave_lost',
+        at: now.wall,
+        node: subjectOf(node),
+        detail: `no check for ${silentS} s (last good check: ${last})`,
+      });
     }
   }
 
   async close(): Promise<void> {
-    clearInterval(this.lostTimer);
+    this.lostTimer?.cancel();
     const pipeline = this.pipeline;
     this.pipeline = undefined;
     await pipeline?.close();
   }
+}
+
+/** The node as events name it. */
+function subjectOf(node: NodeState): EventSubject {
+  return { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
 }

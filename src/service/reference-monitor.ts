@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventJournal } from '../events/journal.js';
-import type { Clock } from '../clock/clock.js';
+import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
 import { type QueryAnswer, queryChain } from '../roughtime/client.js';
@@ -39,7 +39,7 @@ export interface ReferenceMonitorOptions {
  * and checks that its clock at each exchange's midpoint lies within MIDP ± (RADI + RTT/2).
  */
 export class ReferenceMonitor {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running: Promise<ReferenceRound> | undefined;
   private closed = false;
   lastRound: ReferenceRound | undefined;
@@ -51,7 +51,7 @@ export class ReferenceMonitor {
     const loop = () => {
       if (this.closed) return;
       void this.check().finally(() => {
-        if (!this.closed) this.timer = setTimeout(loop, this.options.intervalNs / 1e6);
+        if (!this.closed) this.timer = this.options.clock.setTimer(this.options.intervalNs, loop);
       });
     };
     loop();
@@ -137,7 +137,7 @@ export class ReferenceMonitor {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     await this.running?.catch(() => undefined);
   }
 }

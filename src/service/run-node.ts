@@ -6,7 +6,6 @@ import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
 import { SaturnMetrics, type StageTimings } from '../http/metrics.js';
-import { OffsetSeries } from '../fleet/series.js';
 import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import type { CheckRecord } from '../fleet/fleet.js';
@@ -63,8 +62,6 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       node.slave = await SlaveService.start(config, { ...services, journal: events.journal });
       closers.push(() => node.slave!.close());
     } else {
-      // The dashboard's series and the metrics see every finished check.
-      const series = new OffsetSeries();
       const masterMetrics = new SaturnMetrics({
         nodes: () => node.master?.fleet.all() ?? [],
         thresholdNs: config.thresholdNs,
@@ -74,11 +71,8 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
       });
       metrics = masterMetrics;
-      const observe = (record: CheckRecord) => {
-        const { node: n, verdict } = record;
-        if (verdict) series.add(n.id, { at: n.lastCheckAt!, offsetNs: verdict.offsetNs, errorNs: verdict.errorNs });
-        masterMetrics.observeCheck(record);
-      };
+      // The metrics see every finished check (the RTT histogram).
+      const observe = (record: CheckRecord) => masterMetrics.observeCheck(record);
       const master = await MasterService.start(config, { ...services, journal: events.journal, observe });
       node.master = master;
       closers.push(() => master.close());
@@ -97,9 +91,8 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             type: 'text/html; charset=utf-8',
             body: renderDashboard({
               nodes: master.fleet.all(),
-              series,
               thresholdNs: config.thresholdNs,
-              now: deps.clock.now(),
+              now: deps.clock.read(),
             }),
           }),
         });

@@ -4,16 +4,23 @@ import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
 import type { Config } from '../config/options.js';
 import { type HostPort, formatHostPort } from '../util/parse.js';
-import type { Clock, Nanos } from '../clock/clock.js';
+import type { Clock, Instant, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
-import { type Pipeline, createPipeline } from '../pipeline/pipeline.js';
+import { type Peer, type Pipeline, type Reply, createPipeline } from '../pipeline/pipeline.js';
 import { CheckInitiator } from '../protocol/initiator.js';
 import { Envelope } from '../wire/envelope.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
 
+/** Where a slave's datagrams go: the pipeline in production, a simulated network in tests. */
+export interface Transport {
+  send(to: Peer, reply: Reply): void;
+}
+
 export interface SlaveDeps {
   clock: Clock;
+  /** For the interval's jitter; default Math.random. */
+  random?: () => number;
   logger: Logger;
   /** The llog stream: the master's verdict on this node, each check. */
   llog: LlogWriter;
@@ -35,35 +42,41 @@ export class SlaveService {
   checksCompleted = 0;
   checksFailed = 0;
   private readonly core: CheckInitiator;
-  private readonly legTimeoutMs: number;
+  private readonly legTimeoutNs: number;
   private pipeline: Pipeline | undefined;
+  private transport: Transport | undefined;
   private master: HostPort;
-  private intervalTimer: NodeJS.Timeout | undefined;
-  private legTimer: NodeJS.Timeout | undefined;
+  private intervalTimer: Timer | undefined;
+  private legTimer: Timer | undefined;
   private retransmits = 0;
   private unreachable = false;
 
-  private constructor(
+  /** Runs a slave over `transport`; `begin()` starts checking. SlaveService.start wires the pipeline. */
+  constructor(
     private readonly config: Config,
     private readonly deps: SlaveDeps,
+    transport?: Transport,
   ) {
     this.core = new CheckInitiator({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
     this.master = config.masterAddr!;
-    this.legTimeoutMs = Math.min(1000, config.intervalNs / 5e6);
+    this.legTimeoutNs = Math.min(1e9, config.intervalNs / 5);
+    this.transport = transport;
   }
 
   static async start(config: Config, deps: SlaveDeps): Promise<SlaveService> {
     const service = new SlaveService(config, deps);
-    service.pipeline = await createPipeline({
+    const pipeline = await createPipeline({
       listenAddr: config.listenAddr,
       clock: deps.clock,
       lanes: { fast: { handle: (d, _from, at) => service.onDatagram(d, at) } },
     });
+    service.pipeline = pipeline;
+    service.transport = pipeline;
     deps.logger.info(
-      { addr: formatHostPort(service.pipeline.address), master: formatHostPort(config.masterAddr!), name: config.name },
+      { addr: formatHostPort(pipeline.address), master: formatHostPort(config.masterAddr!), name: config.name },
       'slave listening',
     );
-    service.scheduleCheck(0);
+    service.begin();
     return service;
   }
 
@@ -71,13 +84,18 @@ export class SlaveService {
     return this.pipeline!.address;
   }
 
-  private scheduleCheck(delayMs: number): void {
-    this.intervalTimer = setTimeout(() => {
+  /** Opens the first check now and one every interval after it. */
+  begin(): void {
+    this.scheduleCheck(0);
+  }
+
+  private scheduleCheck(delayNs: number): void {
+    this.intervalTimer = this.deps.clock.setTimer(delayNs, () => {
       void this.startCheck();
       // ±10% jitter: slaves started together (a fleet rebooted, a deploy) drift apart instead of
       // hitting the master in step every interval.
-      this.scheduleCheck((this.config.intervalNs / 1e6) * (0.9 + 0.2 * Math.random()));
-    }, delayMs);
+      this.scheduleCheck(this.config.intervalNs * (0.9 + 0.2 * (this.deps.random ?? Math.random)()));
+    });
   }
 
   private async startCheck(): Promise<void> {
@@ -91,13 +109,14 @@ export class SlaveService {
         return;
       }
     }
-    if (!this.pipeline) return;
+    if (!this.transport) return;
     this.retransmits = 0;
     const leg0 = this.core.start(this.deps.clock.stepCount);
     this.sendNow((sentAt) => leg0.build(sentAt));
   }
 
-  private onDatagram(datagram: Buffer, receivedAt: Nanos): void {
+  /** A datagram from the network, stamped at the edge. */
+  onDatagram(datagram: Uint8Array, receivedAt: Instant): void {
     const { clock, logger } = this.deps;
     const outcome = this.core.handle(datagram, receivedAt, clock.stepCount);
     switch (outcome.kind) {
@@ -139,18 +158,18 @@ export class SlaveService {
   }
 
   /** Sends a leg to the master, stamped at the send, and waits for the answer. */
-  private sendNow(build: Uint8Array | ((sentAt: Nanos) => Uint8Array)): void {
-    this.pipeline?.send({ address: this.master.host, port: this.master.port }, build);
+  private sendNow(build: Reply): void {
+    this.transport?.send({ address: this.master.host, port: this.master.port }, build);
     this.armLegTimer();
   }
 
   private armLegTimer(): void {
     this.clearLegTimer();
-    this.legTimer = setTimeout(() => this.onLegTimeout(), this.legTimeoutMs);
+    this.legTimer = this.deps.clock.setTimer(this.legTimeoutNs, () => this.onLegTimeout());
   }
 
   private clearLegTimer(): void {
-    if (this.legTimer) clearTimeout(this.legTimer);
+    this.legTimer?.cancel();
     this.legTimer = undefined;
   }
 
@@ -182,10 +201,11 @@ export class SlaveService {
   }
 
   async close(): Promise<void> {
-    if (this.intervalTimer) clearTimeout(this.intervalTimer);
+    this.intervalTimer?.cancel();
     this.clearLegTimer();
     const pipeline = this.pipeline;
     this.pipeline = undefined;
+    this.transport = undefined;
     await pipeline?.close();
   }
 }

@@ -12,7 +12,8 @@ import {
   summaryText,
   webhookBody,
 } from '../../src/events/webhook.js';
-import { fixedClock, testLogger } from '../helpers/sinks.js';
+import { testLogger } from '../helpers/sinks.js';
+import { SimClock } from '../../src/clock/sim-clock.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const AT = 1_714_564_800_123_456_789n;
@@ -90,7 +91,7 @@ describe('retry rule', () => {
   });
 });
 
-describe('delivery to a local receiver', () => {
+describe('delivery to a local receiver, retries on the simulated clock', () => {
   const receivers: WebhookReceiver[] = [];
   const targets: WebhookTarget[] = [];
   after(async () => {
@@ -101,6 +102,7 @@ describe('delivery to a local receiver', () => {
     const receiver = await new WebhookReceiver().listen();
     receivers.push(receiver);
     const log = testLogger();
+    const clock = new SimClock(AT);
     const target = new WebhookTarget(
       {
         url: receiver.url,
@@ -109,43 +111,60 @@ describe('delivery to a local receiver', () => {
         timeoutMs: 2000,
         backoff: FAST,
       },
-      { clock: fixedClock(AT), logger: log.logger },
+      { clock, logger: log.logger },
     );
     targets.push(target);
-    return { receiver, target, log };
+    /** Lets the retry timer fire (the simulated clock moves `ms`) and waits for the attempt to end. */
+    const retryAfter = async (ms: number) => {
+      clock.advance(ms * 1e6);
+      await target.settled();
+    };
+    return { receiver, target, log, clock, retryAfter };
   }
 
   test('connection refused, then 503, then 200: every event arrives, in order, key = sequence', async () => {
-    const { receiver, target } = await setup();
+    const { receiver, target, retryAfter } = await setup();
     await receiver.close(); // refused
     for (let s = 1; s <= 5; s++) target.accept(event(s));
-    await new Promise((r) => setTimeout(r, 100)); // let a few refused attempts happen
-    assert.ok((target.stats.failures.get('network') ?? 0) >= 1);
+    await target.settled();
+    assert.equal(target.stats.failures.get('network'), 1);
+    await retryAfter(FAST.maxMs);
+    assert.equal(target.stats.failures.get('network'), 2, 'a retry once the backoff ran out');
     receiver.answer = () => ({ status: 503 });
     await receiver.listen();
-    await receiver.until(() => receiver.requests.length >= 3, 10_000, 'three 503s');
+    for (let i = 0; i < 3; i++) await retryAfter(FAST.maxMs);
+    assert.equal(receiver.requests.length, 3);
+    assert.equal(target.stats.failures.get('http_5xx'), 3);
     receiver.answer = () => ({ status: 200 });
+    await retryAfter(FAST.maxMs);
     await target.idle();
-    const keys = receiver.accepted.map((r) => r.key);
-    assert.deepEqual(keys, ['1', '2', '3', '4', '5']);
+    assert.deepEqual(
+      receiver.accepted.map((r) => r.key),
+      ['1', '2', '3', '4', '5'],
+    );
     for (const r of receiver.requests) assert.equal(r.key, String(r.json.sequence));
-    assert.ok((target.stats.failures.get('http_5xx') ?? 0) >= 3);
     assert.equal(target.stats.delivered, 5);
     assert.equal(target.outbox.depth, 0);
   });
 
-  test('429 waits for Retry-After, then delivers', async () => {
-    const { receiver, target } = await setup();
+  test('429 waits exactly Retry-After, then delivers', async () => {
+    const { receiver, target, retryAfter } = await setup();
     let first = true;
     receiver.answer = () => {
       if (!first) return { status: 200 };
       first = false;
       return { status: 429, headers: { 'retry-after': '1' } };
     };
-    const started = performance.now();
     target.accept(event(1));
+    await target.settled();
+    await retryAfter(999);
+    assert.deepEqual(
+      receiver.requests.map((r) => r.status),
+      [429],
+      'not before the second is up',
+    );
+    await retryAfter(1);
     await target.idle();
-    assert.ok(performance.now() - started >= 950, 'Retry-After: 1 was not honoured');
     assert.deepEqual(
       receiver.requests.map((r) => r.status),
       [429, 200],
@@ -172,17 +191,19 @@ describe('delivery to a local receiver', () => {
   });
 
   test('outbox overflow during an outage is counted and logged; the newest events are delivered', async () => {
-    const { receiver, target, log } = await setup(3);
+    const { receiver, target, log, retryAfter } = await setup(3);
     await receiver.close();
     for (let s = 1; s <= 8; s++) target.accept(event(s));
     assert.equal(target.outbox.droppedTotal, 5);
     const drops = log.records().filter((r) => r.msg === 'webhook outbox full: dropped the oldest events');
     assert.equal(drops.length, 5);
     assert.equal(drops.at(-1)!.droppedTotal, 5);
+    await target.settled();
     receiver.answer = () => ({ status: 200 });
     await receiver.listen();
+    await retryAfter(FAST.maxMs);
     await target.idle();
-    // Event 1 may have been in flight when it was dropped; the survivors all arrive.
+    // Event 1 was in flight when it was dropped; the survivors all arrive.
     const delivered = new Set(receiver.accepted.map((r) => r.key));
     for (const s of ['6', '7', '8']) assert.ok(delivered.has(s), `event ${s} missing`);
     for (const s of ['2', '3', '4', '5']) assert.ok(!delivered.has(s), `dropped event ${s} was delivered`);

@@ -1,4 +1,3 @@
-import type { Clock, Nanos } from '../../src/clock/clock.js';
 import { createDiagnostics } from '../../src/log/diagnostics.js';
 
 /** A sink that keeps what is written to it, line by line. */
@@ -24,16 +23,4 @@ export function testLogger() {
   const sink = lineSink();
   const logger = createDiagnostics({ level: 'debug', format: 'json', sink });
   return { logger, sink, records: () => sink.lines.map((l) => JSON.parse(l) as Record<string, any>) };
-}
-
-/** A clock standing still at `at` (tests move it by assigning). */
-export function fixedClock(at: Nanos = 1_700_000_000_000_000_000n): Clock & { at: Nanos } {
-  return {
-    at,
-    now() {
-      return this.at;
-    },
-    stepCount: 0,
-    resolutionNs: 1000,
-  };
 }

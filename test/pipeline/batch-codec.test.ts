@@ -22,13 +22,13 @@ test('results carry replies and drop codes in request order; a reply larger than
   assert.deepEqual(seen, [
     [0, [9, 8, 7], undefined],
     [1, undefined, 'SATURN_ERR_RT_VERSION'],
-    [2, undefined, 'SATURN_ERR_RT_SHORT'],
+    [2, undefined, 'SATURN_ERR_REPLY_TOO_LARGE'],
   ]);
 });
 
 test('finish insists on one outcome per request', () => {
   const out = new BatchOutput([4, 4]);
-  out.drop('SATURN_ERR_RT_SHORT');
+  out.drop('SATURN_ERR_REPLY_TOO_LARGE');
   assert.throws(() => out.finish(), RangeError);
 });
 

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { Clock } from '../../src/clock/clock.js';
+import type { Instant } from '../../src/clock/clock.js';
+import { SystemClock } from '../../src/clock/system-clock.js';
 import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/pipeline/pipeline.js';
 import { openGate } from './gated-handler.js';
 import { TestClient, until } from './udp-client.js';
 
 const HANDLER = new URL('./gated-handler.js', import.meta.url);
-const clock: Clock = {
-  now: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n),
-  stepCount: 0,
-  resolutionNs: 1000,
-};
+const clock = new SystemClock();
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -94,7 +91,7 @@ test('close drains in order: everything accepted is answered, nothing later is a
 
 test('the fast lane answers at once while every worker is stuck signing, and stamps the send', async () => {
   const gate = new SharedArrayBuffer(4);
-  let stamped: { receivedAt: bigint; sentAt: bigint } | undefined;
+  let stamped: { receivedAt: Instant; sentAt: Instant } | undefined;
   const { pipeline, client } = await start(
     { workers: 1, maxBatch: 1, flushMs: 0, handlerInit: { gate } },
     {
@@ -116,7 +113,9 @@ test('the fast lane answers at once while every worker is stuck signing, and sta
   await client.send(text('F1'), pipeline.address.port);
   const [first] = await client.waitForReplies(1);
   assert.equal(first!.toString(), 'fast:F1');
-  assert.ok(stamped && stamped.sentAt >= stamped.receivedAt);
+  assert.ok(
+    stamped && stamped.sentAt.mono >= stamped.receivedAt.mono && stamped.sentAt.wall >= stamped.receivedAt.wall,
+  );
   assert.equal(pipeline.stats().stages.fast.count, 1);
   openGate(gate);
   await client.waitForReplies(6);

@@ -4,7 +4,7 @@ import { CheckResponder } from '../../src/protocol/responder.js';
 import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { Envelope } from '../../src/wire/envelope.js';
-import { KEY, SimExchange } from './exchange.js';
+import { KEY, SimExchange, instant } from './exchange.js';
 
 test('a check measures a slave 750 ms ahead with the sign right and a tight bound', () => {
   const x = new SimExchange({ slaveOffsetNs: 750e6, forwardNs: 100_000, backNs: 100_000 });
@@ -96,13 +96,13 @@ test('datagrams under another key are dropped as bad_mac, by master and slave al
     envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
     nodeId: 'x',
   });
-  assert.equal(x.toMaster(stranger.start(0).build(1n)), undefined);
+  assert.equal(x.toMaster(stranger.start(0).build(instant(1n))), undefined);
   assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
   const strangerMaster = new CheckResponder({
     envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
   });
   const leg0 = x.slave.start(0).build(x.slaveNow());
-  const o = strangerMaster.handle(leg0, '127.0.0.1', 1, 5n, 0);
+  const o = strangerMaster.handle(leg0, '127.0.0.1', 1, instant(5n), 0);
   assert.deepEqual(o, { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
 });
 
@@ -169,7 +169,7 @@ test('a report without a node name, or with an absurd one, is dropped as undecod
   for (const nodeId of ['', 'x'.repeat(256)]) {
     const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
     const odd = new CheckInitiator({ envelope: new Envelope(KEY), nodeId });
-    assert.equal(x.toMaster(odd.start(0).build(1n)), undefined);
+    assert.equal(x.toMaster(odd.start(0).build(instant(1n))), undefined);
     assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
   }
 });

@@ -1,3 +1,4 @@
+import type { Instant } from '../../src/clock/clock.js';
 import { SimClock } from '../../src/clock/sim-clock.js';
 import { type FinishedCheck, CheckResponder, type ResponderOutcome } from '../../src/protocol/responder.js';
 import { CheckInitiator, type InitiatorOutcome } from '../../src/protocol/initiator.js';
@@ -38,20 +39,28 @@ export class SimExchange {
     this.slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'web-3' });
   }
 
-  slaveNow(): bigint {
-    return this.masterClock.now() + BigInt(this.options.slaveOffsetNs);
+  /** The slave's reading now: its wall clock runs `slaveOffsetNs` ahead; monotonic time is shared. */
+  slaveNow(): Instant {
+    const { wall, mono } = this.masterClock.read();
+    return { wall: wall + BigInt(this.options.slaveOffsetNs), mono };
   }
 
   /** Delivers a slave datagram to the master; returns the master's reply bytes, if any. */
   toMaster(datagram: Uint8Array): Uint8Array | undefined {
     this.masterClock.advance(this.options.backNs);
-    const outcome = this.master.handle(datagram, '127.0.0.1', 5000, this.masterClock.now(), this.masterClock.stepCount);
+    const outcome = this.master.handle(
+      datagram,
+      '127.0.0.1',
+      5000,
+      this.masterClock.read(),
+      this.masterClock.stepCount,
+    );
     this.masterOutcomes.push(outcome);
     this.masterClock.advance(1_000); // master processing
     let bytes: Uint8Array | undefined;
-    if (outcome.kind === 'reply') bytes = outcome.reply.build(this.masterClock.now());
+    if (outcome.kind === 'reply') bytes = outcome.reply.build(this.masterClock.read());
     if (outcome.kind === 'finished')
-      bytes = outcome.conclude(verdictOf(outcome.finished)).build(this.masterClock.now());
+      bytes = outcome.conclude(verdictOf(outcome.finished)).build(this.masterClock.read());
     if (bytes) this.sentByMaster.push(bytes);
     return bytes;
   }
@@ -94,4 +103,9 @@ function verdictOf(check: FinishedCheck) {
   if (!check.outcome.ok) return undefined;
   const e = check.outcome.estimate;
   return { offsetNs: e.offsetNs, errorNs: e.errorNs, rttNs: e.rttNs, samples: e.kept };
+}
+
+/** An instant whose wall reading is `wall` (monotonic `mono`, default 0): for calls that need one. */
+export function instant(wall: bigint, mono = 0n): Instant {
+  return { wall, mono };
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type FinishedCheck, CheckResponder } from '../../src/protocol/responder.js';
 import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
-import { KEY } from './exchange.js';
+import { KEY, instant } from './exchange.js';
 
 const MS = 1_000_000n;
 
@@ -24,20 +24,20 @@ function runCheck(options: {
   });
   const slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'paused' });
   let now = 1_700_000_000_000_000_000n;
-  let datagram = slave.start(0).build(now);
+  let datagram = slave.start(0).build(instant(now, now));
   for (let leg = 0; leg < 10; leg++) {
     now += MS; // slave -> master
-    const outcome = master.handle(datagram, '127.0.0.1', 5000, now, 0);
+    const outcome = master.handle(datagram, '127.0.0.1', 5000, instant(now, now), 0);
     now += options.masterHoldNs?.(leg) ?? 10_000n;
     if (outcome.kind === 'finished') return outcome.finished;
     assert.equal(outcome.kind, 'reply');
     if (outcome.kind !== 'reply') throw new Error('unreachable');
-    const response = outcome.reply.build(now);
+    const response = outcome.reply.build(instant(now, now));
     now += MS; // master -> slave
-    const answer = slave.handle(response, now, 0);
+    const answer = slave.handle(response, instant(now, now), 0);
     if (answer.kind !== 'reply') throw new Error(`slave did not answer: ${answer.kind}`);
     now += options.slaveHoldNs?.(leg) ?? 20_000n;
-    datagram = answer.reply.build(now);
+    datagram = answer.reply.build(instant(now, now));
   }
   throw new Error('check did not finish');
 }
