@@ -2,11 +2,21 @@
  * The one table of saturn's errors. Every error the program raises on purpose is a SaturnError
  * with a stable `code`; drop counters and logs use the same codes (lower-cased, without prefix)
  * as their `reason`, so a metric, a log line and a test all name a failure the same way.
+ *
+ * The rule, everywhere in src/:
+ * - Cores (codecs, protocol state machines, estimators, the Roughtime responder) RETURN their
+ *   verdict: a drop with its code, an outcome with `ok: false`. A packet never throws, so a hot
+ *   path costs no exception per bad datagram.
+ * - Parsers of what a user or a file gives (options, key files, server lists, state files) THROW
+ *   a SaturnError: ConfigError for configuration, SATURN_ERR_STATE for a state dir saturn cannot
+ *   use. `main` turns either into one sentence on stderr and exit code 2.
+ * - Programming errors (a bad argument from our own code) throw RangeError naming the value.
  */
 
 export const ErrorCodes = {
   // configuration (exit code 2)
   SATURN_ERR_CONFIG: 'bad configuration',
+  SATURN_ERR_STATE: 'the state directory holds something saturn cannot use',
   // wire: datagrams that are dropped and counted, never answered
   SATURN_ERR_SHORT_PACKET: 'datagram too short',
   SATURN_ERR_BAD_VERSION: 'unknown envelope version',

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SystemClock } from '../clock/system-clock.js';
-import { ConfigError } from '../errors.js';
+import { SaturnError } from '../errors.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { runDemo } from '../demo/demo.js';
 import { startNode } from '../service/run-node.js';
@@ -108,7 +108,7 @@ export async function main(
       // Commander has already printed its message; help and --version are not errors.
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof SaturnError && (err.code === 'SATURN_ERR_CONFIG' || err.code === 'SATURN_ERR_STATE')) {
       io.stderr.write(`saturn: ${err.message}\n`);
       return 2;
     }

@@ -7,6 +7,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { SaturnError } from '../errors.js';
 
 /** Something that hands out sequence numbers. */
 export interface SequenceSource {
@@ -89,7 +90,10 @@ export class SequenceStore implements SequenceSource {
     if (text !== undefined) {
       first = Number(text.trim());
       if (!Number.isSafeInteger(first) || first < 1)
-        throw new Error(`${join(dir, SEQUENCE_FILE)} does not hold a sequence number: "${text.trim()}"`);
+        throw new SaturnError(
+          'SATURN_ERR_STATE',
+          `${join(dir, SEQUENCE_FILE)} does not hold a sequence number: "${text.trim()}"`,
+        );
     }
     return new SequenceStore(dir, first, blockSize);
   }
