@@ -1,5 +1,5 @@
 /**
- * Accuracy bench (BENCH.md §3): a real slave process with a known clock shift talks to a master
+ * Accuracy bench: a real slave process with a known clock shift talks to a master
  * through the impairment proxy (its own process); the master is the real MasterService (the
  * pipeline's fast lane, CheckResponder, estimator, Fleet) running in this process with a tap on every
  * finished check, so each finished check gives its raw samples, saturn's single-check
@@ -52,7 +52,7 @@ const SCENARIOS: Scenario[] = [
     symmetric: true,
   },
   {
-    name: 'BENCH ref: 1 ms + exp 2 ms each way',
+    name: 'reference: 1 ms + exp 2 ms each way',
     proxy: ['--delay', '1ms+exp:2ms'],
     shiftNs: 0,
     jitterMeanNs: 2e6,

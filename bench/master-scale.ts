@@ -1,5 +1,5 @@
 /**
- * BENCH.md section 2: how many slaves one master can watch.
+ * Master scale: how many slaves one master can watch.
  *
  * N simulated slaves (one UDP socket each, in this process) run a check of `rounds` legs every
  * interval against a real `bin/saturn` master process, staggered over the interval. Figures per N:

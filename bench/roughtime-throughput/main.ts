@@ -1,5 +1,5 @@
 /**
- * bench/roughtime-throughput (BENCH.md section 1): the saturn Roughtime server (the real binary,
+ * bench/roughtime-throughput: the saturn Roughtime server (the real binary,
  * `saturn roughtime serve`) against a bare Node UDP echo baseline, in the same run, under the same
  * closed-loop load on 127.0.0.1. Per configuration (max batch × workers): replies/s, server CPU µs
  * per reply (user+sys of the server process and all its threads, from /proc/PID/stat), p50/p99

@@ -15,7 +15,7 @@ import { SystemClock } from '../clock/system-clock.js';
 import { createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
-import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
 
@@ -99,7 +99,7 @@ function answerJson(answer: QueryAnswer): Record<string, unknown> {
   const { server, result } = answer;
   return {
     name: server.name,
-    address: `${server.host}:${server.port}`,
+    address: formatHostPort(server),
     valid: true,
     version: result.version,
     midp: result.midp,
@@ -206,7 +206,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
                   ...outcome.answers.map(answerJson),
                   ...outcome.failures.map((f) => ({
                     name: f.server.name,
-                    address: `${f.server.host}:${f.server.port}`,
+                    address: formatHostPort(f.server),
                     valid: false,
                     reason: (f.error as Error).message,
                   })),
@@ -347,9 +347,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
             stderr.write(
               `WARNING: ad hoc long-term key (no --key-file): NOT FOR PRODUCTION, clients cannot know it in advance\n`,
             );
-          stdout.write(
-            `roughtime server listening on ${server.address.host}:${server.address.port} public key ${publicKey}\n`,
-          );
+          stdout.write(`roughtime server listening on ${formatHostPort(server.address)} public key ${publicKey}\n`);
           await (deps.shutdown ?? waitForShutdown)();
           const stats = await server.close();
           stdout.write(

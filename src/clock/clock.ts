@@ -42,13 +42,15 @@ export interface Clock {
   setTimer(delayNs: number, fn: () => void): Timer;
 }
 
+/**
+ * The offset of one clock from another, in nanoseconds, with saturn's one sign convention:
+ * this clock − the reference clock (slave − master, node − agreed time, local − Roughtime);
+ * positive when this clock is ahead.
+ */
+export type OffsetNs = number;
+
 export const NS_PER_MS = 1_000_000;
 export const NS_PER_S = 1_000_000_000;
-
-/** Nanoseconds from `earlier` to `later` (monotonic or wall readings of one clock), as a number. */
-export function elapsedNs(earlier: Nanos, later: Nanos): number {
-  return Number(later - earlier);
-}
 
 /** An instant as RFC 3339 UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z. */
 export function isoNanos(at: Nanos): string {

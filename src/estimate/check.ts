@@ -1,15 +1,17 @@
 /**
- * One check's estimate: the intersection of the intervals of its low-delay samples (SPEC §4).
+ * One check's estimate: the intersection of the intervals of its low-delay samples (the samples
+ * whose delay is at or below the check's 80th percentile: the original tool's filter, done right).
  * The bound is what every sample proves, not a statistic, so asymmetric delays cannot push the
  * true offset outside offset ± error; they only make the bound wider.
  */
+import type { OffsetNs } from '../clock/clock.js';
 import { type OffsetInterval, halfWidth, intersect, isEmpty, midpoint } from './interval.js';
 import { type Sample, sampleInterval } from './sample.js';
 
 /** The result of one check, in nanoseconds. */
 export interface Estimate {
   /** Midpoint of the intersection of the kept samples' intervals (slave − master). */
-  offsetNs: number;
+  offsetNs: OffsetNs;
   /** Half-width of that intersection; the true offset lies in offset ± error. Includes resolution. */
   errorNs: number;
   /** Lowest delay among the kept samples (clamped at 0: a slightly negative δ is resolution noise). */

@@ -1,5 +1,5 @@
 /**
- * Per-slave history across checks (SPEC §4). Each check's interval stays true for later instants
+ * Per-slave history across checks. Each check's interval stays true for later instants
  * only up to the slave's drift since then, so an older interval is widened by driftPpm × its age
  * before it is intersected with the newest one. Quiet periods sharpen the estimate; one congested
  * check (a wide interval) cannot move it.
@@ -21,7 +21,7 @@
  * tighter intersection is empty (the clock drifts faster than likely), the point is the proven
  * midpoint, exactly as without it.
  */
-import type { Nanos } from '../clock/clock.js';
+import type { Nanos, OffsetNs } from '../clock/clock.js';
 import type { Estimate } from './check.js';
 import { type OffsetInterval, around, intersect, isEmpty, midpoint, widen } from './interval.js';
 
@@ -37,7 +37,7 @@ export interface OffsetHistoryOptions {
 
 /** The history's estimate at the newest check's instant, in nanoseconds. */
 export interface Combined {
-  offsetNs: number;
+  offsetNs: OffsetNs;
   errorNs: number;
   /** The newest check's RTT: the link as it is now, not the best it ever was. */
   rttNs: number;
@@ -122,11 +122,6 @@ export class OffsetHistory {
       checks: reset ? 1 : this.#entries.length,
       reset,
     };
-  }
-
-  /** Forgets every check (e.g. after the local clock stepped). */
-  clear(): void {
-    this.#entries = [];
   }
 
   /**

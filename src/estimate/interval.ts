@@ -38,8 +38,3 @@ export function halfWidth(interval: OffsetInterval): number {
 export function around(centreNs: number, halfWidthNs: number): OffsetInterval {
   return { loNs: centreNs - halfWidthNs, hiNs: centreNs + halfWidthNs };
 }
-
-/** True when `valueNs` lies in the closed interval. */
-export function contains(interval: OffsetInterval, valueNs: number): boolean {
-  return interval.loNs <= valueNs && valueNs <= interval.hiNs;
-}

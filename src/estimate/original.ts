@@ -1,5 +1,5 @@
 /**
- * The original Go tool's last estimator, kept as the baseline of the accuracy bench (BENCH §3).
+ * The original Go tool's last estimator, kept as the baseline of the accuracy bench (bench/accuracy.ts).
  * It averages θ, so its result has no error bound and asymmetric delays bias it freely.
  * Reproduced as described, without the sign error of its first version.
  */

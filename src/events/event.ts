@@ -5,7 +5,7 @@
  * is the vocabulary (kinds, fields, the llog line of each kind, the outbox record); journal.ts
  * numbers and publishes events.
  */
-import type { Nanos } from '../clock/clock.js';
+import type { Nanos, OffsetNs } from '../clock/clock.js';
 import { type LlogFields, type LlogLevel, nsToMillisText } from '../log/llog.js';
 
 export const EVENT_KINDS = [
@@ -31,7 +31,7 @@ export interface EventInput {
   kind: EventKind;
   at: Nanos;
   node?: EventSubject;
-  offsetNs?: number;
+  offsetNs?: OffsetNs;
   errorNs?: number;
   rttNs?: number;
   thresholdNs?: number;

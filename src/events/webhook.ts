@@ -1,5 +1,5 @@
 /**
- * Webhook delivery (SPEC §6): every event is POSTed to every --webhook-url with undici, with
+ * Webhook delivery: every event is POSTed to every --webhook-url with undici, with
  * `Idempotency-Key: <sequence>`, a per-request timeout, and retries with exponential backoff and
  * jitter on network errors, timeouts, 429 (honouring Retry-After) and 5xx. Any other status
  * (3xx, 4xx) is logged and not retried. Events wait in a durable outbox (outbox.ts) until

@@ -6,6 +6,7 @@
 import { type Instant, type Nanos, isoNanos } from '../clock/clock.js';
 import type { NodeState } from '../fleet/fleet.js';
 import type { SeriesPoint } from '../fleet/series.js';
+import { formatHostPort } from '../util/parse.js';
 
 export interface DashboardInput {
   nodes: readonly NodeState[];
@@ -193,7 +194,7 @@ export function renderDashboard(input: DashboardInput): string {
           : '<td>no check yet</td>';
       return (
         `<tr data-node="${escapeHtml(n.id)}"><td><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span>${escapeHtml(n.id)}</td>` +
-        `<td>${escapeHtml(`${n.ip}:${n.port}`)}</td>` +
+        `<td>${escapeHtml(formatHostPort({ host: n.ip, port: n.port }))}</td>` +
         `<td class="num">${c ? signed(ms(c.offsetNs)) : '–'}</td><td class="num">${c ? `±${fixed(ms(c.errorNs))}` : '–'}</td>` +
         `<td class="num">${c ? fixed(ms(c.rttNs)) : '–'}</td><td class="num">${n.checks}</td><td class="num">${n.discarded}</td>` +
         `<td>${ago(now.mono, n.lastSeenMono)}</td>${state}</tr>`
@@ -203,7 +204,7 @@ export function renderDashboard(input: DashboardInput): string {
   const plots = nodes
     .map(
       (n, i) =>
-        `<section class="node"><h3>${escapeHtml(n.id)} <small>${escapeHtml(`${n.ip}:${n.port}`)}</small></h3>${nodePlot(n, pointsOf[i]!, COLORS[i % COLORS.length]!, frameInput)}</section>`,
+        `<section class="node"><h3>${escapeHtml(n.id)} <small>${escapeHtml(formatHostPort({ host: n.ip, port: n.port }))}</small></h3>${nodePlot(n, pointsOf[i]!, COLORS[i % COLORS.length]!, frameInput)}</section>`,
     )
     .join('\n');
   return `<!doctype html>

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import type { WebhookTarget } from '../events/webhook.js';
 import type { CheckRecord, NodeState } from '../fleet/fleet.js';
+import { formatHostPort } from '../util/parse.js';
 
 /** Where the scrape-time values come from. */
 export interface MetricsSources {
@@ -76,7 +77,7 @@ export class SaturnMetrics {
   constructor(sources: MetricsSources) {
     const r = this.registry;
     const withCheck = () => sources.nodes().filter((n) => n.current !== undefined);
-    const nodeLabels = (n: NodeState) => ({ node: n.id, addr: `${n.ip}:${n.port}` });
+    const nodeLabels = (n: NodeState) => ({ node: n.id, addr: formatHostPort({ host: n.ip, port: n.port }) });
 
     mirroredGauge(
       r,

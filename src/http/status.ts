@@ -1,4 +1,5 @@
 import type { NodeState } from '../fleet/fleet.js';
+import { formatHostPort } from '../util/parse.js';
 
 /** One node as /status shows it (seconds, ISO times: the units a dashboard or jq user expects). */
 export interface NodeStatus {
@@ -23,7 +24,7 @@ export function statusDocument(
     drops,
     nodes: nodes.map((n) => ({
       id: n.id,
-      addr: `${n.ip}:${n.port}`,
+      addr: formatHostPort({ host: n.ip, port: n.port }),
       offsetSeconds: n.current ? n.current.offsetNs / 1e9 : null,
       errorSeconds: n.current ? n.current.errorNs / 1e9 : null,
       rttSeconds: n.current ? n.current.rttNs / 1e9 : null,

@@ -97,11 +97,6 @@ export class BatchOutput {
   }
 }
 
-/** One request's outcome read back from a result buffer. */
-export type Outcome =
-  | { readonly reply: Uint8Array; readonly dropped?: undefined }
-  | { readonly reply?: undefined; readonly dropped: ErrorCode };
-
 /** Calls `each` with every outcome of a result buffer, in request order. */
 export function readResults(
   buffer: ArrayBuffer,

@@ -1,4 +1,4 @@
-import type { Instant, Nanos } from '../clock/clock.js';
+import type { Instant, Nanos, OffsetNs } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
 import { type CheckOutcome, estimateCheck } from '../estimate/check.js';
 import { type Sample, sampleFrom } from '../estimate/sample.js';
@@ -30,7 +30,7 @@ export interface FinishedCheck {
 
 /** What the master tells the slave at the end of a check (usually the node's combined estimate). */
 export interface Verdict {
-  offsetNs: number;
+  offsetNs: OffsetNs;
   errorNs: number;
   rttNs: number;
   samples: number;

@@ -13,8 +13,6 @@ import { decodeRequest } from './request.js';
 import { verifyResponse, type VerifyResult } from './verify.js';
 import { RFC, familyOf, type VersionFamily } from './versions.js';
 
-export const MALFEASANCE_MEDIA_TYPE = 'application/roughtime-malfeasance+json';
-
 /** The nonce of the next request in a chain, committing to the previous response packet. */
 export function chainNonce(family: VersionFamily, previousResponse: Uint8Array, rand: Uint8Array): Uint8Array {
   if (rand.byteLength !== family.nonceBytes)

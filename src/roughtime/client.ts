@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Clock, Nanos, Timer } from '../clock/clock.js';
+import type { Clock, Nanos, OffsetNs, Timer } from '../clock/clock.js';
 import { SaturnError } from '../errors.js';
 import { retryDelayMs, type BackoffOptions } from '../util/backoff.js';
 import { nonceSource, runChain, type ChainOutcome, type NonceSource } from './chain.js';
@@ -42,8 +42,8 @@ export interface QueryAnswer {
   readonly attempts: number;
   /** Reasons of the invalid answers rejected on the way (greasing shows up here). */
   readonly rejected: readonly string[];
-  /** MIDP minus the local clock at the middle of the exchange: positive when the local clock is behind. */
-  readonly offsetNs: number;
+  /** The local clock at the middle of the exchange minus MIDP: positive when the local clock is ahead. */
+  readonly offsetNs: OffsetNs;
   /** How far the offset may be off: RADI plus half the round trip. */
   readonly uncertaintyNs: number;
   /** The local clock lies in MIDP ± (RADI + RTT/2). */
@@ -162,7 +162,7 @@ function answerOf(
 ): QueryAnswer {
   const rttNs = Number(receivedNs - sent.sentNs);
   const localMiddleNs = sent.sentNs + BigInt(Math.round(rttNs / 2));
-  const offsetNs = Number(result.midpNs! - localMiddleNs);
+  const offsetNs = Number(localMiddleNs - result.midpNs!);
   const uncertaintyNs = result.radiNs! + rttNs / 2;
   return {
     server,

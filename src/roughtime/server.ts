@@ -23,6 +23,7 @@ import type { BatchTime } from './server-core.js';
 import { OnlineKeys, type OnlineKeyOptions, type RoughtimeKeys } from './server-keys.js';
 import type { RotateMessage, RoughtimeWorkerInit } from './server-worker.js';
 import { ALL_IETF_VERSIONS, type WireVersion } from './versions.js';
+import { formatHostPort } from '../util/parse.js';
 
 /** Every version this server answers by default: RFC, drafts 12-19, drafts 08-11 and Google's original. */
 export const SERVED_VERSIONS: readonly WireVersion[] = [...ALL_IETF_VERSIONS, 'google'];
@@ -124,7 +125,7 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
   if (keys.adHoc) logger?.warn({}, 'roughtime server uses an ad hoc long-term key: not for production');
   logger?.info(
     {
-      addr: `${pipeline.address.host}:${pipeline.address.port}`,
+      addr: formatHostPort(pipeline.address),
       publicKey: Buffer.from(keys.longTermKey.publicKey).toString('base64'),
     },
     'roughtime server listening',

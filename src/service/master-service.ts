@@ -78,7 +78,10 @@ export class MasterService {
     switch (outcome.kind) {
       case 'drop':
         this.drops.add(outcome.code);
-        logger.debug({ from: `${from.address}:${from.port}`, code: outcome.code }, 'datagram dropped');
+        logger.debug(
+          { from: formatHostPort({ host: from.address, port: from.port }), code: outcome.code },
+          'datagram dropped',
+        );
         return;
       case 'reply':
         send(from, (sentAt) => outcome.reply.build(sentAt));

@@ -6,6 +6,7 @@ import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
 import { type QueryAnswer, queryChain } from '../roughtime/client.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
+import { formatHostPort } from '../util/parse.js';
 
 /** What one round of reference checks found, for events, metrics and tests. */
 export interface ReferenceRound {
@@ -83,7 +84,7 @@ export class ReferenceMonitor {
       logger.info(
         {
           server: answer.server.name,
-          offsetMs: -answer.offsetNs / 1e6,
+          offsetMs: answer.offsetNs / 1e6,
           uncertaintyMs: answer.uncertaintyNs / 1e6,
           agrees: answer.withinInterval,
         },
@@ -95,8 +96,8 @@ export class ReferenceMonitor {
       this.options.journal.emit({
         kind: 'reference_clock_wrong',
         at: answer.receivedNs,
-        node: { id: answer.server.name, addr: `${answer.server.host}:${answer.server.port}` },
-        offsetNs: -answer.offsetNs,
+        node: { id: answer.server.name, addr: formatHostPort(answer.server) },
+        offsetNs: answer.offsetNs,
         errorNs: answer.uncertaintyNs,
         rttNs: answer.rttNs,
         detail: 'the local clock lies outside MIDP ± (RADI + RTT/2)',

@@ -125,7 +125,7 @@ describe('estimateCheck', () => {
   });
 
   it('property: the averaging baseline does miss the truth on asymmetric delays', () => {
-    // Not a test of saturn: evidence for why SPEC §4 rejects averaging. fast-check must find a case
+    // Not a test of saturn: evidence for why the estimator intersects rather than averages. fast-check must find a case
     // where the original's offset is off by more than the bound's error (which still holds the truth).
     const result = fc.check(
       fc.property(offsetArb, fc.array(legArb, { minLength: 1, maxLength: 16 }), (offsetNs, legs) => {

@@ -109,13 +109,6 @@ describe('OffsetHistory', () => {
     assert.equal(history.add(at(2), est(0, 100)).errorNs, 100);
   });
 
-  it('clear() forgets everything', () => {
-    const history = new OffsetHistory();
-    history.add(at(0), est(0, 10));
-    history.clear();
-    assert.equal(history.add(at(1), est(5_000, 100)).checks, 1);
-  });
-
   it('tolerates an out-of-order instant with a symmetric age', () => {
     const history = new OffsetHistory({ driftPpm: 100 });
     history.add(at(10), est(0, 0));

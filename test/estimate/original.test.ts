@@ -9,7 +9,7 @@ const ramp = (n: number): Sample[] =>
   Array.from({ length: n }, (_, i) => s(100 + i, 100 + i)).sort((a, b) => (a.delayNs % 3) - (b.delayNs % 3));
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-describe('originalEstimate (BENCH §3 baseline)', () => {
+describe('originalEstimate (the accuracy bench baseline)', () => {
   it('is undefined without samples', () => {
     assert.equal(originalEstimate([]), undefined);
   });

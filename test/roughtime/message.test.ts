@@ -19,7 +19,7 @@ function malformed(fn: () => unknown, pattern: RegExp): void {
   );
 }
 
-test('tag values sort in the order ROUGHTIME.md lists', () => {
+test('tag values sort in the order the drafts list them', () => {
   const order = [
     'SIG',
     'VER',

@@ -26,7 +26,7 @@ test('each version maps to exactly one family', () => {
   assert.deepEqual(ALL_IETF_VERSIONS, [1, 0x80000008, 0x80000009, 0x8000000a, 0x8000000b, 0x8000000c]);
 });
 
-test('the families differ where ROUGHTIME.md says they do', () => {
+test('the families differ where the drafts say they do', () => {
   assert.deepEqual([GOOGLE.nonceBytes, GOOGLE.hashBytes, GOOGLE.framed, GOOGLE.timeUnitNs], [64, 64, false, 1000n]);
   assert.deepEqual(
     [DRAFT_08.nonceBytes, DRAFT_08.hashBytes, DRAFT_08.leafInput, DRAFT_08.versionIn],
