@@ -19,6 +19,7 @@ import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
 import { CheckInitiator } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
+import { KeyRing } from '../src/wire/keys.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 
 const KEY = 'bench-master-scale-key-0123456789';
@@ -51,7 +52,10 @@ interface Driver {
 }
 
 function saturnDriver(name: string, clock: SystemClock): Driver {
-  const core = new CheckInitiator({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
+  const core = new CheckInitiator({
+    envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
+    nodeId: name,
+  });
   return {
     begin: () => core.start(clock.stepCount).build(clock.read()),
     next: (reply) => {

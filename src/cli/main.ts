@@ -34,7 +34,8 @@ function rawOptions(opts: Record<string, unknown>): RawOptions {
   const raw: RawOptions = { ...fromFile };
   for (const key of OPTION_KEYS) {
     const value = opts[key];
-    if (typeof value === 'string' || Array.isArray(value)) raw[key] = value as string | string[];
+    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value))
+      raw[key] = value as string | boolean | string[];
   }
   return raw;
 }

@@ -8,8 +8,9 @@ import { hostname } from 'node:os';
 import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
-import { MIN_KEY_BYTES } from '../wire/envelope.js';
+import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
 import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 
@@ -20,8 +21,8 @@ type KeyWithDefault = {
   [K in OptionKey]: (typeof OPTIONS)[K] extends { default: string } ? K : never;
 }[OptionKey];
 
-/** Raw option values as strings (lists for repeatable options), from argv/env (commander) or the config file. */
-export type RawOptions = Partial<Record<OptionKey, string | number | string[]>>;
+/** Raw option values as strings (lists for repeatable options, booleans for switches), from argv/env (commander) or the config file. */
+export type RawOptions = Partial<Record<OptionKey, string | number | boolean | string[]>>;
 
 /** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
 export function readConfigFile(path: string): RawOptions {
@@ -40,40 +41,38 @@ export function readConfigFile(path: string): RawOptions {
     if (!OPTION_KEYS.includes(camel) || camel === 'config')
       throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
     const isList = Array.isArray(value) && value.every((v) => typeof v === 'string');
-    if (typeof value !== 'string' && typeof value !== 'number' && !isList) {
-      throw new ConfigError(`config file ${path}: "${key}" must be a string, a number or a list of strings`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && !isList) {
+      throw new ConfigError(
+        `config file ${path}: "${key}" must be a string, a number, true/false or a list of strings`,
+      );
     }
     raw[camel] = value;
   }
   return raw;
 }
 
-/** Loads the HMAC key from the option or the file; refuses a missing or short key. */
-export function resolveKey(raw: RawOptions): Uint8Array {
-  let key: Uint8Array;
-  if (raw.hmacKeyFile !== undefined) {
-    try {
-      // A trailing newline from `echo key > file` is not part of the key.
-      key = new Uint8Array(readFileSync(String(raw.hmacKeyFile))).subarray(0);
-    } catch (err) {
-      throw new ConfigError(
-        `cannot read HMAC key file ${raw.hmacKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      );
-    }
-    let end = key.length;
-    while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d)) end--;
-    key = key.subarray(0, end);
-  } else if (raw.hmacKey !== undefined) {
-    key = new TextEncoder().encode(String(raw.hmacKey));
-  } else {
+/** Whether a switch is on: given on the command line, as true in a config file, or as 1/true/yes in the environment. */
+function isOn(value: RawOptions[OptionKey]): boolean {
+  if (value === undefined || value === false) return false;
+  return value === true || /^(1|true|yes|on)$/i.test(String(value));
+}
+
+/**
+ * The HMAC keys, from the file (guarded: other users must not be able to read it) or the option
+ * (one key, id 0); refuses a missing or short key. Errors never show a key.
+ */
+export function resolveKeys(raw: RawOptions): KeyRing {
+  if (raw.hmacKeyFile !== undefined) return loadHmacKeyFile(String(raw.hmacKeyFile), isOn(raw.allowInsecureKeyFile));
+  if (raw.hmacKey === undefined) {
     throw new ConfigError(
       'an HMAC key is required: pass --hmac-key, --hmac-key-file or SATURN_HMAC_KEY (there is no default key)',
     );
   }
+  const key = new TextEncoder().encode(String(raw.hmacKey));
   if (key.length < MIN_KEY_BYTES) {
     throw new ConfigError(`the HMAC key must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
   }
-  return key;
+  return KeyRing.single(key);
 }
 
 /** Turns raw option values (already merged: argv > env > file) into a validated Config. */
@@ -97,7 +96,9 @@ export function buildConfig(raw: RawOptions): Config {
     role: masterAddr ? 'slave' : 'master',
     masterAddr,
     listenAddr: parseHostPort(pick('listenAddr'), '--listen-addr'),
-    hmacKey: resolveKey(raw),
+    hmacKeys: resolveKeys(raw),
+    hmacKeyFile: raw.hmacKeyFile !== undefined ? String(raw.hmacKeyFile) : undefined,
+    allowInsecureKeyFile: isOn(raw.allowInsecureKeyFile),
     name,
     rounds: parseCount(pick('rounds'), '--rounds', 1, 64),
     thresholdNs: parseDuration(pick('threshold'), '--threshold', 'ms'),
@@ -107,19 +108,30 @@ export function buildConfig(raw: RawOptions): Config {
     logFormat,
     metricsAddr:
       raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
+    webConfigFile: raw.webConfig !== undefined && String(raw.webConfig) !== '' ? String(raw.webConfig) : undefined,
+    maxNodes: parseCount(pick('maxNodes'), '--max-nodes', 1, 100_000_000),
+    sourceCheckRate: parseCount(pick('sourceCheckRate'), '--source-check-rate', 1, 1_000_000),
     clockOffsetNs:
       raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
     roughtimeServers: resolveRoughtimeServers(raw),
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
     roughtimeListen:
       raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
-    roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
+    roughtimeKeyFile: resolveRoughtimeKeyFile(raw),
     stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
     webhookUrls: resolveWebhookUrls(raw),
     webhookFormat: parseWebhookFormat(pick('webhookFormat')),
     webhookTimeoutNs: parseDuration(pick('webhookTimeout'), '--webhook-timeout', 's'),
     webhookOutboxMax: parseCount(pick('webhookOutboxMax'), '--webhook-outbox-max', 1, 10_000_000),
   };
+}
+
+/** --roughtime-key-file, guarded like the HMAC key file (it is read later, when the server starts). */
+function resolveRoughtimeKeyFile(raw: RawOptions): string | undefined {
+  if (raw.roughtimeKeyFile === undefined) return undefined;
+  const file = String(raw.roughtimeKeyFile);
+  checkPrivateFile(file, 'Roughtime key file', isOn(raw.allowInsecureKeyFile));
+  return file;
 }
 
 function parseWebhookFormat(text: string): WebhookFormat {

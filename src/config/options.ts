@@ -6,9 +6,11 @@
  */
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import { DEFAULT_MAX_NODES } from '../fleet/fleet.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
-import { DEFAULT_ROUNDS } from '../protocol/responder.js';
+import { DEFAULT_ROUNDS, DEFAULT_SOURCE_RATE } from '../protocol/responder.js';
+import type { KeyRing } from '../wire/keys.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { type HostPort, formatDuration } from '../util/parse.js';
 
@@ -17,7 +19,12 @@ export interface Config {
   role: 'master' | 'slave';
   masterAddr: HostPort | undefined;
   listenAddr: HostPort;
-  hmacKey: Uint8Array;
+  /** The HMAC keys: one (id 0) from --hmac-key, or a key file's. */
+  hmacKeys: KeyRing;
+  /** Where the keys came from, when a file: SIGHUP reads it again. */
+  hmacKeyFile: string | undefined;
+  /** Accept key files that other users can read (--allow-insecure-key-file). */
+  allowInsecureKeyFile: boolean;
   name: string;
   rounds: number;
   thresholdNs: number;
@@ -26,6 +33,12 @@ export interface Config {
   logLevel: LogLevel;
   logFormat: LogFormat;
   metricsAddr: HostPort | undefined;
+  /** TLS and basic auth of the HTTP port, in the Prometheus exporter-toolkit format (a YAML file). */
+  webConfigFile: string | undefined;
+  /** Most nodes the master keeps; a new node beyond it is refused (counted, logged). */
+  maxNodes: number;
+  /** Checks one source address (or IPv6 /64) may open per second, bursts of twice this. */
+  sourceCheckRate: number;
   clockOffsetNs: number;
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
@@ -49,6 +62,8 @@ export interface OptionSpec {
   readonly default?: string;
   /** Given several times (or, in the environment, several values separated by spaces). */
   readonly repeatable?: boolean;
+  /** A switch without a value (true when given). */
+  readonly boolean?: boolean;
 }
 
 /** The default UDP address of master and slaves: the original tool's port. */
@@ -73,7 +88,12 @@ export const OPTIONS = {
   },
   hmacKeyFile: {
     flag: '--hmac-key-file <file>',
-    help: 'read the shared key from a file (a trailing newline is ignored)',
+    help: 'read the key from a file: one key, or "ID KEY" lines (the first is current); reread on SIGHUP',
+  },
+  allowInsecureKeyFile: {
+    flag: '--allow-insecure-key-file',
+    help: 'accept key files that group or others may read (refused otherwise)',
+    boolean: true,
   },
   name: { flag: '--name <name>', help: "this node's name", default: 'the host name' },
   rounds: { flag: '--rounds <n>', help: 'samples per check, master only', default: String(DEFAULT_ROUNDS) },
@@ -97,6 +117,20 @@ export const OPTIONS = {
   metricsAddr: {
     flag: '--metrics-addr <host:port>',
     help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',
+  },
+  webConfig: {
+    flag: '--web-config <file>',
+    help: "TLS and basic auth for --metrics-addr, in Prometheus exporters' web config format (YAML)",
+  },
+  maxNodes: {
+    flag: '--max-nodes <n>',
+    help: 'most nodes the master keeps; checks from further new nodes are refused',
+    default: String(DEFAULT_MAX_NODES),
+  },
+  sourceCheckRate: {
+    flag: '--source-check-rate <n>',
+    help: 'checks one source address (IPv6: one /64) may open per second, bursts of twice this',
+    default: String(DEFAULT_SOURCE_RATE),
   },
   clockOffset: {
     flag: '--clock-offset <duration>',

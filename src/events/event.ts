@@ -16,6 +16,7 @@ export const EVENT_KINDS = [
   'reference_clock_wrong',
   'falseticker',
   'no_majority',
+  'clock_step',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -56,6 +57,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
   falseticker: { level: 'WARN', message: 'falseticker' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
+  clock_step: { level: 'WARN', message: 'clock stepped' },
 };
 
 /** Splits "host:port" / "[v6]:port" into its host. */

@@ -61,6 +61,7 @@ export function summaryText(event: SaturnEvent): string {
     reference_clock_wrong: 'reference clock is wrong',
     falseticker: 'is a falseticker',
     no_majority: 'no majority of clocks agrees',
+    clock_step: 'clock stepped',
   };
   return `saturn #${event.sequence}: ${who} ${what[event.kind]}${offset}${error}${threshold}${detail}`;
 }
@@ -73,6 +74,7 @@ const ALERT_NAMES: Record<EventKind, string> = {
   reference_clock_wrong: 'SaturnReferenceClockWrong',
   falseticker: 'SaturnFalseticker',
   no_majority: 'SaturnNoMajority',
+  clock_step: 'SaturnClockStep',
 };
 
 /** Alertmanager's POST /api/v2/alerts body: a list of alerts (here, one). */

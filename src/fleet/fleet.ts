@@ -38,6 +38,13 @@ export interface NodeState {
 /** How many intervals of silence make a slave lost. */
 export const LOST_AFTER_INTERVALS = 3;
 
+/**
+ * The default of FleetOptions.maxNodes. A node costs the master a few KB (history, series, its
+ * metrics), so this bounds the fleet's memory and the size of /metrics, which invented node
+ * names would otherwise grow without end.
+ */
+export const DEFAULT_MAX_NODES = 100_000;
+
 export interface FleetOptions extends OffsetHistoryOptions {
   thresholdNs: number;
   /** Default DEFAULT_REALERT_NS (10 min). */
@@ -45,6 +52,8 @@ export interface FleetOptions extends OffsetHistoryOptions {
   /** A node with no finished check for this long is lost (e.g. 3 intervals). */
   lostAfterNs: number;
   series?: OffsetSeriesOptions;
+  /** Most nodes kept (default DEFAULT_MAX_NODES); see admits(). */
+  maxNodes?: number;
 }
 
 /** What a finished check changed, for the caller to log and alert on. */
@@ -61,6 +70,7 @@ export class Fleet {
   private readonly nodes = new Map<string, NodeState>();
   private readonly options: FleetOptions;
   private readonly lostAfterNs: bigint;
+  private readonly maxNodes: number;
 
   constructor(options: FleetOptions) {
     if (!(Number.isFinite(options.lostAfterNs) && options.lostAfterNs > 0)) {
@@ -68,6 +78,17 @@ export class Fleet {
     }
     this.options = options;
     this.lostAfterNs = BigInt(Math.round(options.lostAfterNs));
+    this.maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+    if (!(Number.isInteger(this.maxNodes) && this.maxNodes >= 1))
+      throw new RangeError(`maxNodes must be an integer >= 1, got ${options.maxNodes}`);
+  }
+
+  /**
+   * The fleet's bound, as a rule the master applies before it opens a check and again before it
+   * records one: a known node is always admitted, a new one only while the fleet has room.
+   */
+  admits(id: string): boolean {
+    return this.nodes.has(id) || this.nodes.size < this.maxNodes;
   }
 
   /** All known nodes, in order of first appearance. */

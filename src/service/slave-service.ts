@@ -9,8 +9,11 @@ import type { Logger } from '../log/diagnostics.js';
 import { type Peer, type Pipeline, type Reply, createPipeline } from '../pipeline/pipeline.js';
 import { CheckInitiator } from '../protocol/initiator.js';
 import { Envelope } from '../wire/envelope.js';
+import type { KeyRing } from '../wire/keys.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
+import { AuthFailureLog } from './auth-failures.js';
+import { ClockStepReporter } from './clock-steps.js';
 
 /** Where a slave's datagrams go: the pipeline in production, a simulated network in tests. */
 export interface Transport {
@@ -31,12 +34,18 @@ export interface SlaveDeps {
 /** Retransmissions of a silent leg before the check is given up. */
 const MAX_RETRANSMITS = 3;
 
+/** Why a check went unanswered, as the slave can tell: a master that drops what it cannot authenticate looks down. */
+export const NO_ANSWER =
+  'no answer from the master (a wrong or retired HMAC key looks the same: the master drops what it cannot authenticate and logs the source)';
+
 /**
  * A running slave: every interval it opens a check with the master, answers its legs,
  * retransmits a leg the master has not answered, and logs the offset the master found.
  */
 export class SlaveService {
   readonly drops = new DropCounts();
+  /** The envelope of every datagram: its keys (reloaded on SIGHUP) and the datagrams per key id. */
+  readonly envelope: Envelope;
   /** The master's last verdict on this node. */
   lastResult: Result | undefined;
   checksCompleted = 0;
@@ -50,6 +59,8 @@ export class SlaveService {
   private legTimer: Timer | undefined;
   private retransmits = 0;
   private unreachable = false;
+  private readonly authFailures: AuthFailureLog;
+  private readonly steps: ClockStepReporter;
 
   /** Runs a slave over `transport`; `begin()` starts checking. SlaveService.start wires the pipeline. */
   constructor(
@@ -57,7 +68,13 @@ export class SlaveService {
     private readonly deps: SlaveDeps,
     transport?: Transport,
   ) {
-    this.core = new CheckInitiator({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
+    this.envelope = new Envelope(config.hmacKeys);
+    this.core = new CheckInitiator({ envelope: this.envelope, nodeId: config.name });
+    this.authFailures = new AuthFailureLog(deps.logger);
+    this.steps = new ClockStepReporter(deps.clock, deps.journal, () => ({
+      id: config.name,
+      addr: formatHostPort(this.pipeline?.address ?? config.listenAddr),
+    }));
     this.master = config.masterAddr!;
     this.legTimeoutNs = Math.min(1e9, config.intervalNs / 5);
     this.transport = transport;
@@ -68,7 +85,7 @@ export class SlaveService {
     const pipeline = await createPipeline({
       listenAddr: config.listenAddr,
       clock: deps.clock,
-      lanes: { fast: { handle: (d, _from, at) => service.onDatagram(d, at) } },
+      lanes: { fast: { handle: (d, from, at) => service.onDatagram(d, at, from) } },
     });
     service.pipeline = pipeline;
     service.transport = pipeline;
@@ -84,6 +101,11 @@ export class SlaveService {
     return this.pipeline!.address;
   }
 
+  /** Uses these keys from now on (a reloaded key file); the check in flight goes on. */
+  setKeys(keys: KeyRing): void {
+    this.envelope.setKeys(keys);
+  }
+
   /** Opens the first check now and one every interval after it. */
   begin(): void {
     this.scheduleCheck(0);
@@ -91,6 +113,7 @@ export class SlaveService {
 
   private scheduleCheck(delayNs: number): void {
     this.intervalTimer = this.deps.clock.setTimer(delayNs, () => {
+      this.steps.poll(this.deps.clock.now());
       void this.startCheck();
       // ±10% jitter: slaves started together (a fleet rebooted, a deploy) drift apart instead of
       // hitting the master in step every interval.
@@ -116,13 +139,19 @@ export class SlaveService {
   }
 
   /** A datagram from the network, stamped at the edge. */
-  onDatagram(datagram: Uint8Array, receivedAt: Instant): void {
+  onDatagram(
+    datagram: Uint8Array,
+    receivedAt: Instant,
+    from: Peer = { address: this.master.host, port: this.master.port },
+  ): void {
     const { clock, logger } = this.deps;
+    this.steps.poll(receivedAt.wall);
     const outcome = this.core.handle(datagram, receivedAt, clock.stepCount);
     switch (outcome.kind) {
       case 'drop':
         this.drops.add(outcome.code);
-        logger.debug({ code: outcome.code }, 'datagram dropped');
+        this.authFailures.note(outcome.code, outcome.keyId, from, receivedAt.mono);
+        if (logger.isLevelEnabled('debug')) logger.debug({ code: outcome.code }, 'datagram dropped');
         return;
       case 'reply':
         this.retransmits = 0;
@@ -177,7 +206,7 @@ export class SlaveService {
   private onLegTimeout(): void {
     const again = this.core.retransmit();
     if (!again || this.retransmits >= MAX_RETRANSMITS) {
-      this.giveUp('no answer from the master');
+      this.giveUp(NO_ANSWER);
       return;
     }
     this.retransmits++;

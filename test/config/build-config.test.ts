@@ -49,8 +49,11 @@ test('the key is required, at least 16 bytes, and can come from a file', () => {
   assert.throws(() => buildConfig({}), /HMAC key is required/);
   assert.throws(() => buildConfig({ hmacKey: 'short' }), /at least 16 bytes, got 5/);
   const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
-  writeFileSync(join(dir, 'key'), `${KEY}\n`);
-  assert.deepEqual([...buildConfig({ hmacKeyFile: join(dir, 'key') }).hmacKey], [...new TextEncoder().encode(KEY)]);
+  writeFileSync(join(dir, 'key'), `${KEY}\n`, { mode: 0o600 });
+  const fromFile = buildConfig({ hmacKeyFile: join(dir, 'key') });
+  assert.deepEqual([...fromFile.hmacKeys.current.key], [...new TextEncoder().encode(KEY)]);
+  assert.equal(fromFile.hmacKeys.current.id, 0);
+  assert.equal(fromFile.hmacKeyFile, join(dir, 'key'));
   assert.throws(() => buildConfig({ hmacKeyFile: join(dir, 'missing') }), /cannot read HMAC key file .*ENOENT/);
 });
 
