@@ -10,7 +10,7 @@ import { parseDuration } from '../util/parse.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';
-import { waitForShutdown } from '../service/signals.js';
+import { onReloadSignal, waitForShutdown } from '../service/signals.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -60,7 +60,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
     const node = await startNode(config, { clock, logger, stdout: io.stdout });
+    const stopReloading = onReloadSignal(() => {
+      logger.info({ signal: 'SIGHUP' }, 'reloading the HMAC key file');
+      try {
+        const ids = node.reloadKeys();
+        if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
+        else logger.info({ file: config.hmacKeyFile, keyIds: ids, current: ids[0] }, 'HMAC keys reloaded');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'HMAC key file not reloaded: the keys in use stay');
+      }
+    });
     const signal = await waitForShutdown();
+    stopReloading();
     logger.info({ signal }, 'shutting down');
     await node.close();
     setExit(0);

@@ -8,6 +8,7 @@ import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import type { WebhookTarget } from '../events/webhook.js';
 import type { CheckRecord, NodeState } from '../fleet/fleet.js';
 import { formatHostPort } from '../util/parse.js';
+import type { KeyUse } from '../wire/envelope.js';
 
 /** Where the scrape-time values come from. */
 export interface MetricsSources {
@@ -18,6 +19,12 @@ export interface MetricsSources {
   webhooks: () => readonly WebhookTarget[];
   /** Stage timings by stage name (the pipeline's DurationHistogram fits). */
   stages?: () => Record<string, StageTimings>;
+  /** Datagrams per HMAC key id, received (authenticated) and sent. */
+  keyUse?: () => KeyUse;
+  /** Datagrams the kernel dropped because the UDP socket's receive buffer was full (undefined: unknown). */
+  receiveBufferDrops?: () => number | undefined;
+  /** Check openings answered with a cookie instead of a session. */
+  cookiesSent?: () => number;
 }
 
 /** What /metrics reads of one stage's timings, in nanoseconds. */
@@ -125,6 +132,36 @@ export class SaturnMetrics {
     ]);
     mirroredCounter(r, 'saturn_datagrams_dropped_total', 'Datagrams dropped unanswered, by reason.', ['reason'], () =>
       Object.entries(sources.drops()).map(([reason, n]) => [{ reason }, n]),
+    );
+    mirroredCounter(
+      r,
+      'saturn_datagrams_by_key_total',
+      'Datagrams per HMAC key id: received (authenticated) and sent. Once a retired key stays flat, it can go.',
+      ['key_id', 'direction'],
+      () => {
+        const use = sources.keyUse?.();
+        if (!use) return [];
+        const rows = (direction: string, counts: ReadonlyMap<number, number>) =>
+          [...counts].map(([id, n]): [Labels, number] => [{ key_id: String(id), direction }, n]);
+        return [...rows('received', use.received), ...rows('sent', use.sent)];
+      },
+    );
+    mirroredCounter(
+      r,
+      'saturn_udp_receive_buffer_drops_total',
+      "Datagrams the kernel dropped because the UDP socket's receive buffer was full (a flood outrunning the process).",
+      [],
+      () => {
+        const drops = sources.receiveBufferDrops?.();
+        return drops === undefined ? [] : [[{}, drops]];
+      },
+    );
+    mirroredCounter(
+      r,
+      'saturn_check_cookies_sent_total',
+      'Check openings answered with a cookie instead of a session (a first check, an expired cookie, or a replay).',
+      [],
+      () => (sources.cookiesSent ? [[{}, sources.cookiesSent()]] : []),
     );
     mirroredCounter(r, 'saturn_events_total', 'Events raised, by kind.', ['kind'], () =>
       EVENT_KINDS.map((kind) => [{ kind }, sources.events().get(kind) ?? 0]),

@@ -1,6 +1,7 @@
 import { type OpenJournal, openJournal } from '../events/open-journal.js';
 import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
+import { loadHmacKeyFile } from '../config/key-file.js';
 import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
@@ -23,6 +24,13 @@ export interface RunningNode {
   reference?: ReferenceMonitor;
   roughtime?: RunningRoughtimeServer;
   events?: OpenJournal;
+  /**
+   * Reads --hmac-key-file again (guarded as at start) and seals and opens with its keys from now
+   * on; sessions and checks in flight go on. Returns the key ids now held, current first, or
+   * undefined when the key did not come from a file. Throws ConfigError when the file is not
+   * usable: the keys in use then stay.
+   */
+  reloadKeys(): number[] | undefined;
   close(): Promise<void>;
 }
 
@@ -37,6 +45,13 @@ export interface NodeDeps {
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
   const closers: (() => Promise<void>)[] = [];
   const node: RunningNode = {
+    reloadKeys: () => {
+      if (config.hmacKeyFile === undefined) return undefined;
+      const keys = loadHmacKeyFile(config.hmacKeyFile, config.allowInsecureKeyFile);
+      node.master?.setKeys(keys);
+      node.slave?.setKeys(keys);
+      return keys.ids;
+    },
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
     },
@@ -69,6 +84,9 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         events: () => events.journal.counts,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+        keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
+        receiveBufferDrops: () => node.master?.receiveBufferDrops(),
+        cookiesSent: () => node.master?.cookiesSent ?? 0,
       });
       metrics = masterMetrics;
       // The metrics see every finished check (the RTT histogram).

@@ -67,3 +67,13 @@ test('a check folds into history, alarm and series; a discarded one only counts'
   assert.equal(fleet.get('web-3')!.discarded, 1);
   assert.equal(fleet.get('web-3')!.checks, 1);
 });
+
+test('the fleet bound: known nodes are always admitted, new ones only while there is room', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, lostAfterNs: 30e9, maxNodes: 2 });
+  assert.ok(fleet.admits('web-1'));
+  fleet.record(check('web-1', 0n));
+  fleet.record(check('web-2', 1n));
+  assert.equal(fleet.admits('web-3'), false);
+  assert.ok(fleet.admits('web-1') && fleet.admits('web-2'));
+  assert.throws(() => new Fleet({ thresholdNs: 1, lostAfterNs: 1, maxNodes: 0 }), RangeError);
+});
