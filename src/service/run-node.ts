@@ -6,6 +6,7 @@ import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
+import { loadWebConfig } from '../http/web-config.js';
 import { SaturnMetrics, type StageTimings } from '../http/metrics.js';
 import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
@@ -95,28 +96,39 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       node.master = master;
       closers.push(() => master.close());
       if (config.metricsAddr) {
-        node.http = await HttpServer.start(config.metricsAddr, {
-          '/status': () => {
-            const doc = {
-              ...statusDocument(master.fleet.all(), master.drops.snapshot()),
-              legHoldUs: master.legHold.summary(),
-            };
-            return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
-          },
-          '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-          '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
-          '/': () => ({
-            type: 'text/html; charset=utf-8',
-            body: renderDashboard({
-              nodes: master.fleet.all(),
-              thresholdNs: config.thresholdNs,
-              now: deps.clock.read(),
+        const web = config.webConfigFile === undefined ? undefined : loadWebConfig(config.webConfigFile);
+        node.http = await HttpServer.start(
+          config.metricsAddr,
+          {
+            '/status': () => {
+              const doc = {
+                ...statusDocument(master.fleet.all(), master.drops.snapshot()),
+                legHoldUs: master.legHold.summary(),
+              };
+              return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
+            },
+            '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+            '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
+            '/': () => ({
+              type: 'text/html; charset=utf-8',
+              body: renderDashboard({
+                nodes: master.fleet.all(),
+                thresholdNs: config.thresholdNs,
+                now: deps.clock.read(),
+              }),
             }),
-          }),
-        });
+          },
+          web,
+        );
         closers.push(() => node.http!.close());
+        const scheme = web?.tls ? 'https' : 'http';
         deps.logger.info(
-          { addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` },
+          {
+            addr: formatHostPort(node.http.address),
+            url: `${scheme}://${formatHostPort(node.http.address)}/status`,
+            tls: web?.tls !== undefined,
+            basicAuth: (web?.basicAuthUsers.size ?? 0) > 0,
+          },
           'http listening',
         );
       }
