@@ -3,7 +3,7 @@ import { SystemClock } from '../clock/system-clock.js';
 import { SaturnError } from '../errors.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { runDemo } from '../demo/demo.js';
-import { startNode } from '../service/run-node.js';
+import { type RunningNode, startNode } from '../service/run-node.js';
 import { type RawOptions, buildConfig, readConfigFile } from '../config/build-config.js';
 import { OPTIONS, OPTION_KEYS, type OptionSpec, envName, optionHelp } from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
@@ -59,17 +59,26 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
-    const node = await startNode(config, { clock, logger, stdout: io.stdout });
+    // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
+    let node: RunningNode | undefined;
     const stopReloading = onReloadSignal(() => {
       logger.info({ signal: 'SIGHUP' }, 'reloading the HMAC key file');
       try {
-        const ids = node.reloadKeys();
-        if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
+        const ids = node?.reloadKeys();
+        if (node === undefined) logger.warn('still starting: nothing reloaded');
+        else if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
         else logger.info({ file: config.hmacKeyFile, keyIds: ids, current: ids[0] }, 'HMAC keys reloaded');
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'HMAC key file not reloaded: the keys in use stay');
       }
     });
+    try {
+      node = await startNode(config, { clock, logger, stdout: io.stdout });
+    } catch (err) {
+      stopReloading();
+      throw err;
+    }
+    logger.info({ role: config.role, name: config.name, keyIds: config.hmacKeys.ids }, 'started');
     const signal = await waitForShutdown();
     stopReloading();
     logger.info({ signal }, 'shutting down');
