@@ -71,6 +71,16 @@ describe('/metrics of a running master (in process, loopback)', () => {
     assert.equal(depth!.labels.target, `http://127.0.0.1:${receiver.port}`, 'the URL path is not in the labels');
     assert.ok(depth!.value >= 1);
     assert.ok(samplesOf(families, 'saturn_webhook_failures_total', { reason: 'network' })[0]!.value >= 1);
+    assert.equal(
+      samplesOf(families, 'saturn_udp_receive_buffer_drops_total')[0]?.value,
+      0,
+      "the socket's kernel drops",
+    );
+    assert.ok(
+      samplesOf(families, 'saturn_datagrams_by_key_total', { key_id: '0', direction: 'received' })[0]!.value >= 6,
+    );
+    assert.ok(samplesOf(families, 'saturn_datagrams_by_key_total', { key_id: '0', direction: 'sent' })[0]!.value >= 6);
+    assert.ok(samplesOf(families, 'saturn_check_cookies_sent_total')[0]!.value >= 1, 'each slave got a cookie first');
     const stage = samplesOf(families, 'saturn_pipeline_stage_samples_total', { stage: 'master_leg_hold' });
     assert.ok(stage[0]!.value >= 3 * 5, 'every leg the master answered is timed');
   });
