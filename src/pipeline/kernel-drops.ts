@@ -35,7 +35,8 @@ export function dropsInProcNetUdp(text: string, host: string, port: number): num
 
 /** The kernel's receive-buffer drops of the UDP socket bound to host:port, or undefined where /proc cannot tell. */
 export function socketReceiveDrops(address: { readonly host: string; readonly port: number }): number | undefined {
-  const file = isIP(address.host) === 6 ? '/proc/net/udp6' : '/proc/net/udp';
+  // /proc/self/net, not /proc/net: still readable under systemd's ProcSubset=pid.
+  const file = isIP(address.host) === 6 ? '/proc/self/net/udp6' : '/proc/self/net/udp';
   try {
     return dropsInProcNetUdp(readFileSync(file, 'utf8'), address.host, address.port);
   } catch {
