@@ -16,6 +16,8 @@ export type InitiatorOutcome =
 export interface CheckInitiatorOptions {
   envelope: Envelope;
   nodeId: string;
+  /** This node's check interval, ns, told to the responder in every Report (default 0: not said). */
+  intervalNs?: number;
   random?: RandomBytes;
 }
 
@@ -48,6 +50,7 @@ export class CheckInitiator {
   private readonly envelope: Envelope;
   private readonly random: RandomBytes;
   readonly nodeId: string;
+  private readonly intervalNs: number;
   private check: Check | undefined;
   /** The responder's cookie for the next opening (empty until it gave one). */
   private cookie: Uint8Array = new Uint8Array(0);
@@ -55,6 +58,7 @@ export class CheckInitiator {
   constructor(options: CheckInitiatorOptions) {
     this.envelope = options.envelope;
     this.nodeId = options.nodeId;
+    this.intervalNs = options.intervalNs ?? 0;
     this.random = options.random ?? cryptoRandom;
   }
 
@@ -137,6 +141,7 @@ export class CheckInitiator {
               sentAt: sentAt.wall,
               clockSteps,
               cookie,
+              intervalNs: this.intervalNs,
             },
             REPORT_MIN_PACKET_BYTES,
           ),

@@ -12,6 +12,23 @@ import { CookieJar, type CookieJarOptions } from './cookies.js';
 import type { Outgoing } from './outgoing.js';
 import { SessionTable, type SessionTableOptions } from './session-table.js';
 
+/** Every reason the responder (and its envelope) drops a datagram for: counters start at 0 for each. */
+export const RESPONDER_DROP_CODES: readonly ErrorCode[] = [
+  'SATURN_ERR_SHORT_PACKET',
+  'SATURN_ERR_LONG_PACKET',
+  'SATURN_ERR_BAD_VERSION',
+  'SATURN_ERR_UNKNOWN_KEY',
+  'SATURN_ERR_BAD_MAC',
+  'SATURN_ERR_DECODE',
+  'SATURN_ERR_UNKNOWN_SESSION',
+  'SATURN_ERR_STALE_LEG',
+  'SATURN_ERR_BAD_ECHO',
+  'SATURN_ERR_DUPLICATE',
+  'SATURN_ERR_REPLAY',
+  'SATURN_ERR_RATE_LIMITED',
+  'SATURN_ERR_FLEET_FULL',
+];
+
 /** Samples per check when the options do not say (--rounds). */
 export const DEFAULT_ROUNDS = 5;
 
@@ -23,6 +40,8 @@ export interface FinishedCheck {
   nodeId: string;
   ip: string;
   port: number;
+  /** The slave's check interval as it said in leg 0, ns (0: not said). */
+  intervalNs: number;
   /** When the last leg was received. */
   at: Instant;
   /** The check's samples in order (for diagnostics and the accuracy bench). */
@@ -55,8 +74,8 @@ export interface CheckResponderOptions extends SessionTableOptions {
    * twice this (default 50: room for a few hundred slaves behind one NAT at a 10 s interval).
    */
   sourceRate?: number;
-  /** Whether a node may open a check (the master bounds its fleet); default: every node may. */
-  admit?: (nodeId: string) => boolean;
+  /** Whether a node, checking from ip:port, may open a check (the master bounds its fleet); default: every node may. */
+  admit?: (nodeId: string, ip: string, port: number) => boolean;
   cookies?: CookieJarOptions;
   /** Samples per check (default 5). */
   rounds?: number;
@@ -79,6 +98,7 @@ interface Session {
   /** The key the initiator sealed leg 0 with; replies are sealed with it. */
   keyId: number;
   nodeId: string;
+  intervalNs: number;
   /** The leg the next fresh Report must carry. */
   expectedLeg: number;
   /** Bytes 0-15: the nonce of the last Report processed (to recognise its copies); 16-31: the nonce of the last Response sent (the next Report must echo it). */
@@ -116,7 +136,7 @@ export class CheckResponder {
   private readonly resolutionNs: number;
   private readonly maxHoldNs: number;
   private readonly random: RandomBytes;
-  private readonly admit: (nodeId: string) => boolean;
+  private readonly admit: (nodeId: string, ip: string, port: number) => boolean;
   private readonly cookies: CookieJar;
   private readonly openings: TokenBuckets<string>;
   readonly sessions: SessionTable<Session>;
@@ -207,7 +227,7 @@ export class CheckResponder {
       return { kind: 'reply', reply: { build: () => bytes } };
     }
     if (!this.openings.take(sourceOf(ip), receivedAt.mono)) return { kind: 'drop', code: 'SATURN_ERR_RATE_LIMITED' };
-    if (!this.admit(report.nodeId)) return { kind: 'drop', code: 'SATURN_ERR_FLEET_FULL' };
+    if (!this.admit(report.nodeId, ip, port)) return { kind: 'drop', code: 'SATURN_ERR_FLEET_FULL' };
     this.cookies.remember(report.session, verdict.generation, receivedAt.mono);
     const nonces = new Uint8Array(2 * NONCE_BYTES);
     nonces.set(report.nonce, 0);
@@ -218,6 +238,7 @@ export class CheckResponder {
       port,
       keyId,
       nodeId: report.nodeId,
+      intervalNs: report.intervalNs,
       expectedLeg: 1,
       nonces,
       sentAt: undefined,
@@ -263,6 +284,7 @@ export class CheckResponder {
     session.done = true;
     const finished: FinishedCheck = {
       nodeId: session.nodeId,
+      intervalNs: session.intervalNs,
       ip,
       port,
       at: receivedAt,

@@ -2,10 +2,10 @@ import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
 import type { Config } from '../config/options.js';
 import { formatHostPort } from '../util/parse.js';
-import { type Clock, type Instant, type Timer, isoNanos } from '../clock/clock.js';
+import { type Clock, type Instant, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { type CheckRecord, Fleet, LOST_AFTER_INTERVALS, type NodeState } from '../fleet/fleet.js';
+import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
 import type { EventSubject } from '../events/event.js';
 import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
 import { DEFAULT_COOKIE_ROTATION_NS } from '../protocol/cookies.js';
@@ -25,8 +25,10 @@ export interface MasterDeps {
   llog: LlogWriter;
   /** Where events go (numbered, to the llog stream and every webhook). */
   journal: EventJournal;
-  /** Sees every finished check (metrics, the dashboard's series). */
+  /** Sees every finished check (metrics, the accuracy bench). */
   observe?: (record: CheckRecord, finished: FinishedCheck) => void;
+  /** Told of every node the fleet forgets (metrics drop its labels). */
+  forgotten?: (node: NodeState) => void;
 }
 
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
@@ -50,7 +52,8 @@ export class MasterService {
     this.fleet = new Fleet({
       thresholdNs: config.thresholdNs,
       realertNs: config.realertNs,
-      lostAfterNs: LOST_AFTER_INTERVALS * config.intervalNs,
+      intervalNs: config.intervalNs,
+      forgetAfterNs: config.forgetAfterNs,
       maxNodes: config.maxNodes,
     });
     this.envelope = new Envelope(config.hmacKeys);
@@ -60,7 +63,7 @@ export class MasterService {
       // Both clocks' resolution widens each sample: the master's plus the slave's (assumed alike).
       resolutionNs: 2 * deps.clock.resolutionNs,
       sourceRate: config.sourceCheckRate,
-      admit: (nodeId) => this.fleet.admits(nodeId),
+      admit: (nodeId, ip, port) => this.fleet.admits(nodeId, formatHostPort({ host: ip, port })),
       // A slave carries the cookie of one check's Result to its next, an interval (+10% jitter) later.
       cookies: { rotationNs: Math.max(DEFAULT_COOKIE_ROTATION_NS, 2 * config.intervalNs) },
     });
@@ -130,7 +133,8 @@ export class MasterService {
         send(from, (sentAt) => outcome.reply.build(sentAt));
         return;
       case 'finished': {
-        if (!this.fleet.admits(outcome.finished.nodeId)) {
+        const { nodeId, ip, port } = outcome.finished;
+        if (!this.fleet.admits(nodeId, formatHostPort({ host: ip, port }))) {
           // The fleet filled up while this check ran: it is refused like an opening would be.
           this.drops.add('SATURN_ERR_FLEET_FULL');
           this.logFleetFull(from, receivedAt);
@@ -151,7 +155,8 @@ export class MasterService {
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
     const subject = subjectOf(node);
-    if (record.back) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    if (record.conflict) this.nameConflict(record.conflict, at);
+    if (record.back) this.deps.journal.emit({ kind: 'slave_back', at, node: subject });
     this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
@@ -186,19 +191,40 @@ export class MasterService {
     );
   }
 
-  /** Sweeps for lost slaves twice an interval (the timer is the edge: it reads the clock). */
+  private nameConflict(conflict: NameConflict, at: Nanos): void {
+    const [a, b] = conflict.addrs;
+    this.deps.journal.emit({
+      kind: 'name_conflict',
+      at,
+      node: { id: conflict.name, addr: a },
+      detail: `${a} and ${b} both report the name ${conflict.name}: kept apart as ${conflict.name}@${a} and ${conflict.name}@${b}; give them distinct --name`,
+    });
+  }
+
+  /** Sweeps for lost slaves at least once a second and twice an interval (the timer is the edge: it reads the clock). */
   private scheduleSweep(): void {
-    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, this.config.intervalNs / 2), () => {
+    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
       const now = this.deps.clock.read();
       this.steps.poll(now.wall);
-      this.sweepLost(now);
+      this.sweep(now);
       this.scheduleSweep();
     });
   }
 
-  /** Raises slave_lost for every slave silent for 3 intervals. */
-  private sweepLost(now: Instant): void {
-    for (const node of this.fleet.sweep(now.mono)) {
+  /** Raises slave_lost for every slave silent for 3 of its intervals, slave_forgotten after --forget-after. */
+  private sweep(now: Instant): void {
+    const { lost, forgotten } = this.fleet.sweep(now);
+    for (const node of forgotten) {
+      this.deps.forgotten?.(node);
+      const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
+      this.deps.journal.emit({
+        kind: 'slave_forgotten',
+        at: now.wall,
+        node: subjectOf(node),
+        detail: `no check for ${silentS} s`,
+      });
+    }
+    for (const node of lost) {
       const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
       const last = node.lastCheckAt === undefined ? 'none' : isoNanos(node.lastCheckAt);
       this.deps.journal.emit({
@@ -220,5 +246,5 @@ export class MasterService {
 
 /** The node as events name it. */
 function subjectOf(node: NodeState): EventSubject {
-  return { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
+  return { id: node.id, addr: addrOf(node) };
 }

@@ -46,8 +46,9 @@ export class SlaveService {
   readonly drops = new DropCounts();
   /** The envelope of every datagram: its keys (reloaded on SIGHUP) and the datagrams per key id. */
   readonly envelope: Envelope;
-  /** The master's last verdict on this node. */
+  /** The master's last verdict on this node, and when it came (wall and monotonic). */
   lastResult: Result | undefined;
+  lastResultAt: Instant | undefined;
   checksCompleted = 0;
   checksFailed = 0;
   private readonly core: CheckInitiator;
@@ -69,7 +70,7 @@ export class SlaveService {
     transport?: Transport,
   ) {
     this.envelope = new Envelope(config.hmacKeys);
-    this.core = new CheckInitiator({ envelope: this.envelope, nodeId: config.name });
+    this.core = new CheckInitiator({ envelope: this.envelope, nodeId: config.name, intervalNs: config.intervalNs });
     this.authFailures = new AuthFailureLog(deps.logger);
     this.steps = new ClockStepReporter(deps.clock, deps.journal, () => ({
       id: config.name,
@@ -138,6 +139,11 @@ export class SlaveService {
     this.sendNow((sentAt) => leg0.build(sentAt));
   }
 
+  /** False from a check the master left unanswered until one it answers. */
+  get masterReachable(): boolean {
+    return !this.unreachable;
+  }
+
   /** A datagram from the network, stamped at the edge. */
   onDatagram(
     datagram: Uint8Array,
@@ -159,6 +165,7 @@ export class SlaveService {
         return;
       case 'result':
         this.clearLegTimer();
+        this.lastResultAt = receivedAt;
         this.onResult(outcome.result);
         return;
     }

@@ -47,6 +47,7 @@ export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
           sentAt: fromBigint(message.sentAt),
           clockSteps: message.clockSteps,
           cookie: message.cookie,
+          intervalNs: message.intervalNs,
         },
       };
       break;
@@ -120,6 +121,7 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       sentAt: toBigint(r.sentAt),
       clockSteps: r.clockSteps ?? 0,
       cookie: r.cookie ?? EMPTY,
+      intervalNs: Number(r.intervalNs ?? 0),
     };
   }
   const s = packet.response;

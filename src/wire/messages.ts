@@ -13,6 +13,8 @@ export interface Report {
   clockSteps: number;
   /** Leg 0: the responder's cookie for this source (empty when the initiator has none yet). */
   cookie: Uint8Array;
+  /** The initiator's check interval, ns (0: not said); the master judges it lost by it. */
+  intervalNs: number;
 }
 
 /** A decoded master -> slave leg. */

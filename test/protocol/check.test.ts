@@ -87,6 +87,7 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
         sentAt: 2n,
         clockSteps: 0,
         cookie: new Uint8Array(0),
+        intervalNs: 0,
       },
       200,
     ),

@@ -113,6 +113,7 @@ test('a Report shorter than the padded minimum is dropped before its MAC is chec
       sentAt: 1n,
       clockSteps: 0,
       cookie: new Uint8Array(0),
+      intervalNs: 0,
     }),
   );
   assert.ok(unpadded.length < REPORT_MIN_BYTES);

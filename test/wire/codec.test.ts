@@ -19,6 +19,7 @@ test('every message round-trips, 64-bit instants exactly', () => {
       sentAt: 1_795_609_199_993_600_001n,
       clockSteps: 2,
       cookie: new Uint8Array(17).fill(9),
+      intervalNs: 0,
     },
     {
       kind: 'response',
@@ -86,6 +87,7 @@ test('truncating an encoded report never yields a different valid report silentl
     sentAt: 6n,
     clockSteps: 0,
     cookie: new Uint8Array(0),
+    intervalNs: 0,
   });
   for (let cut = 0; cut < bytes.length; cut++) {
     const m = decodeMessage(bytes.subarray(0, cut));
@@ -108,6 +110,7 @@ test('a report is padded to the length asked for (at most 2 bytes over) and deco
       sentAt: 6n,
       clockSteps: 0,
       cookie: new Uint8Array(0),
+      intervalNs: 0,
     }) as const;
   for (const nodeId of ['n', 'web-3', 'x'.repeat(100), 'y'.repeat(255)]) {
     const plain = encodeMessage(report(nodeId));
