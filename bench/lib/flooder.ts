@@ -51,6 +51,7 @@ async function garbage(rate: number): Promise<void> {
   const sockets = await Promise.all([bind('127.0.0.1'), bind('127.0.0.1')]);
   const pool = garbagePool();
   let i = 0;
+  let carry = 0;
   const send = () => sockets[i & 1]!.send(pool[i++ % pool.length]!, port, '127.0.0.1');
   if (!Number.isFinite(rate)) {
     // As fast as the sockets take it, yielding so SIGTERM is seen.
@@ -64,10 +65,15 @@ async function garbage(rate: number): Promise<void> {
     burst();
     return;
   }
-  const start = performance.now();
+  // Steady: each tick sends what the time since the last one is worth, at most 10 ms of it, so a
+  // tick that comes late (a busy machine) does not turn into a burst the rate never asked for.
+  let last = performance.now();
   setInterval(() => {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    for (; sent < due; sent++) send();
+    const now = performance.now();
+    const due = Math.floor((Math.min(now - last, 10) / 1000) * rate + carry);
+    carry = (Math.min(now - last, 10) / 1000) * rate + carry - due;
+    last = now;
+    for (let n = 0; n < due; n++, sent++) send();
   }, 1);
 }
 

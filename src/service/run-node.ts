@@ -112,6 +112,8 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
           events: () => events.journal.counts,
           webhooks: () => events.webhooks,
           build: { version: SATURN_VERSION },
+          keyUse: () => slave.envelope.keyUse,
+          receiveBufferDrops: () => slave.receiveBufferDrops(),
         });
         node.http = await listening('--metrics-addr', config.metricsAddr, () =>
           HttpServer.start(

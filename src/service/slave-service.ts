@@ -12,6 +12,7 @@ import { Envelope } from '../wire/envelope.js';
 import type { KeyRing } from '../wire/keys.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
+import { socketReceiveDrops } from '../pipeline/kernel-drops.js';
 import { AuthFailureLog } from './auth-failures.js';
 import { ClockStepReporter } from './clock-steps.js';
 
@@ -100,6 +101,11 @@ export class SlaveService {
 
   get address(): HostPort {
     return this.pipeline!.address;
+  }
+
+  /** Datagrams the kernel dropped because the socket's receive buffer was full (undefined: not known here). */
+  receiveBufferDrops(): number | undefined {
+    return this.pipeline && socketReceiveDrops(this.pipeline.address);
   }
 
   /** Uses these keys from now on (a reloaded key file); the check in flight goes on. */

@@ -178,6 +178,10 @@ describe('/metrics of a running master (in process, loopback)', () => {
       samplesOf(families, 'saturn_slave_master_up').map((x) => x.value),
       [1],
     );
+    assert.ok(
+      samplesOf(families, 'saturn_datagrams_by_key_total', { key_id: '0', direction: 'received' })[0]!.value >= 6,
+    );
+    assert.equal(samplesOf(families, 'saturn_udp_receive_buffer_drops_total')[0]?.value, 0);
     if (hasCommand('promtool')) {
       const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       assert.equal(result.status, 0, `promtool check metrics:\n${result.stdout}${result.stderr}`);
