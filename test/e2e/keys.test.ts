@@ -55,7 +55,7 @@ describe('keys on real processes', () => {
     return json(line)!.keyIds as number[];
   }
 
-  test('a key rolled across a master and three slaves, step by step, while checks run: no check fails', async () => {
+  test('a key rolled across a master and three slaves, step by step, while checks run: no check fails', async (t) => {
     const masterKeys = join(dir, 'master.keys');
     writeKeys(masterKeys, [`1 ${K1}`]);
     const master = start([
@@ -141,14 +141,21 @@ describe('keys on real processes', () => {
     for (const node of everyone) assert.deepEqual(await reload(node), [2]);
     await moreChecks(2);
 
-    // Not one check failed at any step: the master refused nothing, discarded nothing, and no slave gave up.
+    // Not one check failed at any step: the master refused nothing and no slave gave up. A check
+    // the master discards was timed wrong (a leg held over 50 ms, a clock step: a loaded machine
+    // can do that), never refused for its key; any such discard must say so.
     const doc = await status();
     assert.equal(doc.drops.bad_mac ?? 0, 0);
     assert.equal(doc.drops.unknown_key ?? 0, 0);
-    assert.deepEqual(
-      doc.nodes.map((n: any) => n.discarded),
-      [0, 0, 0],
+    const discards = master.lines
+      .filter((l) => json(l)?.msg === 'check discarded')
+      .map((l) => json(l)!.reason as string);
+    assert.equal(
+      doc.nodes.reduce((n: number, node: any) => n + node.discarded, 0),
+      discards.length,
     );
+    for (const reason of discards) assert.match(reason, /held leg \d+ for|clock stepped/, `discarded: ${reason}`);
+    if (discards.length > 0) t.diagnostic(`checks discarded for their timing, not their key: ${discards.join('; ')}`);
     for (const slave of slaves)
       assert.ok(
         !slave.lines.some((l) => parseLlog(l.text)?.message === 'master unreachable'),
