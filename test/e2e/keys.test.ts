@@ -215,7 +215,7 @@ describe('keys on real processes', () => {
     await master.stop();
   });
 
-  test('a key file others can read is refused at start (one sentence, exit 2) unless --allow-insecure-key-file', async () => {
+  test('key files others can read (HMAC, Roughtime) are refused at start (one sentence, exit 2) unless --allow-insecure-key-file', async () => {
     const file = join(dir, 'exposed.keys');
     writeKeys(file, [K1]);
     chmodSync(file, 0o644);
@@ -231,6 +231,36 @@ describe('keys on real processes', () => {
     const allowed = start(['--listen-addr', '127.0.0.1:0', '--hmac-key-file', file, '--allow-insecure-key-file']);
     await allowed.waitForLog('master listening');
     await allowed.stop();
+
+    // The Roughtime long-term key of `saturn roughtime serve` is guarded the same way.
+    const roughtimeKey = join(dir, 'roughtime.key');
+    const made = SaturnProcess.start(['keygen', '--out', roughtimeKey]);
+    assert.equal((await made.exited).code, 0);
+    chmodSync(roughtimeKey, 0o640);
+    const serve = (extra: string[]) => {
+      const proc = SaturnProcess.start([
+        'roughtime',
+        'serve',
+        '--listen-addr',
+        '127.0.0.1:0',
+        '--key-file',
+        roughtimeKey,
+        ...extra,
+      ]);
+      procs.push(proc);
+      return proc;
+    };
+    const refusedServer = serve([]);
+    assert.equal((await refusedServer.exited).code, 2);
+    assert.deepEqual(
+      refusedServer.lines.map((l) => l.text),
+      [
+        `saturn: Roughtime key file ${roughtimeKey} is open to other users (mode 0640): chmod 600 it, or pass --allow-insecure-key-file`,
+      ],
+    );
+    const allowedServer = serve(['--allow-insecure-key-file']);
+    await allowedServer.waitForLine((l) => l.text.startsWith('roughtime server listening on'));
+    await allowedServer.stop();
   });
 
   test('the key never appears in logs, /status, /metrics, errors or the command line', async () => {
