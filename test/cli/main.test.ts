@@ -141,5 +141,5 @@ test('bin/saturn --help answers quickly and lists the original flags', () => {
   ]) {
     assert.ok(r.stdout.includes(flag), flag);
   }
-  assert.ok(ms < 3000, `--help took ${ms} ms`);
+  assert.ok(ms < 10_000, `--help took ${ms} ms`); // ~0.3 s on an idle machine; the bound only catches a hang
 });
