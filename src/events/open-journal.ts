@@ -1,7 +1,8 @@
 /**
- * Opens a node's event journal with its destinations: sequence numbers (durable with a state
- * dir), the webhook targets with their outboxes, then the llog stream. Webhooks subscribe first so
- * an event is in every outbox, fsync'd, before its llog line is written.
+ * Opens a node's event journal with its destinations: sequence numbers (durable with a state dir),
+ * the webhook targets with their outboxes, then the llog stream. A group of events is committed by
+ * reserving its numbers and appending it to every outbox (in parallel, one fsync each); once that
+ * is done the events are published: released for delivery and written to the llog stream.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { EventJournal } from './journal.js';
 import type { LlogWriter } from '../log/llog.js';
 import { Outbox } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
+import { type StateFs, nodeStateFs } from './state-fs.js';
 import { type WebhookFormat, WebhookTarget } from './webhook.js';
 
 export interface JournalOptions {
@@ -29,12 +31,15 @@ export interface JournalDeps {
   logger: Logger;
   /** The llog stream (stdout in production): every event is printed there as one line. */
   llog: LlogWriter;
+  /** The state dir's file system; default node:fs/promises (tests inject faults). */
+  fs?: StateFs;
 }
 
 /** A node's journal with its destinations. */
 export interface OpenJournal {
   journal: EventJournal;
   webhooks: WebhookTarget[];
+  /** Commits what is queued (once more if the disk refused it), then stops delivery. */
   close(): Promise<void>;
 }
 
@@ -44,14 +49,16 @@ export function outboxFileName(url: string): string {
 }
 
 /** Opens the sequence store and outboxes (replaying what a previous run left) and starts delivery. */
-export function openJournal(options: JournalOptions, deps: JournalDeps): OpenJournal {
+export async function openJournal(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
   const { stateDir, webhookUrls } = options;
-  const sequence = stateDir === undefined ? new MemorySequence() : SequenceStore.open(stateDir);
-  const journal = new EventJournal(sequence, options.name);
-  const webhooks = webhookUrls.map((url) => {
-    const outbox = new Outbox({
+  const fs = deps.fs ?? nodeStateFs;
+  const sequence = stateDir === undefined ? new MemorySequence() : await SequenceStore.open(stateDir, { fs });
+  const webhooks: WebhookTarget[] = [];
+  for (const url of webhookUrls) {
+    const outbox = await Outbox.open({
       path: stateDir === undefined ? undefined : join(stateDir, outboxFileName(url)),
       maxPending: options.outboxMax,
+      fs,
     });
     const target = new WebhookTarget(
       { url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs },
@@ -63,16 +70,27 @@ export function openJournal(options: JournalOptions, deps: JournalDeps): OpenJou
         'webhook outbox reopened',
       );
     }
-    journal.subscribe((event) => target.accept(event));
-    return target;
-  });
+    webhooks.push(target);
+  }
   if (stateDir === undefined && webhookUrls.length > 0) {
     deps.logger.warn(
       {},
       'no --state-dir: event numbers restart at 1 and undelivered webhook events are lost when saturn restarts',
     );
   }
+  const journal = new EventJournal({
+    reporter: options.name,
+    sequence,
+    clock: deps.clock,
+    logger: deps.logger,
+    store: {
+      commit: async (events) => {
+        await Promise.all(webhooks.map((target) => target.store(events)));
+      },
+    },
+  });
   journal.subscribe((event) => {
+    for (const target of webhooks) target.release(event);
     const { level, message, fields } = eventLlogLine(event);
     deps.llog.line(level, message, fields);
   });
@@ -81,6 +99,7 @@ export function openJournal(options: JournalOptions, deps: JournalDeps): OpenJou
     journal,
     webhooks,
     close: async () => {
+      await journal.close();
       await Promise.all(webhooks.map((w) => w.close()));
     },
   };

@@ -3,16 +3,19 @@
  *   {"add":{...event...}}   an event to deliver
  *   {"done":17}             delivered (or rejected for good: not retried)
  *   {"drop":17}             dropped because the outbox was full
- * Every append is fsync'd before add() returns, so an event the llog stream has shown survives a
- * SIGKILL. On open the file is replayed and compacted (rewritten with the pending events only,
- * atomically), which also drops a line torn by a crash; it is compacted again whenever finished
- * records outnumber pending ones. The outbox is bounded: when full, the oldest pending event is
- * dropped and counted. Without a path it keeps the same bookkeeping in memory only.
+ *   {"high":17}             the highest sequence the outbox ever held (first line after compaction)
+ * A group of events is appended with one write and one fsync (`append`), off the main thread: the
+ * journal does that before an event is shown or delivered, so what the llog stream has shown
+ * survives a SIGKILL. `done` records are not fsync'd on their own (a lost one means a second
+ * delivery with the same Idempotency-Key). On open the file is replayed and compacted (rewritten
+ * with the pending events only, atomically), which also drops a line torn by a crash; it is
+ * compacted again whenever finished records outnumber pending ones. The outbox is bounded: when
+ * full, the oldest pending event is dropped and counted. Without a path it keeps the same
+ * bookkeeping in memory only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
 import { type SaturnEvent, eventFromRecord, eventToRecord } from './event.js';
-import { writeFileDurably } from './sequence-store.js';
+import { AppendLog, Serial } from './append-log.js';
+import { type StateFs, nodeStateFs } from './state-fs.js';
 
 /** Most events an outbox holds when the options do not say (--webhook-outbox-max). */
 export const DEFAULT_OUTBOX_MAX = 10_000;
@@ -25,11 +28,13 @@ export interface OutboxOptions {
   maxPending?: number;
   /** Compact once at least this many finished records are in the file (and they outnumber pending ones). Default 1000. */
   compactAfter?: number;
+  /** The file system (tests inject faults). Default node:fs/promises. */
+  fs?: StateFs;
 }
 
-/** What add() did. */
-export interface AddResult {
-  /** Events dropped to make room (0 or 1). */
+/** What append() did. */
+export interface AppendResult {
+  /** Events dropped to make room (the oldest pending, or of the group itself). */
   dropped: SaturnEvent[];
 }
 
@@ -40,26 +45,50 @@ export class Outbox {
   /** Lines of the file that could not be read when it was opened (a write torn by a crash). */
   readonly unreadableLines: number;
   readonly maxPending: number;
-  readonly #path: string | undefined;
   readonly #compactAfter: number;
+  readonly #log: AppendLog | undefined;
+  readonly #serial = new Serial();
   readonly #pending = new Map<number, SaturnEvent>(); // insertion order = sequence order
-  #fd: number | undefined;
+  /** The highest sequence this outbox has held: appends at or below it are already in. */
+  #high = 0;
   #finishedRecords = 0;
 
-  constructor(options: OutboxOptions) {
-    const { path, maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
-      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
-    this.#path = path;
+  private constructor(options: OutboxOptions, log: AppendLog | undefined, unreadableLines: number) {
+    const { maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
     this.maxPending = maxPending;
     this.#compactAfter = compactAfter;
-    this.unreadableLines = path === undefined ? 0 : this.#replay(path);
-    if (path !== undefined) this.#compact();
+    this.#log = log;
+    this.unreadableLines = unreadableLines;
+  }
+
+  /** Opens the outbox: replays and compacts its file (if any). */
+  static async open(options: OutboxOptions): Promise<Outbox> {
+    const { maxPending = DEFAULT_OUTBOX_MAX } = options;
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
+      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
+    if (options.path === undefined) return new Outbox(options, undefined, 0);
+    const { log, text } = await AppendLog.open(options.fs ?? nodeStateFs, options.path);
+    const replayed = replay(text);
+    const outbox = new Outbox(options, log, replayed.unreadable);
+    outbox.#high = replayed.high;
+    for (const event of replayed.pending) outbox.#pending.set(event.sequence, event);
+    // A bound lowered since the last run: keep the newest.
+    while (outbox.#pending.size > outbox.maxPending) {
+      outbox.#pending.delete(outbox.head()!.sequence);
+      outbox.droppedTotal++;
+    }
+    await outbox.#serial.run(() => outbox.#compact());
+    return outbox;
   }
 
   /** Number of events waiting for delivery. */
   get depth(): number {
     return this.#pending.size;
+  }
+
+  /** The highest sequence number this outbox has held (0 if none). */
+  get high(): number {
+    return this.#high;
   }
 
   /** The oldest pending event (lowest sequence), if any. */
@@ -72,86 +101,86 @@ export class Outbox {
     return [...this.#pending.values()];
   }
 
-  /** Adds an event durably; if the outbox is full, drops the oldest pending event first. */
-  add(event: SaturnEvent): AddResult {
-    const dropped: SaturnEvent[] = [];
-    let text = '';
-    while (this.#pending.size >= this.maxPending) {
-      const oldest = this.head()!;
-      this.#pending.delete(oldest.sequence);
-      dropped.push(oldest);
-      text += `${JSON.stringify({ drop: oldest.sequence })}\n`;
-    }
-    this.droppedTotal += dropped.length;
-    this.#finishedRecords += dropped.length;
-    this.#pending.set(event.sequence, event);
-    text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
-    this.#append(text);
-    return { dropped };
+  /**
+   * Adds a group of events (in sequence order) with one write and one fsync; resolves once they are
+   * durable, and only then are they pending. Events already in (at or below `high`) are skipped, so
+   * a group whose commit failed elsewhere can be appended again. When full, the oldest pending
+   * events are dropped (recorded in the same write).
+   */
+  append(events: readonly SaturnEvent[]): Promise<AppendResult> {
+    return this.#serial.run(async () => {
+      const fresh = events.filter((e) => e.sequence > this.#high);
+      if (fresh.length === 0) return { dropped: [] };
+      const excess = Math.max(0, this.#pending.size + fresh.length - this.maxPending);
+      const dropped = [...this.#pending.values(), ...fresh].slice(0, excess);
+      const droppedSequences = new Set(dropped.map((e) => e.sequence));
+      let text = '';
+      for (const event of dropped) text += `${JSON.stringify({ drop: event.sequence })}\n`;
+      for (const event of fresh)
+        if (!droppedSequences.has(event.sequence)) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
+      await this.#log?.append(text, true);
+      for (const event of dropped) this.#pending.delete(event.sequence);
+      for (const event of fresh) if (!droppedSequences.has(event.sequence)) this.#pending.set(event.sequence, event);
+      this.#high = fresh.at(-1)!.sequence;
+      this.droppedTotal += dropped.length;
+      this.#finishedRecords += dropped.length;
+      return { dropped };
+    });
   }
 
-  /** Marks an event finished (delivered, or rejected for good). Unknown sequences are ignored. */
-  done(sequence: number): void {
-    if (!this.#pending.delete(sequence)) return;
-    this.#finishedRecords++;
-    this.#append(`${JSON.stringify({ done: sequence })}\n`);
-    if (this.#finishedRecords >= this.#compactAfter && this.#finishedRecords > this.#pending.size) this.#compact();
+  /**
+   * Marks an event finished (delivered, or rejected for good): it leaves the pending set at once,
+   * and the record follows in the file. Unknown sequences are ignored.
+   */
+  done(sequence: number): Promise<void> {
+    if (!this.#pending.delete(sequence)) return Promise.resolve();
+    return this.#serial.run(async () => {
+      await this.#log?.append(`${JSON.stringify({ done: sequence })}\n`, false);
+      this.#finishedRecords++;
+      if (this.#finishedRecords >= this.#compactAfter && this.#finishedRecords > this.#pending.size)
+        await this.#compact();
+    });
   }
 
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+  /** Waits for the file operations asked for so far, then closes the file. */
+  close(): Promise<void> {
+    return this.#serial.run(async () => this.#log?.close());
   }
 
-  #append(text: string): void {
-    if (this.#fd === undefined) return;
-    writeSync(this.#fd, text);
-    fsyncSync(this.#fd);
-  }
-
-  /** Reads the file into #pending; returns the number of lines it could not read. */
-  #replay(path: string): number {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    let unreadable = 0;
-    const added: SaturnEvent[] = [];
-    const finished = new Set<number>();
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      try {
-        const record = JSON.parse(line) as { add?: Record<string, unknown>; done?: number; drop?: number };
-        if (record.add) added.push(eventFromRecord(record.add));
-        else if (Number.isSafeInteger(record.done)) finished.add(record.done!);
-        else if (Number.isSafeInteger(record.drop)) finished.add(record.drop!);
-        else unreadable++;
-      } catch {
-        unreadable++;
-      }
-    }
-    added.sort((a, b) => a.sequence - b.sequence);
-    for (const event of added) if (!finished.has(event.sequence)) this.#pending.set(event.sequence, event);
-    // A bound lowered since the last run: keep the newest.
-    while (this.#pending.size > this.maxPending) {
-      this.#pending.delete(this.head()!.sequence);
-      this.droppedTotal++;
-    }
-    return unreadable;
-  }
-
-  /** Rewrites the file with the pending events only (atomically), and reopens it for appending. */
-  #compact(): void {
-    const path = this.#path!;
-    this.close();
-    mkdirSync(dirname(path), { recursive: true });
-    let text = '';
+  /** Rewrites the file with the pending events only (atomically). */
+  async #compact(): Promise<void> {
+    if (!this.#log) return;
+    let text = this.#high > 0 ? `${JSON.stringify({ high: this.#high })}\n` : '';
     for (const event of this.#pending.values()) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
-    writeFileDurably(dirname(path), basename(path), text);
+    await this.#log.rewrite(text);
     this.#finishedRecords = 0;
-    this.#fd = openSync(path, 'a', 0o600);
   }
+}
+
+/** The pending events of an outbox file, its highest sequence, and the lines it could not read. */
+function replay(text: string): { pending: SaturnEvent[]; high: number; unreadable: number } {
+  let unreadable = 0;
+  let high = 0;
+  const added: SaturnEvent[] = [];
+  const finished = new Set<number>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      const record = JSON.parse(line) as { add?: Record<string, unknown>; done?: number; drop?: number; high?: number };
+      if (record.add) {
+        const event = eventFromRecord(record.add);
+        added.push(event);
+        high = Math.max(high, event.sequence);
+      } else if (Number.isSafeInteger(record.done)) finished.add(record.done!);
+      else if (Number.isSafeInteger(record.drop)) {
+        finished.add(record.drop!);
+        high = Math.max(high, record.drop!);
+      } else if (Number.isSafeInteger(record.high)) high = Math.max(high, record.high!);
+      else unreadable++;
+    } catch {
+      unreadable++;
+    }
+  }
+  added.sort((a, b) => a.sequence - b.sequence);
+  return { pending: added.filter((e) => !finished.has(e.sequence)), high, unreadable };
 }

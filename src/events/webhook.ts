@@ -5,6 +5,8 @@
  * (3xx, 4xx) is logged and not retried. Events wait in a durable outbox (outbox.ts) until
  * delivered, one at a time in sequence order per URL, so delivery is at least once: a receiver
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
+ * The journal has the target store each group of events durably (`store`) and releases each event
+ * for delivery once the whole group is durable everywhere (`release`).
  */
 import { Agent, request } from 'undici';
 import { type Clock, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
@@ -184,6 +186,8 @@ export class WebhookTarget {
   readonly #deps: WebhookDeps;
   readonly #agent: Agent;
   #attempt = 0; // failed attempts of the head event
+  /** Events up to this sequence may be delivered (the journal has published them). */
+  #releasedThrough: number;
   #inFlight: Promise<void> | undefined;
   #timer: Timer | undefined;
   #closed = false;
@@ -197,6 +201,8 @@ export class WebhookTarget {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.#backoff = options.backoff ?? WEBHOOK_BACKOFF;
     this.#deps = deps;
+    // What a previous run left in the outbox was shown then: deliverable at once.
+    this.#releasedThrough = options.outbox.high;
     this.#agent = new Agent({
       connectTimeout: this.#timeoutMs,
       headersTimeout: this.#timeoutMs,
@@ -204,9 +210,9 @@ export class WebhookTarget {
     });
   }
 
-  /** Takes one event: durable in the outbox before this returns; delivery follows in the background. */
-  accept(event: SaturnEvent): void {
-    const { dropped } = this.outbox.add(event);
+  /** Makes a group of events durable in the outbox (one write, one fsync); not delivered before release(). */
+  async store(events: readonly SaturnEvent[]): Promise<void> {
+    const { dropped } = await this.outbox.append(events);
     if (dropped.length > 0) {
       this.#deps.logger.warn(
         {
@@ -219,13 +225,19 @@ export class WebhookTarget {
         'webhook outbox full: dropped the oldest events',
       );
     }
+  }
+
+  /** The event is durable everywhere and shown: deliver it (and everything before it). */
+  release(event: SaturnEvent): void {
+    if (event.sequence > this.#releasedThrough) this.#releasedThrough = event.sequence;
     this.kick();
   }
 
   /** Starts delivering if there is something to deliver and no request or retry timer is pending. */
   kick(): void {
     if (this.#closed || this.#inFlight || this.#timer) return;
-    const event = this.outbox.head();
+    const head = this.outbox.head();
+    const event = head && head.sequence <= this.#releasedThrough ? head : undefined;
     if (!event) {
       for (const wake of this.#idleWaiters.splice(0)) wake();
       return;
@@ -241,9 +253,10 @@ export class WebhookTarget {
     while (this.#inFlight) await this.#inFlight;
   }
 
-  /** Resolves once the outbox is empty (tests, and a graceful shutdown that wants to drain). */
+  /** Resolves once nothing released is left to deliver (tests, and a graceful shutdown that wants to drain). */
   idle(): Promise<void> {
-    if (this.outbox.depth === 0 && !this.#inFlight) return Promise.resolve();
+    const head = this.outbox.head();
+    if ((!head || head.sequence > this.#releasedThrough) && !this.#inFlight) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -254,13 +267,13 @@ export class WebhookTarget {
       case 'delivered':
         this.#attempt = 0;
         this.stats.delivered++;
-        this.outbox.done(event.sequence);
+        await this.#finish(event);
         logger.debug({ webhook: this.label, sequence: event.sequence, status: outcome.status }, 'webhook delivered');
         return;
       case 'rejected':
         this.#attempt = 0;
         this.stats.rejected++;
-        this.outbox.done(event.sequence);
+        await this.#finish(event);
         logger.warn(
           { webhook: this.label, sequence: event.sequence, status: outcome.status },
           'webhook rejected the event: not retried',
@@ -289,6 +302,18 @@ export class WebhookTarget {
         });
         return;
       }
+    }
+  }
+
+  /** Marks the event finished in the outbox; a failed write only means a second delivery after a restart. */
+  async #finish(event: SaturnEvent): Promise<void> {
+    try {
+      await this.outbox.done(event.sequence);
+    } catch (err) {
+      this.#deps.logger.warn(
+        { webhook: this.label, sequence: event.sequence, err: (err as Error).message },
+        'webhook outbox: cannot record a delivery (the event may be delivered again after a restart)',
+      );
     }
   }
 
@@ -322,6 +347,6 @@ export class WebhookTarget {
     // Destroying the agent aborts a request in flight; its event stays pending.
     await this.#agent.destroy().catch(() => undefined);
     await this.#inFlight?.catch(() => undefined);
-    this.outbox.close();
+    await this.outbox.close();
   }
 }

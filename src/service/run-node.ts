@@ -45,7 +45,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
   try {
     const llog = new LlogWriter(deps.stdout);
     const services = { clock: deps.clock, logger: deps.logger, llog };
-    const events = openJournal(
+    const events = await openJournal(
       {
         name: config.name,
         stateDir: config.stateDir,

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { EventJournal } from '../../src/events/journal.js';
 import {
   EVENT_KINDS,
@@ -11,11 +14,59 @@ import {
 import { isoNanos } from '../../src/clock/clock.js';
 import { formatLlog } from '../../src/log/llog.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
+import { SimClock } from '../../src/clock/sim-clock.js';
+import { type OpenJournal, openJournal } from '../../src/events/open-journal.js';
+import { LlogWriter } from '../../src/log/llog.js';
+import { FaultyFs } from '../helpers/faulty-fs.js';
+import { lineSink, testLogger } from '../helpers/sinks.js';
 
 const AT = 1_714_564_800_123_456_789n;
 
-test('emit numbers events in order and gives each to every sink, in subscription order', () => {
-  const events = new EventJournal(new MemorySequence(), 'master');
+const dirs: string[] = [];
+const opened: OpenJournal[] = [];
+after(async () => {
+  await Promise.all(opened.map((o) => o.close()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A journal with a state dir and one webhook (nothing listens: delivery only fails and retries). */
+async function durableJournal(fs = new FaultyFs()) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'saturn-journal-'));
+  dirs.push(stateDir);
+  const clock = new SimClock(AT);
+  const stdout = lineSink();
+  const log = testLogger();
+  const open = await openJournal(
+    {
+      name: 'master',
+      stateDir,
+      webhookUrls: ['http://127.0.0.1:9/hook'],
+      webhookFormat: 'json',
+      webhookTimeoutMs: 1000,
+      outboxMax: 100_000,
+    },
+    { clock, logger: log.logger, llog: new LlogWriter(stdout), fs },
+  );
+  opened.push(open);
+  return { ...open, fs, clock, stdout, log, stateDir };
+}
+
+const drift = (i: number) => ({
+  kind: 'drift' as const,
+  at: AT + BigInt(i),
+  node: { id: `web-${i}`, addr: `10.0.0.${i % 250}:4123` },
+  offsetNs: 1e9,
+  errorNs: 1e5,
+  thresholdNs: 100e6,
+});
+
+test('emit numbers events in order and gives each to every sink, in subscription order', async () => {
+  const events = new EventJournal({
+    reporter: 'master',
+    sequence: new MemorySequence(),
+    clock: new SimClock(),
+    logger: testLogger().logger,
+  });
   const seen: string[] = [];
   events.subscribe((e) => seen.push(`a${e.sequence}`));
   events.subscribe((e) => seen.push(`b${e.sequence}`));
@@ -28,6 +79,7 @@ test('emit numbers events in order and gives each to every sink, in subscription
     thresholdNs: 100e6,
   });
   const second = events.emit({ kind: 'reference_clock_wrong', at: AT - 5n, detail: 'midpoint outside the bound' });
+  await events.flushed();
   assert.equal(first.sequence, 1);
   assert.equal(second.sequence, 2); // an earlier `at` does not reorder: sequence is the order
   assert.equal(second.reporter, 'master');
@@ -85,4 +137,57 @@ test('events survive the outbox record round trip, bigint instant included', () 
   };
   assert.deepEqual(eventFromRecord(JSON.parse(JSON.stringify(eventToRecord(event)))), event);
   assert.throws(() => eventFromRecord({ kind: 'nope', sequence: 1, at: '1', reporter: 'x' }));
+});
+
+test('emit does no I/O: the event is queued and shown only after its group is durable', async () => {
+  const fs = new FaultyFs();
+  const { journal, stdout } = await durableJournal(fs);
+  const writesBefore = fs.writeLog.length;
+  fs.holdSyncs = true;
+  const event = journal.emit(drift(1));
+  assert.equal(event.sequence, 1);
+  assert.equal(fs.writeLog.length, writesBefore, 'nothing written inside emit()');
+  assert.equal(journal.uncommitted, 1);
+  // The commit reaches an fsync, which the disk holds: written, not yet durable.
+  await fs.heldSync();
+  assert.ok(fs.writeLog.length > writesBefore, 'the commit wrote');
+  assert.equal(stdout.lines.length, 0, 'not shown before the fsync');
+  fs.releaseSyncs();
+  await journal.flushed();
+  assert.equal(journal.uncommitted, 0);
+  assert.equal(stdout.lines.length, 1);
+  assert.match(stdout.lines[0]!, /event="drift".*sequence="1"/);
+});
+
+test('a burst of 1,000 events is committed in a few groups: a few fsyncs, not a thousand', async () => {
+  const fs = new FaultyFs();
+  const { journal, stdout } = await durableJournal(fs);
+  const outboxSyncsBefore = fs.syncCount('outbox-');
+  for (let i = 1; i <= 1000; i++) journal.emit(drift(i));
+  await journal.flushed();
+  const outboxSyncs = fs.syncCount('outbox-') - outboxSyncsBefore;
+  assert.ok(outboxSyncs <= 3, `${outboxSyncs} outbox fsyncs for 1,000 events`);
+  assert.ok(journal.stats.commits <= 3, `${journal.stats.commits} commits`);
+  assert.equal(fs.syncCount('sequence'), 1, 'one block of numbers reserved');
+  const shown = stdout.lines.map((l) => Number(/sequence="(\d+)"/.exec(l)![1]));
+  assert.deepEqual(
+    shown,
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+    'every event shown once, in sequence order',
+  );
+});
+
+test('events emitted while a commit is under way form the next group', async () => {
+  const fs = new FaultyFs();
+  const { journal, stdout } = await durableJournal(fs);
+  fs.holdSyncs = true;
+  journal.emit(drift(1));
+  await fs.heldSync();
+  for (let i = 2; i <= 50; i++) journal.emit(drift(i));
+  const syncsBefore = fs.syncCount('outbox-');
+  fs.releaseSyncs();
+  await journal.flushed();
+  assert.equal(journal.stats.commits, 2, 'the first event alone, then the 49 that queued behind it');
+  assert.equal(fs.syncCount('outbox-') - syncsBefore, 2, 'one outbox fsync per group');
+  assert.equal(stdout.lines.length, 50);
 });

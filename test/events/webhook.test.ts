@@ -30,6 +30,12 @@ const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEve
 });
 const FAST = { initialMs: 20, factor: 2, maxMs: 200, jitter: 0.5 };
 
+/** What the journal does with each event: store it durably, then release it for delivery. */
+async function accept(target: WebhookTarget, e: SaturnEvent): Promise<void> {
+  await target.store([e]);
+  target.release(e);
+}
+
 describe('formats', () => {
   test('json carries event, sequence, node id and address, offset, error, threshold and time', () => {
     assert.deepEqual(jsonBody(event(7)), {
@@ -107,7 +113,7 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
       {
         url: receiver.url,
         format: 'json',
-        outbox: new Outbox({ path: undefined, maxPending }),
+        outbox: await Outbox.open({ path: undefined, maxPending }),
         timeoutMs: 2000,
         backoff: FAST,
       },
@@ -125,7 +131,7 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
   test('connection refused, then 503, then 200: every event arrives, in order, key = sequence', async () => {
     const { receiver, target, retryAfter } = await setup();
     await receiver.close(); // refused
-    for (let s = 1; s <= 5; s++) target.accept(event(s));
+    for (let s = 1; s <= 5; s++) await accept(target, event(s));
     await target.settled();
     assert.equal(target.stats.failures.get('network'), 1);
     await retryAfter(FAST.maxMs);
@@ -155,7 +161,7 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
       first = false;
       return { status: 429, headers: { 'retry-after': '1' } };
     };
-    target.accept(event(1));
+    await accept(target, event(1));
     await target.settled();
     await retryAfter(999);
     assert.deepEqual(
@@ -174,8 +180,8 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
   test('4xx is not retried, and the rejection is logged', async () => {
     const { receiver, target, log } = await setup();
     receiver.answer = (_req, body) => ({ status: JSON.parse(body).sequence === 1 ? 400 : 200 });
-    target.accept(event(1));
-    target.accept(event(2));
+    await accept(target, event(1));
+    await accept(target, event(2));
     await target.idle();
     assert.deepEqual(
       receiver.requests.map((r) => [r.key, r.status]),
@@ -193,7 +199,7 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
   test('outbox overflow during an outage is counted and logged; the newest events are delivered', async () => {
     const { receiver, target, log, retryAfter } = await setup(3);
     await receiver.close();
-    for (let s = 1; s <= 8; s++) target.accept(event(s));
+    for (let s = 1; s <= 8; s++) await accept(target, event(s));
     assert.equal(target.outbox.droppedTotal, 5);
     const drops = log.records().filter((r) => r.msg === 'webhook outbox full: dropped the oldest events');
     assert.equal(drops.length, 5);

@@ -12,7 +12,12 @@ import { lineSink, testLogger } from '../helpers/sinks.js';
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
   const clock = new SimClock();
   const events: SaturnEvent[] = [];
-  const journal = new EventJournal(new MemorySequence(), 'master');
+  const journal = new EventJournal({
+    reporter: 'master',
+    sequence: new MemorySequence(),
+    clock,
+    logger: testLogger().logger,
+  });
   journal.subscribe((e) => events.push(e));
   const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: 'sweep-test-key-0123456789', interval: '10s' });
   const master = await MasterService.start(config, {
@@ -32,8 +37,10 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
     });
     clock.step(3600e9); // the master's wall clock jumps an hour: nobody is lost for that
     clock.advance(25e9);
+    await journal.flushed();
     assert.equal(events.length, 0);
     clock.advance(10e9);
+    await journal.flushed();
     assert.deepEqual(
       events.map((e) => [e.kind, e.node?.id]),
       [['slave_lost', 'web-1']],

@@ -27,7 +27,12 @@ function simulated() {
   const clock = new SimClock();
   const stdout = lineSink();
   const events: SaturnEvent[] = [];
-  const journal = new EventJournal(new MemorySequence(), 'web-1');
+  const journal = new EventJournal({
+    reporter: 'web-1',
+    sequence: new MemorySequence(),
+    clock,
+    logger: testLogger().logger,
+  });
   journal.subscribe((e) => events.push(e));
   const master = new CheckResponder({ envelope: new Envelope(new TextEncoder().encode(KEY)), rounds: 5 });
   /** `up: false` loses everything; `lose` holds the indexes (0-based, in send order) of datagrams to lose. */
@@ -57,7 +62,7 @@ function simulated() {
     transport,
   );
   const lines = () => stdout.lines.map((l) => parseLlog(l)!);
-  return { clock, slave, link, events, lines };
+  return { clock, slave, link, events, lines, journal };
 }
 
 test('a check every interval; each logs the offset the master found', () => {
@@ -68,20 +73,23 @@ test('a check every interval; each logs the offset the master found', () => {
   assert.equal(lines().filter((l) => l.message === 'slave offset').length, 4);
 });
 
-test('a silent master: each leg is sent 4 times 1 s apart, then master_unreachable, once; back: one line', () => {
-  const { clock, slave, link, events, lines } = simulated();
+test('a silent master: each leg is sent 4 times 1 s apart, then master_unreachable, once; back: one line', async () => {
+  const { clock, slave, link, events, lines, journal } = simulated();
   link.up = false;
   slave.begin();
   clock.advance(3.5 * S);
+  await journal.flushed();
   assert.equal(link.toMaster, 4, 'leg 0 and 3 retransmissions');
   assert.equal(events.length, 0);
   clock.advance(1 * S);
+  await journal.flushed();
   assert.deepEqual(
     events.map((e) => e.kind),
     ['master_unreachable'],
   );
   assert.equal(events[0]!.detail, 'no answer from the master');
   clock.advance(20 * S); // two more checks fail: no new event
+  await journal.flushed();
   assert.equal(events.length, 1);
   assert.equal(slave.checksFailed, 3);
   link.up = true;
