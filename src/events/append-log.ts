@@ -2,6 +2,10 @@
  * An append-only file of lines in the state dir (an outbox, the dead letters): each append is
  * written at the end of what is known to be in the file, optionally fsync'd, and the file can be
  * replaced atomically (compaction). Callers run one operation at a time (see Serial).
+ *
+ * A failed append leaves no trace: a write that fails or comes up short (a full disk), or an fsync
+ * that fails, rejects, and the file is cut back to its last whole line before anything else is
+ * written to it, so a retry never follows half a record.
  */
 import { constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -26,6 +30,8 @@ export class AppendLog {
   #file: StateFile;
   /** Bytes of the file that hold whole lines: where the next append goes. */
   #size: number;
+  /** A failed append may have left bytes after #size that are not cut off yet. */
+  #dirty = false;
 
   private constructor(fs: StateFs, path: string, file: StateFile, size: number) {
     this.#fs = fs;
@@ -47,12 +53,30 @@ export class AppendLog {
     return this.#size;
   }
 
-  /** Appends `text` (whole lines), fsync'd when `sync`; resolves once it is all in the file. */
+  /**
+   * Appends `text` (whole lines), fsync'd when `sync`; resolves once it is all in the file. Rejects
+   * if any of it could not be written (or synced), with the file as it was before.
+   */
   async append(text: string, sync: boolean): Promise<void> {
     const bytes = Buffer.from(text);
-    await writeFully(this.#file, bytes, this.#size);
-    if (sync) await this.#file.sync();
+    if (this.#dirty) await this.#cutBack();
+    try {
+      this.#dirty = true;
+      await writeFully(this.#file, bytes, this.#size);
+      if (sync) await this.#file.sync();
+    } catch (err) {
+      // Half a record must not stay in front of the next one; if the cut fails too, the next append retries it.
+      await this.#cutBack().catch(() => undefined);
+      throw err;
+    }
+    this.#dirty = false;
     this.#size += bytes.length;
+  }
+
+  /** Cuts the file back to its whole lines. */
+  async #cutBack(): Promise<void> {
+    await this.#file.truncate(this.#size);
+    this.#dirty = false;
   }
 
   /** Replaces the whole file with `text`, atomically and durably, and appends after it from then on. */
@@ -62,6 +86,7 @@ export class AppendLog {
     await this.#file.close().catch(() => undefined);
     this.#file = file;
     this.#size = Buffer.byteLength(text);
+    this.#dirty = false;
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@
  *   journal.emit({ kind: 'reference_clock_wrong', at, detail: '...' })
  */
 import type { Clock, Timer } from '../clock/clock.js';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
 import type { EventInput, EventKind, SaturnEvent } from './event.js';
@@ -141,7 +142,8 @@ export class EventJournal {
       const delayMs = retryDelayMs(this.#failedAttempts, this.#options.backoff ?? COMMIT_BACKOFF);
       logger.error(
         {
-          code,
+          code: 'SATURN_ERR_STATE_WRITE' satisfies ErrorCode,
+          errno: code,
           err: (err as Error).message,
           uncommitted: this.#queue.length,
           sequences: `${group[0]!.sequence}-${group.at(-1)!.sequence}`,

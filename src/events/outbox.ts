@@ -13,9 +13,10 @@
  * full, the oldest pending event is dropped and counted. Without a path it keeps the same
  * bookkeeping in memory only.
  */
+import type { Logger } from '../log/diagnostics.js';
 import { type SaturnEvent, eventFromRecord, eventToRecord } from './event.js';
 import { AppendLog, Serial } from './append-log.js';
-import { type StateFs, nodeStateFs } from './state-fs.js';
+import { type StateFs, errorCode, nodeStateFs } from './state-fs.js';
 
 /** Most events an outbox holds when the options do not say (--webhook-outbox-max). */
 export const DEFAULT_OUTBOX_MAX = 10_000;
@@ -30,6 +31,8 @@ export interface OutboxOptions {
   compactAfter?: number;
   /** The file system (tests inject faults). Default node:fs/promises. */
   fs?: StateFs;
+  /** Told when a compaction fails (the outbox keeps appending to the file it has). */
+  logger?: Logger;
 }
 
 /** What append() did. */
@@ -46,7 +49,10 @@ export class Outbox {
   readonly unreadableLines: number;
   readonly maxPending: number;
   readonly #compactAfter: number;
+  readonly #logger: Logger | undefined;
   readonly #log: AppendLog | undefined;
+  /** Compact once this many finished records are in the file (raised after a compaction fails). */
+  #compactAt: number;
   readonly #serial = new Serial();
   readonly #pending = new Map<number, SaturnEvent>(); // insertion order = sequence order
   /** The highest sequence this outbox has held: appends at or below it are already in. */
@@ -57,6 +63,8 @@ export class Outbox {
     const { maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
     this.maxPending = maxPending;
     this.#compactAfter = compactAfter;
+    this.#compactAt = compactAfter;
+    this.#logger = options.logger;
     this.#log = log;
     this.unreadableLines = unreadableLines;
   }
@@ -137,8 +145,7 @@ export class Outbox {
     return this.#serial.run(async () => {
       await this.#log?.append(`${JSON.stringify({ done: sequence })}\n`, false);
       this.#finishedRecords++;
-      if (this.#finishedRecords >= this.#compactAfter && this.#finishedRecords > this.#pending.size)
-        await this.#compact();
+      if (this.#finishedRecords >= this.#compactAt && this.#finishedRecords > this.#pending.size) await this.#compact();
     });
   }
 
@@ -147,13 +154,27 @@ export class Outbox {
     return this.#serial.run(async () => this.#log?.close());
   }
 
-  /** Rewrites the file with the pending events only (atomically). */
+  /**
+   * Rewrites the file with the pending events only (atomically). It only saves space: when it
+   * fails (a full disk) the old file stays in use, and the next try waits for twice as many
+   * finished records.
+   */
   async #compact(): Promise<void> {
     if (!this.#log) return;
     let text = this.#high > 0 ? `${JSON.stringify({ high: this.#high })}\n` : '';
     for (const event of this.#pending.values()) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
-    await this.#log.rewrite(text);
+    try {
+      await this.#log.rewrite(text);
+    } catch (err) {
+      this.#compactAt = Math.max(this.#finishedRecords, 1) * 2;
+      this.#logger?.warn(
+        { file: this.#log.path, code: errorCode(err), err: (err as Error).message, retryAfterRecords: this.#compactAt },
+        'webhook outbox: compaction failed; appending to the uncompacted file',
+      );
+      return;
+    }
     this.#finishedRecords = 0;
+    this.#compactAt = this.#compactAfter;
   }
 }
 

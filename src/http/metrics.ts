@@ -15,6 +15,8 @@ export interface MetricsSources {
   thresholdNs: number;
   drops: () => Record<string, number>;
   events: () => ReadonlyMap<EventKind, number>;
+  /** The event journal's commit state (events waiting to be durable, failed commits by errno). */
+  journal?: () => { uncommitted: number; commitFailures: ReadonlyMap<string, number> };
   webhooks: () => readonly WebhookTarget[];
   /** Stage timings by stage name (the pipeline's DurationHistogram fits). */
   stages?: () => Record<string, StageTimings>;
@@ -128,6 +130,25 @@ export class SaturnMetrics {
     );
     mirroredCounter(r, 'saturn_events_total', 'Events raised, by kind.', ['kind'], () =>
       EVENT_KINDS.map((kind) => [{ kind }, sources.events().get(kind) ?? 0]),
+    );
+
+    mirroredGauge(
+      r,
+      'saturn_events_uncommitted',
+      'Events raised but not yet durable in the state dir (not shown or delivered yet; retried).',
+      [],
+      () => (sources.journal ? [[{}, sources.journal().uncommitted]] : []),
+    );
+    mirroredCounter(
+      r,
+      'saturn_event_commit_failures_total',
+      'Failed attempts to make events durable in the state dir, by errno (enospc, eio, ...); each is retried.',
+      ['reason'],
+      () =>
+        [...(sources.journal?.().commitFailures ?? [])].map(([code, n]): [Labels, number] => [
+          { reason: code.toLowerCase() },
+          n,
+        ]),
     );
 
     const targets = () => sources.webhooks().map((w, i) => ({ w, labels: { webhook: String(i), target: w.label } }));

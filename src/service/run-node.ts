@@ -67,6 +67,10 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         thresholdNs: config.thresholdNs,
         drops: () => node.master?.drops.snapshot() ?? {},
         events: () => events.journal.counts,
+        journal: () => ({
+          uncommitted: events.journal.uncommitted,
+          commitFailures: events.journal.stats.commitFailures,
+        }),
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
       });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,6 +17,7 @@ import { MemorySequence } from '../../src/events/sequence-store.js';
 import { SimClock } from '../../src/clock/sim-clock.js';
 import { type OpenJournal, openJournal } from '../../src/events/open-journal.js';
 import { LlogWriter } from '../../src/log/llog.js';
+import { Outbox } from '../../src/events/outbox.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
 import { lineSink, testLogger } from '../helpers/sinks.js';
 
@@ -190,4 +191,88 @@ test('events emitted while a commit is under way form the next group', async () 
   assert.equal(journal.stats.commits, 2, 'the first event alone, then the 49 that queued behind it');
   assert.equal(fs.syncCount('outbox-') - syncsBefore, 2, 'one outbox fsync per group');
   assert.equal(stdout.lines.length, 50);
+});
+
+test('a full disk: a short or failed write is no commit; events stay queued, unshown, and are retried', async () => {
+  const fs = new FaultyFs();
+  const { journal, stdout, clock, log, stateDir, webhooks } = await durableJournal(fs);
+  journal.emit(drift(1));
+  await journal.flushed();
+  fs.spaceLeft = 150; // less than one record: the next append comes up short, then fails
+  journal.emit(drift(2));
+  journal.emit(drift(3));
+  await new Promise((resolve) => setImmediate(resolve));
+  while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(
+    fs.writeLog.some(([name, asked, wrote]) => name.startsWith('outbox-') && wrote > 0 && wrote < asked),
+    'a short write happened',
+  );
+  assert.equal(stdout.lines.length, 1, 'events 2 and 3 are not shown');
+  assert.equal(journal.uncommitted, 2);
+  assert.equal(journal.stats.commitFailures.get('ENOSPC'), 1);
+  const error = log.records().find((r) => r.code === 'SATURN_ERR_STATE_WRITE');
+  assert.equal(error?.level, 50, 'logged at ERROR');
+  assert.equal(error?.errno, 'ENOSPC');
+  // The half record was cut off: the file holds whole records only.
+  const outboxFile = join(
+    stateDir,
+    readdirSync(stateDir).find((f) => f.startsWith('outbox-'))!,
+  );
+  const text = readFileSync(outboxFile, 'utf8');
+  assert.ok(text.endsWith('\n'));
+  for (const line of text.split('\n').filter(Boolean)) JSON.parse(line);
+  // More events while the disk is full: kept too; then space comes back and the retry commits them all.
+  clock.advance(1e9);
+  journal.emit(drift(4));
+  clock.advance(60e9);
+  fs.spaceLeft = Infinity;
+  clock.advance(60e9);
+  await journal.flushed();
+  assert.deepEqual(
+    stdout.lines.map((l) => Number(/sequence="(\d+)"/.exec(l)![1])),
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    webhooks[0]!.outbox.pending().map((e) => e.sequence),
+    [1, 2, 3, 4],
+  );
+  const reopened = await Outbox.open({ path: outboxFile });
+  assert.deepEqual(
+    reopened.pending().map((e) => e.sequence),
+    [1, 2, 3, 4],
+  );
+  assert.equal(reopened.unreadableLines, 0);
+  await reopened.close();
+});
+
+test('a failing fsync is no commit either', async () => {
+  const fs = new FaultyFs();
+  const { journal, stdout, clock } = await durableJournal(fs);
+  fs.failSync = true;
+  journal.emit(drift(1));
+  while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(journal.stats.commitFailures.get('EIO'), 1);
+  assert.equal(stdout.lines.length, 0);
+  fs.failSync = false;
+  clock.advance(60e9);
+  await journal.flushed();
+  assert.equal(stdout.lines.length, 1);
+});
+
+test('at shutdown, events the disk still refuses are logged at ERROR, one by one', async () => {
+  const fs = new FaultyFs();
+  const { journal, close, log } = await durableJournal(fs);
+  fs.spaceLeft = 0;
+  journal.emit(drift(1));
+  journal.emit(drift(2));
+  while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
+  await close();
+  const lost = log.records().filter((r) => r.msg === 'event lost at shutdown: the state dir did not take it');
+  assert.deepEqual(
+    lost.map((r) => [r.level, r.event.sequence]),
+    [
+      [50, 1],
+      [50, 2],
+    ],
+  );
 });
