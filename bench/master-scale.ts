@@ -12,8 +12,10 @@
  *
  * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
  * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
- * receiver; after the warm-up every slave's clock jumps 1 s ahead and all of them start a check at
- * the same moment, so the master raises N drift events at once (as after a step of its own clock).
+ * receiver; after the warm-up every slave's clock jumps 1 s ahead, so each slave's next check
+ * raises a drift event: N events within one interval, as after a step of the master's own clock.
+ * With `--together`, all slaves also start that check at the same moment: N events in a burst
+ * (the load generator itself then runs at its limit; its echo run shows how much).
  * Figures: the master's leg hold (p99 and max, from /status), the leg round trip the slaves see
  * (p99 and max: it also holds any time a leg waited in the socket buffer while the master's main
  * thread was busy, which the master's own hold cannot see), lost checks, and how long until every
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
     drift: { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
     'state-root': { type: 'string', default: tmpdir() },
     'master-bin': { type: 'string', multiple: true, default: [`this=${BIN}`] },
   },
@@ -335,10 +338,10 @@ async function runScale() {
 async function runDrift() {
   const us = (ns: number) => fmt(ns / 1e3, 0);
   console.log(
-    `mass drift: every slave's clock jumps +1 s and all start a check at once; state dirs under ${values['state-root']}`,
+    `mass drift: every slave's clock jumps +1 s${values.together ? ' and all start a check at once' : ''}; state dirs under ${values['state-root']}`,
   );
   console.log(
-    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p99/max µs',
+    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p50/p99/max µs | echo lost',
   );
   const shifted = new SystemClock({ offsetNs: 1e9 });
   for (const n of values.slaves.split(',').map(Number)) {
@@ -353,7 +356,7 @@ async function runDrift() {
           drifted = true;
           burstAt = performance.now();
         },
-        restartAll: true,
+        restartAll: values.together,
       });
       const status = (await (await fetch(master.statusUrl!)).json()) as {
         legHoldUs: { p99Us: number; maxUs: number };
@@ -366,7 +369,7 @@ async function runDrift() {
       rmSync(stateDir, { recursive: true, force: true });
       // The same burst pattern against the echo: the floor of a leg's round trip here.
       const echo = await startEcho();
-      const base = await load(echo, n, () => echoDriver(), { restartAll: true });
+      const base = await load(echo, n, () => echoDriver(), { restartAll: values.together });
       await stop(echo);
       const lastPrinted = master.driftLinesAt.length === 0 ? NaN : Math.max(...master.driftLinesAt) - burstAt;
       const arrivals = [...receiver.arrivedAt.values()];
@@ -382,7 +385,8 @@ async function runDrift() {
           `${status.legHoldUs.p99Us}/${status.legHoldUs.maxUs}`,
           `${us(ours.legRtt.quantileNs(0.5))}/${us(ours.legRtt.quantileNs(0.99))}/${us(ours.legRtt.maxNs)}`,
           `${ours.lost}/${ours.started}`,
-          `${us(base.legRtt.quantileNs(0.99))}/${us(base.legRtt.maxNs)}`,
+          `${us(base.legRtt.quantileNs(0.5))}/${us(base.legRtt.quantileNs(0.99))}/${us(base.legRtt.maxNs)}`,
+          `${base.lost}/${base.started}`,
         ].join(' | '),
       );
     }
