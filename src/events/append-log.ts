@@ -5,11 +5,22 @@
  *
  * A failed append leaves no trace: a write that fails or comes up short (a full disk), or an fsync
  * that fails, rejects, and the file is cut back to its last whole line before anything else is
- * written to it, so a retry never follows half a record.
+ * written to it, so a retry never follows half a record. A file that ends in a torn line (the
+ * process died in the middle of a write) is repaired on open, before anything is appended: a tail
+ * that is a whole record without its newline is terminated, anything else is cut off.
  */
 import { constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { type StateFile, type StateFs, readIfExists, writeFileDurably, writeFully } from './state-fs.js';
+
+function parsesAsJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Runs asynchronous operations one at a time, in the order they were asked for. */
 export class Serial {
@@ -40,12 +51,45 @@ export class AppendLog {
     this.#size = size;
   }
 
-  /** Opens (creating) the file; returns it with the text it already held. */
-  static async open(fs: StateFs, path: string): Promise<{ log: AppendLog; text: string }> {
+  /**
+   * Opens (creating) the file and repairs a torn last line; returns it with the whole lines it holds
+   * and the torn tail it cut off, if any. `isWhole` tells a complete record (default: parses as JSON).
+   */
+  static async open(
+    fs: StateFs,
+    path: string,
+    isWhole: (line: string) => boolean = parsesAsJson,
+  ): Promise<{ log: AppendLog; text: string; cut: string | undefined }> {
     await fs.mkdir(dirname(path), { recursive: true });
     const bytes = (await readIfExists(fs, path)) ?? Buffer.alloc(0);
     const file = await fs.open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-    return { log: new AppendLog(fs, path, file, bytes.length), text: bytes.toString('utf8') };
+    const wholeLines = bytes.lastIndexOf(0x0a) + 1;
+    if (wholeLines === bytes.length)
+      return { log: new AppendLog(fs, path, file, bytes.length), text: bytes.toString('utf8'), cut: undefined };
+    const tail = bytes.subarray(wholeLines).toString('utf8');
+    if (isWhole(tail)) {
+      try {
+        await writeFully(file, Buffer.from('\n'), bytes.length);
+        return {
+          log: new AppendLog(fs, path, file, bytes.length + 1),
+          text: `${bytes.toString('utf8')}\n`,
+          cut: undefined,
+        };
+      } catch {
+        // No room even for a newline: cut the record instead (its commit never finished).
+      }
+    }
+    try {
+      await file.truncate(wholeLines);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
+    }
+    return {
+      log: new AppendLog(fs, path, file, wholeLines),
+      text: bytes.subarray(0, wholeLines).toString('utf8'),
+      cut: tail,
+    };
   }
 
   /** Bytes of whole lines in the file. */

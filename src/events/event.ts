@@ -95,9 +95,13 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
   return { level, message, fields };
 }
 
-/** Event → plain JSON-safe record (bigint instant as a decimal string), for the outbox. */
+/**
+ * Event → plain JSON-safe record (bigint instant as a decimal string), for the outbox. The sequence
+ * comes first, so even the first bytes of a torn record say which event it was.
+ */
 export function eventToRecord(event: SaturnEvent): Record<string, unknown> {
-  return { ...event, at: event.at.toString() };
+  const { sequence, ...rest } = event;
+  return { sequence, ...rest, at: event.at.toString() };
 }
 
 /** The inverse of eventToRecord; throws on a record that is not an event. */

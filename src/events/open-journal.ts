@@ -11,7 +11,7 @@ import type { Logger } from '../log/diagnostics.js';
 import { eventLlogLine } from './event.js';
 import { EventJournal } from './journal.js';
 import type { LlogWriter } from '../log/llog.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import { type WebhookFormat, WebhookTarget } from './webhook.js';
@@ -48,6 +48,45 @@ export function outboxFileName(url: string): string {
   return `outbox-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.log`;
 }
 
+/** A short list for a log line: "2,7,9" (the first 100, then "…"). */
+function listOf(values: readonly (number | undefined)[]): string {
+  const text = values.slice(0, 100).map((v) => (v === undefined ? '?' : String(v)));
+  return values.length > 100 ? `${text.join(',')},…` : text.join(',');
+}
+
+/**
+ * Says what an outbox could not read when it was opened: events lost to damage at ERROR, with
+ * their sequence numbers ('?' where not even that was readable); damage that loses nothing (a torn
+ * tail whose commit never finished, a delivery mark) at WARN.
+ */
+function reportDamage(outbox: Outbox, webhook: string, logger: Logger): void {
+  const groups: [readonly OutboxDamage[], 'error' | 'warn', string][] = [
+    [outbox.damage.filter((d) => d.lost), 'error', 'webhook outbox: damaged records, events lost'],
+    [
+      outbox.damage.filter((d) => d.tail),
+      'warn',
+      'webhook outbox: cut a torn record at its end (a commit the process did not finish: never shown)',
+    ],
+    [
+      outbox.damage.filter((d) => !d.lost && !d.tail),
+      'warn',
+      'webhook outbox: damaged records that lose no event (a delivery or drop mark, or a copy): such an event may be delivered again',
+    ],
+  ];
+  for (const [damage, level, message] of groups) {
+    if (damage.length === 0) continue;
+    logger[level](
+      {
+        webhook,
+        records: damage.length,
+        sequences: listOf(damage.map((d) => d.sequence)),
+        lines: listOf(damage.map((d) => d.line)),
+      },
+      message,
+    );
+  }
+}
+
 /** Opens the sequence store and outboxes (replaying what a previous run left) and starts delivery. */
 export async function openJournal(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
   const { stateDir, webhookUrls } = options;
@@ -64,12 +103,8 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
       { url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs },
       deps,
     );
-    if (outbox.depth > 0 || outbox.unreadableLines > 0) {
-      deps.logger.info(
-        { webhook: target.label, pending: outbox.depth, unreadableLines: outbox.unreadableLines },
-        'webhook outbox reopened',
-      );
-    }
+    if (outbox.depth > 0) deps.logger.info({ webhook: target.label, pending: outbox.depth }, 'webhook outbox reopened');
+    reportDamage(outbox, target.label, deps.logger);
     webhooks.push(target);
   }
   if (stateDir === undefined && webhookUrls.length > 0) {

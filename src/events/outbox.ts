@@ -7,9 +7,11 @@
  * A group of events is appended with one write and one fsync (`append`), off the main thread: the
  * journal does that before an event is shown or delivered, so what the llog stream has shown
  * survives a SIGKILL. `done` records are not fsync'd on their own (a lost one means a second
- * delivery with the same Idempotency-Key). On open the file is replayed and compacted (rewritten
- * with the pending events only, atomically), which also drops a line torn by a crash; it is
- * compacted again whenever finished records outnumber pending ones. The outbox is bounded: when
+ * delivery with the same Idempotency-Key). On open a torn last line is cut off (its commit never
+ * finished), a damaged line gives up the whole records that follow it on the same line, every
+ * record that could not be read is reported (`damage`, with its sequence when readable), and the
+ * file is compacted (rewritten with the pending events only, atomically); it is compacted again
+ * whenever finished records outnumber pending ones. The outbox is bounded: when
  * full, the oldest pending event is dropped and counted. Without a path it keeps the same
  * bookkeeping in memory only.
  */
@@ -45,8 +47,8 @@ export interface AppendResult {
 export class Outbox {
   /** Events dropped because the outbox was full, since this process opened it. */
   droppedTotal = 0;
-  /** Lines of the file that could not be read when it was opened (a write torn by a crash). */
-  readonly unreadableLines: number;
+  /** Records of the file that could not be read when it was opened (a write torn by a crash). */
+  readonly damage: readonly OutboxDamage[];
   readonly maxPending: number;
   readonly #compactAfter: number;
   readonly #logger: Logger | undefined;
@@ -59,14 +61,14 @@ export class Outbox {
   #high = 0;
   #finishedRecords = 0;
 
-  private constructor(options: OutboxOptions, log: AppendLog | undefined, unreadableLines: number) {
+  private constructor(options: OutboxOptions, log: AppendLog | undefined, damage: readonly OutboxDamage[]) {
     const { maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
     this.maxPending = maxPending;
     this.#compactAfter = compactAfter;
     this.#compactAt = compactAfter;
     this.#logger = options.logger;
     this.#log = log;
-    this.unreadableLines = unreadableLines;
+    this.damage = damage;
   }
 
   /** Opens the outbox: replays and compacts its file (if any). */
@@ -74,10 +76,14 @@ export class Outbox {
     const { maxPending = DEFAULT_OUTBOX_MAX } = options;
     if (!Number.isSafeInteger(maxPending) || maxPending < 1)
       throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
-    if (options.path === undefined) return new Outbox(options, undefined, 0);
-    const { log, text } = await AppendLog.open(options.fs ?? nodeStateFs, options.path);
-    const replayed = replay(text);
-    const outbox = new Outbox(options, log, replayed.unreadable);
+    if (options.path === undefined) return new Outbox(options, undefined, []);
+    const { log, text, cut } = await AppendLog.open(
+      options.fs ?? nodeStateFs,
+      options.path,
+      (line) => parseRecord(line) !== undefined,
+    );
+    const replayed = replay(text, cut);
+    const outbox = new Outbox(options, log, replayed.damage);
     outbox.#high = replayed.high;
     for (const event of replayed.pending) outbox.#pending.set(event.sequence, event);
     // A bound lowered since the last run: keep the newest.
@@ -178,30 +184,112 @@ export class Outbox {
   }
 }
 
-/** The pending events of an outbox file, its highest sequence, and the lines it could not read. */
-function replay(text: string): { pending: SaturnEvent[]; high: number; unreadable: number } {
-  let unreadable = 0;
-  let high = 0;
-  const added: SaturnEvent[] = [];
-  const finished = new Set<number>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
+/**
+ * A record of the file that could not be read: a write torn by a crash, or damage. `sequence` is
+ * the event it was about, when that much of it survived.
+ */
+export interface OutboxDamage {
+  /** 1-based line of the file (for a cut tail: the line it would have been). */
+  line: number;
+  /** What the record was: an event to deliver, a delivery or drop mark, or unknown. */
+  record: 'add' | 'done' | 'drop' | 'unknown';
+  sequence: number | undefined;
+  /** The torn last line, cut off before appending: its commit never finished, so it was never shown. */
+  tail: boolean;
+  /** An event whose only record this was, and that is therefore missing from the outbox. */
+  lost: boolean;
+}
+
+type OutboxRecord = { add?: Record<string, unknown>; done?: number; drop?: number; high?: number };
+
+/** A line as a record of this file, or undefined. */
+function parseRecord(
+  text: string,
+): { add: SaturnEvent } | { finished: number; drop: boolean } | { high: number } | undefined {
+  let record: OutboxRecord;
+  try {
+    record = JSON.parse(text) as OutboxRecord;
+  } catch {
+    return undefined;
+  }
+  if (typeof record !== 'object' || record === null) return undefined;
+  if (record.add) {
     try {
-      const record = JSON.parse(line) as { add?: Record<string, unknown>; done?: number; drop?: number; high?: number };
-      if (record.add) {
-        const event = eventFromRecord(record.add);
-        added.push(event);
-        high = Math.max(high, event.sequence);
-      } else if (Number.isSafeInteger(record.done)) finished.add(record.done!);
-      else if (Number.isSafeInteger(record.drop)) {
-        finished.add(record.drop!);
-        high = Math.max(high, record.drop!);
-      } else if (Number.isSafeInteger(record.high)) high = Math.max(high, record.high!);
-      else unreadable++;
+      return { add: eventFromRecord(record.add) };
     } catch {
-      unreadable++;
+      return undefined;
     }
   }
-  added.sort((a, b) => a.sequence - b.sequence);
-  return { pending: added.filter((e) => !finished.has(e.sequence)), high, unreadable };
+  if (Number.isSafeInteger(record.done)) return { finished: record.done!, drop: false };
+  if (Number.isSafeInteger(record.drop)) return { finished: record.drop!, drop: true };
+  if (Number.isSafeInteger(record.high)) return { high: record.high! };
+  return undefined;
+}
+
+/** What a damaged piece of a line was about, as far as it can be read. */
+function describeDamage(piece: string): Pick<OutboxDamage, 'record' | 'sequence'> {
+  const mark = /^\{"(done|drop)":(\d+)/.exec(piece);
+  if (mark) return { record: mark[1] as 'done' | 'drop', sequence: Number(mark[2]) };
+  if (piece.startsWith('{"add":')) {
+    const sequence = /"sequence":(\d+)/.exec(piece);
+    return { record: 'add', sequence: sequence ? Number(sequence[1]) : undefined };
+  }
+  return { record: 'unknown', sequence: undefined };
+}
+
+const RECORD_START = /\{"(?:add|done|drop|high)":/g;
+
+/**
+ * Replays an outbox file: its pending events, its highest sequence, and what could not be read.
+ * A damaged line does not take the records after it along: a record torn in half and followed on
+ * the same line by the next write is split at the next record's start, and that record is kept.
+ */
+function replay(
+  text: string,
+  cutTail: string | undefined,
+): { pending: SaturnEvent[]; high: number; damage: OutboxDamage[] } {
+  let high = 0;
+  const added = new Map<number, SaturnEvent>();
+  const finished = new Set<number>();
+  const damage: OutboxDamage[] = [];
+  const apply = (record: NonNullable<ReturnType<typeof parseRecord>>) => {
+    if ('add' in record) {
+      added.set(record.add.sequence, record.add);
+      high = Math.max(high, record.add.sequence);
+    } else if ('finished' in record) {
+      finished.add(record.finished);
+      if (record.drop) high = Math.max(high, record.finished);
+    } else high = Math.max(high, record.high);
+  };
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    if (line === '') continue;
+    const whole = parseRecord(line);
+    if (whole) {
+      apply(whole);
+      continue;
+    }
+    let damaged = line;
+    for (const start of [...line.matchAll(RECORD_START)].map((m) => m.index).filter((i) => i > 0)) {
+      const rest = parseRecord(line.slice(start));
+      if (rest) {
+        apply(rest);
+        damaged = line.slice(0, start);
+        break;
+      }
+    }
+    damage.push({ line: index + 1, ...describeDamage(damaged), tail: false, lost: false });
+  }
+  if (cutTail !== undefined) damage.push({ line: lines.length, ...describeDamage(cutTail), tail: true, lost: false });
+  for (const d of damage) {
+    if (d.tail) continue;
+    // An event is lost when its add record is the damaged one (and no later copy of it exists),
+    // or when nothing of the record says what it was.
+    d.lost =
+      (d.record === 'add' && (d.sequence === undefined || (!added.has(d.sequence) && !finished.has(d.sequence)))) ||
+      d.record === 'unknown';
+    if (d.sequence !== undefined) high = Math.max(high, d.sequence);
+  }
+  const pending = [...added.values()].filter((e) => !finished.has(e.sequence)).sort((a, b) => a.sequence - b.sequence);
+  return { pending, high, damage };
 }

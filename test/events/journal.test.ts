@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -241,7 +241,7 @@ test('a full disk: a short or failed write is no commit; events stay queued, uns
     reopened.pending().map((e) => e.sequence),
     [1, 2, 3, 4],
   );
-  assert.equal(reopened.unreadableLines, 0);
+  assert.deepEqual(reopened.damage, []);
   await reopened.close();
 });
 
@@ -275,4 +275,42 @@ test('at shutdown, events the disk still refuses are logged at ERROR, one by one
       [50, 2],
     ],
   );
+});
+
+test('opening an outbox with damage logs lost events at ERROR with their numbers, a torn tail at WARN', async () => {
+  const first = await durableJournal();
+  for (let i = 1; i <= 4; i++) first.journal.emit(drift(i));
+  await first.journal.flushed();
+  await first.close();
+  const file = join(
+    first.stateDir,
+    readdirSync(first.stateDir).find((f) => f.startsWith('outbox-'))!,
+  );
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  // Event 2's record torn and followed by event 3's on the same line; event 4's torn at the end.
+  const damaged = [lines[0], lines[1]!.slice(0, 70) + lines[2], lines[3]!.slice(0, 70)];
+  writeFileSync(file, `${damaged[0]}\n${damaged[1]}\n${damaged[2]}`);
+  const log = testLogger();
+  const reopened = await openJournal(
+    {
+      name: 'master',
+      stateDir: first.stateDir,
+      webhookUrls: ['http://127.0.0.1:9/hook'],
+      webhookFormat: 'json',
+      webhookTimeoutMs: 1000,
+      outboxMax: 100,
+    },
+    { clock: new SimClock(AT), logger: log.logger, llog: new LlogWriter(lineSink()) },
+  );
+  opened.push(reopened);
+  assert.deepEqual(
+    reopened.webhooks[0]!.outbox.pending().map((e) => e.sequence),
+    [1, 3],
+  );
+  const lost = log.records().find((r) => r.msg === 'webhook outbox: damaged records, events lost');
+  assert.equal(lost?.level, 50);
+  assert.equal(lost?.sequences, '2');
+  const torn = log.records().find((r) => r.msg.startsWith('webhook outbox: cut a torn record'));
+  assert.equal(torn?.level, 40);
+  assert.equal(torn?.sequences, '4');
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { SaturnEvent } from '../../src/events/event.js';
+import { type SaturnEvent, eventToRecord } from '../../src/events/event.js';
 import { Outbox } from '../../src/events/outbox.js';
 
 const dirs: string[] = [];
@@ -52,19 +52,70 @@ test('a group is one write: appending it again (a commit retried) adds nothing t
   await outbox.close();
 });
 
-test('a torn last line (crash mid-write) is skipped and the file is clean again after open', async () => {
+const addLine = (e: SaturnEvent) => `${JSON.stringify({ add: eventToRecord(e) })}\n`;
+
+test('a torn last line (crash mid-write) is cut before anything is appended, and reported', async () => {
   const path = tempFile();
   const first = await Outbox.open({ path });
   await first.append(range(1, 2));
-  appendFileSync(path, '{"add":{"kind":"dri');
+  appendFileSync(path, addLine(event(3)).slice(0, 40));
   const second = await Outbox.open({ path });
-  assert.equal(second.unreadableLines, 1);
-  await second.append([event(3)]);
+  assert.deepEqual(second.damage, [{ line: 3, record: 'add', sequence: 3, tail: true, lost: false }]);
+  await second.append([event(4)]);
   const third = await Outbox.open({ path });
-  assert.equal(third.unreadableLines, 0);
-  assert.deepEqual(seqs(third), [1, 2, 3]);
+  assert.deepEqual(third.damage, []);
+  assert.deepEqual(seqs(third), [1, 2, 4]);
   await third.close();
   await second.close();
+});
+
+test('a whole last record without its newline is terminated and kept', async () => {
+  const path = tempFile();
+  writeFileSync(path, addLine(event(1)) + addLine(event(2)).trimEnd());
+  const outbox = await Outbox.open({ path });
+  assert.deepEqual(outbox.damage, []);
+  assert.deepEqual(seqs(outbox), [1, 2]);
+  await outbox.append([event(3)]);
+  assert.deepEqual(seqs(await Outbox.open({ path })), [1, 2, 3]);
+  await outbox.close();
+});
+
+test('a record cut in half and followed by more records loses only itself, and says which event', async () => {
+  const path = tempFile();
+  // The old failure: a short write left half of event 2's record, and the next append followed it on the same line.
+  writeFileSync(path, addLine(event(1)) + addLine(event(2)).slice(0, 60) + addLine(event(3)) + addLine(event(4)));
+  const outbox = await Outbox.open({ path });
+  assert.deepEqual(seqs(outbox), [1, 3, 4], 'event 3, on the damaged line, is recovered');
+  assert.deepEqual(outbox.damage, [{ line: 2, record: 'add', sequence: 2, tail: false, lost: true }]);
+  assert.equal(outbox.high, 4);
+  await outbox.close();
+});
+
+test('damage that loses no event: a torn delivery mark, or a copy of an event that is whole elsewhere', async () => {
+  const path = tempFile();
+  writeFileSync(
+    path,
+    addLine(event(1)) + addLine(event(2)) + '{"done":1' + addLine(event(3)) + addLine(event(2)).slice(0, 50) + '\n',
+  );
+  const outbox = await Outbox.open({ path });
+  assert.deepEqual(seqs(outbox), [1, 2, 3], 'event 1 will be delivered again: its mark is damaged');
+  assert.deepEqual(
+    outbox.damage.map((d) => [d.record, d.sequence, d.lost]),
+    [
+      ['done', 1, false],
+      ['add', 2, false],
+    ],
+  );
+  await outbox.close();
+});
+
+test('unreadable garbage is reported as a possible loss', async () => {
+  const path = tempFile();
+  writeFileSync(path, addLine(event(1)) + 'x\u0000\u0000garbage\n' + addLine(event(2)));
+  const outbox = await Outbox.open({ path });
+  assert.deepEqual(seqs(outbox), [1, 2]);
+  assert.deepEqual(outbox.damage, [{ line: 2, record: 'unknown', sequence: undefined, tail: false, lost: true }]);
+  await outbox.close();
 });
 
 test('bounded: when full the oldest is dropped and counted, also in the file', async () => {
