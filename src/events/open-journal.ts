@@ -13,6 +13,7 @@ import { EventJournal } from './journal.js';
 import type { LlogWriter } from '../log/llog.js';
 import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
+import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import { type WebhookFormat, WebhookTarget } from './webhook.js';
 
@@ -91,14 +92,30 @@ function reportDamage(outbox: Outbox, webhook: string, logger: Logger): void {
 export async function openJournal(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
   const { stateDir, webhookUrls } = options;
   const fs = deps.fs ?? nodeStateFs;
-  const sequence = stateDir === undefined ? new MemorySequence() : await SequenceStore.open(stateDir, { fs });
+  const scan = stateDir === undefined ? undefined : await scanStateDir(fs, stateDir);
+  const sequence =
+    stateDir === undefined ? new MemorySequence() : await SequenceStore.open(stateDir, { fs, above: scan!.high });
+  if (sequence instanceof SequenceStore && sequence.repaired) {
+    deps.logger.warn(
+      { file: sequence.repaired.file ?? 'missing', next: sequence.repaired.next, stateDir },
+      'the sequence file is missing or behind the events in the state dir: numbering goes on above every number it holds',
+    );
+  }
+  const configured = new Set(webhookUrls.map(outboxFileName));
+  for (const orphan of scan?.outboxes.filter((o) => !configured.has(o.file) && o.pending.length > 0) ?? []) {
+    deps.logger.warn(
+      { file: join(stateDir!, orphan.file), pending: orphan.pending.length },
+      'an outbox of a webhook no longer configured holds undelivered events (saturn events list shows them)',
+    );
+  }
   const webhooks: WebhookTarget[] = [];
   for (const url of webhookUrls) {
-    const outbox = await Outbox.open({
-      path: stateDir === undefined ? undefined : join(stateDir, outboxFileName(url)),
-      maxPending: options.outboxMax,
-      fs,
-    });
+    const path = stateDir === undefined ? undefined : join(stateDir, outboxFileName(url));
+    const outbox = await Outbox.open({ path, maxPending: options.outboxMax, fs, logger: deps.logger }).catch(
+      (err: unknown) => {
+        throw stateError(path!, err);
+      },
+    );
     const target = new WebhookTarget(
       { url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs },
       deps,

@@ -184,6 +184,22 @@ export class Outbox {
   }
 }
 
+/** What an outbox file holds, read without changing it (to scan a state dir, or list it). */
+export interface OutboxContents {
+  pending: SaturnEvent[];
+  /** The highest sequence the file mentions (0 if none). */
+  high: number;
+  damage: OutboxDamage[];
+}
+
+/** Reads an outbox file without repairing or compacting it (a torn tail is reported, not cut). */
+export async function readOutbox(fs: StateFs, path: string): Promise<OutboxContents> {
+  const text = (await fs.readFile(path)).toString('utf8');
+  const wholeLines = text.lastIndexOf('\n') + 1;
+  const tail = text.slice(wholeLines);
+  return tail === '' || parseRecord(tail) ? replay(text, undefined) : replay(text.slice(0, wholeLines), tail);
+}
+
 /**
  * A record of the file that could not be read: a write torn by a crash, or damage. `sequence` is
  * the event it was about, when that much of it survived.
@@ -244,10 +260,7 @@ const RECORD_START = /\{"(?:add|done|drop|high)":/g;
  * A damaged line does not take the records after it along: a record torn in half and followed on
  * the same line by the next write is split at the next record's start, and that record is kept.
  */
-function replay(
-  text: string,
-  cutTail: string | undefined,
-): { pending: SaturnEvent[]; high: number; damage: OutboxDamage[] } {
+function replay(text: string, cutTail: string | undefined): OutboxContents {
   let high = 0;
   const added = new Map<number, SaturnEvent>();
   const finished = new Set<number>();

@@ -23,6 +23,19 @@ export interface SequenceStoreOptions {
   /** Numbers reserved per disk write. Default 1000: one fsync per 1000 events, a gap of at most 1000 after a crash. */
   blockSize?: number;
   fs?: StateFs;
+  /**
+   * The highest number the rest of the state dir holds (outboxes, dead letters): numbering goes on
+   * above it even if the sequence file is missing or behind. Default 0.
+   */
+  above?: number;
+}
+
+/** The sequence file disagreed with the state dir, and numbering goes on above both. */
+export interface SequenceRepair {
+  /** What the file said (the next number), or undefined when it was missing. */
+  file: number | undefined;
+  /** The next number now. */
+  next: number;
 }
 
 /** The file inside the state dir. */
@@ -46,33 +59,54 @@ export class SequenceStore implements SequenceSource {
   readonly #fs: StateFs;
   #next: number;
   #reservedUpTo: number; // first number not yet reserved on disk
+  /** Set when the file was missing or behind the state dir. */
+  readonly repaired: SequenceRepair | undefined;
 
-  private constructor(dir: string, first: number, options: Required<SequenceStoreOptions>) {
+  private constructor(
+    dir: string,
+    first: number,
+    options: { blockSize: number; fs: StateFs },
+    repaired: SequenceRepair | undefined,
+  ) {
     this.#dir = dir;
+    this.repaired = repaired;
     this.#blockSize = options.blockSize;
     this.#fs = options.fs;
     this.#next = first;
     this.#reservedUpTo = first;
   }
 
-  /** Opens (or creates) the counter in `dir`. Throws SATURN_ERR_STATE if the file exists but is not a number. */
+  /**
+   * Opens (or creates) the counter in `dir`; the next number is above both the file and `above`.
+   * Throws SATURN_ERR_STATE if the file exists but is empty, not a number, or unreadable.
+   */
   static async open(dir: string, options: SequenceStoreOptions = {}): Promise<SequenceStore> {
-    const { blockSize = 1000, fs = nodeStateFs } = options;
+    const { blockSize = 1000, fs = nodeStateFs, above = 0 } = options;
     if (!Number.isSafeInteger(blockSize) || blockSize < 1)
       throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
-    await fs.mkdir(dir, { recursive: true });
-    let first = 1;
-    const bytes = await readIfExists(fs, join(dir, SEQUENCE_FILE));
+    const path = join(dir, SEQUENCE_FILE);
+    let bytes: Buffer | undefined;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      bytes = await readIfExists(fs, path);
+    } catch (err) {
+      throw new SaturnError('SATURN_ERR_STATE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    let file: number | undefined;
     if (bytes !== undefined) {
-      const text = bytes.toString('utf8');
-      first = Number(text.trim());
-      if (!Number.isSafeInteger(first) || first < 1)
+      const text = bytes.toString('utf8').trim();
+      file = Number(text);
+      if (text === '' || !Number.isSafeInteger(file) || file < 1)
         throw new SaturnError(
           'SATURN_ERR_STATE',
-          `${join(dir, SEQUENCE_FILE)} does not hold a sequence number: "${text.trim()}"`,
+          text === ''
+            ? `${path} is empty: it should hold the next event sequence number`
+            : `${path} does not hold a sequence number: "${text}"`,
         );
     }
-    return new SequenceStore(dir, first, { blockSize, fs });
+    const first = Math.max(file ?? 1, above + 1);
+    const repaired = first !== (file ?? 1) ? { file, next: first } : undefined;
+    return new SequenceStore(dir, first, { blockSize, fs }, repaired);
   }
 
   /** The number the next call to next() returns. */

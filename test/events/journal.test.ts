@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { EventJournal } from '../../src/events/journal.js';
@@ -15,51 +14,14 @@ import { isoNanos } from '../../src/clock/clock.js';
 import { formatLlog } from '../../src/log/llog.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
 import { SimClock } from '../../src/clock/sim-clock.js';
-import { type OpenJournal, openJournal } from '../../src/events/open-journal.js';
-import { LlogWriter } from '../../src/log/llog.js';
 import { Outbox } from '../../src/events/outbox.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
-import { lineSink, testLogger } from '../helpers/sinks.js';
+import { testLogger } from '../helpers/sinks.js';
+import { closeTestJournals, driftInput, openTestJournal } from '../helpers/journal.js';
 
 const AT = 1_714_564_800_123_456_789n;
 
-const dirs: string[] = [];
-const opened: OpenJournal[] = [];
-after(async () => {
-  await Promise.all(opened.map((o) => o.close()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** A journal with a state dir and one webhook (nothing listens: delivery only fails and retries). */
-async function durableJournal(fs = new FaultyFs()) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'saturn-journal-'));
-  dirs.push(stateDir);
-  const clock = new SimClock(AT);
-  const stdout = lineSink();
-  const log = testLogger();
-  const open = await openJournal(
-    {
-      name: 'master',
-      stateDir,
-      webhookUrls: ['http://127.0.0.1:9/hook'],
-      webhookFormat: 'json',
-      webhookTimeoutMs: 1000,
-      outboxMax: 100_000,
-    },
-    { clock, logger: log.logger, llog: new LlogWriter(stdout), fs },
-  );
-  opened.push(open);
-  return { ...open, fs, clock, stdout, log, stateDir };
-}
-
-const drift = (i: number) => ({
-  kind: 'drift' as const,
-  at: AT + BigInt(i),
-  node: { id: `web-${i}`, addr: `10.0.0.${i % 250}:4123` },
-  offsetNs: 1e9,
-  errorNs: 1e5,
-  thresholdNs: 100e6,
-});
+after(closeTestJournals);
 
 test('emit numbers events in order and gives each to every sink, in subscription order', async () => {
   const events = new EventJournal({
@@ -142,10 +104,10 @@ test('events survive the outbox record round trip, bigint instant included', () 
 
 test('emit does no I/O: the event is queued and shown only after its group is durable', async () => {
   const fs = new FaultyFs();
-  const { journal, stdout } = await durableJournal(fs);
+  const { journal, stdout } = await openTestJournal({}, fs);
   const writesBefore = fs.writeLog.length;
   fs.holdSyncs = true;
-  const event = journal.emit(drift(1));
+  const event = journal.emit(driftInput(1));
   assert.equal(event.sequence, 1);
   assert.equal(fs.writeLog.length, writesBefore, 'nothing written inside emit()');
   assert.equal(journal.uncommitted, 1);
@@ -162,9 +124,9 @@ test('emit does no I/O: the event is queued and shown only after its group is du
 
 test('a burst of 1,000 events is committed in a few groups: a few fsyncs, not a thousand', async () => {
   const fs = new FaultyFs();
-  const { journal, stdout } = await durableJournal(fs);
+  const { journal, stdout } = await openTestJournal({}, fs);
   const outboxSyncsBefore = fs.syncCount('outbox-');
-  for (let i = 1; i <= 1000; i++) journal.emit(drift(i));
+  for (let i = 1; i <= 1000; i++) journal.emit(driftInput(i));
   await journal.flushed();
   const outboxSyncs = fs.syncCount('outbox-') - outboxSyncsBefore;
   assert.ok(outboxSyncs <= 3, `${outboxSyncs} outbox fsyncs for 1,000 events`);
@@ -180,11 +142,11 @@ test('a burst of 1,000 events is committed in a few groups: a few fsyncs, not a 
 
 test('events emitted while a commit is under way form the next group', async () => {
   const fs = new FaultyFs();
-  const { journal, stdout } = await durableJournal(fs);
+  const { journal, stdout } = await openTestJournal({}, fs);
   fs.holdSyncs = true;
-  journal.emit(drift(1));
+  journal.emit(driftInput(1));
   await fs.heldSync();
-  for (let i = 2; i <= 50; i++) journal.emit(drift(i));
+  for (let i = 2; i <= 50; i++) journal.emit(driftInput(i));
   const syncsBefore = fs.syncCount('outbox-');
   fs.releaseSyncs();
   await journal.flushed();
@@ -195,12 +157,12 @@ test('events emitted while a commit is under way form the next group', async () 
 
 test('a full disk: a short or failed write is no commit; events stay queued, unshown, and are retried', async () => {
   const fs = new FaultyFs();
-  const { journal, stdout, clock, log, stateDir, webhooks } = await durableJournal(fs);
-  journal.emit(drift(1));
+  const { journal, stdout, clock, log, stateDir, webhooks } = await openTestJournal({}, fs);
+  journal.emit(driftInput(1));
   await journal.flushed();
   fs.spaceLeft = 150; // less than one record: the next append comes up short, then fails
-  journal.emit(drift(2));
-  journal.emit(drift(3));
+  journal.emit(driftInput(2));
+  journal.emit(driftInput(3));
   await new Promise((resolve) => setImmediate(resolve));
   while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
   assert.ok(
@@ -223,7 +185,7 @@ test('a full disk: a short or failed write is no commit; events stay queued, uns
   for (const line of text.split('\n').filter(Boolean)) JSON.parse(line);
   // More events while the disk is full: kept too; then space comes back and the retry commits them all.
   clock.advance(1e9);
-  journal.emit(drift(4));
+  journal.emit(driftInput(4));
   clock.advance(60e9);
   fs.spaceLeft = Infinity;
   clock.advance(60e9);
@@ -247,9 +209,9 @@ test('a full disk: a short or failed write is no commit; events stay queued, uns
 
 test('a failing fsync is no commit either', async () => {
   const fs = new FaultyFs();
-  const { journal, stdout, clock } = await durableJournal(fs);
+  const { journal, stdout, clock } = await openTestJournal({}, fs);
   fs.failSync = true;
-  journal.emit(drift(1));
+  journal.emit(driftInput(1));
   while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
   assert.equal(journal.stats.commitFailures.get('EIO'), 1);
   assert.equal(stdout.lines.length, 0);
@@ -261,10 +223,10 @@ test('a failing fsync is no commit either', async () => {
 
 test('at shutdown, events the disk still refuses are logged at ERROR, one by one', async () => {
   const fs = new FaultyFs();
-  const { journal, close, log } = await durableJournal(fs);
+  const { journal, close, log } = await openTestJournal({}, fs);
   fs.spaceLeft = 0;
-  journal.emit(drift(1));
-  journal.emit(drift(2));
+  journal.emit(driftInput(1));
+  journal.emit(driftInput(2));
   while (journal.stats.commitFailures.size === 0) await new Promise((resolve) => setImmediate(resolve));
   await close();
   const lost = log.records().filter((r) => r.msg === 'event lost at shutdown: the state dir did not take it');
@@ -275,42 +237,4 @@ test('at shutdown, events the disk still refuses are logged at ERROR, one by one
       [50, 2],
     ],
   );
-});
-
-test('opening an outbox with damage logs lost events at ERROR with their numbers, a torn tail at WARN', async () => {
-  const first = await durableJournal();
-  for (let i = 1; i <= 4; i++) first.journal.emit(drift(i));
-  await first.journal.flushed();
-  await first.close();
-  const file = join(
-    first.stateDir,
-    readdirSync(first.stateDir).find((f) => f.startsWith('outbox-'))!,
-  );
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  // Event 2's record torn and followed by event 3's on the same line; event 4's torn at the end.
-  const damaged = [lines[0], lines[1]!.slice(0, 70) + lines[2], lines[3]!.slice(0, 70)];
-  writeFileSync(file, `${damaged[0]}\n${damaged[1]}\n${damaged[2]}`);
-  const log = testLogger();
-  const reopened = await openJournal(
-    {
-      name: 'master',
-      stateDir: first.stateDir,
-      webhookUrls: ['http://127.0.0.1:9/hook'],
-      webhookFormat: 'json',
-      webhookTimeoutMs: 1000,
-      outboxMax: 100,
-    },
-    { clock: new SimClock(AT), logger: log.logger, llog: new LlogWriter(lineSink()) },
-  );
-  opened.push(reopened);
-  assert.deepEqual(
-    reopened.webhooks[0]!.outbox.pending().map((e) => e.sequence),
-    [1, 3],
-  );
-  const lost = log.records().find((r) => r.msg === 'webhook outbox: damaged records, events lost');
-  assert.equal(lost?.level, 50);
-  assert.equal(lost?.sequences, '2');
-  const torn = log.records().find((r) => r.msg.startsWith('webhook outbox: cut a torn record'));
-  assert.equal(torn?.level, 40);
-  assert.equal(torn?.sequences, '4');
 });

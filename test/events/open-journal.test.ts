@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { SEQUENCE_FILE } from '../../src/events/sequence-store.js';
+import { SaturnError } from '../../src/errors.js';
+import { closeTestJournals, driftInput, openTestJournal, shownSequences, testStateDir } from '../helpers/journal.js';
+
+after(closeTestJournals);
+
+const outboxFile = (dir: string) =>
+  join(
+    dir,
+    readdirSync(dir).find((f) => f.startsWith('outbox-'))!,
+  );
+
+/** A first run that raises `n` events nobody receives (they stay in the outbox), then stops. */
+async function firstRun(n: number, options: { webhookUrls?: string[] } = {}) {
+  const first = await openTestJournal(options);
+  for (let i = 1; i <= n; i++) first.journal.emit(driftInput(i));
+  await first.journal.flushed();
+  await first.close();
+  return first.stateDir;
+}
+
+test('the sequence file missing: numbering goes on above every number the outbox holds, and says so', async () => {
+  const stateDir = await firstRun(13);
+  unlinkSync(join(stateDir, SEQUENCE_FILE));
+  const second = await openTestJournal({ stateDir });
+  const event = second.journal.emit(driftInput(14));
+  assert.equal(event.sequence, 14, 'not 1: the receivers saw 1-13 already');
+  const warning = second.log.records().find((r) => r.msg.startsWith('the sequence file is missing or behind'));
+  assert.equal(warning?.level, 40);
+  assert.equal(warning?.file, 'missing');
+  assert.equal(warning?.next, 14);
+});
+
+test('the sequence file behind the outbox: numbering goes on above the outbox', async () => {
+  const stateDir = await firstRun(13);
+  writeFileSync(join(stateDir, SEQUENCE_FILE), '9\n');
+  const second = await openTestJournal({ stateDir });
+  assert.equal(second.journal.emit(driftInput(14)).sequence, 14);
+  await second.journal.flushed();
+  assert.deepEqual(shownSequences(second.stdout.lines), [14]);
+  assert.equal(readFileSync(join(stateDir, SEQUENCE_FILE), 'utf8'), '1014\n', 'the repaired number is reserved');
+});
+
+test('an outbox whose events were all delivered still remembers the highest number', async () => {
+  const stateDir = await firstRun(13);
+  // Everything delivered, then compacted: the file keeps only its high-water mark.
+  writeFileSync(outboxFile(stateDir), '{"high":13}\n');
+  unlinkSync(join(stateDir, SEQUENCE_FILE));
+  const second = await openTestJournal({ stateDir });
+  assert.equal(second.journal.emit(driftInput(14)).sequence, 14);
+});
+
+test('the outbox of a webhook no longer configured counts too, and its events are pointed out', async () => {
+  const stateDir = await firstRun(5, { webhookUrls: ['http://127.0.0.1:9/old'] });
+  unlinkSync(join(stateDir, SEQUENCE_FILE));
+  const second = await openTestJournal({ stateDir, webhookUrls: ['http://127.0.0.1:9/new'] });
+  assert.equal(second.journal.emit(driftInput(6)).sequence, 6);
+  const orphan = second.log.records().find((r) => r.msg.startsWith('an outbox of a webhook no longer configured'));
+  assert.equal(orphan?.pending, 5);
+});
+
+test('an empty or garbage sequence file refuses to start with one sentence (SATURN_ERR_STATE)', async () => {
+  for (const [text, message] of [
+    ['', /sequence is empty: it should hold the next event sequence number$/],
+    ['twelve\n', /does not hold a sequence number: "twelve"$/],
+  ] as const) {
+    const stateDir = testStateDir();
+    writeFileSync(join(stateDir, SEQUENCE_FILE), text);
+    await assert.rejects(openTestJournal({ stateDir }), (err: unknown) => {
+      assert.ok(err instanceof SaturnError);
+      assert.equal(err.code, 'SATURN_ERR_STATE');
+      assert.match(err.message, message);
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+  }
+});
+
+test('opening an outbox with damage logs lost events at ERROR with their numbers, a torn tail at WARN', async () => {
+  const stateDir = await firstRun(4);
+  const file = outboxFile(stateDir);
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  // Event 2's record torn and followed by event 3's on the same line; event 4's torn at the end.
+  writeFileSync(file, `${lines[0]}\n${lines[1]!.slice(0, 70)}${lines[2]}\n${lines[3]!.slice(0, 70)}`);
+  const reopened = await openTestJournal({ stateDir });
+  assert.deepEqual(
+    reopened.webhooks[0]!.outbox.pending().map((e) => e.sequence),
+    [1, 3],
+  );
+  const lost = reopened.log.records().find((r) => r.msg === 'webhook outbox: damaged records, events lost');
+  assert.equal(lost?.level, 50);
+  assert.equal(lost?.sequences, '2');
+  const torn = reopened.log.records().find((r) => r.msg.startsWith('webhook outbox: cut a torn record'));
+  assert.equal(torn?.level, 40);
+  assert.equal(torn?.sequences, '4');
+  assert.ok(reopened.journal.emit(driftInput(5)).sequence > 4, 'numbering goes on above the torn event too');
+});
