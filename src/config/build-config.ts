@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';

@@ -5,7 +5,8 @@
  * services only read the `Config`. Durations are nanoseconds.
  */
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import type { WebhookFormat } from '../events/formats.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
 import { DEFAULT_ROUNDS } from '../protocol/responder.js';

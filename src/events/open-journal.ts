@@ -15,7 +15,8 @@ import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
-import { type WebhookFormat, WebhookTarget } from './webhook.js';
+import type { WebhookFormat } from './formats.js';
+import { WebhookTarget } from './webhook.js';
 
 export interface JournalOptions {
   /** The reporting node's name. */

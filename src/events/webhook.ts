@@ -6,17 +6,14 @@
  * delivered, one at a time in sequence order per URL, so delivery is at least once: a receiver
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
  * The journal has the target store each group of events durably (`store`) and releases each event
- * for delivery once the whole group is durable everywhere (`release`).
+ * for delivery once the whole group is durable everywhere (`release`). Bodies: formats.ts.
  */
 import { Agent, request } from 'undici';
-import { type Clock, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
+import type { Clock, Nanos, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
-import type { EventKind, SaturnEvent } from './event.js';
-import type { Outbox } from './outbox.js';
-
-export const WEBHOOK_FORMATS = ['json', 'slack', 'alertmanager'] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+import type { SaturnEvent } from './event.js';
+import { type WebhookFormat, webhookBody } from './formats.js';
 
 /** Webhook retry backoff: 500 ms doubling to at most 1 min, up to half of it random. */
 export const WEBHOOK_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 60_000, jitter: 0.5 };
@@ -26,89 +23,7 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 
 /** A Retry-After longer than this is cut to it: a receiver must not park saturn's alerts for a day. */
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
-
-const seconds = (ns: number | undefined) => (ns === undefined ? null : ns / 1e9);
-
-/** The JSON body of the `json` format. */
-export function jsonBody(event: SaturnEvent): Record<string, unknown> {
-  return {
-    event: event.kind,
-    sequence: event.sequence,
-    reporter: event.reporter,
-    node: event.node ? { id: event.node.id, addr: event.node.addr } : null,
-    offsetSeconds: seconds(event.offsetNs),
-    errorSeconds: seconds(event.errorNs),
-    rttSeconds: seconds(event.rttNs),
-    thresholdSeconds: seconds(event.thresholdNs),
-    repeat: event.repeat ?? false,
-    detail: event.detail ?? null,
-    time: isoNanos(event.at),
-  };
-}
-
-const signedMs = (ns: number) => `${ns >= 0 ? '+' : ''}${(ns / 1e6).toFixed(3)} ms`;
-
-/** One sentence for humans (Slack text, Alertmanager summary). */
-export function summaryText(event: SaturnEvent): string {
-  const who = event.node ? `${event.node.id} (${event.node.addr})` : event.reporter;
-  const offset = event.offsetNs === undefined ? '' : ` offset ${signedMs(event.offsetNs)}`;
-  const error = event.errorNs === undefined ? '' : ` ± ${(event.errorNs / 1e6).toFixed(3)} ms`;
-  const threshold = event.thresholdNs === undefined ? '' : `, threshold ${(event.thresholdNs / 1e6).toFixed(3)} ms`;
-  const detail = event.detail === undefined ? '' : `: ${event.detail}`;
-  const what: Record<EventKind, string> = {
-    drift: event.repeat ? 'still over threshold' : 'over threshold',
-    recovered: 'back under threshold',
-    slave_lost: 'lost (no check for 3 intervals)',
-    master_unreachable: `unreachable from ${event.reporter}`,
-    reference_clock_wrong: 'reference clock is wrong',
-    falseticker: 'is a falseticker',
-    no_majority: 'no majority of clocks agrees',
-  };
-  return `saturn #${event.sequence}: ${who} ${what[event.kind]}${offset}${error}${threshold}${detail}`;
-}
-
-const ALERT_NAMES: Record<EventKind, string> = {
-  drift: 'SaturnClockOffset',
-  recovered: 'SaturnClockOffset', // resolves the drift alert: same labels, endsAt set
-  slave_lost: 'SaturnSlaveLost',
-  master_unreachable: 'SaturnMasterUnreachable',
-  reference_clock_wrong: 'SaturnReferenceClockWrong',
-  falseticker: 'SaturnFalseticker',
-  no_majority: 'SaturnNoMajority',
-};
-
-/** Alertmanager's POST /api/v2/alerts body: a list of alerts (here, one). */
-export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] {
-  const time = isoNanos(event.at);
-  const labels: Record<string, string> = {
-    alertname: ALERT_NAMES[event.kind],
-    severity: event.kind === 'reference_clock_wrong' || event.kind === 'no_majority' ? 'critical' : 'warning',
-    reporter: event.reporter,
-  };
-  if (event.node) {
-    labels.node = event.node.id;
-    labels.instance = event.node.addr;
-  }
-  const annotations: Record<string, string> = { summary: summaryText(event), sequence: String(event.sequence) };
-  if (event.offsetNs !== undefined) annotations.offset_seconds = String(event.offsetNs / 1e9);
-  if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
-  if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
-  const alert: Record<string, unknown> = { labels, annotations, startsAt: time };
-  if (event.kind === 'recovered') alert.endsAt = time;
-  return [alert];
-}
-
-/** The request body of an event in a format. */
-export function webhookBody(event: SaturnEvent, format: WebhookFormat): string {
-  switch (format) {
-    case 'json':
-      return JSON.stringify(jsonBody(event));
-    case 'slack':
-      return JSON.stringify({ text: summaryText(event) });
-    case 'alertmanager':
-      return JSON.stringify(alertmanagerBody(event));
-  }
-}
+import type { Outbox } from './outbox.js';
 
 /** Retry-After (delay-seconds or an HTTP date) in milliseconds from `now`; undefined if absent or unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, now: Nanos): number | undefined {
