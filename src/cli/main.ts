@@ -7,6 +7,7 @@ import { startNode } from '../service/run-node.js';
 import { type RawOptions, buildConfig, readConfigFile } from '../config/build-config.js';
 import { OPTIONS, OPTION_KEYS, type OptionSpec, envName, optionHelp } from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
+import { eventsCommand } from './events.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';
@@ -89,6 +90,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   program.addCommand(keygenCommand({ stdout: io.stdout }));
   program.addCommand(statusCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
+  program.addCommand(eventsCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }
 

@@ -4,7 +4,6 @@
  * reserving its numbers and appending it to every outbox (in parallel, one fsync each); once that
  * is done the events are published: released for delivery and written to the llog stream.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
@@ -16,7 +15,8 @@ import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import type { WebhookFormat } from './formats.js';
-import { WebhookTarget } from './webhook.js';
+import { WebhookTarget, webhookId } from './webhook.js';
+import { DeadLetters } from './dead-letters.js';
 
 export interface JournalOptions {
   /** The reporting node's name. */
@@ -45,9 +45,9 @@ export interface OpenJournal {
   close(): Promise<void>;
 }
 
-/** The outbox file of one URL: named by a hash, so the URL (which may hold a secret) is not in a file name. */
+/** The outbox file of one URL: named by its id, so the URL (which may hold a secret) is not in a file name. */
 export function outboxFileName(url: string): string {
-  return `outbox-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.log`;
+  return `outbox-${webhookId(url)}.log`;
 }
 
 /** A short list for a log line: "2,7,9" (the first 100, then "…"). */
@@ -109,6 +109,9 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
       'an outbox of a webhook no longer configured holds undelivered events (saturn events list shows them)',
     );
   }
+  const deadLetters = await DeadLetters.open(fs, stateDir).catch((err: unknown) => {
+    throw stateError(stateDir!, err);
+  });
   const webhooks: WebhookTarget[] = [];
   for (const url of webhookUrls) {
     const path = stateDir === undefined ? undefined : join(stateDir, outboxFileName(url));
@@ -118,7 +121,7 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
       },
     );
     const target = new WebhookTarget(
-      { url, format: options.webhookFormat, outbox, timeoutMs: options.webhookTimeoutMs },
+      { url, format: options.webhookFormat, outbox, deadLetters, timeoutMs: options.webhookTimeoutMs },
       deps,
     );
     if (outbox.depth > 0) deps.logger.info({ webhook: target.label, pending: outbox.depth }, 'webhook outbox reopened');
@@ -154,6 +157,7 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
     close: async () => {
       await journal.close();
       await Promise.all(webhooks.map((w) => w.close()));
+      await deadLetters.close();
     },
   };
 }

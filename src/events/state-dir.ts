@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { SaturnError } from '../errors.js';
+import { type DeadLetterList, readDeadLetters } from './dead-letters.js';
 import { type OutboxContents, readOutbox } from './outbox.js';
 import { type StateFs, errorCode } from './state-fs.js';
 
@@ -20,17 +21,19 @@ export interface OutboxFile extends OutboxContents {
 /** A scan of a state dir. */
 export interface StateDirScan {
   outboxes: OutboxFile[];
+  deadLetters: DeadLetterList;
   /** The highest sequence number any file of the state dir holds (0 if none). */
   high: number;
 }
 
-/** Reads every outbox of `dir` (a missing dir is an empty one). Throws SATURN_ERR_STATE if a file cannot be read. */
+/** Reads every outbox and the dead letters of `dir` (a missing dir is an empty one). Throws SATURN_ERR_STATE if a file cannot be read. */
 export async function scanStateDir(fs: StateFs, dir: string): Promise<StateDirScan> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { outboxes: [], high: 0 };
+    if (errorCode(err) === 'ENOENT')
+      return { outboxes: [], deadLetters: { letters: [], high: 0, unreadable: 0 }, high: 0 };
     throw stateError(dir, err);
   }
   const outboxes: OutboxFile[] = [];
@@ -41,7 +44,10 @@ export async function scanStateDir(fs: StateFs, dir: string): Promise<StateDirSc
       throw stateError(join(dir, file), err);
     }
   }
-  return { outboxes, high: Math.max(0, ...outboxes.map((o) => o.high)) };
+  const deadLetters = await readDeadLetters(fs, dir).catch((err: unknown) => {
+    throw stateError(dir, err);
+  });
+  return { outboxes, deadLetters, high: Math.max(deadLetters.high, ...outboxes.map((o) => o.high)) };
 }
 
 /** A file of the state dir that cannot be read, as the one sentence main prints (exit 2). */

@@ -1,19 +1,24 @@
 /**
- * Webhook delivery: every event is POSTed to every --webhook-url with undici, with
- * `Idempotency-Key: <sequence>`, a per-request timeout, and retries with exponential backoff and
- * jitter on network errors, timeouts, 429 (honouring Retry-After) and 5xx. Any other status
- * (3xx, 4xx) is logged and not retried. Events wait in a durable outbox (outbox.ts) until
+ * Webhook delivery: every event is POSTed to every --webhook-url (post.ts: `Idempotency-Key:
+ * <sequence>`, a per-request timeout, 307/308 followed), with retries, exponential backoff and
+ * jitter on network errors, timeouts, 429 (honouring Retry-After) and 5xx. An event rejected for
+ * good (any other status) is not lost: it becomes a dead letter (dead-letters.ts), logged at ERROR
+ * with the status, for `saturn events replay`. Events wait in a durable outbox (outbox.ts) until
  * delivered, one at a time in sequence order per URL, so delivery is at least once: a receiver
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
  * The journal has the target store each group of events durably (`store`) and releases each event
  * for delivery once the whole group is durable everywhere (`release`). Bodies: formats.ts.
  */
-import { Agent, request } from 'undici';
-import type { Clock, Nanos, Timer } from '../clock/clock.js';
+import { createHash } from 'node:crypto';
+import type { Agent } from 'undici';
+import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
-import type { SaturnEvent } from './event.js';
+import type { DeadLetters } from './dead-letters.js';
+import { type SaturnEvent, eventToRecord } from './event.js';
 import { type WebhookFormat, webhookBody } from './formats.js';
+import type { Outbox } from './outbox.js';
+import { postWebhook, redactUrl, webhookAgent } from './post.js';
 
 /** Webhook retry backoff: 500 ms doubling to at most 1 min, up to half of it random. */
 export const WEBHOOK_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxMs: 60_000, jitter: 0.5 };
@@ -21,49 +26,15 @@ export const WEBHOOK_BACKOFF: BackoffOptions = { initialMs: 500, factor: 2, maxM
 /** Timeout of one webhook request when the options do not say (--webhook-timeout), ms. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5000;
 
-/** A Retry-After longer than this is cut to it: a receiver must not park saturn's alerts for a day. */
-const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
-import type { Outbox } from './outbox.js';
-
-/** Retry-After (delay-seconds or an HTTP date) in milliseconds from `now`; undefined if absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now: Nanos): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  let ms: number;
-  if (/^\s*\d+\s*$/.test(value)) ms = Number(value) * 1000;
-  else {
-    const date = Date.parse(value);
-    if (Number.isNaN(date)) return undefined;
-    ms = date - Number(now / 1_000_000n);
-  }
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
-}
-
-/** What one attempt came to. */
-export type AttemptOutcome =
-  | { kind: 'delivered'; status: number }
-  | {
-      kind: 'retry';
-      reason: 'network' | 'timeout' | 'http_429' | 'http_5xx';
-      status?: number;
-      retryAfterMs?: number;
-      message: string;
-    }
-  | { kind: 'rejected'; status: number };
-
-/** The rule: 2xx delivered; 429 and 5xx retried; anything else rejected for good. */
-export function classifyStatus(status: number, retryAfter: number | undefined): AttemptOutcome {
-  if (status >= 200 && status < 300) return { kind: 'delivered', status };
-  if (status === 429)
-    return { kind: 'retry', reason: 'http_429', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
-  if (status >= 500)
-    return { kind: 'retry', reason: 'http_5xx', status, retryAfterMs: retryAfter, message: `HTTP ${status}` };
-  return { kind: 'rejected', status };
+/** A webhook URL's id: names its outbox file and its dead letters, without putting the URL (maybe a secret) in a file. */
+export function webhookId(url: string): string {
+  return createHash('sha256').update(url).digest('hex').slice(0, 16);
 }
 
 /** Counters of one webhook, read by /metrics. */
 export interface WebhookStats {
   delivered: number;
+  /** Events rejected for good (kept as dead letters). */
   rejected: number;
   /** Failed attempts (each is retried), by reason. */
   failures: Map<string, number>;
@@ -73,6 +44,8 @@ export interface WebhookTargetOptions {
   url: string;
   format: WebhookFormat;
   outbox: Outbox;
+  /** Where rejected events go. */
+  deadLetters: DeadLetters;
   /** Per-request timeout (connect, headers and body), ms. Default 5000. */
   timeoutMs?: number;
   backoff?: BackoffOptions;
@@ -83,12 +56,6 @@ export interface WebhookDeps {
   logger: Logger;
 }
 
-/** The URL without credentials, path or query (Slack-style URLs carry a secret in the path): for logs and metrics. */
-export function redactUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}`;
-}
-
 /** Delivers one URL's outbox, oldest first, one request at a time. */
 export class WebhookTarget {
   readonly url: string;
@@ -96,6 +63,7 @@ export class WebhookTarget {
   readonly outbox: Outbox;
   readonly stats: WebhookStats = { delivered: 0, rejected: 0, failures: new Map() };
   readonly #format: WebhookFormat;
+  readonly #deadLetters: DeadLetters;
   readonly #timeoutMs: number;
   readonly #backoff: BackoffOptions;
   readonly #deps: WebhookDeps;
@@ -107,22 +75,21 @@ export class WebhookTarget {
   #timer: Timer | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
+  /** Redirect targets already logged (a move is worth one warning, not one per event). */
+  readonly #redirectsSeen = new Set<string>();
 
   constructor(options: WebhookTargetOptions, deps: WebhookDeps) {
     this.url = options.url;
     this.label = redactUrl(options.url);
     this.outbox = options.outbox;
     this.#format = options.format;
+    this.#deadLetters = options.deadLetters;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.#backoff = options.backoff ?? WEBHOOK_BACKOFF;
     this.#deps = deps;
     // What a previous run left in the outbox was shown then: deliverable at once.
     this.#releasedThrough = options.outbox.high;
-    this.#agent = new Agent({
-      connectTimeout: this.#timeoutMs,
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
-    });
+    this.#agent = webhookAgent(this.#timeoutMs);
   }
 
   /** Makes a group of events durable in the outbox (one write, one fsync); not delivered before release(). */
@@ -185,15 +152,42 @@ export class WebhookTarget {
         await this.#finish(event);
         logger.debug({ webhook: this.label, sequence: event.sequence, status: outcome.status }, 'webhook delivered');
         return;
-      case 'rejected':
+      case 'rejected': {
+        const letter = {
+          event,
+          webhook: webhookId(this.url),
+          target: this.label,
+          status: outcome.status,
+          reason: outcome.message,
+          at: this.#deps.clock.now(),
+        };
+        try {
+          await this.#deadLetters.add(letter);
+        } catch (err) {
+          // Not kept anywhere else yet: the event stays at the head of the outbox, tried again later.
+          logger.error(
+            { webhook: this.label, sequence: event.sequence, err: (err as Error).message },
+            'cannot keep a rejected event as a dead letter: it stays in the outbox and is tried again',
+          );
+          this.#retryLater(this.#attempt + 1);
+          return;
+        }
         this.#attempt = 0;
         this.stats.rejected++;
         await this.#finish(event);
-        logger.warn(
-          { webhook: this.label, sequence: event.sequence, status: outcome.status },
-          'webhook rejected the event: not retried',
+        logger.error(
+          {
+            webhook: this.label,
+            sequence: event.sequence,
+            status: outcome.status,
+            reason: outcome.message,
+            deadLetters: this.#deadLetters.path ?? 'none without --state-dir',
+            event: this.#deadLetters.path === undefined ? eventToRecord(event) : undefined,
+          },
+          'webhook rejected the event: kept as a dead letter (saturn events replay sends it again)',
         );
         return;
+      }
       case 'retry': {
         this.#attempt++;
         this.stats.failures.set(outcome.reason, (this.stats.failures.get(outcome.reason) ?? 0) + 1);
@@ -210,14 +204,19 @@ export class WebhookTarget {
           },
           'webhook delivery failed: will retry',
         );
-        if (this.#closed) return;
-        this.#timer = this.#deps.clock.setTimer(delayMs * 1e6, () => {
-          this.#timer = undefined;
-          this.kick();
-        });
+        this.#retryLater(this.#attempt, delayMs);
         return;
       }
     }
+  }
+
+  /** Arms the retry timer: after `delayMs`, or the backoff of attempt `attempt`. */
+  #retryLater(attempt: number, delayMs = retryDelayMs(attempt, this.#backoff)): void {
+    if (this.#closed) return;
+    this.#timer = this.#deps.clock.setTimer(delayMs * 1e6, () => {
+      this.#timer = undefined;
+      this.kick();
+    });
   }
 
   /** Marks the event finished in the outbox; a failed write only means a second delivery after a restart. */
@@ -232,26 +231,22 @@ export class WebhookTarget {
     }
   }
 
-  async #post(event: SaturnEvent): Promise<AttemptOutcome> {
-    try {
-      const response = await request(this.url, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        headers: {
-          'content-type': 'application/json',
-          'idempotency-key': String(event.sequence),
-          'user-agent': 'saturn',
-        },
-        body: webhookBody(event, this.#format),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      await response.body.dump();
-      return classifyStatus(response.statusCode, retryAfterMs(response.headers['retry-after'], this.#deps.clock.now()));
-    } catch (err) {
-      const error = err as Error & { code?: string };
-      const timeout = error.name === 'TimeoutError' || /TIMEOUT/.test(error.code ?? '');
-      return { kind: 'retry', reason: timeout ? 'timeout' : 'network', message: error.code ?? error.message };
-    }
+  #post(event: SaturnEvent) {
+    return postWebhook(this.url, webhookBody(event, this.#format), String(event.sequence), {
+      dispatcher: this.#agent,
+      timeoutMs: this.#timeoutMs,
+      now: () => this.#deps.clock.now(),
+      onRedirect: (status, to) => {
+        if (this.#redirectsSeen.has(to)) return;
+        this.#redirectsSeen.add(to);
+        this.#deps.logger.warn(
+          { webhook: this.label, status, to: redactUrl(to) },
+          status === 308
+            ? 'webhook moved permanently: following the redirect; update --webhook-url'
+            : 'webhook redirected: following it',
+        );
+      },
+    });
   }
 
   /** Stops delivering (pending events stay in the outbox for the next start). */

@@ -179,7 +179,7 @@ export class SaturnMetrics {
     mirroredCounter(
       r,
       'saturn_webhook_rejected_total',
-      'Events the webhook rejected with a status that is not retried (3xx, 4xx other than 429).',
+      'Events the webhook rejected for good (any status but 2xx, 307/308, 429 and 5xx), kept as dead letters.',
       ['webhook', 'target'],
       () => targets().map(({ w, labels }) => [labels, w.stats.rejected]),
     );

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SEQUENCE_FILE } from '../../src/events/sequence-store.js';
 import { SaturnError } from '../../src/errors.js';
+import { DeadLetters } from '../../src/events/dead-letters.js';
+import { nodeStateFs } from '../../src/events/state-fs.js';
 import { closeTestJournals, driftInput, openTestJournal, shownSequences, testStateDir } from '../helpers/journal.js';
 
 after(closeTestJournals);
@@ -52,6 +54,16 @@ test('an outbox whose events were all delivered still remembers the highest numb
   unlinkSync(join(stateDir, SEQUENCE_FILE));
   const second = await openTestJournal({ stateDir });
   assert.equal(second.journal.emit(driftInput(14)).sequence, 14);
+});
+
+test('dead letters count too', async () => {
+  const stateDir = testStateDir();
+  const letters = await DeadLetters.open(nodeStateFs, stateDir);
+  const event = { kind: 'drift' as const, at: 1n, sequence: 41, reporter: 'master' };
+  await letters.add({ event, webhook: 'x', target: 'http://x', status: 404, reason: 'HTTP 404', at: 1n });
+  await letters.close();
+  const node = await openTestJournal({ stateDir });
+  assert.equal(node.journal.emit(driftInput(1)).sequence, 42);
 });
 
 test('the outbox of a webhook no longer configured counts too, and its events are pointed out', async () => {
