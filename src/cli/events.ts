@@ -4,12 +4,12 @@
  * while a node runs on it: list changes nothing, replay only appends to its own file.
  * Exit codes: 0 done, 1 a replayed event was not delivered, 2 usage or state-dir errors.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { isoNanos } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { ConfigError } from '../errors.js';
 import type { DeadLetter } from '../events/dead-letters.js';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/formats.js';
+import { parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { replayDeadLetters } from '../events/replay.js';
 import { type StateDirScan, scanStateDir } from '../events/state-dir.js';
 import { nodeStateFs } from '../events/state-fs.js';
@@ -91,8 +91,8 @@ export function eventsCommand(deps: EventsCommandDeps): Command {
   const replay = configure(new Command('replay'))
     .description('send the dead letters of a state dir again, oldest first, with their Idempotency-Keys')
     .option('--state-dir <dir>', 'the state dir of a node (--state-dir)')
-    .option('--webhook-url <url>', 'where to send them')
-    .addOption(new Option('--webhook-format <format>', 'body format').choices(WEBHOOK_FORMATS).default('json'))
+    .option('--webhook-url <[format=]url>', 'where to send them; a json=, slack= or alertmanager= prefix sets the body')
+    .option('--webhook-format <format>', 'body format without a prefix: json, slack or alertmanager', 'json')
     .option('--from <url>', 'only those rejected by this webhook URL')
     .option('--sequence <n>', 'only this event (repeatable)', (value: string, previous: number[] = []) => [
       ...previous,
@@ -107,22 +107,25 @@ export function eventsCommand(deps: EventsCommandDeps): Command {
       async (opts: {
         stateDir?: string;
         webhookUrl?: string;
-        webhookFormat: WebhookFormat;
+        webhookFormat: string;
         from?: string;
         sequence?: number[];
         webhookTimeout: string;
       }) => {
         const stateDir = requireStateDir(opts.stateDir);
         if (opts.webhookUrl === undefined) throw new ConfigError('saturn events replay needs --webhook-url URL');
-        if (!/^https?:\/\//.test(opts.webhookUrl))
-          throw new ConfigError(`--webhook-url must be an http or https URL, got "${opts.webhookUrl}"`);
+        const webhook = parseWebhookSpec(
+          opts.webhookUrl,
+          parseWebhookFormat(opts.webhookFormat, '--webhook-format'),
+          '--webhook-url',
+        );
         if (opts.sequence?.some((n) => !Number.isSafeInteger(n) || n < 1))
           throw new ConfigError('--sequence must be a positive integer');
         const report = await replayDeadLetters(
           {
             stateDir,
-            url: opts.webhookUrl,
-            format: opts.webhookFormat,
+            url: webhook.url,
+            format: webhook.format,
             timeoutMs: parseDuration(opts.webhookTimeout, '--webhook-timeout', 's') / 1e6,
             from: opts.from,
             sequences: opts.sequence,

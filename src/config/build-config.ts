@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/formats.js';
+import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
@@ -115,36 +115,27 @@ export function buildConfig(raw: RawOptions): Config {
       raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
     roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
     stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
-    webhookUrls: resolveWebhookUrls(raw),
-    webhookFormat: parseWebhookFormat(pick('webhookFormat')),
+    webhooks: resolveWebhooks(raw, parseWebhookFormat(pick('webhookFormat'), '--webhook-format')),
     webhookTimeoutNs: parseDuration(pick('webhookTimeout'), '--webhook-timeout', 's'),
     webhookOutboxMax: parseCount(pick('webhookOutboxMax'), '--webhook-outbox-max', 1, 10_000_000),
   };
 }
 
-function parseWebhookFormat(text: string): WebhookFormat {
-  if (!(WEBHOOK_FORMATS as readonly string[]).includes(text)) {
-    throw new ConfigError(`--webhook-format must be one of ${WEBHOOK_FORMATS.join(', ')}, got "${text}"`);
-  }
-  return text as WebhookFormat;
-}
-
-/** --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces): http(s) URLs only. */
-function resolveWebhookUrls(raw: RawOptions): string[] {
+/**
+ * --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces), each
+ * `[FORMAT=]URL`: http(s) URLs only, each URL once (its outbox is named after it).
+ */
+function resolveWebhooks(raw: RawOptions, defaultFormat: WebhookSpec['format']): WebhookSpec[] {
   const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
-  return given
+  const webhooks = given
     .flatMap((text) => text.split(/\s+/).filter(Boolean))
-    .map((text) => {
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      return url.href;
-    });
+    .map((text) => parseWebhookSpec(text, defaultFormat, '--webhook-url'));
+  const seen = new Set<string>();
+  for (const { url } of webhooks) {
+    if (seen.has(url)) throw new ConfigError(`--webhook-url gives ${new URL(url).host} twice: give each URL once`);
+    seen.add(url);
+  }
+  return webhooks;
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */

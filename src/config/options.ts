@@ -5,7 +5,7 @@
  * services only read the `Config`. Durations are nanoseconds.
  */
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
-import type { WebhookFormat } from '../events/formats.js';
+import type { WebhookSpec } from '../events/formats.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
@@ -36,8 +36,8 @@ export interface Config {
   roughtimeKeyFile: string | undefined;
   /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
   stateDir: string | undefined;
-  webhookUrls: string[];
-  webhookFormat: WebhookFormat;
+  /** Where every event is POSTed, each URL in its own format. */
+  webhooks: WebhookSpec[];
   webhookTimeoutNs: number;
   /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
   webhookOutboxMax: number;
@@ -128,10 +128,14 @@ export const OPTIONS = {
     help: 'keep event sequence numbers and undelivered webhook events here, across restarts',
     default: 'memory only',
   },
-  webhookUrl: { flag: '--webhook-url <url>', help: 'POST every event to this URL (repeatable)', repeatable: true },
+  webhookUrl: {
+    flag: '--webhook-url <[format=]url>',
+    help: 'POST every event to this URL (repeatable); a json=, slack= or alertmanager= prefix sets its format',
+    repeatable: true,
+  },
   webhookFormat: {
     flag: '--webhook-format <format>',
-    help: 'webhook body: json, slack or alertmanager',
+    help: 'body of the --webhook-urls without a format prefix: json, slack or alertmanager',
     default: 'json',
   },
   webhookTimeout: {

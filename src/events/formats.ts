@@ -3,10 +3,43 @@
  * message), `alertmanager` (Alertmanager's POST /api/v2/alerts list).
  */
 import { isoNanos } from '../clock/clock.js';
+import { ConfigError } from '../errors.js';
 import type { EventKind, SaturnEvent } from './event.js';
 
 export const WEBHOOK_FORMATS = ['json', 'slack', 'alertmanager'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** One webhook: where, and in which format. */
+export interface WebhookSpec {
+  url: string;
+  format: WebhookFormat;
+}
+
+/** A format name, or a ConfigError naming `option`. */
+export function parseWebhookFormat(text: string, option: string): WebhookFormat {
+  if (!(WEBHOOK_FORMATS as readonly string[]).includes(text))
+    throw new ConfigError(`${option} must be one of ${WEBHOOK_FORMATS.join(', ')}, got "${text}"`);
+  return text as WebhookFormat;
+}
+
+/**
+ * `[FORMAT=]URL` (e.g. `alertmanager=http://am:9093/api/v2/alerts`): a webhook with its own format,
+ * or `defaultFormat` without a prefix. Throws a ConfigError naming `option` on anything else.
+ */
+export function parseWebhookSpec(text: string, defaultFormat: WebhookFormat, option: string): WebhookSpec {
+  const prefixed = /^([a-z]+)=(.*)$/.exec(text);
+  const format = prefixed ? parseWebhookFormat(prefixed[1]!, `the format of ${option}`) : defaultFormat;
+  const rest = prefixed ? prefixed[2]! : text;
+  let url: URL;
+  try {
+    url = new URL(rest);
+  } catch {
+    throw new ConfigError(`${option} must be an http or https URL (with an optional FORMAT= prefix), got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`${option} must be an http or https URL (with an optional FORMAT= prefix), got "${text}"`);
+  return { url: url.href, format };
+}
 
 const seconds = (ns: number | undefined) => (ns === undefined ? null : ns / 1e9);
 

@@ -14,7 +14,7 @@ import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
-import type { WebhookFormat } from './formats.js';
+import type { WebhookSpec } from './formats.js';
 import { WebhookTarget, webhookId } from './webhook.js';
 import { DeadLetters } from './dead-letters.js';
 
@@ -22,8 +22,7 @@ export interface JournalOptions {
   /** The reporting node's name. */
   name: string;
   stateDir: string | undefined;
-  webhookUrls: readonly string[];
-  webhookFormat: WebhookFormat;
+  webhooks: readonly WebhookSpec[];
   webhookTimeoutMs: number;
   outboxMax: number;
 }
@@ -91,7 +90,7 @@ function reportDamage(outbox: Outbox, webhook: string, logger: Logger): void {
 
 /** Opens the sequence store and outboxes (replaying what a previous run left) and starts delivery. */
 export async function openJournal(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
-  const { stateDir, webhookUrls } = options;
+  const { stateDir, webhooks: specs } = options;
   const fs = deps.fs ?? nodeStateFs;
   const scan = stateDir === undefined ? undefined : await scanStateDir(fs, stateDir);
   const sequence =
@@ -102,7 +101,7 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
       'the sequence file is missing or behind the events in the state dir: numbering goes on above every number it holds',
     );
   }
-  const configured = new Set(webhookUrls.map(outboxFileName));
+  const configured = new Set(specs.map((w) => outboxFileName(w.url)));
   for (const orphan of scan?.outboxes.filter((o) => !configured.has(o.file) && o.pending.length > 0) ?? []) {
     deps.logger.warn(
       { file: join(stateDir!, orphan.file), pending: orphan.pending.length },
@@ -113,22 +112,19 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
     throw stateError(stateDir!, err);
   });
   const webhooks: WebhookTarget[] = [];
-  for (const url of webhookUrls) {
+  for (const { url, format } of specs) {
     const path = stateDir === undefined ? undefined : join(stateDir, outboxFileName(url));
     const outbox = await Outbox.open({ path, maxPending: options.outboxMax, fs, logger: deps.logger }).catch(
       (err: unknown) => {
         throw stateError(path!, err);
       },
     );
-    const target = new WebhookTarget(
-      { url, format: options.webhookFormat, outbox, deadLetters, timeoutMs: options.webhookTimeoutMs },
-      deps,
-    );
+    const target = new WebhookTarget({ url, format, outbox, deadLetters, timeoutMs: options.webhookTimeoutMs }, deps);
     if (outbox.depth > 0) deps.logger.info({ webhook: target.label, pending: outbox.depth }, 'webhook outbox reopened');
     reportDamage(outbox, target.label, deps.logger);
     webhooks.push(target);
   }
-  if (stateDir === undefined && webhookUrls.length > 0) {
+  if (stateDir === undefined && specs.length > 0) {
     deps.logger.warn(
       {},
       'no --state-dir: event numbers restart at 1 and undelivered webhook events are lost when saturn restarts',

@@ -49,8 +49,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       {
         name: config.name,
         stateDir: config.stateDir,
-        webhookUrls: config.webhookUrls,
-        webhookFormat: config.webhookFormat,
+        webhooks: config.webhooks,
         webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
         outboxMax: config.webhookOutboxMax,
       },

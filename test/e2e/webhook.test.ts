@@ -242,4 +242,24 @@ describe('webhook delivery end to end (real processes, a local receiver that fai
     assertDuplicatesAreIdentical(moved.requests);
     await master.stop();
   });
+
+  test('one master feeds webhooks of different formats (slack= prefix beside a json URL)', async () => {
+    const slack = await new WebhookReceiver().listen();
+    const json = await new WebhookReceiver().listen();
+    receivers.push(slack, json);
+    const { master, udpAddr } = await startMaster(json.url, ['--webhook-url', `slack=${slack.url}`]);
+    procs.push(master);
+    const slave = startShiftedSlave(udpAddr);
+    procs.push(slave);
+    await slack.until(() => slack.accepted.length >= 1, 30_000, 'a Slack message');
+    await json.until(() => json.accepted.length >= 1, 30_000, 'a JSON event');
+    assert.match(
+      slack.accepted[0]!.json.text,
+      /^saturn #\d+: shifted \(127\.0\.0\.1:\d+\) over threshold offset \+7\d\d\.\d{3} ms/,
+    );
+    assert.equal(json.accepted[0]!.json.event, 'drift');
+    assert.equal(slack.accepted[0]!.key, json.accepted[0]!.key, 'the same event, the same Idempotency-Key');
+    await slave.stop();
+    await master.stop();
+  });
 });

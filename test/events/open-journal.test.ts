@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SEQUENCE_FILE } from '../../src/events/sequence-store.js';
 import { SaturnError } from '../../src/errors.js';
+import type { WebhookSpec } from '../../src/events/formats.js';
 import { DeadLetters } from '../../src/events/dead-letters.js';
 import { nodeStateFs } from '../../src/events/state-fs.js';
 import { closeTestJournals, driftInput, openTestJournal, shownSequences, testStateDir } from '../helpers/journal.js';
@@ -17,7 +18,7 @@ const outboxFile = (dir: string) =>
   );
 
 /** A first run that raises `n` events nobody receives (they stay in the outbox), then stops. */
-async function firstRun(n: number, options: { webhookUrls?: string[] } = {}) {
+async function firstRun(n: number, options: { webhooks?: WebhookSpec[] } = {}) {
   const first = await openTestJournal(options);
   for (let i = 1; i <= n; i++) first.journal.emit(driftInput(i));
   await first.journal.flushed();
@@ -67,9 +68,9 @@ test('dead letters count too', async () => {
 });
 
 test('the outbox of a webhook no longer configured counts too, and its events are pointed out', async () => {
-  const stateDir = await firstRun(5, { webhookUrls: ['http://127.0.0.1:9/old'] });
+  const stateDir = await firstRun(5, { webhooks: [{ url: 'http://127.0.0.1:9/old', format: 'json' }] });
   unlinkSync(join(stateDir, SEQUENCE_FILE));
-  const second = await openTestJournal({ stateDir, webhookUrls: ['http://127.0.0.1:9/new'] });
+  const second = await openTestJournal({ stateDir, webhooks: [{ url: 'http://127.0.0.1:9/new', format: 'json' }] });
   assert.equal(second.journal.emit(driftInput(6)).sequence, 6);
   const orphan = second.log.records().find((r) => r.msg.startsWith('an outbox of a webhook no longer configured'));
   assert.equal(orphan?.pending, 5);

@@ -38,8 +38,7 @@ export async function openTestJournal(options: Partial<JournalOptions> = {}, fs 
   const open = await openJournal(
     {
       name: 'master',
-      webhookUrls: ['http://127.0.0.1:9/hook'],
-      webhookFormat: 'json',
+      webhooks: [{ url: 'http://127.0.0.1:9/hook', format: 'json' }],
       webhookTimeoutMs: 1000,
       outboxMax: 100_000,
       ...options,
