@@ -12,6 +12,7 @@ import { MIN_KEY_BYTES } from '../wire/envelope.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
+import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
 export type { Config, OptionKey };
 
@@ -86,6 +87,9 @@ export function buildConfig(raw: RawOptions): Config {
   const logFormat = pick('logFormat');
   if (logFormat !== 'llog' && logFormat !== 'json')
     throw new ConfigError(`--log-format must be llog or json, got "${logFormat}"`);
+  const eventFormat = pick('eventFormat');
+  if (!(STDOUT_FORMATS as readonly string[]).includes(eventFormat))
+    throw new ConfigError(`--event-format must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masterAddr =
     raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), '--master-addr', '127.0.0.1') : undefined;
   if (masterAddr && masterAddr.port === 0) throw new ConfigError('--master-addr needs a port other than 0');
@@ -105,6 +109,7 @@ export function buildConfig(raw: RawOptions): Config {
     realertNs: parseDuration(pick('realert'), '--realert', 's'),
     logLevel: logLevel as LogLevel,
     logFormat,
+    eventFormat: eventFormat as StdoutFormat,
     metricsAddr:
       raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
     clockOffsetNs:

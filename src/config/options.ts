@@ -9,6 +9,7 @@ import type { WebhookSpec } from '../events/formats.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
+import type { StdoutFormat } from '../log/llog.js';
 import { DEFAULT_ROUNDS } from '../protocol/responder.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { type HostPort, formatDuration } from '../util/parse.js';
@@ -26,6 +27,8 @@ export interface Config {
   realertNs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** stdout: llog lines (the original's) or JSON lines. */
+  eventFormat: StdoutFormat;
   metricsAddr: HostPort | undefined;
   clockOffsetNs: number;
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
@@ -95,6 +98,11 @@ export const OPTIONS = {
   },
   logLevel: { flag: '--log-level <level>', help: 'debug, info, warn or error', default: 'info' },
   logFormat: { flag: '--log-format <format>', help: 'diagnostics format on stderr: llog or json', default: 'llog' },
+  eventFormat: {
+    flag: '--event-format <format>',
+    help: 'stdout (events and checks): llog lines, or json lines with time and sequence for log shippers',
+    default: 'llog',
+  },
   metricsAddr: {
     flag: '--metrics-addr <host:port>',
     help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',

@@ -60,6 +60,15 @@ export function jsonBody(event: SaturnEvent): Record<string, unknown> {
   };
 }
 
+/**
+ * An event as a JSON line on stdout (--event-format json): the `json` webhook body (with its time
+ * and sequence) after the level and message its llog line has.
+ */
+export function eventJsonLine(event: SaturnEvent, level: string, message: string): Record<string, unknown> {
+  const body = jsonBody(event);
+  return { time: body.time, level, msg: message, ...body };
+}
+
 const signedMs = (ns: number) => `${ns >= 0 ? '+' : ''}${(ns / 1e6).toFixed(3)} ms`;
 
 /** One sentence for humans (Slack text, Alertmanager summary). */

@@ -14,7 +14,7 @@ import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
-import type { WebhookSpec } from './formats.js';
+import { type WebhookSpec, eventJsonLine } from './formats.js';
 import { WebhookTarget, webhookId } from './webhook.js';
 import { DeadLetters } from './dead-letters.js';
 
@@ -144,7 +144,8 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
   journal.subscribe((event) => {
     for (const target of webhooks) target.release(event);
     const { level, message, fields } = eventLlogLine(event);
-    deps.llog.line(level, message, fields);
+    if (deps.llog.format === 'json') deps.llog.json(eventJsonLine(event, level, message));
+    else deps.llog.line(level, message, fields);
   });
   for (const target of webhooks) target.kick();
   return {

@@ -101,7 +101,7 @@ export class MasterService {
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
     const subject = subjectOf(node);
-    if (record.back) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    if (record.back) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id }, at);
     this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
@@ -114,7 +114,7 @@ export class MasterService {
       error: nsToMillisText(verdict.errorNs),
       rtt: nsToMillisText(verdict.rttNs),
     };
-    this.deps.llog.line('INFO', 'slave offset', fields);
+    this.deps.llog.line('INFO', 'slave offset', fields, at);
     if (alarm === undefined) return;
     this.deps.journal.emit({
       kind: alarm === 'recovered' ? 'recovered' : 'drift',

@@ -43,7 +43,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
   };
   let metrics: SaturnMetrics | undefined;
   try {
-    const llog = new LlogWriter(deps.stdout);
+    const llog = new LlogWriter(deps.stdout, config.eventFormat);
     const services = { clock: deps.clock, logger: deps.logger, llog };
     const events = await openJournal(
       {

@@ -130,12 +130,12 @@ export class SlaveService {
         return;
       case 'result':
         this.clearLegTimer();
-        this.onResult(outcome.result);
+        this.onResult(outcome.result, receivedAt);
         return;
     }
   }
 
-  private onResult(result: Result): void {
+  private onResult(result: Result, receivedAt: Instant): void {
     this.lastResult = result;
     const master = formatHostPort(this.config.masterAddr!);
     if (this.unreachable) {
@@ -148,13 +148,18 @@ export class SlaveService {
       return;
     }
     this.checksCompleted++;
-    this.deps.llog.line('INFO', 'slave offset', {
-      error: nsToMillisText(result.errorNs),
-      master,
-      name: this.config.name,
-      offset: nsToMillisText(result.offsetNs),
-      rtt: nsToMillisText(result.rttNs),
-    });
+    this.deps.llog.line(
+      'INFO',
+      'slave offset',
+      {
+        error: nsToMillisText(result.errorNs),
+        master,
+        name: this.config.name,
+        offset: nsToMillisText(result.offsetNs),
+        rtt: nsToMillisText(result.rttNs),
+      },
+      receivedAt.wall,
+    );
   }
 
   /** Sends a leg to the master, stamped at the send, and waits for the answer. */

@@ -39,6 +39,7 @@ test('defaults follow the spec, and --master-addr makes a slave', () => {
   assert.equal(master.intervalNs, 10e9);
   assert.equal(master.realertNs, 600e9);
   assert.equal(master.logFormat, 'llog');
+  assert.equal(master.eventFormat, 'llog');
   const slave = buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', threshold: '5000', interval: 180 });
   assert.equal(slave.role, 'slave');
   assert.equal(slave.thresholdNs, 5e9, 'a bare threshold is milliseconds, as in the original');
@@ -71,6 +72,7 @@ test('out-of-range values are one clear sentence each', () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, rounds: 0 }), /--rounds must be an integer from 1 to 64/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logLevel: 'loud' }), /--log-level must be one of/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logFormat: 'xml' }), /--log-format must be llog or json/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, eventFormat: 'xml' }), /--event-format must be llog or json/);
   assert.throws(() => buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:0' }), /needs a port/);
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SaturnEvent } from '../../src/events/event.js';
-import { alertmanagerBody, jsonBody, summaryText, webhookBody } from '../../src/events/formats.js';
+import { alertmanagerBody, eventJsonLine, jsonBody, summaryText, webhookBody } from '../../src/events/formats.js';
 
 const AT = 1_714_564_800_123_456_789n;
 const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEvent => ({
@@ -51,5 +51,11 @@ describe('formats', () => {
     assert.deepEqual(resolved.labels, firing.labels);
     assert.equal(resolved.endsAt, resolved.startsAt);
     assert.match(summaryText(event(9, 'slave_lost')), /lost/);
+  });
+
+  test('a JSON stdout line is the json body after the level and message, time first', () => {
+    const line = eventJsonLine(event(7), 'WARN', 'slave offset is over threshold');
+    assert.deepEqual(Object.keys(line).slice(0, 5), ['time', 'level', 'msg', 'event', 'sequence']);
+    assert.deepEqual(line, { level: 'WARN', msg: 'slave offset is over threshold', ...jsonBody(event(7)) });
   });
 });
