@@ -123,6 +123,7 @@ export function buildConfig(raw: RawOptions): Config {
     webhooks: resolveWebhooks(raw, parseWebhookFormat(pick('webhookFormat'), '--webhook-format')),
     webhookTimeoutNs: parseDuration(pick('webhookTimeout'), '--webhook-timeout', 's'),
     webhookOutboxMax: parseCount(pick('webhookOutboxMax'), '--webhook-outbox-max', 1, 10_000_000),
+    alertRepostNs: parseAlertRepost(pick('alertRepost')),
   };
 }
 
@@ -141,6 +142,13 @@ function resolveWebhooks(raw: RawOptions, defaultFormat: WebhookSpec['format']):
     seen.add(url);
   }
   return webhooks;
+}
+
+/** --alert-repost: at least 100 ms (a re-post is one request per Alertmanager). */
+function parseAlertRepost(text: string): number {
+  const ns = parseDuration(text, '--alert-repost', 's');
+  if (ns < 100e6) throw new ConfigError(`--alert-repost must be at least 100ms, got "${text}"`);
+  return ns;
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */

@@ -4,6 +4,7 @@
  * environment variables from this table, build-config.ts validates raw values into a `Config`, and
  * services only read the `Config`. Durations are nanoseconds.
  */
+import { DEFAULT_ALERT_REPOST_NS } from '../events/open-journal.js';
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
 import type { WebhookSpec } from '../events/formats.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
@@ -44,6 +45,8 @@ export interface Config {
   webhookTimeoutNs: number;
   /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
   webhookOutboxMax: number;
+  /** Alertmanager webhooks get every active alert again this often. */
+  alertRepostNs: number;
 }
 
 /** One option: its commander flag, what it does, and its default as a user would write it. */
@@ -155,6 +158,11 @@ export const OPTIONS = {
     flag: '--webhook-outbox-max <n>',
     help: 'most undelivered events kept per webhook; beyond it the oldest are dropped',
     default: String(DEFAULT_OUTBOX_MAX),
+  },
+  alertRepost: {
+    flag: '--alert-repost <duration>',
+    help: 'post every active alert to Alertmanager webhooks again this often, so it stays firing; bare number = seconds',
+    default: formatDuration(DEFAULT_ALERT_REPOST_NS),
   },
   config: { flag: '--config <file>', help: 'JSON file with the same keys as the options (kebab-case or camelCase)' },
 } as const satisfies Record<string, OptionSpec>;

@@ -13,6 +13,7 @@ export const EVENT_KINDS = [
   'recovered',
   'slave_lost',
   'master_unreachable',
+  'master_reachable',
   'reference_clock_wrong',
   'falseticker',
   'no_majority',
@@ -53,6 +54,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   recovered: { level: 'INFO', message: 'slave offset back under threshold' },
   slave_lost: { level: 'WARN', message: 'slave lost' },
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
+  master_reachable: { level: 'INFO', message: 'master reachable again' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
   falseticker: { level: 'WARN', message: 'falseticker' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
@@ -70,12 +72,12 @@ const ms = (ns: number | undefined) => (ns === undefined ? undefined : nsToMilli
 
 /**
  * An event as one llog line, in the original tool's vocabulary: offsets in milliseconds, the
- * slave as `name` and `ip`; plus `event` and `sequence`. The master an unreachable-master event is
- * about appears as `master`, and `name` is then the slave that could not reach it.
+ * slave as `name` and `ip`; plus `event` and `sequence`. The master an (un)reachable-master event
+ * is about appears as `master`, and `name` is then the slave that reports it.
  */
 export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: string; fields: LlogFields } {
   const { level, message } = LLOG_LINES[event.kind];
-  const aboutMaster = event.kind === 'master_unreachable';
+  const aboutMaster = event.kind === 'master_unreachable' || event.kind === 'master_reachable';
   // A reference event is about a Roughtime server, named as the operator configured it.
   const aboutServer = event.kind === 'reference_clock_wrong';
   const fields: LlogFields = {

@@ -1,9 +1,11 @@
 /**
  * Webhook bodies, one codec per format: `json` (saturn's own record of an event), `slack` (a text
- * message), `alertmanager` (Alertmanager's POST /api/v2/alerts list).
+ * message), `alertmanager` (Alertmanager's POST /api/v2/alerts list, from the alert table of
+ * alerts.ts); and the JSON line of an event on stdout.
  */
-import { isoNanos } from '../clock/clock.js';
+import { type Nanos, isoNanos } from '../clock/clock.js';
 import { ConfigError } from '../errors.js';
+import { type ActiveAlert, alertLabels, alertOf } from './alerts.js';
 import type { EventKind, SaturnEvent } from './event.js';
 
 export const WEBHOOK_FORMATS = ['json', 'slack', 'alertmanager'] as const;
@@ -83,6 +85,7 @@ export function summaryText(event: SaturnEvent): string {
     recovered: 'back under threshold',
     slave_lost: 'lost (no check for 3 intervals)',
     master_unreachable: `unreachable from ${event.reporter}`,
+    master_reachable: `reachable again from ${event.reporter}`,
     reference_clock_wrong: 'reference clock is wrong',
     falseticker: 'is a falseticker',
     no_majority: 'no majority of clocks agrees',
@@ -90,45 +93,65 @@ export function summaryText(event: SaturnEvent): string {
   return `saturn #${event.sequence}: ${who} ${what[event.kind]}${offset}${error}${threshold}${detail}`;
 }
 
-const ALERT_NAMES: Record<EventKind, string> = {
-  drift: 'SaturnClockOffset',
-  recovered: 'SaturnClockOffset', // resolves the drift alert: same labels, endsAt set
-  slave_lost: 'SaturnSlaveLost',
-  master_unreachable: 'SaturnMasterUnreachable',
-  reference_clock_wrong: 'SaturnReferenceClockWrong',
-  falseticker: 'SaturnFalseticker',
-  no_majority: 'SaturnNoMajority',
-};
+/** How far ahead of each post an active alert's endsAt is set when the options do not say: 4 re-posts of 1 min. */
+export const DEFAULT_ALERT_HOLD_NS = 4 * 60e9;
 
-/** Alertmanager's POST /api/v2/alerts body: a list of alerts (here, one). */
-export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] {
-  const time = isoNanos(event.at);
-  const labels: Record<string, string> = {
-    alertname: ALERT_NAMES[event.kind],
-    severity: event.kind === 'reference_clock_wrong' || event.kind === 'no_majority' ? 'critical' : 'warning',
-    reporter: event.reporter,
-  };
-  if (event.node) {
-    labels.node = event.node.id;
-    labels.instance = event.node.addr;
-  }
+/** What an Alertmanager body needs besides the event. */
+export interface AlertmanagerContext {
+  /** Wall time of the POST. */
+  now: Nanos;
+  /**
+   * How far ahead of `now` an alert that is still firing gets its endsAt: saturn re-posts it well
+   * within that, and Alertmanager resolves it by itself if saturn stops.
+   */
+  holdNs: number;
+  /** The dashboard (set when --metrics-addr is). */
+  generatorUrl?: string | undefined;
+}
+
+/**
+ * One alert in Alertmanager's form. Labels identify the alert (alerts.ts), so the event that
+ * resolves it posts the same labels with `endsAt` = its time; an alert that something will resolve
+ * gets `endsAt` = now + hold, re-posted while it fires; one that nothing resolves gets no endsAt
+ * (Alertmanager's resolve_timeout ends it). `startsAt` is when the alert began, if known.
+ */
+export function alertmanagerAlert(
+  event: SaturnEvent,
+  context: AlertmanagerContext,
+  startsAt: Nanos = event.at,
+): Record<string, unknown> {
+  const { rule, resolves } = alertOf(event.kind);
   const annotations: Record<string, string> = { summary: summaryText(event), sequence: String(event.sequence) };
+  if (event.node) annotations.node_addr = event.node.addr;
   if (event.offsetNs !== undefined) annotations.offset_seconds = String(event.offsetNs / 1e9);
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
-  const alert: Record<string, unknown> = { labels, annotations, startsAt: time };
-  if (event.kind === 'recovered') alert.endsAt = time;
-  return [alert];
+  if (event.detail !== undefined) annotations.detail = event.detail;
+  const alert: Record<string, unknown> = { labels: alertLabels(event), annotations, startsAt: isoNanos(startsAt) };
+  if (resolves) alert.endsAt = isoNanos(event.at);
+  else if (rule.resolvedBy !== undefined) alert.endsAt = isoNanos(context.now + BigInt(Math.round(context.holdNs)));
+  if (context.generatorUrl !== undefined) alert.generatorURL = context.generatorUrl;
+  return alert;
 }
 
-/** The request body of an event in a format. */
-export function webhookBody(event: SaturnEvent, format: WebhookFormat): string {
+/** Alertmanager's POST /api/v2/alerts body for one event: a list of one alert. */
+export function alertmanagerBody(event: SaturnEvent, context: AlertmanagerContext): Record<string, unknown>[] {
+  return [alertmanagerAlert(event, context)];
+}
+
+/** Every active alert again, with its endsAt moved ahead: the re-post that keeps them firing. */
+export function alertmanagerRepost(active: readonly ActiveAlert[], context: AlertmanagerContext): string {
+  return JSON.stringify(active.map((a) => alertmanagerAlert(a.event, context, a.startsAt)));
+}
+
+/** The request body of an event in a format (Alertmanager's needs the time of the POST and the hold). */
+export function webhookBody(event: SaturnEvent, format: WebhookFormat, context: AlertmanagerContext): string {
   switch (format) {
     case 'json':
       return JSON.stringify(jsonBody(event));
     case 'slack':
       return JSON.stringify({ text: summaryText(event) });
     case 'alertmanager':
-      return JSON.stringify(alertmanagerBody(event));
+      return JSON.stringify(alertmanagerBody(event, context));
   }
 }

@@ -2,10 +2,12 @@
  * Opens a node's event journal with its destinations: sequence numbers (durable with a state dir),
  * the webhook targets with their outboxes, then the llog stream. A group of events is committed by
  * reserving its numbers and appending it to every outbox (in parallel, one fsync each); once that
- * is done the events are published: released for delivery and written to the llog stream.
+ * is done the events are published: the active alerts follow them, they are released for delivery
+ * and written to the llog stream. Alertmanager webhooks get the active alerts again every
+ * --alert-repost.
  */
 import { join } from 'node:path';
-import type { Clock } from '../clock/clock.js';
+import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { eventLlogLine } from './event.js';
 import { EventJournal } from './journal.js';
@@ -15,7 +17,8 @@ import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import { type WebhookSpec, eventJsonLine } from './formats.js';
-import { WebhookTarget, webhookId } from './webhook.js';
+import { type AlertState, WebhookTarget, webhookId } from './webhook.js';
+import { ActiveAlerts } from './alerts.js';
 import { DeadLetters } from './dead-letters.js';
 
 export interface JournalOptions {
@@ -25,7 +28,15 @@ export interface JournalOptions {
   webhooks: readonly WebhookSpec[];
   webhookTimeoutMs: number;
   outboxMax: number;
+  /** How often Alertmanager webhooks get every active alert again; default DEFAULT_ALERT_REPOST_NS. */
+  alertRepostNs?: number;
 }
+
+/** Re-post active alerts to Alertmanager this often: well within its default resolve_timeout (5 min). */
+export const DEFAULT_ALERT_REPOST_NS = 60e9;
+
+/** An active alert's endsAt is this many re-post intervals ahead: three re-posts may fail before it lapses. */
+const HOLD_REPOSTS = 4;
 
 export interface JournalDeps {
   clock: Clock;
@@ -40,6 +51,10 @@ export interface JournalDeps {
 export interface OpenJournal {
   journal: EventJournal;
   webhooks: WebhookTarget[];
+  /** The alerts firing now (raised, not resolved), as the events say. */
+  alerts: ActiveAlerts;
+  /** Alerts link here (Alertmanager's generatorURL): the dashboard, once it listens. */
+  setGeneratorUrl(url: string): void;
   /** Commits what is queued (once more if the disk refused it), then stops delivery. */
   close(): Promise<void>;
 }
@@ -111,6 +126,13 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
   const deadLetters = await DeadLetters.open(fs, stateDir).catch((err: unknown) => {
     throw stateError(stateDir!, err);
   });
+  const repostNs = options.alertRepostNs ?? DEFAULT_ALERT_REPOST_NS;
+  let generatorUrl: string | undefined;
+  const alerts: AlertState = {
+    active: new ActiveAlerts(),
+    holdNs: HOLD_REPOSTS * repostNs,
+    generatorUrl: () => generatorUrl,
+  };
   const webhooks: WebhookTarget[] = [];
   for (const { url, format } of specs) {
     const path = stateDir === undefined ? undefined : join(stateDir, outboxFileName(url));
@@ -119,7 +141,10 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
         throw stateError(path!, err);
       },
     );
-    const target = new WebhookTarget({ url, format, outbox, deadLetters, timeoutMs: options.webhookTimeoutMs }, deps);
+    const target = new WebhookTarget(
+      { url, format, outbox, deadLetters, alerts, timeoutMs: options.webhookTimeoutMs },
+      deps,
+    );
     if (outbox.depth > 0) deps.logger.info({ webhook: target.label, pending: outbox.depth }, 'webhook outbox reopened');
     reportDamage(outbox, target.label, deps.logger);
     webhooks.push(target);
@@ -142,16 +167,29 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
     },
   });
   journal.subscribe((event) => {
+    alerts.active.apply(event);
     for (const target of webhooks) target.release(event);
     const { level, message, fields } = eventLlogLine(event);
     if (deps.llog.format === 'json') deps.llog.json(eventJsonLine(event, level, message));
     else deps.llog.line(level, message, fields);
   });
   for (const target of webhooks) target.kick();
+  // The re-post timer runs on the injected clock (the simulated one in tests).
+  let repostTimer: Timer | undefined;
+  const scheduleRepost = () => {
+    repostTimer = deps.clock.setTimer(repostNs, () => {
+      for (const target of webhooks) target.repost();
+      scheduleRepost();
+    });
+  };
+  if (specs.some((w) => w.format === 'alertmanager')) scheduleRepost();
   return {
     journal,
     webhooks,
+    alerts: alerts.active,
+    setGeneratorUrl: (url) => void (generatorUrl = url),
     close: async () => {
+      repostTimer?.cancel();
       await journal.close();
       await Promise.all(webhooks.map((w) => w.close()));
       await deadLetters.close();

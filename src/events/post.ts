@@ -80,13 +80,15 @@ function failureOf(err: unknown, timeoutMs: number): AttemptOutcome {
   return { kind: 'retry', reason: 'network', message: message || error.name };
 }
 
-/** POSTs `body` to `url`, following 307/308, and classifies the answer. Never throws. */
+/** POSTs `body` to `url` (with the key, if any), following 307/308, and classifies the answer. Never throws. */
 export async function postWebhook(
   url: string,
   body: string,
-  idempotencyKey: string,
+  idempotencyKey: string | undefined,
   options: PostOptions,
 ): Promise<AttemptOutcome> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'saturn' };
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
   let target = url;
   for (let redirects = 0; ; redirects++) {
     let response: Awaited<ReturnType<typeof request>>;
@@ -94,7 +96,7 @@ export async function postWebhook(
       response = await request(target, {
         method: 'POST',
         dispatcher: options.dispatcher,
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, 'user-agent': 'saturn' },
+        headers,
         body,
         signal: AbortSignal.timeout(options.timeoutMs),
       });

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import { type DeadLetter, markReplayed, readDeadLetters } from './dead-letters.js';
-import { type WebhookFormat, webhookBody } from './formats.js';
+import { DEFAULT_ALERT_HOLD_NS, type WebhookFormat, webhookBody } from './formats.js';
 import { type AttemptOutcome, postWebhook, redactUrl, webhookAgent } from './post.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import { webhookId } from './webhook.js';
@@ -56,7 +56,9 @@ export async function replayDeadLetters(
     for (const [index, sequence] of queue.entries()) {
       const letters = bySequence.get(sequence)!;
       const letter = letters[0]!;
-      const outcome = await postWebhook(options.url, webhookBody(letter.event, options.format), String(sequence), {
+      const context = { now: deps.clock.now(), holdNs: DEFAULT_ALERT_HOLD_NS };
+      const body = webhookBody(letter.event, options.format, context);
+      const outcome = await postWebhook(options.url, body, String(sequence), {
         dispatcher,
         timeoutMs: options.timeoutMs,
         now: () => deps.clock.now(),

@@ -8,6 +8,11 @@
  * may see an event twice (after a timeout or a crash), always with the same Idempotency-Key.
  * The journal has the target store each group of events durably (`store`) and releases each event
  * for delivery once the whole group is durable everywhere (`release`). Bodies: formats.ts.
+ *
+ * An Alertmanager target also re-posts every active alert when told (`repost`, every
+ * --alert-repost), with its endsAt moved ahead, so Alertmanager keeps it firing for as long as
+ * saturn says it fires and no longer; the re-post waits behind the outbox, so it never overtakes
+ * the event that resolved an alert.
  */
 import { createHash } from 'node:crypto';
 import type { Agent } from 'undici';
@@ -16,7 +21,14 @@ import type { Logger } from '../log/diagnostics.js';
 import { type BackoffOptions, retryDelayMs } from '../util/backoff.js';
 import type { DeadLetters } from './dead-letters.js';
 import { type SaturnEvent, eventToRecord } from './event.js';
-import { type WebhookFormat, webhookBody } from './formats.js';
+import { ActiveAlerts } from './alerts.js';
+import {
+  type AlertmanagerContext,
+  DEFAULT_ALERT_HOLD_NS,
+  type WebhookFormat,
+  alertmanagerRepost,
+  webhookBody,
+} from './formats.js';
 import type { Outbox } from './outbox.js';
 import { postWebhook, redactUrl, webhookAgent } from './post.js';
 
@@ -31,9 +43,20 @@ export function webhookId(url: string): string {
   return createHash('sha256').update(url).digest('hex').slice(0, 16);
 }
 
+/** What the Alertmanager targets of a node share. */
+export interface AlertState {
+  active: ActiveAlerts;
+  /** endsAt of a firing alert = time of the post + this (see AlertmanagerContext). */
+  holdNs: number;
+  /** The dashboard's URL, once the HTTP server listens. */
+  generatorUrl(): string | undefined;
+}
+
 /** Counters of one webhook, read by /metrics. */
 export interface WebhookStats {
   delivered: number;
+  /** Re-posts of the active alerts that Alertmanager took. */
+  reposts: number;
   /** Events rejected for good (kept as dead letters). */
   rejected: number;
   /** Failed attempts (each is retried), by reason. */
@@ -46,6 +69,8 @@ export interface WebhookTargetOptions {
   outbox: Outbox;
   /** Where rejected events go. */
   deadLetters: DeadLetters;
+  /** For the alertmanager format: the active alerts; default none (and the default hold). */
+  alerts?: AlertState;
   /** Per-request timeout (connect, headers and body), ms. Default 5000. */
   timeoutMs?: number;
   backoff?: BackoffOptions;
@@ -61,9 +86,11 @@ export class WebhookTarget {
   readonly url: string;
   readonly label: string;
   readonly outbox: Outbox;
-  readonly stats: WebhookStats = { delivered: 0, rejected: 0, failures: new Map() };
+  readonly stats: WebhookStats = { delivered: 0, reposts: 0, rejected: 0, failures: new Map() };
   readonly #format: WebhookFormat;
   readonly #deadLetters: DeadLetters;
+  readonly #alerts: AlertState;
+  #repostDue = false;
   readonly #timeoutMs: number;
   readonly #backoff: BackoffOptions;
   readonly #deps: WebhookDeps;
@@ -84,6 +111,11 @@ export class WebhookTarget {
     this.outbox = options.outbox;
     this.#format = options.format;
     this.#deadLetters = options.deadLetters;
+    this.#alerts = options.alerts ?? {
+      active: new ActiveAlerts(),
+      holdNs: DEFAULT_ALERT_HOLD_NS,
+      generatorUrl: () => undefined,
+    };
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.#backoff = options.backoff ?? WEBHOOK_BACKOFF;
     this.#deps = deps;
@@ -120,14 +152,51 @@ export class WebhookTarget {
     if (this.#closed || this.#inFlight || this.#timer) return;
     const head = this.outbox.head();
     const event = head && head.sequence <= this.#releasedThrough ? head : undefined;
-    if (!event) {
+    let next: Promise<void>;
+    if (event) next = this.#deliver(event);
+    else if (this.#repostDue) {
+      this.#repostDue = false;
+      next = this.#repost();
+    } else {
       for (const wake of this.#idleWaiters.splice(0)) wake();
       return;
     }
-    this.#inFlight = this.#deliver(event).finally(() => {
+    this.#inFlight = next.finally(() => {
       this.#inFlight = undefined;
       this.kick();
     });
+  }
+
+  /** Alertmanager targets: re-post the active alerts once the outbox is delivered. */
+  repost(): void {
+    if (this.#format !== 'alertmanager' || this.#alerts.active.size === 0) return;
+    this.#repostDue = true;
+    this.kick();
+  }
+
+  #context(): AlertmanagerContext {
+    return { now: this.#deps.clock.now(), holdNs: this.#alerts.holdNs, generatorUrl: this.#alerts.generatorUrl() };
+  }
+
+  /** One re-post of the active alerts; a failure waits for the next one (no retry of its own). */
+  async #repost(): Promise<void> {
+    const active = this.#alerts.active.all();
+    if (active.length === 0) return;
+    const outcome = await postWebhook(this.url, alertmanagerRepost(active, this.#context()), undefined, {
+      dispatcher: this.#agent,
+      timeoutMs: this.#timeoutMs,
+      now: () => this.#deps.clock.now(),
+    });
+    if (outcome.kind === 'delivered') {
+      this.stats.reposts++;
+      return;
+    }
+    if (outcome.kind === 'retry')
+      this.stats.failures.set(outcome.reason, (this.stats.failures.get(outcome.reason) ?? 0) + 1);
+    this.#deps.logger.warn(
+      { webhook: this.label, alerts: active.length, reason: outcome.message },
+      'alertmanager re-post of the active alerts failed: trying again at the next one',
+    );
   }
 
   /** Resolves once no request is in flight: delivered, rejected, or failed with a retry timer armed. */
@@ -232,7 +301,7 @@ export class WebhookTarget {
   }
 
   #post(event: SaturnEvent) {
-    return postWebhook(this.url, webhookBody(event, this.#format), String(event.sequence), {
+    return postWebhook(this.url, webhookBody(event, this.#format, this.#context()), String(event.sequence), {
       dispatcher: this.#agent,
       timeoutMs: this.#timeoutMs,
       now: () => this.#deps.clock.now(),

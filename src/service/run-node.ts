@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type OpenJournal, openJournal } from '../events/open-journal.js';
 import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
@@ -33,6 +34,12 @@ export interface NodeDeps {
   stdout: Sink;
 }
 
+/** The dashboard's URL for links from elsewhere (alerts): an unspecified address becomes the host's name. */
+function dashboardUrl(address: { host: string; port: number }): string {
+  const host = address.host === '0.0.0.0' || address.host === '::' ? hostname() : address.host;
+  return `http://${formatHostPort({ host, port: address.port })}/`;
+}
+
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
   const closers: (() => Promise<void>)[] = [];
@@ -52,6 +59,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         webhooks: config.webhooks,
         webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
         outboxMax: config.webhookOutboxMax,
+        alertRepostNs: config.alertRepostNs,
       },
       services,
     );
@@ -100,6 +108,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
           }),
         });
         closers.push(() => node.http!.close());
+        events.setGeneratorUrl(dashboardUrl(node.http.address));
         deps.logger.info(
           { addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` },
           'http listening',

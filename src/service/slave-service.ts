@@ -139,8 +139,9 @@ export class SlaveService {
     this.lastResult = result;
     const master = formatHostPort(this.config.masterAddr!);
     if (this.unreachable) {
+      // An event, so that whatever master_unreachable raised (an Alertmanager alert) is resolved.
       this.unreachable = false;
-      this.deps.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
+      this.deps.journal.emit({ kind: 'master_reachable', at: receivedAt.wall, node: { id: 'master', addr: master } });
     }
     if (!result.ok) {
       this.checksFailed++;

@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SaturnEvent } from '../../src/events/event.js';
-import { alertmanagerBody, eventJsonLine, jsonBody, summaryText, webhookBody } from '../../src/events/formats.js';
+import {
+  alertmanagerBody,
+  alertmanagerRepost,
+  eventJsonLine,
+  jsonBody,
+  summaryText,
+  webhookBody,
+} from '../../src/events/formats.js';
 
 const AT = 1_714_564_800_123_456_789n;
+/** The post 10 s after the event, holding the alert for 4 min. */
+const NOW = AT + 10_000_000_000n;
+const CONTEXT = { now: NOW, holdNs: 240e9, generatorUrl: 'http://master.example:9123/' };
 const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEvent => ({
   kind,
   at: AT,
@@ -34,23 +44,53 @@ describe('formats', () => {
   });
 
   test('slack is a text message', () => {
-    assert.deepEqual(JSON.parse(webhookBody(event(7), 'slack')), {
+    assert.deepEqual(JSON.parse(webhookBody(event(7), 'slack', CONTEXT)), {
       text: 'saturn #7: web-3 (127.0.0.1:4000) over threshold offset +750.123 ms ± 0.200 ms, threshold 100.000 ms',
     });
+    assert.match(summaryText(event(9, 'slave_lost')), /lost/);
   });
 
-  test("alertmanager posts Alertmanager's alert list; recovered resolves the drift alert", () => {
-    const [firing] = alertmanagerBody(event(7)) as any[];
-    assert.equal(firing.labels.alertname, 'SaturnClockOffset');
-    assert.equal(firing.labels.node, 'web-3');
-    assert.equal(firing.labels.instance, '127.0.0.1:4000');
-    assert.equal(firing.startsAt, '2024-05-01T12:00:00.123456789Z');
-    assert.equal(firing.endsAt, undefined);
+  test('alertmanager: Prometheus labels (no instance), the address as an annotation, endsAt ahead while firing', () => {
+    const [firing] = alertmanagerBody(event(7), CONTEXT) as any[];
+    assert.deepEqual(firing.labels, {
+      alertname: 'SaturnClockOffset',
+      severity: 'warning',
+      reporter: 'master',
+      node: 'web-3',
+    });
+    assert.equal(firing.annotations.node_addr, '127.0.0.1:4000');
     assert.equal(firing.annotations.sequence, '7');
-    const [resolved] = JSON.parse(webhookBody(event(8, 'recovered'), 'alertmanager'));
+    assert.equal(firing.annotations.offset_seconds, '0.750123');
+    assert.equal(firing.startsAt, '2024-05-01T12:00:00.123456789Z');
+    assert.equal(firing.endsAt, '2024-05-01T12:04:10.123456789Z', 'the time of the post + the hold');
+    assert.equal(firing.generatorURL, 'http://master.example:9123/');
+    assert.equal((alertmanagerBody(event(7), { now: NOW, holdNs: 1e9 })[0] as any).generatorURL, undefined);
+  });
+
+  test('alertmanager: the resolving event posts the same labels with endsAt = its time', () => {
+    const [firing] = alertmanagerBody(event(7), CONTEXT) as any[];
+    const [resolved] = JSON.parse(webhookBody(event(8, 'recovered'), 'alertmanager', CONTEXT));
     assert.deepEqual(resolved.labels, firing.labels);
-    assert.equal(resolved.endsAt, resolved.startsAt);
-    assert.match(summaryText(event(9, 'slave_lost')), /lost/);
+    assert.equal(resolved.endsAt, '2024-05-01T12:00:00.123456789Z');
+  });
+
+  test('alertmanager: an alert nothing resolves yet is posted without endsAt (its resolve_timeout ends it)', () => {
+    const [lost] = alertmanagerBody(event(9, 'slave_lost'), CONTEXT) as any[];
+    assert.equal(lost.labels.alertname, 'SaturnSlaveLost');
+    assert.equal(lost.endsAt, undefined);
+  });
+
+  test('alertmanager: a re-post keeps when each alert began and moves endsAt ahead', () => {
+    const reposted = JSON.parse(
+      alertmanagerRepost([{ startsAt: AT - 60_000_000_000n, event: event(12) }], {
+        ...CONTEXT,
+        now: NOW + 60_000_000_000n,
+      }),
+    );
+    assert.equal(reposted.length, 1);
+    assert.equal(reposted[0].startsAt, '2024-05-01T11:59:00.123456789Z');
+    assert.equal(reposted[0].endsAt, '2024-05-01T12:05:10.123456789Z');
+    assert.equal(reposted[0].annotations.sequence, '12', 'the latest event of the alert');
   });
 
   test('a JSON stdout line is the json body after the level and message, time first', () => {

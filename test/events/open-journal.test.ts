@@ -7,9 +7,14 @@ import { SaturnError } from '../../src/errors.js';
 import type { WebhookSpec } from '../../src/events/formats.js';
 import { DeadLetters } from '../../src/events/dead-letters.js';
 import { nodeStateFs } from '../../src/events/state-fs.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { closeTestJournals, driftInput, openTestJournal, shownSequences, testStateDir } from '../helpers/journal.js';
 
-after(closeTestJournals);
+const receivers: WebhookReceiver[] = [];
+after(async () => {
+  await closeTestJournals();
+  await Promise.all(receivers.map((r) => r.close()));
+});
 
 const outboxFile = (dir: string) =>
   join(
@@ -111,4 +116,48 @@ test('opening an outbox with damage logs lost events at ERROR with their numbers
   assert.equal(torn?.level, 40);
   assert.equal(torn?.sequences, '4');
   assert.ok(reopened.journal.emit(driftInput(5)).sequence > 4, 'numbering goes on above the torn event too');
+});
+
+test('alertmanager webhooks get every active alert again each --alert-repost, until it is resolved', async () => {
+  const receiver = await new WebhookReceiver().listen();
+  const json = await new WebhookReceiver().listen();
+  receivers.push(receiver, json);
+  const node = await openTestJournal({
+    webhooks: [
+      { url: receiver.url, format: 'alertmanager' },
+      { url: json.url, format: 'json' },
+    ],
+    alertRepostNs: 1e9,
+  });
+  node.setGeneratorUrl('http://master.example:9123/');
+  const [am] = node.webhooks;
+  node.journal.emit(driftInput(3));
+  await receiver.until(() => receiver.requests.length === 1, 10_000, 'the drift alert');
+  const [firing] = receiver.requests[0]!.json;
+  assert.equal(firing.labels.node, 'web-3');
+  assert.equal(firing.generatorURL, 'http://master.example:9123/');
+  assert.equal(Date.parse(firing.endsAt) - Date.parse(firing.startsAt), 4000, '4 re-posts ahead');
+
+  node.clock.advance(1e9);
+  await receiver.until(() => receiver.requests.length === 2, 10_000, 'the re-post');
+  const repost = receiver.requests[1]!;
+  assert.equal(repost.key, undefined, 'a re-post is not an event: no Idempotency-Key');
+  assert.deepEqual(
+    repost.json.map((a: any) => a.labels),
+    [firing.labels],
+  );
+  assert.equal(repost.json[0].startsAt, firing.startsAt);
+  assert.equal(Date.parse(repost.json[0].endsAt) - Date.parse(firing.endsAt), 1000, 'moved ahead by one interval');
+
+  node.journal.emit({ ...driftInput(3), kind: 'recovered' });
+  await receiver.until(() => receiver.requests.length === 3, 10_000, 'the resolve');
+  const [resolved] = receiver.requests[2]!.json;
+  assert.deepEqual(resolved.labels, firing.labels);
+  assert.ok(Date.parse(resolved.endsAt) <= Date.parse(firing.endsAt));
+  assert.equal(node.alerts.size, 0);
+
+  node.clock.advance(5e9);
+  await am!.settled();
+  assert.equal(receiver.requests.length, 3, 'nothing active: nothing re-posted');
+  assert.equal(json.requests.length, 2, 'json webhooks get events only');
 });
