@@ -88,6 +88,11 @@ export class EventJournal {
   emit(input: EventInput): SaturnEvent {
     const event: SaturnEvent = { ...input, sequence: this.#options.sequence.next(), reporter: this.#options.reporter };
     this.counts.set(event.kind, (this.counts.get(event.kind) ?? 0) + 1);
+    if (this.#closed) {
+      // Shutdown closes the services before the journal; an event after that is a bug, but not a silent one.
+      this.#options.logger.error({ event }, 'event raised after the journal closed: not recorded');
+      return event;
+    }
     this.#queue.push(event);
     this.#kick();
     return event;

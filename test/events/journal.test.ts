@@ -238,3 +238,12 @@ test('at shutdown, events the disk still refuses are logged at ERROR, one by one
     ],
   );
 });
+
+test('an event raised after the journal closed is logged at ERROR, not dropped in silence', async () => {
+  const { journal, log } = await openTestJournal();
+  await journal.close();
+  journal.emit(driftInput(1));
+  const late = log.records().find((r) => r.msg === 'event raised after the journal closed: not recorded');
+  assert.equal(late?.level, 50);
+  assert.equal(late?.event.node.id, 'web-1');
+});
