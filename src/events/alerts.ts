@@ -1,7 +1,7 @@
 /**
  * Alerts: the lifecycle behind the events. An alert is raised by one event kind and resolved by
  * another (drift by recovered, ...); the table below pairs them, one row per alert, so a new kind
- * only adds a row (or fills in `resolvedBy`). An alert is identified by its name, the node it is
+ * only adds a row (or a kind to `resolvedBy`). An alert is identified by its name, the node it is
  * about and the node that reports it: exactly the labels Alertmanager sees, so a resolve matches
  * its raise. `ActiveAlerts` follows the events as they are published and knows which alerts are
  * firing now, for the Alertmanager webhooks to re-post (formats.ts, webhook.ts).
@@ -15,25 +15,32 @@ export interface AlertRule {
   readonly severity: 'warning' | 'critical';
   readonly raisedBy: EventKind;
   /**
-   * The kind that resolves it. None (yet): the alert is posted once, without an end, and
+   * The kinds that resolve it. None (yet): the alert is posted once, without an end, and
    * Alertmanager resolves it after its own resolve_timeout.
    */
-  readonly resolvedBy?: EventKind;
+  readonly resolvedBy: readonly EventKind[];
 }
 
 /** Every alert saturn raises. Each event kind appears exactly once, raising or resolving. */
 export const ALERT_RULES: readonly AlertRule[] = [
-  { alertname: 'SaturnClockOffset', severity: 'warning', raisedBy: 'drift', resolvedBy: 'recovered' },
-  { alertname: 'SaturnSlaveLost', severity: 'warning', raisedBy: 'slave_lost' },
+  { alertname: 'SaturnClockOffset', severity: 'warning', raisedBy: 'drift', resolvedBy: ['recovered'] },
+  // A forgotten node's lost alert is over too.
+  {
+    alertname: 'SaturnSlaveLost',
+    severity: 'warning',
+    raisedBy: 'slave_lost',
+    resolvedBy: ['slave_back', 'slave_forgotten'],
+  },
   {
     alertname: 'SaturnMasterUnreachable',
     severity: 'warning',
     raisedBy: 'master_unreachable',
-    resolvedBy: 'master_reachable',
+    resolvedBy: ['master_reachable'],
   },
-  { alertname: 'SaturnReferenceClockWrong', severity: 'critical', raisedBy: 'reference_clock_wrong' },
-  { alertname: 'SaturnFalseticker', severity: 'warning', raisedBy: 'falseticker' },
-  { alertname: 'SaturnNoMajority', severity: 'critical', raisedBy: 'no_majority' },
+  { alertname: 'SaturnNameConflict', severity: 'warning', raisedBy: 'name_conflict', resolvedBy: [] },
+  { alertname: 'SaturnReferenceClockWrong', severity: 'critical', raisedBy: 'reference_clock_wrong', resolvedBy: [] },
+  { alertname: 'SaturnFalseticker', severity: 'warning', raisedBy: 'falseticker', resolvedBy: [] },
+  { alertname: 'SaturnNoMajority', severity: 'critical', raisedBy: 'no_majority', resolvedBy: [] },
 ];
 
 /** An event kind's alert, and whether the kind resolves it (rather than raising it). */
@@ -45,7 +52,7 @@ export interface KindAlert {
 const BY_KIND = new Map<EventKind, KindAlert>();
 for (const rule of ALERT_RULES) {
   BY_KIND.set(rule.raisedBy, { rule, resolves: false });
-  if (rule.resolvedBy) BY_KIND.set(rule.resolvedBy, { rule, resolves: true });
+  for (const kind of rule.resolvedBy) BY_KIND.set(kind, { rule, resolves: true });
 }
 
 /**
@@ -55,7 +62,7 @@ for (const rule of ALERT_RULES) {
 export function alertOf(kind: EventKind): KindAlert {
   return (
     BY_KIND.get(kind) ?? {
-      rule: { alertname: `Saturn_${kind}`, severity: 'warning', raisedBy: kind },
+      rule: { alertname: `Saturn_${kind}`, severity: 'warning', raisedBy: kind, resolvedBy: [] },
       resolves: false,
     }
   );
@@ -93,7 +100,7 @@ export class ActiveAlerts {
   /** Follows one published event. Alerts without a resolving kind are never held active. */
   apply(event: SaturnEvent): void {
     const { rule, resolves } = alertOf(event.kind);
-    if (rule.resolvedBy === undefined) return;
+    if (rule.resolvedBy.length === 0) return;
     const key = keyOf(event);
     if (resolves) this.#active.delete(key);
     else this.#active.set(key, { startsAt: this.#active.get(key)?.startsAt ?? event.at, event });

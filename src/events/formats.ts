@@ -84,6 +84,9 @@ export function summaryText(event: SaturnEvent): string {
     drift: event.repeat ? 'still over threshold' : 'over threshold',
     recovered: 'back under threshold',
     slave_lost: 'lost (no check for 3 intervals)',
+    slave_back: 'back',
+    slave_forgotten: 'forgotten (lost for longer than --forget-after)',
+    name_conflict: 'is a name two hosts report: kept apart by address',
     master_unreachable: `unreachable from ${event.reporter}`,
     master_reachable: `reachable again from ${event.reporter}`,
     reference_clock_wrong: 'reference clock is wrong',
@@ -129,7 +132,7 @@ export function alertmanagerAlert(
   if (event.detail !== undefined) annotations.detail = event.detail;
   const alert: Record<string, unknown> = { labels: alertLabels(event), annotations, startsAt: isoNanos(startsAt) };
   if (resolves) alert.endsAt = isoNanos(event.at);
-  else if (rule.resolvedBy !== undefined) alert.endsAt = isoNanos(context.now + BigInt(Math.round(context.holdNs)));
+  else if (rule.resolvedBy.length > 0) alert.endsAt = isoNanos(context.now + BigInt(Math.round(context.holdNs)));
   if (context.generatorUrl !== undefined) alert.generatorURL = context.generatorUrl;
   return alert;
 }

@@ -14,12 +14,15 @@ export const MAX_REDIRECTS = 5;
 /** A Retry-After longer than this is cut to it: a receiver must not park saturn's alerts for a day. */
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
+/** Why a delivery attempt failed and will be retried. */
+export const WEBHOOK_FAILURE_REASONS = ['network', 'timeout', 'http_429', 'http_5xx'] as const;
+
 /** What one attempt came to. */
 export type AttemptOutcome =
   | { kind: 'delivered'; status: number }
   | {
       kind: 'retry';
-      reason: 'network' | 'timeout' | 'http_429' | 'http_5xx';
+      reason: (typeof WEBHOOK_FAILURE_REASONS)[number];
       status?: number;
       retryAfterMs?: number;
       message: string;

@@ -15,7 +15,7 @@ const event = (kind: EventKind, node = 'web-3', reporter = 'master', at = AT): S
 
 test('the table: every event kind raises or resolves exactly one alert', () => {
   assert.deepEqual(kindsWithoutAlert(), []);
-  const mentions = ALERT_RULES.flatMap((r) => [r.raisedBy, ...(r.resolvedBy ? [r.resolvedBy] : [])]);
+  const mentions = ALERT_RULES.flatMap((r) => [r.raisedBy, ...r.resolvedBy]);
   assert.equal(new Set(mentions).size, mentions.length, 'no kind in two rows');
   for (const kind of EVENT_KINDS) assert.ok(mentions.includes(kind), `${kind} has no row`);
   assert.equal(new Set(ALERT_RULES.map((r) => r.alertname)).size, ALERT_RULES.length);
@@ -54,8 +54,18 @@ test('active alerts: raised, re-alerted (same start), resolved; each node on its
 
 test('an alert nothing resolves is never held active (it is posted once)', () => {
   const alerts = new ActiveAlerts();
-  for (const rule of ALERT_RULES.filter((r) => r.resolvedBy === undefined)) alerts.apply(event(rule.raisedBy));
+  for (const rule of ALERT_RULES.filter((r) => r.resolvedBy.length === 0)) alerts.apply(event(rule.raisedBy));
   assert.equal(alerts.size, 0);
+});
+
+test('a lost slave is resolved by its return, or by being forgotten', () => {
+  const alerts = new ActiveAlerts();
+  alerts.apply(event('slave_lost', 'web-1'));
+  alerts.apply(event('slave_lost', 'web-2'));
+  alerts.apply(event('slave_back', 'web-1'));
+  alerts.apply(event('slave_forgotten', 'web-2'));
+  assert.equal(alerts.size, 0);
+  assert.deepEqual(alertOf('slave_forgotten'), { rule: alertOf('slave_lost').rule, resolves: true });
 });
 
 test('master unreachable is resolved by master reachable from the same slave only', () => {

@@ -75,9 +75,10 @@ describe('formats', () => {
   });
 
   test('alertmanager: an alert nothing resolves yet is posted without endsAt (its resolve_timeout ends it)', () => {
-    const [lost] = alertmanagerBody(event(9, 'slave_lost'), CONTEXT) as any[];
-    assert.equal(lost.labels.alertname, 'SaturnSlaveLost');
-    assert.equal(lost.endsAt, undefined);
+    const [wrong] = alertmanagerBody(event(9, 'reference_clock_wrong'), CONTEXT) as any[];
+    assert.equal(wrong.labels.alertname, 'SaturnReferenceClockWrong');
+    assert.equal(wrong.labels.severity, 'critical');
+    assert.equal(wrong.endsAt, undefined);
   });
 
   test('alertmanager: a re-post keeps when each alert began and moves endsAt ahead', () => {
