@@ -18,8 +18,9 @@
  * (the load generator itself then runs at its limit; its echo run shows how much).
  * Figures: the master's leg hold (p99 and max, from /status), the leg round trip the slaves see
  * (p99 and max: it also holds any time a leg waited in the socket buffer while the master's main
- * thread was busy, which the master's own hold cannot see), lost checks, and how long until every
- * drift event was printed and delivered. `--master-bin LABEL=PATH` (repeatable) runs the same load
+ * thread was busy, which the master's own hold cannot see), how late the master's event loop ran
+ * (lib/loop-delay.ts, preloaded into it: the main thread's blocking itself), lost checks, and how
+ * long until every drift event was printed and delivered. `--master-bin LABEL=PATH` (repeatable) runs the same load
  * against several builds of the master in one run, interleaved, e.g. before and after a change:
  *
  *   npm run bench:scale -- --drift --slaves 1000 --master-bin before=/tmp/saturn-before/bin/saturn --master-bin after=bin/saturn
@@ -44,6 +45,7 @@ import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 const KEY = 'bench-master-scale-key-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/saturn', import.meta.url));
 const ECHO = fileURLToPath(new URL('./lib/echo-server.js', import.meta.url));
+const LOOP_DELAY = new URL('./lib/loop-delay.js', import.meta.url).href;
 
 const { values } = parseArgs({
   options: {
@@ -207,13 +209,16 @@ async function load(
 /** Master process plus what it printed: the wall time (performance.now()) of each drift event line. */
 interface MasterTarget extends Target {
   driftLinesAt: number[];
+  /** With the loop-delay probe: its figures, once the master has exited. */
+  loopDelay?: { p50Us: number; p99Us: number; maxUs: number };
 }
 
-async function startMaster(bin = BIN, extraArgs: string[] = []): Promise<MasterTarget> {
+async function startMaster(bin = BIN, extraArgs: string[] = [], nodeFlags: string[] = []): Promise<MasterTarget> {
   const child = spawn(
     process.execPath,
     [
       ...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      ...nodeFlags,
       bin,
       '--listen-addr',
       '127.0.0.1:0',
@@ -244,21 +249,23 @@ async function startMaster(bin = BIN, extraArgs: string[] = []): Promise<MasterT
   let port = 0;
   let statusUrl: string | undefined;
   let buffer = '';
+  const target: MasterTarget = { port: 0, pid: child.pid!, process: child, driftLinesAt };
   await new Promise<void>((resolve, reject) => {
     child.once('exit', () => reject(new Error('master exited')));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
       for (const line of buffer.split('\n').slice(0, -1)) {
         if (!line.startsWith('{')) continue;
-        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string };
+        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string } & MasterTarget['loopDelay'];
         if (record.msg === 'master listening') port = Number(record.addr!.split(':').pop());
         if (record.msg === 'http listening') statusUrl = record.url;
+        if (record.msg === 'bench event loop delay') target.loopDelay = record;
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
       if (port && statusUrl) resolve();
     });
   });
-  return { port, pid: child.pid!, process: child, statusUrl, driftLinesAt };
+  return Object.assign(target, { port, statusUrl });
 }
 
 /** A webhook receiver that accepts everything (204) and notes when each distinct event arrived. */
@@ -283,7 +290,7 @@ async function startEcho(): Promise<Target> {
 
 async function stop(target: Target) {
   target.process.kill('SIGTERM');
-  await once(target.process, 'exit');
+  await once(target.process, 'close'); // after 'exit', once its output is read to the end
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -341,18 +348,23 @@ async function runDrift() {
     `mass drift: every slave's clock jumps +1 s${values.together ? ' and all start a check at once' : ''}; state dirs under ${values['state-root']}`,
   );
   console.log(
-    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p50/p99/max µs | echo lost',
+    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | master event loop delay p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p50/p99/max µs | echo lost',
   );
   const shifted = new SystemClock({ offsetNs: 1e9 });
   for (const n of values.slaves.split(',').map(Number)) {
     for (const build of builds) {
       const stateDir = mkdtempSync(join(values['state-root'], 'saturn-bench-state-'));
       const receiver = await startReceiver();
-      const master = await startMaster(build.bin, ['--state-dir', stateDir, '--webhook-url', receiver.url]);
+      const master = await startMaster(
+        build.bin,
+        ['--state-dir', stateDir, '--webhook-url', receiver.url],
+        ['--import', LOOP_DELAY],
+      );
       let drifted = false;
       let burstAt = 0;
       const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => (drifted ? shifted : clock)), {
         atWindowStart: () => {
+          master.process.kill('SIGUSR2'); // the loop-delay probe measures the window only
           drifted = true;
           burstAt = performance.now();
         },
@@ -383,6 +395,7 @@ async function runDrift() {
           receiver.arrivedAt.size,
           fmt(lastDelivered, 0),
           `${status.legHoldUs.p99Us}/${status.legHoldUs.maxUs}`,
+          `${master.loopDelay?.p99Us ?? '?'}/${master.loopDelay?.maxUs ?? '?'}`,
           `${us(ours.legRtt.quantileNs(0.5))}/${us(ours.legRtt.quantileNs(0.99))}/${us(ours.legRtt.maxNs)}`,
           `${ours.lost}/${ours.started}`,
           `${us(base.legRtt.quantileNs(0.5))}/${us(base.legRtt.quantileNs(0.99))}/${us(base.legRtt.maxNs)}`,
