@@ -65,7 +65,7 @@ describe('a state dir on a file system that fills up', { skip: 'skip' in tmpfs ?
     }
   });
 
-  test('events raised while the disk is full are kept, retried, then all shown and delivered; checks go on', async () => {
+  test('events raised while the disk is full are kept, retried, then all shown and delivered; checks go on', async (t) => {
     const mnt = (tmpfs as { dir: string }).dir;
     const stateDir = join(mnt, 'state');
     mkdirSync(stateDir);
@@ -93,6 +93,7 @@ describe('a state dir on a file system that fills up', { skip: 'skip' in tmpfs ?
     );
     assert.equal(failure.level, 50, 'logged at ERROR');
     assert.equal(failure.errno, 'ENOSPC');
+    const failingSince = Date.now();
     // Checks go on while the disk is full: more per-check lines, and the master is still there.
     const linesAtFailure = master.lines.length;
     await master.waitForLine((l) => parseLlog(l.text)?.message === 'slave offset', 20_000, linesAtFailure);
@@ -103,7 +104,18 @@ describe('a state dir on a file system that fills up', { skip: 'skip' in tmpfs ?
     assert.ok(samplesOf(during, 'saturn_events_uncommitted')[0]!.value > 0, 'events waiting are exported');
     assert.equal(master.child.exitCode, null, 'the master is still running');
 
+    // Let a backlog build up: ten events raised while nothing can be written.
+    const uncommitted = async () => samplesOf(await metrics(metricsUrl), 'saturn_events_uncommitted')[0]!.value;
+    for (const deadline = Date.now() + 30_000; (await uncommitted()) < 10;) {
+      assert.ok(Date.now() < deadline, 'ten events waiting within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a scrape every 200 ms
+    }
+    assert.equal(master.child.exitCode, null, 'the master is still running');
+    const beforeSpace = await metrics(metricsUrl);
+    const failedCommits = samplesOf(beforeSpace, 'saturn_event_commit_failures_total', { reason: 'enospc' })[0]!.value;
+    const heldWhileFull = samplesOf(beforeSpace, 'saturn_events_uncommitted')[0]!.value;
     unlinkSync(join(mnt, 'filler'));
+    const failingMs = Date.now() - failingSince;
     receiver.answer = () => ({ status: 200 });
     await master.waitForLog('events durable again after failed attempts: shown and delivered now', 60_000);
     await slave.stop();
@@ -123,6 +135,10 @@ describe('a state dir on a file system that fills up', { skip: 'skip' in tmpfs ?
       'every event delivered',
     );
     for (const r of receiver.requests) assert.equal(r.key, String(r.json.sequence), 'whole records only');
+    t.diagnostic(
+      `commits failed for ${failingMs} ms (${failedCommits} attempts), ${heldWhileFull} events held when space came back; ` +
+        `${raised} events raised, ${shown.length} shown, all delivered`,
+    );
     await master.stop();
     assert.notEqual((await master.exited).code, 1);
   });
