@@ -116,7 +116,12 @@ async function startSlaves(master: Master): Promise<SlaveService[]> {
         clock: new SystemClock(),
         logger: createDiagnostics({ level: 'warn', format: 'json', sink: slaveWarnings }),
         llog: new LlogWriter(quiet),
-        journal: new EventJournal(new MemorySequence(), name),
+        journal: new EventJournal({
+          reporter: name,
+          sequence: new MemorySequence(),
+          clock: new SystemClock(),
+          logger: createDiagnostics({ level: 'warn', format: 'json', sink: slaveWarnings }),
+        }),
       }),
     );
   }

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   // configuration (exit code 2)
   SATURN_ERR_CONFIG: 'bad configuration',
   SATURN_ERR_STATE: 'the state directory holds something saturn cannot use',
+  // the state directory at run time (kept in memory and retried, never a crash)
+  SATURN_ERR_STATE_WRITE: 'a write to the state directory failed',
   // wire: datagrams that are dropped and counted, never answered
   SATURN_ERR_SHORT_PACKET: 'datagram too short',
   SATURN_ERR_LONG_PACKET: 'datagram longer than any saturn datagram',

@@ -8,6 +8,7 @@ import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey, type OptionSpec, envName, optionHelp } from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
+import { eventsCommand } from './events.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';
@@ -116,6 +117,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   program.addCommand(keygenCommand({ stdout: io.stdout }));
   program.addCommand(statusCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
+  program.addCommand(eventsCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }
 

@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
+import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
@@ -14,6 +14,7 @@ import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
 import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
+import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
 export type { Config, OptionKey };
 
@@ -100,6 +101,9 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   const logFormat = pick('logFormat');
   if (logFormat !== 'llog' && logFormat !== 'json')
     throw new ConfigError(`${label('logFormat')} must be llog or json, got "${logFormat}"`);
+  const eventFormat = pick('eventFormat');
+  if (!(STDOUT_FORMATS as readonly string[]).includes(eventFormat))
+    throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masterAddr =
     raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), label('masterAddr'), '127.0.0.1') : undefined;
   if (masterAddr && masterAddr.port === 0) throw new ConfigError(`${label('masterAddr')} needs a port other than 0`);
@@ -122,6 +126,7 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     forgetAfterNs: positiveDuration(pick('forgetAfter'), label('forgetAfter')),
     logLevel: logLevel as LogLevel,
     logFormat,
+    eventFormat: eventFormat as StdoutFormat,
     metricsAddr:
       raw.metricsAddr !== undefined
         ? parseHostPort(String(raw.metricsAddr), label('metricsAddr'), '127.0.0.1')
@@ -142,10 +147,14 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
       raw.stateDir !== undefined && String(raw.stateDir) !== ''
         ? prepareStateDir(String(raw.stateDir), label('stateDir'))
         : undefined,
-    webhookUrls: resolveWebhookUrls(raw),
-    webhookFormat: parseWebhookFormat(pick('webhookFormat')),
+    webhooks: resolveWebhooks(
+      raw,
+      parseWebhookFormat(pick('webhookFormat'), label('webhookFormat')),
+      label('webhookUrl'),
+    ),
     webhookTimeoutNs: parseDuration(pick('webhookTimeout'), label('webhookTimeout'), 's'),
     webhookOutboxMax: parseCount(pick('webhookOutboxMax'), label('webhookOutboxMax'), 1, 10_000_000),
+    alertRepostNs: parseAlertRepost(pick('alertRepost'), label('alertRepost')),
   };
 }
 
@@ -200,29 +209,28 @@ function positiveDuration(text: string, option: string): number {
   return ns;
 }
 
-function parseWebhookFormat(text: string): WebhookFormat {
-  if (!(WEBHOOK_FORMATS as readonly string[]).includes(text)) {
-    throw new ConfigError(`--webhook-format must be one of ${WEBHOOK_FORMATS.join(', ')}, got "${text}"`);
+/**
+ * --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces), each
+ * `[FORMAT=]URL`: http(s) URLs only, each URL once (its outbox is named after it).
+ */
+function resolveWebhooks(raw: RawOptions, defaultFormat: WebhookSpec['format'], option: string): WebhookSpec[] {
+  const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
+  const webhooks = given
+    .flatMap((text) => text.split(/\s+/).filter(Boolean))
+    .map((text) => parseWebhookSpec(text, defaultFormat, option));
+  const seen = new Set<string>();
+  for (const { url } of webhooks) {
+    if (seen.has(url)) throw new ConfigError(`${option} gives ${new URL(url).host} twice: give each URL once`);
+    seen.add(url);
   }
-  return text as WebhookFormat;
+  return webhooks;
 }
 
-/** --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces): http(s) URLs only. */
-function resolveWebhookUrls(raw: RawOptions): string[] {
-  const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
-  return given
-    .flatMap((text) => text.split(/\s+/).filter(Boolean))
-    .map((text) => {
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      return url.href;
-    });
+/** --alert-repost: at least 100 ms (a re-post is one request per Alertmanager). */
+function parseAlertRepost(text: string, option: string): number {
+  const ns = parseDuration(text, option, 's');
+  if (ns < 100e6) throw new ConfigError(`${option} must be at least 100ms, got "${text}"`);
+  return ns;
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */

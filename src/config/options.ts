@@ -4,11 +4,14 @@
  * environment variables from this table, build-config.ts validates raw values into a `Config`, and
  * services only read the `Config`. Durations are nanoseconds.
  */
+import { DEFAULT_ALERT_REPOST_NS } from '../events/open-journal.js';
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import type { WebhookSpec } from '../events/formats.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
 import { DEFAULT_FORGET_AFTER_NS, DEFAULT_MAX_NODES } from '../fleet/fleet.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
+import type { StdoutFormat } from '../log/llog.js';
 import { DEFAULT_ROUNDS, DEFAULT_SOURCE_RATE } from '../protocol/responder.js';
 import type { KeyRing } from '../wire/keys.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
@@ -34,6 +37,8 @@ export interface Config {
   forgetAfterNs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** stdout: llog lines (the original's) or JSON lines. */
+  eventFormat: StdoutFormat;
   metricsAddr: HostPort | undefined;
   /** TLS and basic auth of the HTTP port, in the Prometheus exporter-toolkit format (a YAML file). */
   webConfigFile: string | undefined;
@@ -50,11 +55,13 @@ export interface Config {
   roughtimeKeyFile: string | undefined;
   /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
   stateDir: string | undefined;
-  webhookUrls: string[];
-  webhookFormat: WebhookFormat;
+  /** Where every event is POSTed, each URL in its own format. */
+  webhooks: WebhookSpec[];
   webhookTimeoutNs: number;
   /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
   webhookOutboxMax: number;
+  /** Alertmanager webhooks get every active alert again this often. */
+  alertRepostNs: number;
 }
 
 /** One option: its commander flag, what it does, and its default as a user would write it. */
@@ -121,6 +128,11 @@ export const OPTIONS = {
   },
   logLevel: { flag: '--log-level <level>', help: 'debug, info, warn or error', default: 'info' },
   logFormat: { flag: '--log-format <format>', help: 'diagnostics format on stderr: llog or json', default: 'llog' },
+  eventFormat: {
+    flag: '--event-format <format>',
+    help: 'stdout (events and checks): llog lines, or json lines with time and sequence for log shippers',
+    default: 'llog',
+  },
   metricsAddr: {
     flag: '--metrics-addr <host:port>',
     help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',
@@ -168,10 +180,14 @@ export const OPTIONS = {
     help: 'keep event sequence numbers and undelivered webhook events here, across restarts',
     default: 'memory only',
   },
-  webhookUrl: { flag: '--webhook-url <url>', help: 'POST every event to this URL (repeatable)', repeatable: true },
+  webhookUrl: {
+    flag: '--webhook-url <[format=]url>',
+    help: 'POST every event to this URL (repeatable); a json=, slack= or alertmanager= prefix sets its format',
+    repeatable: true,
+  },
   webhookFormat: {
     flag: '--webhook-format <format>',
-    help: 'webhook body: json, slack or alertmanager',
+    help: 'body of the --webhook-urls without a format prefix: json, slack or alertmanager',
     default: 'json',
   },
   webhookTimeout: {
@@ -183,6 +199,11 @@ export const OPTIONS = {
     flag: '--webhook-outbox-max <n>',
     help: 'most undelivered events kept per webhook; beyond it the oldest are dropped',
     default: String(DEFAULT_OUTBOX_MAX),
+  },
+  alertRepost: {
+    flag: '--alert-repost <duration>',
+    help: 'post every active alert to Alertmanager webhooks again this often, so it stays firing; bare number = seconds',
+    default: formatDuration(DEFAULT_ALERT_REPOST_NS),
   },
   config: { flag: '--config <file>', help: 'JSON file with the same keys as the options (kebab-case or camelCase)' },
 } as const satisfies Record<string, OptionSpec>;

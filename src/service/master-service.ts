@@ -169,7 +169,7 @@ export class MasterService {
       error: nsToMillisText(verdict.errorNs),
       rtt: nsToMillisText(verdict.rttNs),
     };
-    this.deps.llog.line('INFO', 'slave offset', fields);
+    this.deps.llog.line('INFO', 'slave offset', fields, at);
     if (alarm === undefined) return;
     this.deps.journal.emit({
       kind: alarm === 'recovered' ? 'recovered' : 'drift',

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type OpenJournal, openJournal } from '../events/open-journal.js';
 import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
@@ -58,6 +59,12 @@ export interface NodeDeps {
   stdout: Sink;
 }
 
+/** The dashboard's URL for links from elsewhere (alerts): an unspecified address becomes the host's name. */
+function dashboardUrl(address: { host: string; port: number }, scheme: string): string {
+  const host = address.host === '0.0.0.0' || address.host === '::' ? hostname() : address.host;
+  return `${scheme}://${formatHostPort({ host, port: address.port })}/`;
+}
+
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
   const closers: (() => Promise<void>)[] = [];
@@ -75,19 +82,23 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
   };
   let metrics: SaturnMetrics | undefined;
   try {
-    const llog = new LlogWriter(deps.stdout);
+    const llog = new LlogWriter(deps.stdout, config.eventFormat);
     const services = { clock: deps.clock, logger: deps.logger, llog };
-    const events = openJournal(
+    const events = await openJournal(
       {
         name: config.name,
         stateDir: config.stateDir,
-        webhookUrls: config.webhookUrls,
-        webhookFormat: config.webhookFormat,
+        webhooks: config.webhooks,
         webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
         outboxMax: config.webhookOutboxMax,
+        alertRepostNs: config.alertRepostNs,
       },
       services,
     );
+    const journalState = () => ({
+      uncommitted: events.journal.uncommitted,
+      commitFailures: events.journal.stats.commitFailures,
+    });
     node.events = events;
     closers.push(() => events.close());
     // TLS and basic auth of the HTTP port, master's or slave's; read before any socket is opened.
@@ -110,6 +121,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         const slaveMetrics = new SlaveMetrics(view, {
           drops: () => slave.drops.snapshot(),
           events: () => events.journal.counts,
+          journal: journalState,
           webhooks: () => events.webhooks,
           build: { version: SATURN_VERSION },
           keyUse: () => slave.envelope.keyUse,
@@ -135,6 +147,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         dropReasons: RESPONDER_DROP_CODES.map(reasonOf),
         build: { version: SATURN_VERSION },
         events: () => events.journal.counts,
+        journal: journalState,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
         keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
@@ -183,6 +196,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       const http = node.http;
       closers.push(() => http.close());
       const scheme = web?.tls ? 'https' : 'http';
+      if (node.master) events.setGeneratorUrl(dashboardUrl(http.address, scheme));
       deps.logger.info(
         {
           addr: formatHostPort(http.address),

@@ -172,17 +172,18 @@ export class SlaveService {
       case 'result':
         this.clearLegTimer();
         this.lastResultAt = receivedAt;
-        this.onResult(outcome.result);
+        this.onResult(outcome.result, receivedAt);
         return;
     }
   }
 
-  private onResult(result: Result): void {
+  private onResult(result: Result, receivedAt: Instant): void {
     this.lastResult = result;
     const master = formatHostPort(this.config.masterAddr!);
     if (this.unreachable) {
+      // An event, so that whatever master_unreachable raised (an Alertmanager alert) is resolved.
       this.unreachable = false;
-      this.deps.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
+      this.deps.journal.emit({ kind: 'master_reachable', at: receivedAt.wall, node: { id: 'master', addr: master } });
     }
     if (!result.ok) {
       this.checksFailed++;
@@ -190,13 +191,18 @@ export class SlaveService {
       return;
     }
     this.checksCompleted++;
-    this.deps.llog.line('INFO', 'slave offset', {
-      error: nsToMillisText(result.errorNs),
-      master,
-      name: this.config.name,
-      offset: nsToMillisText(result.offsetNs),
-      rtt: nsToMillisText(result.rttNs),
-    });
+    this.deps.llog.line(
+      'INFO',
+      'slave offset',
+      {
+        error: nsToMillisText(result.errorNs),
+        master,
+        name: this.config.name,
+        offset: nsToMillisText(result.offsetNs),
+        rtt: nsToMillisText(result.rttNs),
+      },
+      receivedAt.wall,
+    );
   }
 
   /** Sends a leg to the master, stamped at the send, and waits for the answer. */

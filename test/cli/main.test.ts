@@ -34,21 +34,27 @@ test('bad configuration exits 2 with one sentence', async () => {
 });
 
 test('a state dir saturn cannot use is one sentence and exit 2, not a stack trace', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const dir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
-  writeFileSync(join(dir, 'sequence'), 'garbage\n');
-  const { code, stderr } = await run(
-    '--hmac-key',
-    '0123456789abcdef',
-    '--listen-addr',
-    '127.0.0.1:0',
-    '--state-dir',
-    dir,
-  );
-  assert.equal(code, 2);
-  assert.match(stderr, /^saturn: .*sequence does not hold a sequence number: "garbage"\n$/);
+  for (const [text, message] of [
+    ['garbage\n', /^saturn: .*sequence does not hold a sequence number: "garbage"\n$/],
+    ['', /^saturn: .*sequence is empty: it should hold the next event sequence number\n$/],
+  ] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
+    writeFileSync(join(dir, 'sequence'), text);
+    const { code, stderr } = await run(
+      '--hmac-key',
+      '0123456789abcdef',
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--state-dir',
+      dir,
+    );
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 2);
+    assert.match(stderr, message);
+  }
 });
 
 test('a port already in use is one sentence naming the option, exit 2; a slave is told to pick its own', async () => {

@@ -31,8 +31,9 @@ const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
  * event-loop monitor's resolution.
  */
 function parseValue(text: string, line: number): number {
-  if (/^\+?inf$/i.test(text)) return Infinity;
-  if (/^-inf$/i.test(text)) return -Infinity;
+  // Prometheus reads values with Go's ParseFloat, which takes Inf and NaN in any case (prom-client writes "Nan").
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
   if (/^nan$/i.test(text)) return NaN;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new Error(`line ${line}: bad value "${text}"`);
   return Number(text);

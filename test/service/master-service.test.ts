@@ -16,7 +16,12 @@ import { lineSink, testLogger } from '../helpers/sinks.js';
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
   const clock = new SimClock();
   const events: SaturnEvent[] = [];
-  const journal = new EventJournal(new MemorySequence(), 'master');
+  const journal = new EventJournal({
+    reporter: 'master',
+    sequence: new MemorySequence(),
+    clock,
+    logger: testLogger().logger,
+  });
   journal.subscribe((e) => events.push(e));
   const config = buildConfig({
     listenAddr: '127.0.0.1:0',
@@ -42,12 +47,14 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
     });
     clock.step(3600e9); // the master's wall clock jumps an hour: nobody is lost for that
     clock.advance(25e9);
+    await journal.flushed();
     assert.deepEqual(
       events.map((e) => e.kind),
       ['clock_step'],
       'the step itself is told (at the next sweep)',
     );
     clock.advance(10e9);
+    await journal.flushed();
     assert.deepEqual(
       events.map((e) => [e.kind, e.node?.id]),
       [
@@ -65,7 +72,7 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
 async function simMaster(options: RawOptions = {}) {
   const clock = new SimClock();
   const log = testLogger();
-  const journal = new EventJournal(new MemorySequence(), 'master');
+  const journal = new EventJournal({ reporter: 'master', sequence: new MemorySequence(), clock, logger: log.logger });
   const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: KEY, interval: '10s', name: 'master', ...options });
   const master = await MasterService.start(config, {
     clock,
