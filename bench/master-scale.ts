@@ -87,7 +87,7 @@ function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
   return {
     begin: () => {
       clock = clockOf();
-      return core.start(clock.stepCount).build(clock.read());
+      return core.start('master', clock.stepCount).outgoing.build(clock.read());
     },
     next: (reply) => {
       const outcome = core.handle(reply, clock.read(), clock.stepCount);

@@ -4,7 +4,8 @@ import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
 import { loadHmacKeyFile } from '../config/key-file.js';
 import { formatHostPort } from '../util/parse.js';
-import type { Clock } from '../clock/clock.js';
+import type { Clock, Instant } from '../clock/clock.js';
+import { peerAgreement } from '../mesh/peer-agreement.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
 import { loadWebConfig } from '../http/web-config.js';
@@ -29,9 +30,21 @@ function json(doc: unknown) {
 }
 
 /** The part of a SlaveService its HTTP view reads. */
-function slaveState(slave: SlaveService) {
-  const { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed } = slave;
-  return { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed };
+function slaveState(slave: SlaveService, config: Config, now: Instant): SlaveView {
+  const { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed, masterStates } = slave;
+  const peers = slave.peerMeasurements(now.mono);
+  return {
+    lastResult,
+    lastResultAt,
+    masterReachable,
+    checksCompleted,
+    checksFailed,
+    masters: masterStates,
+    peers,
+    peersDisagreeing: peerAgreement(peers, config.meshToleranceNs).disagree,
+    name: config.name,
+    master: slave.masterNames(),
+  };
 }
 
 /** A running master or slave with whatever else it serves; `close()` stops everything, newest first. */
@@ -113,11 +126,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       node.slave = slave;
       closers.push(() => slave.close());
       if (config.metricsAddr) {
-        const view = (): SlaveView => ({
-          ...slaveState(slave),
-          name: config.name,
-          master: formatHostPort(config.masterAddr!),
-        });
+        const view = (): SlaveView => slaveState(slave, config, deps.clock.read());
         const slaveMetrics = new SlaveMetrics(view, {
           drops: () => slave.drops.snapshot(),
           events: () => events.journal.counts,

@@ -24,6 +24,7 @@ function check(id: string, second: bigint | number, options: CheckOptions = {}):
     ip: options.ip ?? '127.0.0.1',
     port: options.port ?? 1,
     intervalNs: options.intervalNs ?? 0,
+    peerResults: [],
     at,
     samples: [],
     outcome: {
