@@ -56,6 +56,8 @@ export function jsonBody(event: SaturnEvent): Record<string, unknown> {
     errorSeconds: seconds(event.errorNs),
     rttSeconds: seconds(event.rttNs),
     thresholdSeconds: seconds(event.thresholdNs),
+    agree: event.agree ?? null,
+    of: event.of ?? null,
     repeat: event.repeat ?? false,
     detail: event.detail ?? null,
     time: isoNanos(event.at),
@@ -90,8 +92,10 @@ export function summaryText(event: SaturnEvent): string {
     master_unreachable: `unreachable from ${event.reporter}`,
     master_reachable: `reachable again from ${event.reporter}`,
     reference_clock_wrong: 'reference clock is wrong',
-    falseticker: 'is a falseticker',
-    no_majority: 'no majority of clocks agrees',
+    falseticker: `clock disagrees with the majority (${event.agree} of ${event.of} agree)`,
+    falseticker_recovered: 'clock agrees with the majority again',
+    no_majority: `no majority of clocks agrees (at most ${event.agree} of ${event.of})`,
+    no_majority_recovered: `a majority of clocks agrees again (${event.agree} of ${event.of})`,
     clock_step: 'clock stepped',
   };
   return `saturn #${event.sequence}: ${who} ${what[event.kind]}${offset}${error}${threshold}${detail}`;
@@ -131,6 +135,7 @@ export function alertmanagerAlert(
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
   if (event.detail !== undefined) annotations.detail = event.detail;
+  if (event.agree !== undefined) annotations.agree = `${event.agree} of ${event.of}`;
   const alert: Record<string, unknown> = { labels: alertLabels(event), annotations, startsAt: isoNanos(startsAt) };
   if (resolves) alert.endsAt = isoNanos(event.at);
   else if (rule.resolvedBy.length > 0) alert.endsAt = isoNanos(context.now + BigInt(Math.round(context.holdNs)));

@@ -78,6 +78,9 @@ function dashboardUrl(address: { host: string; port: number }, scheme: string): 
   return `${scheme}://${formatHostPort({ host, port: address.port })}/`;
 }
 
+/** Fleets up to this size export their pairwise peer offsets (about 3 series per node). */
+const MAX_PAIRWISE_NODES = 200;
+
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
   const closers: (() => Promise<void>)[] = [];
@@ -162,6 +165,13 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
         receiveBufferDrops: () => node.master?.receiveBufferDrops(),
         cookiesSent: () => node.master?.cookiesSent ?? 0,
+        mesh: config.peers > 0 ? () => node.master!.meshInput() : undefined,
+        // A series per measured pair: only for fleets small enough that it is cheap.
+        meshPairs: () => {
+          const master = node.master;
+          if (!master || master.fleet.size > MAX_PAIRWISE_NODES) return [];
+          return master.mesh.freshEdges(deps.clock.monotonic());
+        },
       });
       metrics = masterMetrics;
       // The metrics see every finished check (the RTT histogram) and forget what they kept of a forgotten node.
@@ -182,7 +192,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             {
               '/status': () =>
                 json({
-                  ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot()),
+                  ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot(), master.meshInput()),
                   legHoldUs: master.legHold.summary(),
                 }),
               '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),

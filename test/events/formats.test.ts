@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SaturnEvent } from '../../src/events/event.js';
+import { type SaturnEvent, eventLlogLine } from '../../src/events/event.js';
+import { formatLlog } from '../../src/log/llog.js';
 import {
   alertmanagerBody,
   alertmanagerRepost,
@@ -37,10 +38,44 @@ describe('formats', () => {
       errorSeconds: 0.0002,
       rttSeconds: 0.0004,
       thresholdSeconds: 0.1,
+      agree: null,
+      of: null,
       repeat: false,
       detail: null,
       time: '2024-05-01T12:00:00.123456789Z',
     });
+  });
+
+  test('a falseticker names the node and the vote, in llog, json and Alertmanager forms', () => {
+    const named: SaturnEvent = {
+      ...event(9, 'falseticker'),
+      node: { id: 'master-1', addr: '10.0.0.1:4123' },
+      offsetNs: 500_120_000,
+      errorNs: 310_000,
+      rttNs: undefined,
+      thresholdNs: undefined,
+      agree: 4,
+      of: 5,
+    };
+    const line = eventLlogLine(named);
+    assert.equal(
+      formatLlog(line.level, line.message, line.fields),
+      '~ ERROR -- clock disagrees with the majority -- agree="4" error="0.31" event="falseticker" name="master-1" of="5" offset="500.12" sequence="9"',
+    );
+    assert.deepEqual([jsonBody(named).agree, jsonBody(named).of], [4, 5]);
+    const [alert] = JSON.parse(webhookBody(named, 'alertmanager', CONTEXT));
+    assert.equal(alert.labels.alertname, 'SaturnFalseticker');
+    assert.equal(alert.labels.node, 'master-1');
+    assert.equal(alert.annotations.agree, '4 of 5');
+    assert.match(
+      alert.annotations.summary,
+      /master-1 \(10\.0\.0\.1:4123\) clock disagrees with the majority \(4 of 5 agree\)/,
+    );
+    const [resolved] = JSON.parse(
+      webhookBody({ ...named, kind: 'falseticker_recovered', sequence: 10 }, 'alertmanager', CONTEXT),
+    );
+    assert.deepEqual(resolved.labels, alert.labels, 'the recovery resolves the same alert');
+    assert.ok(resolved.endsAt);
   });
 
   test('slack is a text message', () => {

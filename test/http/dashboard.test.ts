@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import { OffsetSeries } from '../../src/fleet/series.js';
 import { ALERT_COLOUR, escapeHtml } from '../../src/http/dashboard.js';
 import { startMesh } from '../helpers/mesh.js';
+import { until } from '../helpers/wait.js';
 
 const S = 1_000_000_000n;
 
@@ -17,6 +18,11 @@ describe('dashboard page (server-rendered, in process)', () => {
     const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }, { name: evil }]);
     cleanups.push(mesh.close);
     await mesh.checked(2);
+    const master = mesh.master.master!;
+    await until(
+      'the vote naming web-3',
+      () => master.mesh.isFalseticker('web-3') && master.fleet.get('web-3')!.alarm.over,
+    );
     const res = await fetch(`${mesh.base}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
@@ -30,8 +36,8 @@ describe('dashboard page (server-rendered, in process)', () => {
     const overview = /<svg id="overview"[\s\S]*?<\/svg>/.exec(html)![0];
     assert.equal(overview.match(/<g class="series"/g)?.length, 3);
     assert.equal(overview.match(/class="threshold"/g)?.length, 2, 'the overview always shows the threshold');
-    assert.match(html, /<tbody>\n<tr data-node="web-3" data-state="over_threshold">/, 'worst first');
-    assert.match(html, /<tr data-node="web-3"[^>]*>[\s\S]*?<span class="badge over_threshold">over threshold<\/span>/);
+    assert.match(html, /<tbody>\n<tr data-node="web-3" data-state="falseticker">/, 'worst first');
+    assert.match(html, /<tr data-node="web-3"[^>]*>[\s\S]*?<span class="badge falseticker">falseticker<\/span>/);
     assert.match(html, /<ul class="legend">(<li data-node="[^"]+">[\s\S]*?<\/li>){3}<\/ul>/);
     for (const colour of html.matchAll(/<polyline[^>]*stroke="([^"]+)"/g)) assert.notEqual(colour[1], ALERT_COLOUR);
   });
