@@ -11,7 +11,6 @@ import { verifyResponse, type VerifyResult } from '../../src/roughtime/verify.js
 import type { WireVersion } from '../../src/roughtime/versions.js';
 import {
   ROUGHENOUGH_PUBLIC_KEY,
-  SKIP_MESSAGE,
   b64,
   cloudflareVectors,
   draft19Report,
@@ -57,36 +56,32 @@ function localExchanges(): Exchange[] {
 test('no single-byte change of a valid response is accepted with different content', (t) => {
   const exchanges = localExchanges();
   const dir = vectorsDir();
-  if (dir) {
-    for (const [file, index] of [
-      ['roughtime_google_010.json', 7],
-      ['roughtime_ietf_draft08_001.json', 0],
-      ['roughtime_ietf_draft11_100.json', 42],
-    ] as const) {
-      const vector = cloudflareVectors(dir).find((v) => v.file === file)!;
-      exchanges.push({
-        name: `${file} #${index}`,
-        request: vector.requests[index]!,
-        response: vector.replies[index]!,
-        publicKey: signingKeyFromSeed(vector.rootSeed).publicKey,
-      });
-    }
+  for (const [file, index] of [
+    ['roughtime_google_010.json', 7],
+    ['roughtime_ietf_draft08_001.json', 0],
+    ['roughtime_ietf_draft11_100.json', 42],
+  ] as const) {
+    const vector = cloudflareVectors(dir).find((v) => v.file === file)!;
     exchanges.push({
-      name: 'roughenough 0x8000000c',
-      request: roughenoughVector(dir, 'rfc-request.071039e5.hex'),
-      response: roughenoughVector(dir, 'rfc-response.071039e5.hex'),
-      publicKey: ROUGHENOUGH_PUBLIC_KEY,
+      name: `${file} #${index}`,
+      request: vector.requests[index]!,
+      response: vector.replies[index]!,
+      publicKey: signingKeyFromSeed(vector.rootSeed).publicKey,
     });
-    const entry = draft19Report(dir).responses[0]!;
-    exchanges.push({
-      name: 'draft-19 report #0',
-      request: b64(entry.request),
-      response: b64(entry.response),
-      publicKey: b64(entry.publicKey),
-    });
-  } else {
-    t.diagnostic(`${SKIP_MESSAGE}: mutating local responses only`);
   }
+  exchanges.push({
+    name: 'roughenough 0x8000000c',
+    request: roughenoughVector(dir, 'rfc-request.071039e5.hex'),
+    response: roughenoughVector(dir, 'rfc-response.071039e5.hex'),
+    publicKey: ROUGHENOUGH_PUBLIC_KEY,
+  });
+  const entry = draft19Report(dir).responses[0]!;
+  exchanges.push({
+    name: 'draft-19 report #0',
+    request: b64(entry.request),
+    response: b64(entry.response),
+    publicKey: b64(entry.publicKey),
+  });
   let mutations = 0;
   let accepted = 0;
   const lines: string[] = [];

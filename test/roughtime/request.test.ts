@@ -8,7 +8,7 @@ import { RtMessage, encodeMessage, u32le, u32listLe } from '../../src/roughtime/
 import { acceptRequest, buildRequest, decodeRequest } from '../../src/roughtime/request.js';
 import { Tag } from '../../src/roughtime/tags.js';
 import { ALL_IETF_VERSIONS } from '../../src/roughtime/versions.js';
-import { ROUGHENOUGH_PUBLIC_KEY, SKIP_MESSAGE, roughenoughVector, vectorsDir } from './vectors.js';
+import { ROUGHENOUGH_PUBLIC_KEY, roughenoughVector, vectorsDir } from './vectors.js';
 
 const nonce32 = new Uint8Array(32).fill(0xab);
 const key = signingKeyFromSeed(new Uint8Array(32).fill(1));
@@ -53,7 +53,6 @@ test('buildRequest refuses bad options', () => {
 
 test("roughenough's request with SRV decodes, and a server answers it only if it holds that key", (t) => {
   const dir = vectorsDir();
-  if (!dir) return t.skip(SKIP_MESSAGE);
   const packet = roughenoughVector(dir, 'rfc-request.SRV.417aa962.hex');
   const request = decodeRequest(packet);
   assert.equal(Buffer.from(request.nonce.subarray(0, 4)).toString('hex'), '417aa962');
