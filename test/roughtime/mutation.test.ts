@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { serverId, signingKeyFromSeed } from '../../src/roughtime/crypto.js';
+import { signingKeyFromSeed } from '../../src/roughtime/crypto.js';
 import { buildRequest } from '../../src/roughtime/request.js';
-import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
 import { verifyResponse, type VerifyResult } from '../../src/roughtime/verify.js';
 import type { WireVersion } from '../../src/roughtime/versions.js';
 import {
@@ -17,6 +16,7 @@ import {
   roughenoughVector,
   vectorsDir,
 } from './vectors.js';
+import { localResponder, replyOf } from './responder.js';
 
 interface Exchange {
   readonly name: string;
@@ -29,26 +29,23 @@ const content = (r: VerifyResult): string =>
   JSON.stringify([r.version, String(r.midp), r.radi, String(r.mint), String(r.maxt)]);
 
 function localExchanges(): Exchange[] {
+  // The responder the server runs in its workers.
   const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x51));
-  const delegation = createDelegation({
+  const responder = localResponder({
     longTermKey,
-    onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(0x52)),
+    onlineSeed: new Uint8Array(32).fill(0x52),
     mintNs: 0n,
     maxtNs: 2n ** 62n,
-  });
-  const config = {
     versions: [1, 0x8000000c, 'google'] as WireVersion[],
-    serverIds: [serverId(longTermKey.publicKey)],
-    delegation,
-  };
+  });
   // A batch of 5 so PATH and INDX are non-trivial.
   const packets = [1, 2, 3, 4, 5].map((i) => buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(i) }));
   packets.push(buildRequest({ versions: 'google', nonce: new Uint8Array(64).fill(9) }));
-  const outcomes = respondToBatch(packets, config, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
+  const outcomes = responder.respond(packets, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
   return [3, 5].map((i) => ({
     name: `local ${i === 5 ? 'google' : 'rfc batch of 5, #3'}`,
     request: packets[i]!,
-    response: (outcomes[i] as { response: Uint8Array }).response,
+    response: replyOf(outcomes[i]),
     publicKey: longTermKey.publicKey,
   }));
 }

@@ -1,16 +1,16 @@
 /**
  * A minimal Roughtime server for tests, on 127.0.0.1 only: answers each datagram alone through
- * respondToBatch, and can be told to grease (bad signature, time a day off), send garbage or
+ * the responder the server runs (test/roughtime/responder.ts), and can be told to grease (bad signature, time a day off), send garbage or
  * stay silent per request. The real pipeline server comes in its own issue.
  */
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock/clock.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
-import { serverId, signingKeyFromSeed } from '../../src/roughtime/crypto.js';
-import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
+import { signingKeyFromSeed } from '../../src/roughtime/crypto.js';
 import type { RoughtimeServer } from '../../src/roughtime/server-list.js';
 import { ALL_IETF_VERSIONS, type WireVersion } from '../../src/roughtime/versions.js';
+import { localResponder } from './responder.js';
 
 export type Behaviour = 'answer' | 'grease' | 'garbage' | 'silent';
 
@@ -46,14 +46,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const seed = options.seed ?? 1;
   const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(seed));
   const now = clock.now();
-  const delegation = createDelegation({
+  const responder = localResponder({
     longTermKey,
-    onlineKey: signingKeyFromSeed(new Uint8Array(32).fill(seed + 100)),
+    onlineSeed: new Uint8Array(32).fill(seed + 100),
     mintNs: now - 10n * DAY_NS,
     maxtNs: now + 10n * DAY_NS,
+    versions: options.versions ?? [...ALL_IETF_VERSIONS, 'google'],
   });
-  const versions = options.versions ?? [...ALL_IETF_VERSIONS, 'google'];
-  const config = { versions, serverIds: [serverId(longTermKey.publicKey)], delegation };
   const behaviour = options.behaviour ?? (() => 'answer');
   const socket = createSocket('udp4');
   let received = 0;
@@ -66,7 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       return;
     }
     const midpNs = clock.now() + (options.offsetNs ?? 0n) + (action === 'grease' ? DAY_NS : 0n);
-    const [outcome] = respondToBatch([new Uint8Array(packet)], config, { midpNs, radiNs: options.radiNs ?? 1e9 });
+    const [outcome] = responder.respond([new Uint8Array(packet)], { midpNs, radiNs: options.radiNs ?? 1e9 });
     if (!outcome || !('response' in outcome)) return;
     const response = new Uint8Array(outcome.response);
     // Grease as deployed servers do: a wrong time under a signature that does not verify. SIG is

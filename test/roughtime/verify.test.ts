@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  ed25519PublicKey,
-  serverId,
-  signMessage,
-  signingKeyFromSeed,
-  verifySignature,
-} from '../../src/roughtime/crypto.js';
+import { ed25519PublicKey, signMessage, signingKeyFromSeed, verifySignature } from '../../src/roughtime/crypto.js';
 import { frame, unframe } from '../../src/roughtime/frame.js';
 import { RtMessage, encodeMessage, u32le, u32listLe } from '../../src/roughtime/message.js';
 import { buildRequest } from '../../src/roughtime/request.js';
-import { createDelegation, respondToBatch } from '../../src/roughtime/respond.js';
 import { Tag } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
 import { DRAFT_12, GOOGLE, type WireVersion } from '../../src/roughtime/versions.js';
@@ -22,6 +15,7 @@ import {
   roughenoughVector,
   vectorsDir,
 } from './vectors.js';
+import { localResponder, replyOf } from './responder.js';
 
 test('every Cloudflare vector verifies (Google, draft-08, draft-11; batches of 1, 10, 100)', (t) => {
   const dir = vectorsDir();
@@ -153,27 +147,24 @@ test('wrong key, wrong nonce and a version not offered are rejected with reasons
 
 // A local server identity for responses the vectors do not cover.
 const longTermKey = signingKeyFromSeed(new Uint8Array(32).fill(0x11));
-const onlineKey = signingKeyFromSeed(new Uint8Array(32).fill(0x22));
-const delegation = createDelegation({ longTermKey, onlineKey, mintNs: 0n, maxtNs: 4_000_000_000n * 1_000_000_000n });
-const config = {
+const onlineSeed = new Uint8Array(32).fill(0x22);
+const onlineKey = signingKeyFromSeed(onlineSeed);
+const identity = { longTermKey, onlineSeed, mintNs: 0n, maxtNs: 4_000_000_000n * 1_000_000_000n };
+const responder = localResponder({
+  ...identity,
   versions: [1, 0x80000008, 0x8000000b, 0x8000000c, 'google'] as WireVersion[],
-  serverIds: [serverId(longTermKey.publicKey)],
-  delegation,
-};
+});
 
 function respond(request: Uint8Array, radiNs = 2e9, midpNs = 1_700_000_000_000_000_000n): Uint8Array {
-  const [outcome] = respondToBatch([request], config, { midpNs, radiNs });
-  assert.ok(outcome && 'response' in outcome, JSON.stringify(outcome));
-  return outcome.response;
+  return replyOf(responder.respond([request], { midpNs, radiNs })[0]);
 }
 
 test('an RFC response of one entry is 416 bytes and verifies', () => {
-  const local = { ...config, versions: [1] as WireVersion[] };
+  const local = localResponder({ ...identity, versions: [1] });
   const request = buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(5) });
-  const [outcome] = respondToBatch([request], local, { midpNs: 1_700_000_000_000_000_000n, radiNs: 2e9 });
-  assert.ok(outcome && 'response' in outcome);
-  assert.equal(outcome.response.byteLength, 416);
-  const result = verifyResponse({ request, response: outcome.response, publicKey: longTermKey.publicKey });
+  const response = replyOf(local.respond([request], { midpNs: 1_700_000_000_000_000_000n, radiNs: 2e9 })[0]);
+  assert.equal(response.byteLength, 416);
+  const result = verifyResponse({ request, response, publicKey: longTermKey.publicKey });
   assert.equal(result.reason, null);
   assert.equal(result.midp, 1_700_000_000n);
 });
