@@ -10,6 +10,7 @@
  * every batch out in the workers.
  */
 import type { Clock, Instant, Timer } from '../clock/clock.js';
+import type { ErrorCode } from '../errors.js';
 import { packBatch, readResults } from './batch-codec.js';
 import { type BatchPolicy, checkBatchPolicy, decideBatch } from './batcher.js';
 import { DropCounts } from './drop-counts.js';
@@ -36,6 +37,13 @@ export interface BatchedLaneOptions {
   readonly workers?: number;
   /** Requests the queue holds before it drops the oldest (default 8192). */
   readonly queueCapacity?: number;
+  /** Bytes of requests the queue holds before it drops the oldest (default 8 MiB). */
+  readonly queueBytes?: number;
+  /**
+   * Judges a datagram at the socket, before it is queued: a drop code refuses it there (counted
+   * by reason), undefined lets it in. Must be cheap (it runs on the receive path): a size check.
+   */
+  screen?(datagram: Buffer): ErrorCode | undefined;
   /** Compiled JS module exporting createBatchHandler. */
   readonly handlerModule: URL | string;
   /** Passed to createBatchHandler in each worker (structured clone). */
@@ -69,6 +77,8 @@ interface Queued {
 }
 
 const RECEIVE_SAMPLE_EVERY = 64;
+/** The queue's default byte bound: 8 MiB, some 8,000 Roughtime requests. */
+export const DEFAULT_QUEUE_BYTES = 8 << 20;
 
 export class BatchedLane {
   readonly timings: BatchedTimings = {
@@ -100,7 +110,11 @@ export class BatchedLane {
     private readonly clock: Clock,
     private readonly socket: () => UdpSocket,
   ) {
-    this.queue = new DropOldestQueue<Queued>(options.queueCapacity ?? 8192);
+    this.queue = new DropOldestQueue<Queued>(
+      options.queueCapacity ?? 8192,
+      options.queueBytes ?? DEFAULT_QUEUE_BYTES,
+      (item) => item.datagram.byteLength,
+    );
   }
 
   /** Starts the workers; `socket` is the sender replies go to (bound after the lane exists). */
@@ -119,6 +133,11 @@ export class BatchedLane {
     return this.queue.length;
   }
 
+  /** Bytes of the requests waiting in the queue. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
+  }
+
   /** Requests pushed out of the full queue, unanswered. */
   get shed(): number {
     return this.queue.dropped;
@@ -132,8 +151,13 @@ export class BatchedLane {
     this.executor.broadcast(message);
   }
 
-  /** Takes one request into the queue (dropping the oldest if full). */
+  /** Takes one request into the queue (dropping the oldest if full), unless the screen refuses it. */
   push(datagram: Buffer, from: Peer, receivedAt: Instant): void {
+    const refused = this.options.screen?.(datagram);
+    if (refused !== undefined) {
+      this.dropped.add(refused);
+      return;
+    }
     this.queue.push({ datagram, from, receivedAt });
     this.pump();
     if (++this.pushed % RECEIVE_SAMPLE_EVERY === 0) {

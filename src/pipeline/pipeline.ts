@@ -19,6 +19,7 @@
  *     lanes: {
  *       fast: { handle(datagram, from, receivedAt, send) { send(from, (sentAt) => reply) } },   // instants: { wall, mono }
  *       batched: { maxBatch: 64, flushMs: 1, workers: 2, queueCapacity: 8192,
+ *                  queueBytes: 8 << 20, screen: (datagram) => code | undefined,   // refused at the socket, counted
  *                  handlerModule: new URL('./my-handler.js', import.meta.url), handlerInit: {...},
  *                  prepare: ({ dispatchedAt, oldestReceivedAt, count }) => meta },   // per batch, main thread
  *     },
@@ -34,6 +35,8 @@
  * Nothing accepted into the queue before close() is lost by close().
  */
 import type { Clock } from '../clock/clock.js';
+import { ConfigError } from '../errors.js';
+import { formatHostPort } from '../util/parse.js';
 import { BatchedLane, type BatchedLaneOptions } from './batched-lane.js';
 import { type FastLane, type FastSend, fastSendFor, sendStamped } from './fast-lane.js';
 import { DurationHistogram, type StageSummary } from './stats.js';
@@ -61,6 +64,8 @@ export interface PipelineStats {
   readonly received: number;
   readonly answered: number;
   readonly queued: number;
+  /** Bytes of the requests in the queue (bounded by the lane's queueBytes). */
+  readonly queuedBytes: number;
   /** Load shed without looking at the request, by where. */
   readonly shed: { readonly queueFull: number; readonly sendQueueFull: number; readonly routedAway: number };
   /** Requests a handler declined, by reason (error code's short name). */
@@ -101,7 +106,8 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   let routedAway = 0;
   const countFastReply = () => void fastAnswered++;
 
-  socket = await UdpSocket.bind(
+  socket = await bindOrExplain(
+    batched,
     options.listenAddr,
     clock,
     (datagram, from, receivedAt) => {
@@ -133,6 +139,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     received,
     answered: fastAnswered + (batched?.answered ?? 0),
     queued: batched?.queued ?? 0,
+    queuedBytes: batched?.queuedBytes ?? 0,
     shed: { queueFull: batched?.shed ?? 0, sendQueueFull: edge.sendShed, routedAway },
     dropped: batched?.dropped.snapshot() ?? {},
     failed: batched?.failed ?? 0,
@@ -162,4 +169,28 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
         return stats();
       })()),
   };
+}
+
+/**
+ * Binds the socket; on failure stops the lane's workers (they would keep the process alive) and
+ * throws a ConfigError naming the address: the listen address is configuration, and `main`
+ * turns it into one sentence and exit code 2.
+ */
+async function bindOrExplain(
+  batched: BatchedLane | undefined,
+  ...args: Parameters<typeof UdpSocket.bind>
+): Promise<UdpSocket> {
+  try {
+    return await UdpSocket.bind(...args);
+  } catch (error) {
+    await batched?.drain();
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the address is in use'
+        : code === 'EADDRNOTAVAIL'
+          ? 'no interface has that address'
+          : (error as Error).message;
+    throw new ConfigError(`cannot listen on UDP ${formatHostPort(args[0])}: ${why} (${code ?? 'error'})`);
+  }
 }

@@ -14,6 +14,12 @@ import { GOOGLE, familyOf, versionPreference, type VersionFamily, type WireVersi
 export const REQUEST_MESSAGE_BYTES = 1024;
 /** Smallest request packet a server answers. */
 export const MIN_REQUEST_PACKET_BYTES = 1024;
+/**
+ * Largest request packet a server answers: what one unfragmented UDP/IPv4 datagram carries over
+ * a 1500-byte MTU. Clients send 1024 or 1036 bytes; a longer datagram is garbage or a flood, and
+ * (versions whose leaf hashes the whole request) would cost hashing in proportion to its size.
+ */
+export const MAX_REQUEST_PACKET_BYTES = 1472;
 /** Most entries a VER list may hold. */
 export const MAX_VERSIONS = 32;
 
@@ -123,7 +129,11 @@ export interface AcceptedRequest {
 export interface RefusedRequest {
   readonly accepted: false;
   readonly code:
-    'SATURN_ERR_RT_SHORT' | 'SATURN_ERR_RT_MALFORMED' | 'SATURN_ERR_RT_VERSION' | 'SATURN_ERR_RT_WRONG_SRV';
+    | 'SATURN_ERR_RT_SHORT'
+    | 'SATURN_ERR_RT_LONG'
+    | 'SATURN_ERR_RT_MALFORMED'
+    | 'SATURN_ERR_RT_VERSION'
+    | 'SATURN_ERR_RT_WRONG_SRV';
   readonly reason: string;
 }
 
@@ -138,14 +148,19 @@ const refuse = (code: RefusedRequest['code'], reason: string): RefusedRequest =>
 
 /**
  * Decides whether and in which version a server answers a request packet. A verdict, never an
- * exception (a server judges every datagram it receives): refused with RT_SHORT, RT_MALFORMED,
- * RT_VERSION or RT_WRONG_SRV.
+ * exception (a server judges every datagram it receives): refused with RT_SHORT, RT_LONG,
+ * RT_MALFORMED, RT_VERSION or RT_WRONG_SRV.
  */
 export function judgeRequest(packet: Uint8Array, policy: AcceptPolicy): AcceptedRequest | RefusedRequest {
   if (packet.byteLength < MIN_REQUEST_PACKET_BYTES)
     return refuse(
       'SATURN_ERR_RT_SHORT',
       `request of ${packet.byteLength} bytes is shorter than ${MIN_REQUEST_PACKET_BYTES}`,
+    );
+  if (packet.byteLength > MAX_REQUEST_PACKET_BYTES)
+    return refuse(
+      'SATURN_ERR_RT_LONG',
+      `request of ${packet.byteLength} bytes is longer than ${MAX_REQUEST_PACKET_BYTES}`,
     );
   const request = readRequest(packet);
   if (typeof request === 'string') return refuse('SATURN_ERR_RT_MALFORMED', request);
@@ -226,7 +241,8 @@ export class RequestScanner {
   /** True if the packet is answered in `version` with the nonce at `nonceAt`; false: ask judgeRequest. */
   scan(packet: Uint8Array): boolean {
     const length = packet.byteLength;
-    if (!LITTLE_ENDIAN || length < MIN_REQUEST_PACKET_BYTES || (length & 3) !== 0) return false;
+    if (!LITTLE_ENDIAN || length < MIN_REQUEST_PACKET_BYTES || length > MAX_REQUEST_PACKET_BYTES || (length & 3) !== 0)
+      return false;
     const base = packet.byteOffset;
     let words: Uint32Array;
     let w: number; // the packet's first word in `words`

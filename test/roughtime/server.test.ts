@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { SimClock } from '../../src/clock/sim-clock.js';
@@ -182,6 +183,52 @@ test('a flood of short and garbage datagrams gets no answer and no crash, each c
   const [after] = await exchange(client, server, [requestFor([1])]);
   assert.equal(after!.result.valid, true, 'still serving after the flood');
   assert.equal(client.replies.length, answeredGarbage + 1);
+});
+
+/** Floods 127.0.0.1:`port` from a child process with `count` garbage datagrams of mixed sizes; resolves when it is done. */
+function flood(port: number, count: number): Promise<void> {
+  const script = `
+    const socket = require('node:dgram').createSocket('udp4');
+    const sizes = [65000, 8, 512, 1100, 1500, 30000];
+    let sent = 0;
+    const burst = () => {
+      for (let i = 0; i < 200 && sent < ${count}; i++, sent++)
+        socket.send(require('node:crypto').randomBytes(sizes[sent % sizes.length]), ${port}, '127.0.0.1');
+      if (sent < ${count}) setImmediate(burst); else socket.close();
+    };
+    burst();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  });
+}
+
+test('under a garbage flood legitimate queries are answered; no datagram that cannot be a request is queued', async () => {
+  const queueBytes = 256 * 1024;
+  const { server } = await serve({ pipelineOptions: { maxBatch: 64, flushMs: 1, workers: 1, queueBytes } });
+  let maxQueuedBytes = 0;
+  const sampler = setInterval(() => (maxQueuedBytes = Math.max(maxQueuedBytes, server.stats().queuedBytes)), 1);
+  try {
+    const flooding = flood(server.address.port, 30_000);
+    let answered = 0;
+    for (const versions of [[1], [0x8000000c], 'google'] as const) {
+      const answer = await queryServer(
+        { name: 'legit', host: '127.0.0.1', port: server.address.port, publicKey: server.publicKey, versions },
+        { clock: realClock, attempts: 5, backoff: { initialMs: 500 } },
+      );
+      if (answer.result.valid) answered++;
+    }
+    await flooding;
+    assert.equal(answered, 3);
+  } finally {
+    clearInterval(sampler);
+  }
+  const stats = server.stats();
+  // Short and oversized datagrams are refused at the socket, by reason; only the 1100-byte garbage reaches a worker.
+  assert.ok((stats.dropped['rt_short'] ?? 0) > 0 && (stats.dropped['rt_long'] ?? 0) > 0, JSON.stringify(stats.dropped));
+  assert.ok(maxQueuedBytes <= queueBytes, `queue held ${maxQueuedBytes} bytes`);
+  assert.equal(stats.failed, 0);
 });
 
 test('shutdown drains: every accepted request is answered', async (t) => {
