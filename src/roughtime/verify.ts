@@ -115,9 +115,18 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
-function onlyTags(message: RtMessage, allowed: readonly number[], required: readonly number[]): void {
+const DEFINED_TAGS: ReadonlySet<number> = new Set(Object.values(Tag));
+
+/**
+ * Every tag the version requires must be there. A tag the protocol does not define is ignored:
+ * the drafts tell clients to ignore undefined tags, and deployed servers grease a share of their
+ * replies with them (a response that carries one is still valid, and still proof in a
+ * malfeasance report). A defined tag where it does not belong is still rejected.
+ */
+function checkTags(message: RtMessage, allowed: readonly number[], required: readonly number[]): void {
   for (const tag of message.tags)
-    if (!allowed.includes(tag)) invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
+    if (DEFINED_TAGS.has(tag) && !allowed.includes(tag))
+      invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
   for (const tag of required) message.require(tag);
 }
 
@@ -159,12 +168,12 @@ function check(input: VerifyInput, seen: Seen): void {
   }
   seen.family = family;
 
-  onlyTags(top, family.responseTags, family.requiredResponseTags);
-  onlyTags(srep, family.srepTags, family.srepTags);
+  checkTags(top, family.responseTags, family.requiredResponseTags);
+  checkTags(srep, family.srepTags, family.srepTags);
   const cert = top.message(Tag.CERT);
-  onlyTags(cert, [Tag.SIG, Tag.DELE], [Tag.SIG, Tag.DELE]);
+  checkTags(cert, [Tag.SIG, Tag.DELE], [Tag.SIG, Tag.DELE]);
   const dele = cert.message(Tag.DELE);
-  onlyTags(dele, [Tag.PUBK, Tag.MINT, Tag.MAXT], [Tag.PUBK, Tag.MINT, Tag.MAXT]);
+  checkTags(dele, [Tag.PUBK, Tag.MINT, Tag.MAXT], [Tag.PUBK, Tag.MINT, Tag.MAXT]);
 
   const signature = top.require(Tag.SIG, 64);
   const path = top.require(Tag.PATH);

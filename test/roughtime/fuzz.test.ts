@@ -127,10 +127,16 @@ test('the validator: random and mutated responses give a verdict, never an excep
     { numRuns: 2000 },
   );
   for (const exchange of valid) {
+    const original = verifyResponse({ ...exchange, publicKey: longTermKey.publicKey });
     fc.assert(
       fc.property(mutate(exchange.response), (response) => {
         const result = verifyResponse({ request: exchange.request, response, publicKey: longTermKey.publicKey });
-        if (result.valid) assert.equal(Buffer.compare(response, exchange.response), 0);
+        // A changed response may still verify (an undefined tag is ignored), but never says anything else.
+        if (result.valid)
+          assert.deepEqual(
+            [result.version, result.midp, result.radi],
+            [original.version, original.midp, original.radi],
+          );
       }),
       { numRuns: 2000 },
     );

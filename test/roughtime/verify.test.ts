@@ -4,7 +4,7 @@ import { ed25519PublicKey, signMessage, signingKeyFromSeed, verifySignature } fr
 import { frame, unframe } from '../../src/roughtime/frame.js';
 import { RtMessage, encodeMessage, u32le, u32listLe } from '../../src/roughtime/message.js';
 import { buildRequest } from '../../src/roughtime/request.js';
-import { Tag } from '../../src/roughtime/tags.js';
+import { Tag, tagValue } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
 import { DRAFT_12, GOOGLE, type WireVersion } from '../../src/roughtime/versions.js';
 import {
@@ -238,4 +238,67 @@ test('Google and draft responses from the local responder verify; a Google reque
     assert.equal(result.reason, null, String(versions));
     assert.equal(result.midpNs, 1_700_000_000_000_000_000n);
   }
+});
+
+/** A tag no Roughtime version defines, as greasing servers send. */
+const GREASE = tagValue('GRZ\x01');
+
+/** The fields of a message, editable. */
+const fieldsOf = (message: RtMessage): Map<number, Uint8Array> =>
+  new Map(message.tags.map((tag, i) => [tag, message.values[i]!] as const));
+
+/**
+ * A valid response greased where the drafts allow: an undefined tag at the top level, in SREP
+ * (re-signed by the online key) or in DELE (re-signed by the long-term key). A defined tag can
+ * be put where it does not belong the same way.
+ */
+function greased(request: Uint8Array, where: 'top' | 'SREP' | 'DELE', tag = GREASE): Uint8Array {
+  const top = RtMessage.parse(unframe(respond(request)));
+  const fields = fieldsOf(top);
+  if (where === 'top') fields.set(tag, new Uint8Array(8).fill(0x5a));
+  if (where === 'SREP') {
+    const srep = fieldsOf(RtMessage.parse(top.require(Tag.SREP)));
+    srep.set(tag, new Uint8Array(4));
+    const signed = encodeMessage([...srep]);
+    fields.set(Tag.SREP, signed);
+    fields.set(Tag.SIG, signMessage(onlineKey, DRAFT_12.responseContext, signed));
+  }
+  if (where === 'DELE') {
+    const cert = RtMessage.parse(top.require(Tag.CERT));
+    const dele = fieldsOf(RtMessage.parse(cert.require(Tag.DELE)));
+    dele.set(tag, new Uint8Array(12));
+    const signed = encodeMessage([...dele]);
+    fields.set(
+      Tag.CERT,
+      encodeMessage([
+        [Tag.SIG, signMessage(longTermKey, DRAFT_12.delegationContext, signed)],
+        [Tag.DELE, signed],
+      ]),
+    );
+  }
+  return frame(encodeMessage([...fields]));
+}
+
+test('grease: an undefined tag at the top level, in SREP or in DELE is ignored; a defined one out of place is not', () => {
+  const request = buildRequest({ versions: [1], nonce: new Uint8Array(32).fill(0x47) });
+  for (const where of ['top', 'SREP', 'DELE'] as const) {
+    const result = verifyResponse({ request, response: greased(request, where), publicKey: longTermKey.publicKey });
+    assert.equal(result.reason, null, `grease in ${where}`);
+    assert.equal(result.midpNs, 1_700_000_000_000_000_000n);
+  }
+  assert.equal(
+    verifyResponse({ request, response: greased(request, 'SREP', Tag.NONC), publicKey: longTermKey.publicKey }).reason,
+    'SREP carries unexpected tag NONC',
+  );
+  assert.equal(
+    verifyResponse({ request, response: greased(request, 'DELE', Tag.ROOT), publicKey: longTermKey.publicKey }).reason,
+    'DELE carries unexpected tag ROOT',
+  );
+  // Ignoring undefined tags never excuses a missing one the version needs.
+  const top = fieldsOf(RtMessage.parse(unframe(greased(request, 'top'))));
+  top.delete(Tag.TYPE);
+  assert.equal(
+    verifyResponse({ request, response: frame(encodeMessage([...top])), publicKey: longTermKey.publicKey }).reason,
+    'response has no TYPE',
+  );
 });
