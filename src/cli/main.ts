@@ -58,6 +58,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
+    for (const warning of config.warnings) logger.warn({}, warning);
     const node = await startNode(config, { clock, logger, stdout: io.stdout });
     const signal = await waitForShutdown();
     logger.info({ signal }, 'shutting down');

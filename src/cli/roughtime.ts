@@ -169,13 +169,14 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           malfeasanceReport: string;
         }) => {
           const servers: RoughtimeServer[] = [];
-          if (opts.roughtimeServers !== undefined)
-            servers.push(
-              ...parseServerList(
-                Buffer.from(await readInput(opts.roughtimeServers, '--roughtime-servers')).toString('utf8'),
-                opts.roughtimeServers,
-              ),
+          if (opts.roughtimeServers !== undefined) {
+            const list = parseServerList(
+              Buffer.from(await readInput(opts.roughtimeServers, '--roughtime-servers')).toString('utf8'),
+              opts.roughtimeServers,
             );
+            servers.push(...list.servers);
+            for (const skipped of list.skipped) stderr.write(`saturn: warning: ${skipped}\n`);
+          }
           servers.push(...opts.roughtimeServer.map(parseServerSpec));
           if (servers.length === 0)
             throw new ConfigError(

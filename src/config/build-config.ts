@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
 import { ConfigError } from '../errors.js';
-import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
+import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { MIN_KEY_BYTES } from '../wire/envelope.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
@@ -93,6 +93,7 @@ export function buildConfig(raw: RawOptions): Config {
   if (intervalNs < 10e6) throw new ConfigError(`--interval must be at least 10ms, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError('--name must be 1 to 255 characters');
+  const roughtime = resolveRoughtimeServers(raw);
   return {
     role: masterAddr ? 'slave' : 'master',
     masterAddr,
@@ -109,7 +110,8 @@ export function buildConfig(raw: RawOptions): Config {
       raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
     clockOffsetNs:
       raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
-    roughtimeServers: resolveRoughtimeServers(raw),
+    roughtimeServers: roughtime.servers,
+    warnings: roughtime.skipped,
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
     roughtimeListen:
       raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
@@ -147,11 +149,12 @@ function resolveWebhookUrls(raw: RawOptions): string[] {
     });
 }
 
-/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */
-function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
+/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together, and the list entries skipped. */
+function resolveRoughtimeServers(raw: RawOptions): ServerList {
   const specs =
     raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
   const servers = specs.map((spec) => parseServerSpec(spec));
+  const skipped: string[] = [];
   if (raw.roughtimeServers !== undefined) {
     const file = String(raw.roughtimeServers);
     let text: string;
@@ -162,7 +165,9 @@ function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
         `cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
-    servers.push(...parseServerList(text, file));
+    const list = parseServerList(text, file);
+    servers.push(...list.servers);
+    skipped.push(...list.skipped);
   }
-  return servers;
+  return { servers, skipped };
 }

@@ -186,7 +186,7 @@ test('query: no servers, bad options and bad lists are usage errors (exit 2)', a
   await writeFile(list, '{"servers":[]}');
   const run = await runCli(['query', '--roughtime-servers', list]);
   assert.equal(run.exitCode, 2);
-  assert.match(run.stderr, /lists no server reachable over UDP/);
+  assert.match(run.stderr, /lists no server saturn can use/);
 });
 
 test('helpers: exchange files as hex or raw; JSON keeps uint64 exact', () => {
@@ -194,4 +194,38 @@ test('helpers: exchange files as hex or raw; JSON keeps uint64 exact', () => {
   const raw = new Uint8Array([0x52, 0x4f, 0x55, 0x47]);
   assert.equal(decodeExchangeFile(raw), raw);
   assert.equal(toJson({ maxt: 2n ** 64n - 1n, s: 'a' }), '{"maxt":18446744073709551615,"s":"a"}');
+});
+
+test('query: a published list with an entry saturn cannot use warns about it and queries the rest', async () => {
+  const honest = await startTestServer({ seed: 25, name: 'honest' });
+  try {
+    const list = path.join(dir, 'published.json');
+    await writeFile(
+      list,
+      JSON.stringify({
+        servers: [
+          {
+            name: 'pq',
+            version: 'IETF-Roughtime',
+            publicKeyType: 'ml-dsa-44',
+            publicKey: Buffer.alloc(1312, 1).toString('base64'),
+            addresses: [{ protocol: 'tcp', address: 'pq.example:2002' }],
+          },
+          {
+            name: 'honest',
+            version: 'IETF-Roughtime',
+            publicKeyType: 'ed25519',
+            publicKey: Buffer.from(honest.publicKey).toString('base64'),
+            addresses: [{ protocol: 'udp', address: `127.0.0.1:${honest.port}` }],
+          },
+        ],
+      }),
+    );
+    const run = await runCli(['query', '--roughtime-servers', list, '--timeout', '500'], { clock: testClock() });
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+    assert.match(run.stderr, /warning: .*published\.json: pq: publicKeyType "ml-dsa-44" is not ed25519; skipped/);
+    assert.match(run.stdout, /^honest {2}version 1 /m);
+  } finally {
+    await honest.close();
+  }
 });
