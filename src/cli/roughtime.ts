@@ -92,7 +92,8 @@ function answerLine(answer: QueryAnswer): string {
       ? 'local clock inside the interval'
       : 'local clock OUTSIDE the interval';
   const greased = answer.rejected.length > 0 ? `, rejected ${answer.rejected.length} invalid answer(s)` : '';
-  return `${server.name}  version ${result.version}  midpoint ${isoOf(result.midpNs)}  radius ${seconds(result.radiNs!)}  rtt ${ms(answer.rttNs)} ms  offset ${sign}${ms(Math.abs(answer.offsetNs))} ms ± ${seconds(answer.uncertaintyNs)} (${verdict}${greased})\n`;
+  const fault = result.radiBelowResolution ? `, server fault: RADI 0 read as ${seconds(result.radiNs!)}` : '';
+  return `${server.name}  version ${result.version}  midpoint ${isoOf(result.midpNs)}  radius ${seconds(result.radiNs!)}  rtt ${ms(answer.rttNs)} ms  offset ${sign}${ms(Math.abs(answer.offsetNs))} ms ± ${seconds(answer.uncertaintyNs)} (${verdict}${greased}${fault})\n`;
 }
 
 function answerJson(answer: QueryAnswer): Record<string, unknown> {
@@ -110,6 +111,7 @@ function answerJson(answer: QueryAnswer): Record<string, unknown> {
     uncertaintyMs: answer.uncertaintyNs / 1e6,
     withinInterval: answer.withinInterval,
     unsynchronised: result.unsynchronised,
+    radiBelowResolution: result.radiBelowResolution,
     attempts: answer.attempts,
     rejected: answer.rejected.length,
   };

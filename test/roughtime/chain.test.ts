@@ -93,6 +93,7 @@ const interval = (midpS: number, radiS: number, valid = true): VerifyResult => (
   midpNs: BigInt(midpS) * 1_000_000_000n,
   radiNs: radiS * 1e9,
   unsynchronised: false,
+  radiBelowResolution: false,
   reason: valid ? null : 'x',
   code: valid ? null : 'SATURN_ERR_RT_INVALID',
 });

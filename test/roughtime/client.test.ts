@@ -34,6 +34,20 @@ test('queries a loopback server: version 1, verified, local clock inside the int
   });
 });
 
+test('RADI 0 (a truncated sub-second radius) counts as the 1 s resolution: a correct clock is inside; a server fault', async () => {
+  const local = await startTestServer({ seed: 31, radiZero: true });
+  await withServers([local], async () => {
+    const answer = await queryServer(local.server, { clock: testClock(), backoff: { initialMs: 2000 } });
+    assert.equal(answer.result.valid, true);
+    assert.equal(answer.result.radi, 0);
+    assert.equal(answer.result.radiBelowResolution, true);
+    assert.equal(answer.result.radiNs, 1e9);
+    // MIDP is the server's time floored to the second: this clock is up to 1 s past it, and right.
+    assert.ok(answer.uncertaintyNs >= 1e9);
+    assert.equal(answer.withinInterval, true, `offset ${answer.offsetNs} ns`);
+  });
+});
+
 test('offers what the list entry says: Google and a single draft version', async () => {
   const local = await startTestServer({ seed: 2 });
   await withServers([local], async () => {
