@@ -5,6 +5,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeExchangeFile, toJson } from '../../src/cli/roughtime.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
+import { signingKeyFromSeed } from '../../src/roughtime/crypto.js';
+import { startRoughtimeServer } from '../../src/roughtime/server.js';
 import { runCli } from './run-cli.js';
 import { startTestServer, testClock } from './test-server.js';
 import { draft19ReportText, roughenoughVector, vectorsDir } from './vectors.js';
@@ -227,5 +229,21 @@ test('query: a published list with an entry saturn cannot use warns about it and
     assert.match(run.stdout, /^honest {2}version 1 /m);
   } finally {
     await honest.close();
+  }
+});
+
+test('IPv6 addresses print as the ecosystem writes them: [::1]:port in what serve and query print', async () => {
+  const keys = { longTermKey: signingKeyFromSeed(new Uint8Array(32).fill(0x66)), adHoc: false };
+  const server = await startRoughtimeServer({ listenAddr: { host: '::1', port: 0 }, keys, clock: testClock() });
+  try {
+    const address = `[::1]:${server.address.port}`;
+    const key = Buffer.from(server.publicKey).toString('base64');
+    const text = await runCli(['query', '--roughtime-server', `${address}=${key}`], { clock: testClock() });
+    assert.equal(text.exitCode, 0, text.stdout + text.stderr);
+    assert.match(text.stdout, new RegExp(`^\\[::1\\]:${server.address.port} {2}version 1 `, 'm'));
+    const json = await runCli(['query', '--roughtime-server', `${address}=${key}`, '--json'], { clock: testClock() });
+    assert.equal(JSON.parse(json.stdout).servers[0].address, address);
+  } finally {
+    await server.close();
   }
 });
