@@ -14,6 +14,7 @@ export const EVENT_KINDS = [
   'slave_lost',
   'master_unreachable',
   'reference_clock_wrong',
+  'reference_clock_recovered',
   'falseticker',
   'no_majority',
 ] as const;
@@ -35,7 +36,7 @@ export interface EventInput {
   errorNs?: number;
   rttNs?: number;
   thresholdNs?: number;
-  /** A repeated 'drift' while still over threshold (--realert). */
+  /** A repeated 'drift' or 'reference_clock_wrong' while still so (--realert). */
   repeat?: boolean;
   /** Free text: why (e.g. the reason the master is unreachable). */
   detail?: string;
@@ -54,6 +55,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   slave_lost: { level: 'WARN', message: 'slave lost' },
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
+  reference_clock_recovered: { level: 'INFO', message: 'reference clock agrees with roughtime again' },
   falseticker: { level: 'WARN', message: 'falseticker' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
 };
@@ -77,7 +79,7 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
   const { level, message } = LLOG_LINES[event.kind];
   const aboutMaster = event.kind === 'master_unreachable';
   // A reference event is about a Roughtime server, named as the operator configured it.
-  const aboutServer = event.kind === 'reference_clock_wrong';
+  const aboutServer = event.kind === 'reference_clock_wrong' || event.kind === 'reference_clock_recovered';
   const fields: LlogFields = {
     event: event.kind,
     sequence: event.sequence,

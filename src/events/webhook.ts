@@ -58,7 +58,8 @@ export function summaryText(event: SaturnEvent): string {
     recovered: 'back under threshold',
     slave_lost: 'lost (no check for 3 intervals)',
     master_unreachable: `unreachable from ${event.reporter}`,
-    reference_clock_wrong: 'reference clock is wrong',
+    reference_clock_wrong: event.repeat ? 'reference clock is still wrong' : 'reference clock is wrong',
+    reference_clock_recovered: 'reference clock agrees again',
     falseticker: 'is a falseticker',
     no_majority: 'no majority of clocks agrees',
   };
@@ -71,6 +72,7 @@ const ALERT_NAMES: Record<EventKind, string> = {
   slave_lost: 'SaturnSlaveLost',
   master_unreachable: 'SaturnMasterUnreachable',
   reference_clock_wrong: 'SaturnReferenceClockWrong',
+  reference_clock_recovered: 'SaturnReferenceClockWrong', // resolves it, as recovered resolves drift
   falseticker: 'SaturnFalseticker',
   no_majority: 'SaturnNoMajority',
 };
@@ -80,7 +82,12 @@ export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] 
   const time = isoNanos(event.at);
   const labels: Record<string, string> = {
     alertname: ALERT_NAMES[event.kind],
-    severity: event.kind === 'reference_clock_wrong' || event.kind === 'no_majority' ? 'critical' : 'warning',
+    severity:
+      event.kind === 'reference_clock_wrong' ||
+      event.kind === 'reference_clock_recovered' ||
+      event.kind === 'no_majority'
+        ? 'critical'
+        : 'warning',
     reporter: event.reporter,
   };
   if (event.node) {
@@ -92,7 +99,7 @@ export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] 
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
   const alert: Record<string, unknown> = { labels, annotations, startsAt: time };
-  if (event.kind === 'recovered') alert.endsAt = time;
+  if (event.kind === 'recovered' || event.kind === 'reference_clock_recovered') alert.endsAt = time;
   return [alert];
 }
 

@@ -17,6 +17,27 @@ export interface DashboardInput {
   refreshSeconds?: number;
   /** The plotted window, ns. Default 1 h. */
   windowNs?: number;
+  /** The master's own clock against Roughtime; absent when no Roughtime server is configured. */
+  reference?: ReferenceView;
+}
+
+/** What the dashboard shows of the master's reference state (offset = master clock − Roughtime MIDP). */
+export interface ReferenceView {
+  readonly state: 'unknown' | 'ok' | 'wrong';
+  readonly server: string | undefined;
+  readonly offsetNs: number | undefined;
+  readonly errorNs: number | undefined;
+}
+
+/** One line on the master's reference clock: its state, and the answer that decided it. */
+function referenceLine(reference: ReferenceView | undefined): string {
+  if (reference === undefined) return '';
+  const cls = reference.state === 'wrong' ? 'over' : reference.state === 'ok' ? 'ok' : '';
+  const detail =
+    reference.offsetNs === undefined || reference.errorNs === undefined
+      ? ''
+      : ` (${escapeHtml(reference.server ?? '')}: ${signed(ms(reference.offsetNs))} ± ${fixed(ms(reference.errorNs))} ms)`;
+  return `<p id="reference">master clock against Roughtime: <span class="${cls}">${reference.state}</span>${detail}</p>`;
 }
 
 const COLORS = [
@@ -223,6 +244,7 @@ svg text{font-family:system-ui,sans-serif;fill:#555}
 <body>
 <h1>saturn</h1>
 <p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${nodes.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
+${referenceLine(input.reference)}
 <table><thead><tr><th>node</th><th>address</th><th>offset ms</th><th>error ms</th><th>rtt ms</th><th>checks</th><th>discarded</th><th>last seen</th><th>state</th></tr></thead>
 <tbody>
 ${rows}

@@ -18,6 +18,8 @@ export interface MetricsSources {
   webhooks: () => readonly WebhookTarget[];
   /** Stage timings by stage name (the pipeline's DurationHistogram fits). */
   stages?: () => Record<string, StageTimings>;
+  /** The master's own reference state against Roughtime; undefined when no server is configured. */
+  reference?: () => 'unknown' | 'ok' | 'wrong' | undefined;
 }
 
 /** What /metrics reads of one stage's timings, in nanoseconds. */
@@ -187,6 +189,22 @@ export class SaturnMetrics {
     mirroredCounter(r, 'saturn_pipeline_stage_samples_total', 'Items timed in a pipeline stage.', ['stage'], () =>
       stages().map(([stage, t]) => [{ stage }, t.count]),
     );
+    const reference = sources.reference;
+    if (reference !== undefined)
+      mirroredGauge(
+        r,
+        'saturn_reference_clock_state',
+        "The master's own clock against Roughtime: 1 for the state it is in (unknown, ok, wrong), 0 for the others.",
+        ['state'],
+        () => {
+          const now = reference();
+          if (now === undefined) return [];
+          return (['unknown', 'ok', 'wrong'] as const).map((state): [Labels, number] => [
+            { state },
+            state === now ? 1 : 0,
+          ]);
+        },
+      );
     this.#roughtime = new Counter({
       name: 'saturn_roughtime_checks_total',
       help: 'Roughtime checks of the reference clock, by server and result.',

@@ -12,7 +12,7 @@ import type { CheckRecord } from '../fleet/fleet.js';
 import { MasterService } from './master-service.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
-import { ReferenceMonitor } from './reference-monitor.js';
+import { ReferenceMonitor, type ReferenceState } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
 
 /** A running master or slave with whatever else it serves; `close()` stops everything, newest first. */
@@ -69,6 +69,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         events: () => events.journal.counts,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+        reference: () => node.reference?.state().state,
       });
       metrics = masterMetrics;
       // The metrics see every finished check (the RTT histogram).
@@ -82,6 +83,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             const doc = {
               ...statusDocument(master.fleet.all(), master.drops.snapshot()),
               legHoldUs: master.legHold.summary(),
+              reference: referenceStatus(node.reference?.state()),
             };
             return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
           },
@@ -93,6 +95,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
               nodes: master.fleet.all(),
               thresholdNs: config.thresholdNs,
               now: deps.clock.read(),
+              reference: node.reference?.state(),
             }),
           }),
         });
@@ -129,9 +132,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         logger: deps.logger,
         journal: events.journal,
         stateDir: config.stateDir,
+        realertNs: config.realertNs,
         onRound: (round) => {
-          for (const answer of round.answers)
+          for (const answer of round.answers) {
             metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+            if (answer.result.radiBelowResolution) metrics?.observeRoughtime(answer.server.name, 'server_fault');
+          }
           for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
         },
       });
@@ -143,4 +149,20 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     throw err;
   }
   return node;
+}
+
+/**
+ * The master's own reference state in /status: `configured: false` without Roughtime servers;
+ * offsets in milliseconds (this clock − the server's MIDP), the check time as ISO 8601.
+ */
+function referenceStatus(state: ReferenceState | undefined): Record<string, unknown> {
+  if (state === undefined) return { configured: false, state: 'unknown' };
+  return {
+    configured: true,
+    state: state.state,
+    checkedAt: state.checkedAt === undefined ? null : new Date(Number(state.checkedAt / 1_000_000n)).toISOString(),
+    server: state.server ?? null,
+    offsetMs: state.offsetNs === undefined ? null : state.offsetNs / 1e6,
+    errorMs: state.errorNs === undefined ? null : state.errorNs / 1e6,
+  };
 }
