@@ -9,6 +9,11 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
+ *                          [--reference-check 1s]
+ *
+ * With --reference-check, each N is measured once more with the master also checking its clock
+ * against a local `saturn roughtime serve` that often (its requests and answers through the
+ * pipeline, verified on a worker), and a second line compares the leg hold with and without.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -31,8 +36,10 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10s' },
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
+    'reference-check': { type: 'string' },
   },
 });
+const referenceCheck = values['reference-check'];
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
 const rounds = Number(values.rounds);
 const measureMs = Number(values.seconds) * 1000;
@@ -149,7 +156,7 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
   return { completed, started, lost, datagrams, cpuUs, rss, elapsedMs };
 }
 
-async function startMaster(): Promise<Target> {
+async function startMaster(extra: string[] = []): Promise<Target> {
   const child = spawn(
     process.execPath,
     [
@@ -167,6 +174,7 @@ async function startMaster(): Promise<Target> {
       'json',
       '--log-level',
       'info',
+      ...extra,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -193,6 +201,32 @@ async function startMaster(): Promise<Target> {
   return { port, pid: child.pid!, process: child, statusUrl };
 }
 
+/** A local `saturn roughtime serve`; resolves with its host:port=KEY spec. */
+async function startRoughtime(): Promise<{ spec: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let buffer = '';
+  const spec = await new Promise<string>((resolve, reject) => {
+    child.once('exit', () => reject(new Error('roughtime server exited')));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      const found = /listening on (\S+) public key (\S+)/.exec(buffer);
+      if (found) resolve(`${found[1]}=${found[2]}`);
+    });
+  });
+  return { spec, process: child };
+}
+
+/** Reference checks the master answered ok so far, from its /metrics. */
+async function referenceChecks(statusUrl: string): Promise<number> {
+  const text = await (await fetch(statusUrl.replace(/\/status$/, '/metrics'))).text();
+  let sum = 0;
+  for (const match of text.matchAll(/^saturn_roughtime_checks_total\{[^}]*result="ok"[^}]*\} (\d+)$/gm))
+    sum += Number(match[1]);
+  return sum;
+}
+
 async function startEcho(): Promise<Target> {
   const child = spawn(process.execPath, [ECHO, '110'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
@@ -214,6 +248,8 @@ console.log(
 console.log(
   'slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
 );
+const roughtime = referenceCheck === undefined ? undefined : await startRoughtime();
+const referenceLines: string[] = [];
 for (const n of values.slaves.split(',').map(Number)) {
   const master = await startMaster();
   const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, clock));
@@ -228,6 +264,22 @@ for (const n of values.slaves.split(',').map(Number)) {
   await stop(echo);
   const perDatagram = ours.cpuUs / ours.datagrams;
   const echoPerDatagram = base.cpuUs / base.datagrams;
+  if (roughtime !== undefined) {
+    const checked = await startMaster(['--roughtime-server', roughtime.spec, '--roughtime-interval', referenceCheck!]);
+    const withReference = await load(checked, n, (i) => saturnDriver(`sim-${i}`, clock));
+    const referenceStatus = (await (await fetch(checked.statusUrl!)).json()) as {
+      legHoldUs: { p50Us: number; p99Us: number };
+      reference: { state: string };
+    };
+    const checks = await referenceChecks(checked.statusUrl!);
+    await stop(checked);
+    referenceLines.push(
+      `${n} slaves, reference check every ${referenceCheck}: ${checks} checks (state ${referenceStatus.reference.state}), ` +
+        `${fmt((withReference.completed / withReference.elapsedMs) * 1000)} checks/s, lost ${withReference.lost}/${withReference.started}, ` +
+        `leg hold p50/p99 ${referenceStatus.legHoldUs.p50Us}/${referenceStatus.legHoldUs.p99Us} µs ` +
+        `(without: ${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us} µs), p99 ratio ${fmt(referenceStatus.legHoldUs.p99Us / status.legHoldUs.p99Us, 2)}x`,
+    );
+  }
   console.log(
     [
       n,
@@ -242,4 +294,9 @@ for (const n of values.slaves.split(',').map(Number)) {
       `${fmt(perDatagram / echoPerDatagram, 2)}x`,
     ].join(' | '),
   );
+}
+for (const line of referenceLines) console.log(line);
+if (roughtime !== undefined) {
+  roughtime.process.kill('SIGTERM');
+  await once(roughtime.process, 'exit');
 }

@@ -54,6 +54,9 @@ export interface BatchedLaneOptions {
   readonly onBatchError?: (error: Error, count: number) => void;
 }
 
+/** What a job (BatchedLane.run) made of one input: its output, or the code it was dropped with. */
+export type JobOutcome = { readonly output: Uint8Array } | { readonly dropped: ErrorCode };
+
 /** The batched lane's stage timings, in nanoseconds. */
 export interface BatchedTimings {
   /** Receipt to enqueued, sampled. */
@@ -96,6 +99,8 @@ export class BatchedLane {
   failed = 0;
   batches = 0;
   private batchedRequests = 0;
+  /** Jobs (run()) out in the pool. */
+  private jobs = 0;
   private pushed = 0;
   private readonly queue: DropOldestQueue<Queued>;
   private timer: Timer | undefined;
@@ -165,6 +170,28 @@ export class BatchedLane {
     }
   }
 
+  /**
+   * Runs a job on the worker pool outside the request path: `inputs` go to the handler as one
+   * batch (with `meta`), and its outcomes come back here instead of to the socket (a client
+   * verifying answers off the main thread). Jobs do not queue behind requests; the pool takes
+   * them at once. Resolves with one outcome per input, or rejects when the handler failed.
+   */
+  run(inputs: readonly Uint8Array[], meta: unknown): Promise<JobOutcome[]> {
+    return new Promise((resolve, reject) => {
+      this.jobs++;
+      this.executor.submit(packBatch(inputs), meta, (result) => {
+        this.jobs--;
+        this.pump();
+        if (result instanceof Error) return reject(result);
+        const outcomes: JobOutcome[] = [];
+        readResults(result.output, (_, output, code) =>
+          outcomes.push(output !== undefined ? { output: new Uint8Array(output) } : { dropped: code! }),
+        );
+        resolve(outcomes);
+      });
+    });
+  }
+
   /** Flushes everything queued, waits for every batch out, and stops the workers. */
   async drain(): Promise<void> {
     await new Promise<void>((resolve) => {
@@ -200,7 +227,7 @@ export class BatchedLane {
       this.timer?.cancel();
       this.timer = undefined;
     }
-    if (this.draining && queue.length === 0 && executor.inFlight() === 0) this.drained?.();
+    if (this.draining && queue.length === 0 && executor.inFlight() === 0 && this.jobs === 0) this.drained?.();
   }
 
   private dispatch(items: Queued[]): void {

@@ -34,15 +34,16 @@
  * Every queue is bounded: overload sheds at the edge and is counted, memory never grows.
  * Nothing accepted into the queue before close() is lost by close().
  */
-import type { Clock } from '../clock/clock.js';
+import type { Clock, Instant } from '../clock/clock.js';
 import { ConfigError } from '../errors.js';
 import { formatHostPort } from '../util/parse.js';
-import { BatchedLane, type BatchedLaneOptions } from './batched-lane.js';
-import { type FastLane, type FastSend, fastSendFor, sendStamped } from './fast-lane.js';
+import { BatchedLane, type BatchedLaneOptions, type JobOutcome } from './batched-lane.js';
+import { type FastLane, type Reply, fastSendFor, sendStamped } from './fast-lane.js';
+import type { Peer } from './udp-socket.js';
 import { DurationHistogram, type StageSummary } from './stats.js';
 import { UdpSocket } from './udp-socket.js';
 
-export type { BatchDispatch } from './batched-lane.js';
+export type { BatchDispatch, JobOutcome } from './batched-lane.js';
 export type { FastLane, FastSend, Reply } from './fast-lane.js';
 export type { Peer } from './udp-socket.js';
 
@@ -85,8 +86,16 @@ export interface Pipeline {
   readonly address: { readonly host: string; readonly port: number };
   /** The live per-stage histograms (metrics export them; stats() summarises them). */
   readonly timings: Readonly<Record<StageName, DurationHistogram>>;
-  /** Sends a datagram of the program's own accord (a slave opening a check), stamped at the send. */
-  send: FastSend;
+  /**
+   * Sends a datagram of the program's own accord (a slave opening a check, a client's request),
+   * stamped at the send; says whether the socket took it and the instant of the send.
+   */
+  send(to: Peer, reply: Reply): { readonly sent: boolean; readonly sentAt: Instant };
+  /**
+   * Runs a job on the batched lane's workers (see BatchedLane.run): outcomes come back here, not
+   * to the socket. RangeError without a batched lane.
+   */
+  run(inputs: readonly Uint8Array[], meta: unknown): Promise<JobOutcome[]>;
   broadcast(message: unknown): void;
   stats(): PipelineStats;
   /** Drains and closes; resolves with the final stats. Safe to call twice. */
@@ -156,7 +165,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   return {
     address: edge.address,
     timings,
-    send: (to, reply) => void sendStamped(edge, clock, to, reply),
+    send: (to, reply) => sendStamped(edge, clock, to, reply),
+    run: (inputs, meta) => {
+      if (batched === undefined) throw new RangeError('this pipeline has no batched lane to run jobs on');
+      return batched.run(inputs, meta);
+    },
     broadcast: (message) => batched?.broadcast(message),
     stats,
     close: () =>

@@ -6,6 +6,7 @@ import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
 import { type QueryAnswer, queryChain } from '../roughtime/client.js';
+import { RoughtimeClientEdge } from '../roughtime/client-edge.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { formatHostPort } from '../util/parse.js';
 
@@ -106,6 +107,7 @@ export class ReferenceMonitor {
   private running: Promise<ReferenceRound> | undefined;
   private closed = false;
   private readonly alarm: ReferenceAlarm;
+  private edge: Promise<RoughtimeClientEdge> | undefined;
   /** The server the standing alarm was raised on. */
   private raisedOn: { id: string; addr: string } | undefined;
   private current: ReferenceState = {
@@ -147,7 +149,14 @@ export class ReferenceMonitor {
     const { servers, clock, logger } = this.options;
     // Twice over the list when there are several servers: the spec's way to catch one that lies.
     const sequence = servers.length > 1 ? [...servers, ...servers] : [...servers];
-    const outcome = await queryChain(sequence, { clock, backoff: { initialMs: this.options.timeoutMs ?? 1000 } });
+    // One pipeline edge for the monitor's life: its requests and answers cross the pipeline's
+    // socket, and answers are verified on its worker thread, off the thread that times the legs.
+    const edge = await (this.edge ??= RoughtimeClientEdge.open(clock));
+    const outcome = await queryChain(sequence, {
+      clock,
+      edge,
+      backoff: { initialMs: this.options.timeoutMs ?? 1000 },
+    });
     for (const failure of outcome.failures) {
       logger.warn(
         { server: failure.server.name, err: (failure.error as Error).message },
@@ -254,5 +263,6 @@ export class ReferenceMonitor {
     this.closed = true;
     this.timer?.cancel();
     await this.running?.catch(() => undefined);
+    await (await this.edge?.catch(() => undefined))?.close();
   }
 }

@@ -128,3 +128,25 @@ test('a broadcast reaches every worker before any batch dispatched after it', as
   const replies = await client.waitForReplies(20);
   assert.ok(replies.every((r) => r.toString().startsWith('S')));
 });
+
+test("a job runs on the batched lane's worker and its outcomes come back to the caller, not to the socket", async () => {
+  const { pipeline } = await start({ workers: 1 });
+  const outcomes = await pipeline.run([text('job1'), text('Xbad')], undefined);
+  assert.deepEqual(
+    outcomes.map((o) => ('output' in o ? new TextDecoder().decode(o.output) : o.dropped)),
+    ['Rob1', 'SATURN_ERR_RT_MALFORMED'],
+  );
+  const stats = pipeline.stats();
+  assert.equal(stats.answered, 0, 'nothing was sent');
+  assert.equal(stats.received, 0);
+});
+
+test("a send of the program's own accord says whether the socket took it and when it left", async () => {
+  const { pipeline, client } = await start({ workers: 0 });
+  const before = clock.read();
+  const { sent, sentAt } = pipeline.send({ address: '127.0.0.1', port: client.port }, text('hello'));
+  assert.equal(sent, true);
+  assert.ok(sentAt.mono >= before.mono && sentAt.wall >= before.wall - 1_000_000n);
+  const [reply] = await client.waitForReplies(1);
+  assert.equal(reply!.toString(), 'hello');
+});
