@@ -2,7 +2,7 @@
  * The batched lane: expensive work (Roughtime signatures) in batches on worker threads.
  *
  *   bounded queue (drops the OLDEST when full, counted)
- *     → batcher (flush at maxBatch or after flushMs; the decision is batcher.ts)
+ *     → batcher (flush when the socket is drained, at maxBatch or after flushMs; the decision is batcher.ts)
  *     → worker pool (one transferred buffer per batch each way)
  *     → the socket's sender
  *
@@ -33,6 +33,8 @@ export interface BatchedLaneOptions {
   readonly maxBatch?: number;
   /** Longest a request waits for its batch to fill, ms (default 1; 0 = go as soon as a worker is free). */
   readonly flushMs?: number;
+  /** Cut a partial batch as soon as the socket is drained (default true; see batcher.ts). */
+  readonly cutOnDrain?: boolean;
   /** Worker threads (default 1; 0 = run the handler on the main thread). */
   readonly workers?: number;
   /** Requests the queue holds before it drops the oldest (default 8192). */
@@ -105,6 +107,8 @@ export class BatchedLane {
   private readonly queue: DropOldestQueue<Queued>;
   private timer: Timer | undefined;
   private timerExpired = false;
+  /** No datagram has arrived since the socket last had none waiting. */
+  private drainedSocket = false;
   private draining = false;
   private drained: (() => void) | undefined;
 
@@ -124,7 +128,11 @@ export class BatchedLane {
 
   /** Starts the workers; `socket` is the sender replies go to (bound after the lane exists). */
   static async start(options: BatchedLaneOptions, clock: Clock, socket: () => UdpSocket): Promise<BatchedLane> {
-    const policy = checkBatchPolicy({ maxBatch: options.maxBatch ?? 64, flushMs: options.flushMs ?? 1 });
+    const policy = checkBatchPolicy({
+      maxBatch: options.maxBatch ?? 64,
+      flushMs: options.flushMs ?? 1,
+      cutOnDrain: options.cutOnDrain ?? true,
+    });
     const executor = await startWorkerPool({
       handlerModule: options.handlerModule,
       init: options.handlerInit,
@@ -156,8 +164,18 @@ export class BatchedLane {
     this.executor.broadcast(message);
   }
 
+  /**
+   * The socket has no more datagrams waiting: what is queued is all there is for now, so a
+   * partial batch leaves (for an idle worker) instead of waiting out the flush timer.
+   */
+  socketDrained(): void {
+    this.drainedSocket = true;
+    this.pump();
+  }
+
   /** Takes one request into the queue (dropping the oldest if full), unless the screen refuses it. */
   push(datagram: Buffer, from: Peer, receivedAt: Instant): void {
+    this.drainedSocket = false;
     const refused = this.options.screen?.(datagram);
     if (refused !== undefined) {
       this.dropped.add(refused);
@@ -210,6 +228,7 @@ export class BatchedLane {
         queued: queue.length,
         freeSlots: executor.freeSlots(),
         timerExpired: this.timerExpired,
+        socketDrained: this.drainedSocket,
         draining: this.draining,
         idleWorkers: executor.idleWorkers(),
       });

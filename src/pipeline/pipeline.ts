@@ -8,7 +8,7 @@
  *     │                is built with the instant of the send (saturn legs: nothing is added to
  *     │                the delays they measure, and they never wait behind signatures)
  *     └─ batched lane: bounded queue (drops the OLDEST when full, counted)
- *                        → batcher (flush at maxBatch or after flushMs; see batcher.ts)
+ *                        → batcher (flush when the socket is drained, at maxBatch or after flushMs; see batcher.ts)
  *                        → worker pool (worker_threads; one transferred buffer per batch each way)
  *                        → sender (bounded send queue) → socket
  *
@@ -135,7 +135,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
         routedAway++;
       }
     },
-    { maxSendQueue: options.maxSendQueue, receiveBufferBytes: options.receiveBufferBytes },
+    {
+      maxSendQueue: options.maxSendQueue,
+      receiveBufferBytes: options.receiveBufferBytes,
+      onDrained: batched === undefined ? undefined : () => batched.socketDrained(),
+    },
   );
   const edge = socket;
   const idle = new DurationHistogram();

@@ -34,6 +34,8 @@ export interface RoughtimePipelineOptions {
   readonly maxBatch?: number;
   /** Longest wait for a batch to fill, ms; default 1. */
   readonly flushMs?: number;
+  /** Sign what has been read when the socket is drained, without waiting for a full batch (default true). */
+  readonly cutOnDrain?: boolean;
   /** Worker threads; default 1 (0 = sign on the main thread). */
   readonly workers?: number;
   /** Requests queued before the oldest is dropped; default 8192. */
@@ -122,6 +124,7 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
       batched: {
         maxBatch: pipelineOptions.maxBatch,
         flushMs: pipelineOptions.flushMs,
+        cutOnDrain: pipelineOptions.cutOnDrain,
         workers: pipelineOptions.workers,
         queueCapacity: pipelineOptions.queueCapacity,
         queueBytes: pipelineOptions.queueBytes,

@@ -35,7 +35,7 @@ async function start(
 
 for (const workers of [0, 1, 2]) {
   test(`${workers} worker(s): every datagram is answered, in batches, and drops are counted by reason`, async () => {
-    const { pipeline, client } = await start({ workers, maxBatch: 16, flushMs: 20 });
+    const { pipeline, client } = await start({ workers, maxBatch: 16, flushMs: 20, cutOnDrain: false });
     for (let i = 0; i < 40; i++) await client.send(text(`q${i}`), pipeline.address.port);
     await client.send(text('Xbad'), pipeline.address.port);
     const replies = await client.waitForReplies(40);
@@ -149,4 +149,16 @@ test("a send of the program's own accord says whether the socket took it and whe
   assert.ok(sentAt.mono >= before.mono && sentAt.wall >= before.wall - 1_000_000n);
   const [reply] = await client.waitForReplies(1);
   assert.equal(reply!.toString(), 'hello');
+});
+
+test('a batch is cut when the socket is drained: a large maxBatch and a long flush timer cost no wait at low load', async () => {
+  const { pipeline, client } = await start({ workers: 1, maxBatch: 256, flushMs: 60_000 });
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 5; i++) await client.send(text(`d${i}`), pipeline.address.port);
+  // Without the drained-socket rule these would wait for 256 requests or the 60 s timer.
+  const replies = await client.waitForReplies(5, 30_000);
+  assert.equal(replies.length, 5);
+  assert.ok(Number(process.hrtime.bigint() - started) < 30e9);
+  const stats = pipeline.stats();
+  assert.ok(stats.batches >= 1 && stats.meanBatch < 256, `batches of ${stats.meanBatch}`);
 });

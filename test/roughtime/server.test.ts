@@ -104,7 +104,9 @@ test('the client from the previous issue verifies a single answer in every serve
 });
 
 test('batches of every version verify, with INDX > 0 and non-empty PATH, and mixed versions share a batch', async () => {
-  const { server, client } = await serve({ pipelineOptions: { maxBatch: 64, flushMs: 50, workers: 2 } });
+  const { server, client } = await serve({
+    pipelineOptions: { maxBatch: 64, flushMs: 50, workers: 2, cutOnDrain: false },
+  });
   const requests = VERSIONS.flatMap(({ versions }) =>
     Array.from({ length: 12 }, () => requestFor(versions, server.publicKey)),
   );
