@@ -11,7 +11,7 @@
  */
 import type { Clock, Instant, Timer } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
-import { packBatch, readResults } from './batch-codec.js';
+import { readResults } from './batch-codec.js';
 import { type BatchPolicy, checkBatchPolicy, decideBatch } from './batcher.js';
 import { DropCounts } from './drop-counts.js';
 import { DropOldestQueue } from './queue.js';
@@ -137,6 +137,9 @@ export class BatchedLane {
       handlerModule: options.handlerModule,
       init: options.handlerInit,
       workers: options.workers ?? 1,
+      // Replies are sent straight from the shared result region; a send the socket queues reads
+      // it later, so the region is not written again until the send queue is empty.
+      resultsReusable: () => socket().sendQueueCount() === 0,
     });
     return new BatchedLane(options, policy, executor, clock, socket);
   }
@@ -197,7 +200,7 @@ export class BatchedLane {
   run(inputs: readonly Uint8Array[], meta: unknown): Promise<JobOutcome[]> {
     return new Promise((resolve, reject) => {
       this.jobs++;
-      this.executor.submit(packBatch(inputs), meta, (result) => {
+      this.executor.submit(inputs, meta, (result) => {
         this.jobs--;
         this.pump();
         if (result instanceof Error) return reject(result);
@@ -257,7 +260,11 @@ export class BatchedLane {
     const meta = this.options.prepare?.({ dispatchedAt, oldestReceivedAt, count: items.length });
     this.batches++;
     this.batchedRequests += items.length;
-    this.executor.submit(packBatch(items.map((item) => item.datagram)), meta, (result) => this.onResult(items, result));
+    this.executor.submit(
+      items.map((item) => item.datagram),
+      meta,
+      (result) => this.onResult(items, result),
+    );
   }
 
   private onResult(items: Queued[], result: BatchDone | Error): void {
