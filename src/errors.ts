@@ -27,6 +27,10 @@ export const ErrorCodes = {
   SATURN_ERR_BAD_ECHO: 'echoed nonce does not match',
   SATURN_ERR_DUPLICATE: 'duplicate datagram',
   SATURN_ERR_REPLY_TOO_LARGE: 'the reply would be larger than its request (no amplification)',
+  // peer results a slave reports about the peers it checked (the mesh)
+  SATURN_ERR_PEER_ABSURD: 'a peer result carries an impossible value',
+  SATURN_ERR_PEER_UNKNOWN: 'a peer result names an unknown node or the reporter itself',
+  SATURN_ERR_PEER_STALE: 'a peer result is older than its freshness window',
   // estimation
   SATURN_ERR_NO_SAMPLES: 'no usable samples',
   SATURN_ERR_INCONSISTENT: 'sample intervals do not intersect (clock step or wrong timestamp)',

@@ -14,7 +14,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['util', 'clock'],
   ['log', 'wire', 'estimate'],
   ['pipeline'],
-  ['roughtime', 'protocol'],
+  ['roughtime', 'protocol', 'mesh'],
   ['fleet', 'events'],
   ['http', 'config'],
   ['service'],

@@ -1,11 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SystemClock } from '../clock/system-clock.js';
 import { SaturnError } from '../errors.js';
+import { SATURN_VERSION } from '../util/version.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { runDemo } from '../demo/demo.js';
 import { startNode } from '../service/run-node.js';
-import { type RawOptions, buildConfig, readConfigFile } from '../config/build-config.js';
-import { OPTIONS, OPTION_KEYS, type OptionSpec, envName, optionHelp } from '../config/options.js';
+import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
+import { OPTIONS, OPTION_KEYS, type OptionKey, type OptionSpec, envName, optionHelp } from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
@@ -28,15 +29,20 @@ function nodeOptions(): Option[] {
   });
 }
 
-/** Merges argv/env (commander) over the config file, then validates. */
-function rawOptions(opts: Record<string, unknown>): RawOptions {
-  const fromFile = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
-  const raw: RawOptions = { ...fromFile };
+/** Merges argv/env (commander) over the config file, and says where each value came from. */
+function rawOptions(program: Command): { raw: RawOptions; labels: OptionLabels } {
+  const opts = program.opts<Record<string, unknown>>();
+  const configFile = typeof opts.config === 'string' ? opts.config : undefined;
+  const raw: RawOptions = configFile === undefined ? {} : readConfigFile(configFile);
+  const labels: OptionLabels = {};
+  for (const key of Object.keys(raw) as OptionKey[]) labels[key] = `"${key}" in ${configFile}`;
   for (const key of OPTION_KEYS) {
     const value = opts[key];
-    if (typeof value === 'string' || Array.isArray(value)) raw[key] = value as string | string[];
+    if (typeof value !== 'string' && !Array.isArray(value)) continue;
+    raw[key] = value as string | string[];
+    labels[key] = program.getOptionValueSource(key) === 'env' ? envName(OPTIONS[key]) : flagOf(key);
   }
-  return raw;
+  return { raw, labels };
 }
 
 /** The commander program: `saturn [options]` runs a master or a slave; subcommands do the rest. */
@@ -45,15 +51,16 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .description(
       "Clock-offset watchdog: a master measures every slave's clock over authenticated UDP and alerts on skew.",
     )
-    .version('0.1.0')
+    .version(SATURN_VERSION)
     .showHelpAfterError(false)
     // Options after a subcommand's name are the subcommand's (`saturn status --metrics-addr` is not the node's).
     .enablePositionalOptions()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
   for (const option of nodeOptions()) program.addOption(option);
 
-  program.action(async (opts: Record<string, unknown>) => {
-    const config = buildConfig(rawOptions(opts));
+  program.action(async () => {
+    const { raw, labels } = rawOptions(program);
+    const config = buildConfig(raw, labels);
     const logger = createDiagnostics({ level: config.logLevel, format: config.logFormat, sink: io.stderr });
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)

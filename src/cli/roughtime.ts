@@ -16,6 +16,7 @@ import { createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { listening } from '../service/listen.js';
 import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
 
@@ -336,15 +337,17 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           const uncertaintyNs = parseDuration(opts.clockUncertainty, '--clock-uncertainty', 's');
           const keys = opts.keyFile === undefined ? adHocKeys() : await loadKeyFile(opts.keyFile);
           const logger = createDiagnostics({ level: logLevel, format: 'llog', sink: stderr });
-          const server = await startRoughtimeServer({
-            listenAddr,
-            keys,
-            clock: deps.clock ?? new SystemClock(),
-            logger,
-            pipelineOptions,
-            delegation: { windowNs },
-            clockUncertaintyNs: () => uncertaintyNs,
-          });
+          const server = await listening('--listen-addr', listenAddr, () =>
+            startRoughtimeServer({
+              listenAddr,
+              keys,
+              clock: deps.clock ?? new SystemClock(),
+              logger,
+              pipelineOptions,
+              delegation: { windowNs },
+              clockUncertaintyNs: () => uncertaintyNs,
+            }),
+          );
           const publicKey = Buffer.from(server.publicKey).toString('base64');
           if (keys.adHoc)
             stderr.write(

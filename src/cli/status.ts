@@ -1,68 +1,85 @@
 /**
  * `saturn status --metrics-addr ADDR`: the mesh as a running master sees it (its /status), as a
- * table in the terminal like `chronyc sources`, or with --json as the document itself.
- * Exit codes: 0 shown, 1 the master could not be asked, 2 usage errors.
+ * table in the terminal like `chronyc sources`, or with --json as the document itself. With
+ * --check it is a check for cron and Nagios-style monitors.
+ *
+ * Exit codes: 0 shown (with --check: every node ok); 1 with --check only: some node is over the
+ * threshold, lost, pending or a falseticker; 2 the master could not be asked, or a usage error.
  */
 import { Command, Option } from 'commander';
-import type { Clock } from '../clock/clock.js';
-import { SystemClock } from '../clock/system-clock.js';
-import type { NodeStatus } from '../http/status.js';
-import { formatHostPort, parseHostPort } from '../util/parse.js';
+import { ConfigError } from '../errors.js';
+import { type NodeStatus, type StatusDocument, worstFirst } from '../http/status.js';
 import type { Sink } from '../log/sink.js';
+import { formatHostPort, parseDuration, parseHostPort } from '../util/parse.js';
 
 export interface StatusCommandDeps {
   stdout: Sink;
   stderr: Sink;
   setExitCode: (code: number) => void;
-  /** For "last check … ago"; default the system clock. */
-  clock?: Clock;
 }
 
-/** The part of /status this command reads. */
-export interface StatusDocument {
-  nodes: NodeStatus[];
-  drops?: Record<string, number>;
-}
+/** How long `saturn status` waits for the master when --timeout does not say. */
+const DEFAULT_TIMEOUT = '5s';
 
 const ms = (seconds: number | null, sign = false) =>
   seconds === null ? '-' : `${sign && seconds >= 0 ? '+' : ''}${(seconds * 1e3).toFixed(3)}ms`;
 
-function ago(nowMs: number, iso: string | null): string {
-  if (iso === null) return 'never';
-  const s = Math.max(0, (nowMs - Date.parse(iso)) / 1000);
-  if (s < 100) return `${Math.round(s)}s`;
-  if (s < 6000) return `${Math.round(s / 60)}m`;
-  return `${Math.round(s / 3600)}h`;
+function ago(seconds: number): string {
+  if (seconds < 100) return `${Math.round(seconds)}s`;
+  if (seconds < 6000) return `${Math.round(seconds / 60)}m`;
+  return `${Math.round(seconds / 3600)}h`;
 }
 
-/** The table: one line per node, columns aligned, `*` marking a node over threshold. */
-export function formatStatusTable(doc: StatusDocument, nowMs: number): string {
-  const header = ['S', 'Name', 'Address', 'Offset', '+/- Error', 'RTT', 'Checks', 'Discarded', 'Last'];
-  const rows = doc.nodes.map((n) => [
-    n.overThreshold ? '*' : n.offsetSeconds === null ? '?' : ' ',
-    n.id,
-    n.addr,
-    ms(n.offsetSeconds, true),
-    ms(n.errorSeconds),
-    ms(n.rttSeconds),
-    String(n.checks),
-    String(n.discarded),
-    ago(nowMs, n.lastCheckAt),
-  ]);
+/** The mark in the first column, as chronyc marks its sources: `*` over threshold, `?` not current. */
+function mark(node: NodeStatus): string {
+  switch (node.state) {
+    case 'over_threshold':
+      return '*';
+    case 'lost':
+    case 'pending':
+      return '?';
+    default:
+      return ' ';
+  }
+}
+
+/** The table: one line per node, columns aligned, worst first. */
+export function formatStatusTable(doc: StatusDocument): string {
+  const header = ['S', 'Name', 'Address', 'State', 'Offset', '+/- Error', 'RTT', 'Checks', 'Discarded', 'Last'];
+  const rows = [...doc.nodes]
+    .sort(worstFirst)
+    .map((n) => [
+      mark(n),
+      n.id,
+      n.addr,
+      n.state,
+      ms(n.offsetSeconds, true),
+      ms(n.errorSeconds),
+      ms(n.rttSeconds),
+      String(n.checks),
+      String(n.discarded),
+      ago(n.lastSeenSecondsAgo),
+    ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8]);
+  const numeric = new Set([4, 5, 6, 7, 8, 9]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   const out = [line(header), '='.repeat(line(header).length), ...rows.map(line)];
-  const over = doc.nodes.filter((n) => n.overThreshold).length;
+  const count = (state: NodeStatus['state']) => doc.nodes.filter((n) => n.state === state).length;
   out.push(
     '',
-    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}, ${over} over threshold (*); offset = node clock - master clock`,
+    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('over_threshold')} over threshold (*), ` +
+      `${count('lost')} lost and ${count('pending')} pending (?); offset = node clock - master clock`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** Whether every node is in a state a check accepts. */
+export function allOk(doc: StatusDocument): boolean {
+  return doc.nodes.every((n) => n.state === 'ok');
 }
 
 /** The `status` subcommand. */
@@ -76,24 +93,34 @@ export function statusCommand(deps: StatusCommandDeps): Command {
         .makeOptionMandatory(),
     )
     .option('--json', 'print the /status document as JSON')
-    .option('--timeout <ms>', 'give up after this many milliseconds', '5000')
-    .action(async (opts: { metricsAddr: string; json?: boolean; timeout: string }) => {
+    .option('--check', 'exit 0 only if every node is ok, 1 if some node is not, 2 if the master cannot be asked')
+    .option(
+      '--timeout <duration>',
+      `give up on the master after this long; bare number = ms (default ${DEFAULT_TIMEOUT})`,
+    )
+    .action(async (opts: { metricsAddr: string; json?: boolean; check?: boolean; timeout?: string }) => {
       const addr = formatHostPort(parseHostPort(opts.metricsAddr, '--metrics-addr', '127.0.0.1'));
+      const timeoutNs = parseDuration(opts.timeout ?? DEFAULT_TIMEOUT, '--timeout', 'ms');
+      if (timeoutNs < 1e6) throw new ConfigError(`--timeout must be at least 1ms, got "${opts.timeout}"`);
       const url = `http://${addr}/status`;
       let doc: StatusDocument;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(Number(opts.timeout) || 5000) });
+        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutNs / 1e6) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         doc = (await res.json()) as StatusDocument;
         if (!Array.isArray(doc.nodes)) throw new Error('the answer has no nodes list');
       } catch (err) {
-        const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-        deps.stderr.write(`saturn: cannot get ${url}: ${cause}\n`);
-        deps.setExitCode(1);
+        const error = err as Error & { cause?: { code?: string } };
+        const reason =
+          error.name === 'TimeoutError'
+            ? `no answer within ${opts.timeout ?? DEFAULT_TIMEOUT}`
+            : (error.cause?.code ?? error.message);
+        deps.stderr.write(`saturn: cannot get ${url}: ${reason}\n`);
+        deps.setExitCode(2);
         return;
       }
       if (opts.json) deps.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      else deps.stdout.write(formatStatusTable(doc, Number((deps.clock ?? new SystemClock()).now() / 1_000_000n)));
-      deps.setExitCode(0);
+      else deps.stdout.write(formatStatusTable(doc));
+      deps.setExitCode(opts.check && !allOk(doc) ? 1 : 0);
     });
 }

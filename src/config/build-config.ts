@@ -3,7 +3,8 @@
  * one validated Config. Every problem is a ConfigError with one sentence naming the option; the
  * CLI prints it and exits 2. Reads the files an option names (key, server list, config file).
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
 import { ConfigError } from '../errors.js';
@@ -71,57 +72,121 @@ export function resolveKey(raw: RawOptions): Uint8Array {
     );
   }
   if (key.length < MIN_KEY_BYTES) {
-    throw new ConfigError(`the HMAC key must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
+    const where = raw.hmacKeyFile !== undefined ? ` in ${raw.hmacKeyFile}` : '';
+    throw new ConfigError(`the HMAC key${where} must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
   }
   return key;
 }
 
-/** Turns raw option values (already merged: argv > env > file) into a validated Config. */
-export function buildConfig(raw: RawOptions): Config {
+/** Where each raw value came from, as error messages name it: `--threshold`, `SATURN_THRESHOLD`, `"threshold" in saturn.json`. */
+export type OptionLabels = Partial<Record<OptionKey, string>>;
+
+/** An option's command-line flag, e.g. `--threshold`. */
+export function flagOf(key: OptionKey): string {
+  return OPTIONS[key].flag.split(' ')[0]!;
+}
+
+/**
+ * Turns raw option values (already merged: argv > env > file) into a validated Config. `labels`
+ * says where a value came from, so a bad `SATURN_THRESHOLD` is reported as such, not as `--threshold`.
+ */
+export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config {
   const pick = (k: KeyWithDefault) => String(raw[k] ?? OPTIONS[k].default);
+  const label = (k: OptionKey) => labels[k] ?? flagOf(k);
   const logLevel = pick('logLevel').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    throw new ConfigError(`${label('logLevel')} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const logFormat = pick('logFormat');
   if (logFormat !== 'llog' && logFormat !== 'json')
-    throw new ConfigError(`--log-format must be llog or json, got "${logFormat}"`);
+    throw new ConfigError(`${label('logFormat')} must be llog or json, got "${logFormat}"`);
   const masterAddr =
-    raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), '--master-addr', '127.0.0.1') : undefined;
-  if (masterAddr && masterAddr.port === 0) throw new ConfigError('--master-addr needs a port other than 0');
-  const intervalNs = parseDuration(pick('interval'), '--interval', 's');
-  if (intervalNs < 10e6) throw new ConfigError(`--interval must be at least 10ms, got "${pick('interval')}"`);
+    raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), label('masterAddr'), '127.0.0.1') : undefined;
+  if (masterAddr && masterAddr.port === 0) throw new ConfigError(`${label('masterAddr')} needs a port other than 0`);
+  const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
+  if (intervalNs < 10e6) throw new ConfigError(`${label('interval')} must be at least 10ms, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
-  if (name.length === 0 || name.length > 255) throw new ConfigError('--name must be 1 to 255 characters');
+  if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
   const roughtime = resolveRoughtimeServers(raw);
   return {
     role: masterAddr ? 'slave' : 'master',
     masterAddr,
-    listenAddr: parseHostPort(pick('listenAddr'), '--listen-addr'),
+    listenAddr: parseHostPort(pick('listenAddr'), label('listenAddr')),
     hmacKey: resolveKey(raw),
     name,
-    rounds: parseCount(pick('rounds'), '--rounds', 1, 64),
-    thresholdNs: parseDuration(pick('threshold'), '--threshold', 'ms'),
+    rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
+    thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
     intervalNs,
-    realertNs: parseDuration(pick('realert'), '--realert', 's'),
+    realertNs: parseDuration(pick('realert'), label('realert'), 's'),
+    forgetAfterNs: positiveDuration(pick('forgetAfter'), label('forgetAfter')),
     logLevel: logLevel as LogLevel,
     logFormat,
     metricsAddr:
-      raw.metricsAddr !== undefined ? parseHostPort(String(raw.metricsAddr), '--metrics-addr', '127.0.0.1') : undefined,
+      raw.metricsAddr !== undefined
+        ? parseHostPort(String(raw.metricsAddr), label('metricsAddr'), '127.0.0.1')
+        : undefined,
     clockOffsetNs:
-      raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), '--clock-offset', 'ms', true) : 0,
+      raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), label('clockOffset'), 'ms', true) : 0,
     roughtimeServers: roughtime.servers,
     warnings: roughtime.skipped,
-    roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), '--roughtime-interval', 's'),
+    roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), label('roughtimeInterval'), 's'),
     roughtimeListen:
-      raw.roughtimeListen !== undefined ? parseHostPort(String(raw.roughtimeListen), '--roughtime-listen') : undefined,
+      raw.roughtimeListen !== undefined
+        ? parseHostPort(String(raw.roughtimeListen), label('roughtimeListen'))
+        : undefined,
     roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
-    stateDir: raw.stateDir !== undefined && String(raw.stateDir) !== '' ? String(raw.stateDir) : undefined,
+    stateDir:
+      raw.stateDir !== undefined && String(raw.stateDir) !== ''
+        ? prepareStateDir(String(raw.stateDir), label('stateDir'))
+        : undefined,
     webhookUrls: resolveWebhookUrls(raw),
     webhookFormat: parseWebhookFormat(pick('webhookFormat')),
-    webhookTimeoutNs: parseDuration(pick('webhookTimeout'), '--webhook-timeout', 's'),
-    webhookOutboxMax: parseCount(pick('webhookOutboxMax'), '--webhook-outbox-max', 1, 10_000_000),
+    webhookTimeoutNs: parseDuration(pick('webhookTimeout'), label('webhookTimeout'), 's'),
+    webhookOutboxMax: parseCount(pick('webhookOutboxMax'), label('webhookOutboxMax'), 1, 10_000_000),
   };
+}
+
+/**
+ * Makes sure the state dir is a writable directory, creating it (and missing parents, mode 0700)
+ * one level at a time: Node's recursive mkdir loops forever where the kernel refuses (/proc/nope).
+ */
+function prepareStateDir(dir: string, option: string): string {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ;) {
+    let stats;
+    try {
+      stats = statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const parent = dirname(at);
+      if (code !== 'ENOENT' || parent === at) throw new ConfigError(`${option} ${dir}: cannot use ${at} (${code})`);
+      missing.unshift(at);
+      at = parent;
+      continue;
+    }
+    if (!stats.isDirectory()) throw new ConfigError(`${option} ${dir}: ${at} is not a directory`);
+    break;
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (err) {
+      throw new ConfigError(`${option} ${dir}: cannot create ${path} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new ConfigError(`${option} ${dir} is not writable (${(err as NodeJS.ErrnoException).code})`);
+  }
+  return dir;
+}
+
+/** A duration that must be more than 0 (a bare number is seconds). */
+function positiveDuration(text: string, option: string): number {
+  const ns = parseDuration(text, option, 's');
+  if (ns <= 0) throw new ConfigError(`${option} must be more than 0, got "${text}"`);
+  return ns;
 }
 
 function parseWebhookFormat(text: string): WebhookFormat {

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import { DEFAULT_FORGET_AFTER_NS } from '../fleet/fleet.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
 import { DEFAULT_ROUNDS } from '../protocol/responder.js';
@@ -23,6 +24,8 @@ export interface Config {
   thresholdNs: number;
   intervalNs: number;
   realertNs: number;
+  /** A slave lost for this long is forgotten. */
+  forgetAfterNs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   metricsAddr: HostPort | undefined;
@@ -93,6 +96,11 @@ export const OPTIONS = {
     flag: '--realert <duration>',
     help: 'repeat an alert this often while over threshold; bare number = seconds',
     default: formatDuration(DEFAULT_REALERT_NS),
+  },
+  forgetAfter: {
+    flag: '--forget-after <duration>',
+    help: 'forget a slave lost for this long (an event says so); bare number = seconds',
+    default: formatDuration(DEFAULT_FORGET_AFTER_NS),
   },
   logLevel: { flag: '--log-level <level>', help: 'debug, info, warn or error', default: 'info' },
   logFormat: { flag: '--log-format <format>', help: 'diagnostics format on stderr: llog or json', default: 'llog' },

@@ -57,6 +57,9 @@ export function summaryText(event: SaturnEvent): string {
     drift: event.repeat ? 'still over threshold' : 'over threshold',
     recovered: 'back under threshold',
     slave_lost: 'lost (no check for 3 intervals)',
+    slave_back: 'back',
+    slave_forgotten: 'forgotten (lost for longer than --forget-after)',
+    name_conflict: 'is a name two hosts report: kept apart by address',
     master_unreachable: `unreachable from ${event.reporter}`,
     reference_clock_wrong: event.repeat ? 'reference clock is still wrong' : 'reference clock is wrong',
     reference_clock_recovered: 'reference clock agrees again',
@@ -70,6 +73,9 @@ const ALERT_NAMES: Record<EventKind, string> = {
   drift: 'SaturnClockOffset',
   recovered: 'SaturnClockOffset', // resolves the drift alert: same labels, endsAt set
   slave_lost: 'SaturnSlaveLost',
+  slave_back: 'SaturnSlaveLost', // resolves the lost alert
+  slave_forgotten: 'SaturnSlaveLost', // a forgotten node's lost alert is over too
+  name_conflict: 'SaturnNameConflict',
   master_unreachable: 'SaturnMasterUnreachable',
   reference_clock_wrong: 'SaturnReferenceClockWrong',
   reference_clock_recovered: 'SaturnReferenceClockWrong', // resolves it, as recovered resolves drift
@@ -99,7 +105,13 @@ export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] 
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
   const alert: Record<string, unknown> = { labels, annotations, startsAt: time };
-  if (event.kind === 'recovered' || event.kind === 'reference_clock_recovered') alert.endsAt = time;
+  if (
+    event.kind === 'recovered' ||
+    event.kind === 'slave_back' ||
+    event.kind === 'slave_forgotten' ||
+    event.kind === 'reference_clock_recovered'
+  )
+    alert.endsAt = time;
   return [alert];
 }
 
@@ -129,12 +141,15 @@ export function retryAfterMs(header: string | string[] | undefined, now: Nanos):
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
 
+/** Why a delivery attempt failed and will be retried. */
+export const WEBHOOK_FAILURE_REASONS = ['network', 'timeout', 'http_429', 'http_5xx'] as const;
+
 /** What one attempt came to. */
 export type AttemptOutcome =
   | { kind: 'delivered'; status: number }
   | {
       kind: 'retry';
-      reason: 'network' | 'timeout' | 'http_429' | 'http_5xx';
+      reason: (typeof WEBHOOK_FAILURE_REASONS)[number];
       status?: number;
       retryAfterMs?: number;
       message: string;

@@ -4,26 +4,56 @@
  * Pure state: fed finished checks and the time of sweeps, it says what changed and leaves the
  * events, logs and metrics to its caller. Ages and the lost rule run on monotonic time, so a step
  * of the master's wall clock cannot mark every slave lost.
+ *
+ * The node lifecycle:
+ *   pending (no good check yet) → ok ⇄ over_threshold; any of them → lost when no check finished
+ *   for 3 of the node's own intervals (it says its interval in its Report) → back on its next
+ *   check; forgotten (removed) when lost for `forgetAfterNs`.
+ *
+ * Two hosts under one --name (cloned VMs and containers share host names) are told apart: when a
+ * name's checks come from one address, then another, then the first again while it is still alive,
+ * the addresses interleave; the fleet reports a name conflict, forgets the merged node (its history
+ * mixes two clocks) and from then on keeps one node per address, named `name@host:port`.
  */
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from '../protocol/responder.js';
+import { formatHostPort } from '../util/parse.js';
 import { OffsetSeries, type OffsetSeriesOptions } from './series.js';
 import { DEFAULT_REALERT_NS, ThresholdAlarm, type ThresholdEvent } from './threshold.js';
 
+/** One explicit state per node, shown identically in /status, /metrics, the dashboard and `saturn status`. */
+export const NODE_STATES = ['pending', 'ok', 'over_threshold', 'lost'] as const;
+export type NodeStateName = (typeof NODE_STATES)[number];
+
+/** A moment of a node's life worth marking on its plot. */
+export interface NodeMark {
+  /** Wall instant (master clock). */
+  at: Nanos;
+  kind: 'drift' | 'recovered' | 'lost' | 'back';
+}
+
+/** Marks kept per node (the newest). */
+export const MAX_MARKS = 32;
+
 /** Everything the master knows about one slave. */
 export interface NodeState {
+  /** The node's name, or `name@host:port` once its name was found shared by several hosts. */
   readonly id: string;
+  /** The name the slave reports (its --name). */
+  readonly name: string;
   ip: string;
   port: number;
+  /** The node's own check interval (as its Report says, else the master's), ns. */
+  intervalNs: number;
   checks: number;
   discarded: number;
   /** Wall instant of the last good check (shown to operators). */
   lastCheckAt: Nanos | undefined;
   /** Monotonic instant of the last finished check, good or discarded: the node is alive. */
   lastSeenMono: Nanos;
-  /** No check finished for `lostAfterNs`; announced once until the node is back. */
+  /** No check finished for 3 of its intervals; announced once until the node is back. */
   lost: boolean;
   /** The node's combined estimate (history of checks) after its last good check. */
   current: Combined | undefined;
@@ -33,18 +63,52 @@ export interface NodeState {
   readonly alarm: ThresholdAlarm;
   /** The combined estimates of the last hour, for the dashboard. */
   readonly series: OffsetSeries;
+  /** The address this name was seen at before the current one, while that may still be alive. */
+  previous: { addr: string; lastSeenMono: Nanos } | undefined;
+  /** Recent drift, recovery, loss and return, oldest first (at most MAX_MARKS). */
+  readonly marks: NodeMark[];
 }
 
-/** How many intervals of silence make a slave lost. */
+function mark(node: NodeState, kind: NodeMark['kind'], at: Nanos): void {
+  node.marks.push({ at, kind });
+  if (node.marks.length > MAX_MARKS) node.marks.shift();
+}
+
+/** The state a node is in now. */
+export function stateOf(node: NodeState): NodeStateName {
+  if (node.lost) return 'lost';
+  if (node.current === undefined) return 'pending';
+  return node.alarm.over ? 'over_threshold' : 'ok';
+}
+
+/** The node's address as events and pages show it. */
+export function addrOf(node: Pick<NodeState, 'ip' | 'port'>): string {
+  return formatHostPort({ host: node.ip, port: node.port });
+}
+
+/** How many of a node's intervals of silence make it lost. */
 export const LOST_AFTER_INTERVALS = 3;
+/** A node lost for this long is forgotten (--forget-after). */
+export const DEFAULT_FORGET_AFTER_NS = 24 * 3600e9;
 
 export interface FleetOptions extends OffsetHistoryOptions {
   thresholdNs: number;
   /** Default DEFAULT_REALERT_NS (10 min). */
   realertNs?: number;
-  /** A node with no finished check for this long is lost (e.g. 3 intervals). */
-  lostAfterNs: number;
+  /** The master's --interval, used for a node that does not say its own. */
+  intervalNs: number;
+  /** A node silent this long is forgotten (default DEFAULT_FORGET_AFTER_NS). */
+  forgetAfterNs?: number;
   series?: OffsetSeriesOptions;
+}
+
+/** Two hosts found reporting one name. */
+export interface NameConflict {
+  name: string;
+  /** Their addresses, the one that just checked first. */
+  addrs: [string, string];
+  /** The node that mixed both, now forgotten; its alerts are void. */
+  merged: NodeState;
 }
 
 /** What a finished check changed, for the caller to log and alert on. */
@@ -54,20 +118,34 @@ export interface CheckRecord {
   alarm: ThresholdEvent | undefined;
   /** The node had been lost and is heard of again. */
   back: boolean;
+  /** This check revealed that two hosts share its name. */
+  conflict: NameConflict | undefined;
+}
+
+/** What a sweep found. */
+export interface SweepResult {
+  /** Nodes that became lost. */
+  lost: NodeState[];
+  /** Nodes silent for longer than forgetAfterNs, now removed. */
+  forgotten: NodeState[];
 }
 
 /** Per-slave state on the master. */
 export class Fleet {
   private readonly nodes = new Map<string, NodeState>();
+  /** Names found shared by several hosts: their nodes are keyed by name@address. */
+  private readonly sharedNames = new Set<string>();
   private readonly options: FleetOptions;
-  private readonly lostAfterNs: bigint;
+  private readonly forgetAfterNs: bigint;
 
   constructor(options: FleetOptions) {
-    if (!(Number.isFinite(options.lostAfterNs) && options.lostAfterNs > 0)) {
-      throw new RangeError(`lostAfterNs must be > 0, got ${options.lostAfterNs}`);
+    if (!(Number.isFinite(options.intervalNs) && options.intervalNs > 0)) {
+      throw new RangeError(`intervalNs must be > 0, got ${options.intervalNs}`);
     }
+    const forgetAfterNs = options.forgetAfterNs ?? DEFAULT_FORGET_AFTER_NS;
+    if (!(forgetAfterNs > 0)) throw new RangeError(`forgetAfterNs must be > 0, got ${forgetAfterNs}`);
     this.options = options;
-    this.lostAfterNs = BigInt(Math.round(options.lostAfterNs));
+    this.forgetAfterNs = BigInt(Math.round(forgetAfterNs));
   }
 
   /** All known nodes, in order of first appearance. */
@@ -79,17 +157,26 @@ export class Fleet {
     return this.nodes.get(id);
   }
 
+  get size(): number {
+    return this.nodes.size;
+  }
+
   /** Folds one finished check into its node's history and alarm. */
   record(check: FinishedCheck): CheckRecord {
-    const node = this.nodeFor(check.nodeId, check.ip, check.port, check.at);
+    const addr = formatHostPort({ host: check.ip, port: check.port });
+    const conflict = this.detectConflict(check.nodeId, addr, check.at.mono);
+    const node = this.nodeFor(check, addr);
+    if (addrOf(node) !== addr) node.previous = { addr: addrOf(node), lastSeenMono: node.lastSeenMono };
     node.ip = check.ip;
     node.port = check.port;
+    if (check.intervalNs > 0) node.intervalNs = check.intervalNs;
     const back = node.lost;
     node.lost = false;
+    if (back) mark(node, 'back', check.at.wall);
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return { node, verdict: undefined, alarm: undefined, back };
+      return { node, verdict: undefined, alarm: undefined, back, conflict };
     }
     const estimate = check.outcome.estimate;
     const combined = node.history.add(check.at.wall, estimate);
@@ -99,49 +186,89 @@ export class Fleet {
     node.lastCheck = estimate;
     node.series.add({ at: check.at.wall, offsetNs: combined.offsetNs, errorNs: combined.errorNs });
     const alarm = node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
+    if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
     const verdict = {
       offsetNs: combined.offsetNs,
       errorNs: combined.errorNs,
       rttNs: combined.rttNs,
       samples: estimate.kept,
     };
-    return { node, verdict, alarm, back };
+    return { node, verdict, alarm, back, conflict };
   }
 
-  /** The nodes that became lost by monotonic instant `nowMono` since the last sweep. */
-  sweep(nowMono: Nanos): NodeState[] {
+  /** Nodes that became lost, and nodes forgotten, at `now`. */
+  sweep(now: Instant): SweepResult {
+    const nowMono = now.mono;
     const lost: NodeState[] = [];
+    const forgotten: NodeState[] = [];
     for (const node of this.nodes.values()) {
-      if (node.lost || nowMono - node.lastSeenMono < this.lostAfterNs) continue;
+      const silentNs = nowMono - node.lastSeenMono;
+      if (silentNs >= this.forgetAfterNs) {
+        forgotten.push(node);
+        this.nodes.delete(node.id);
+        continue;
+      }
+      if (node.lost || silentNs < lostAfterNs(node)) continue;
       node.lost = true;
+      mark(node, 'lost', now.wall);
       lost.push(node);
     }
-    return lost;
+    return { lost, forgotten };
   }
 
-  private nodeFor(id: string, ip: string, port: number, at: Instant): NodeState {
+  /**
+   * A check of `name` from `addr` while the name's node last checked from another address, and
+   * that other address checked before the current one and is still alive: two hosts interleave.
+   * A single change of address (a move, a restart on another port) is not a conflict.
+   */
+  private detectConflict(name: string, addr: string, nowMono: Nanos): NameConflict | undefined {
+    if (this.sharedNames.has(name)) return undefined;
+    const node = this.nodes.get(name);
+    if (!node || addrOf(node) === addr || node.previous?.addr !== addr) return undefined;
+    if (nowMono - node.previous.lastSeenMono >= lostAfterNs(node)) return undefined;
+    this.sharedNames.add(name);
+    this.nodes.delete(name);
+    return { name, addrs: [addr, addrOf(node)], merged: node };
+  }
+
+  private nodeFor(check: FinishedCheck, addr: string): NodeState {
+    const name = check.nodeId;
+    const id = this.sharedNames.has(name) ? `${name}@${addr}` : name;
     let node = this.nodes.get(id);
     if (!node) {
-      node = {
-        id,
-        ip,
-        port,
-        checks: 0,
-        discarded: 0,
-        lastCheckAt: undefined,
-        lastSeenMono: at.mono,
-        lost: false,
-        current: undefined,
-        lastCheck: undefined,
-        history: new OffsetHistory(this.options),
-        alarm: new ThresholdAlarm({
-          thresholdNs: this.options.thresholdNs,
-          realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
-        }),
-        series: new OffsetSeries(this.options.series),
-      };
+      node = this.newNode(id, name, check, check.at);
       this.nodes.set(id, node);
     }
     return node;
   }
+
+  private newNode(id: string, name: string, check: FinishedCheck, at: Instant): NodeState {
+    return {
+      id,
+      name,
+      ip: check.ip,
+      port: check.port,
+      intervalNs: check.intervalNs > 0 ? check.intervalNs : this.options.intervalNs,
+      checks: 0,
+      discarded: 0,
+      lastCheckAt: undefined,
+      lastSeenMono: at.mono,
+      lost: false,
+      current: undefined,
+      lastCheck: undefined,
+      history: new OffsetHistory(this.options),
+      alarm: new ThresholdAlarm({
+        thresholdNs: this.options.thresholdNs,
+        realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
+      }),
+      series: new OffsetSeries(this.options.series),
+      previous: undefined,
+      marks: [],
+    };
+  }
+}
+
+/** Silence that makes a node lost: 3 of its own intervals. */
+function lostAfterNs(node: NodeState): bigint {
+  return BigInt(Math.round(LOST_AFTER_INTERVALS * node.intervalNs));
 }

@@ -1,257 +1,359 @@
 /**
- * The dashboard page at `/`: a table of nodes and, per node, an SVG plot of offset ± error bound
- * over the last hour with the threshold drawn, plus one overview plot with a series per node.
+ * The dashboard page at `/`, read by an operator in a second:
+ *
+ * - a summary (how many nodes in each state, the threshold, the master's own clock against its
+ *   Roughtime reference) and a table of the nodes, worst first, with the same states as /status;
+ * - one plot of every node's offset on a symmetric-log axis, so 20 µs and 750 ms are both readable,
+ *   with a legend, round ticks, zero and gridlines, and the threshold;
+ * - per node, a plot of offset ± error bound on its own axis (the band is visible at tens of µs),
+ *   with drift, recovery, loss and return marked.
+ *
  * Server-rendered HTML and SVG, no script; the page reloads itself. Pure: `now` comes in.
  */
 import { type Instant, type Nanos, isoNanos } from '../clock/clock.js';
-import type { NodeState } from '../fleet/fleet.js';
+import { type NodeMark, type NodeState, stateOf } from '../fleet/fleet.js';
 import type { SeriesPoint } from '../fleet/series.js';
-import { formatHostPort } from '../util/parse.js';
+import { type Scale, linearScale, offsetLabel, symlogScale, timeTicks } from './scales.js';
+import { type NodeStatus, nodeStatus, worstFirst } from './status.js';
+
+/** The master's own clock against its Roughtime servers, as the page shows it. */
+export interface ReferenceView {
+  /** `ok`, `wrong`, `unknown` (no answer yet)... */
+  readonly state: string;
+  readonly detail: string;
+}
 
 export interface DashboardInput {
   nodes: readonly NodeState[];
   thresholdNs: number;
   /** Now: wall time for the plots' axis, monotonic time for ages. */
   now: Instant;
+  /** The master's reference check; undefined when no Roughtime server is configured. */
+  reference?: ReferenceView;
   /** Seconds between reloads. Default 5. */
   refreshSeconds?: number;
   /** The plotted window, ns. Default 1 h. */
   windowNs?: number;
-  /** The master's own clock against Roughtime; absent when no Roughtime server is configured. */
-  reference?: ReferenceView;
 }
 
-/** What the dashboard shows of the master's reference state (offset = master clock − Roughtime MIDP). */
-export interface ReferenceView {
-  readonly state: 'unknown' | 'ok' | 'wrong';
-  readonly server: string | undefined;
-  readonly offsetNs: number | undefined;
-  readonly errorNs: number | undefined;
-}
-
-/** One line on the master's reference clock: its state, and the answer that decided it. */
-function referenceLine(reference: ReferenceView | undefined): string {
-  if (reference === undefined) return '';
-  const cls = reference.state === 'wrong' ? 'over' : reference.state === 'ok' ? 'ok' : '';
-  const detail =
-    reference.offsetNs === undefined || reference.errorNs === undefined
-      ? ''
-      : ` (${escapeHtml(reference.server ?? '')}: ${signed(ms(reference.offsetNs))} ± ${fixed(ms(reference.errorNs))} ms)`;
-  return `<p id="reference">master clock against Roughtime: <span class="${cls}">${reference.state}</span>${detail}</p>`;
-}
-
-const COLORS = [
+/** Node colours: D3's category10 without its red, which is the threshold's and the alerts' colour. */
+export const PALETTE = [
   '#1f77b4',
-  '#d62728',
+  '#ff7f0e',
   '#2ca02c',
   '#9467bd',
-  '#ff7f0e',
   '#17becf',
   '#8c564b',
   '#e377c2',
   '#7f7f7f',
   '#bcbd22',
+  '#393b79',
 ];
-const W = 640;
-const H = 170;
-const M = { left: 64, right: 12, top: 10, bottom: 22 };
+/** The alert colour: threshold lines, over-threshold state, drift marks. Never a node's colour. */
+export const ALERT_COLOUR = '#c00000';
+const MARK_COLOURS: Record<NodeMark['kind'], string> = {
+  drift: ALERT_COLOUR,
+  recovered: '#2a8a2a',
+  lost: '#666666',
+  back: '#1f5fbf',
+};
+const MARK_SYMBOLS: Record<NodeMark['kind'], string> = { drift: '▲', recovered: '▼', lost: '✕', back: '●' };
+
+/** Nodes shown when the fleet is larger: a page with 10,000 plots helps no one (and costs MBs per reload). */
+export const MAX_SHOWN_NODES = 24;
+
+/** Below this the symmetric-log axis is linear: offsets under 10 µs are noise on any real network. */
+const SYMLOG_LINEAR_NS = 10_000;
 
 /** HTML-escapes text (node names come from the network). */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const ms = (ns: number) => ns / 1e6;
 const fixed = (x: number, digits = 3) => x.toFixed(digits);
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${fixed(x)}`;
+const px = (x: number) => x.toFixed(1);
 
-/** What every plot is drawn with: the wall instant at its right edge, its span, the threshold. */
-interface PlotInput {
-  now: Nanos;
-  windowNs: number;
-  thresholdNs: number;
+/** The box of one plot inside its SVG. */
+interface Box {
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly right: number;
+  readonly top: number;
+  readonly bottom: number;
 }
 
-/** Scales of one plot: time on x, milliseconds on y. */
+const OVERVIEW: Box = { width: 1300, height: 330, left: 80, right: 110, top: 12, bottom: 26 };
+const NODE_PLOT: Box = { width: 640, height: 200, left: 80, right: 12, top: 18, bottom: 26 };
+
+/** Scales of one plot: wall instants on x, offsets (ns) on y. */
 interface Frame {
+  readonly box: Box;
   x(at: Nanos): number;
-  y(milliseconds: number): number;
-  loMs: number;
-  hiMs: number;
+  y(offsetNs: number): number;
+  readonly scale: Scale;
+  readonly spanNs: number;
+  readonly now: Nanos;
 }
 
-function frame(now: Nanos, windowNs: number, loMs: number, hiMs: number): Frame {
-  const start = now - BigInt(windowNs);
-  const plotW = W - M.left - M.right;
-  const plotH = H - M.top - M.bottom;
+function frameOf(box: Box, now: Nanos, spanNs: number, scale: Scale): Frame {
+  const start = now - BigInt(Math.round(spanNs));
+  const plotW = box.width - box.left - box.right;
+  const plotH = box.height - box.top - box.bottom;
   return {
-    x: (at) => M.left + (Number(at - start) / windowNs) * plotW,
-    y: (v) => M.top + (1 - (v - loMs) / (hiMs - loMs)) * plotH,
-    loMs,
-    hiMs,
+    box,
+    scale,
+    spanNs,
+    now,
+    x: (at) => box.left + (Number(at - start) / spanNs) * plotW,
+    y: (v) => box.top + (1 - scale.position(v)) * plotH,
   };
 }
 
-/** The y range: the data's extent and ±threshold, padded by a tenth. */
-function range(pointsList: SeriesPoint[][], thresholdMs: number, band: boolean): [number, number] {
-  let lo = -thresholdMs;
-  let hi = thresholdMs;
-  for (const points of pointsList) {
-    for (const p of points) {
-      const e = band ? ms(p.errorNs) : 0;
-      lo = Math.min(lo, ms(p.offsetNs) - e);
-      hi = Math.max(hi, ms(p.offsetNs) + e);
+/** Frame, gridlines, tick labels on both axes and, where in range, the threshold lines. */
+function axes(f: Frame, thresholdNs: number): string {
+  const { box } = f;
+  const x0 = box.left;
+  const x1 = box.width - box.right;
+  const y0 = box.top;
+  const y1 = box.height - box.bottom;
+  let out = `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="#fff" stroke="#bbb"/>`;
+  // Labels closer than a line of text to one already written are left out (zero first); gridlines stay.
+  const labelled: number[] = [];
+  const byPriority = [...f.scale.ticks].sort((a, b) => Math.abs(a) - Math.abs(b));
+  for (const tick of byPriority) {
+    const y = f.y(tick);
+    out += `<line class="${tick === 0 ? 'zero' : 'grid'}" x1="${x0}" x2="${x1}" y1="${px(y)}" y2="${px(y)}" stroke="${tick === 0 ? '#888' : '#e6e6e6'}" stroke-width="${tick === 0 ? 1 : 0.8}"/>`;
+    if (labelled.some((other) => Math.abs(other - y) < 12)) continue;
+    labelled.push(y);
+    out += `<text class="ytick" x="${x0 - 6}" y="${px(y + 3.5)}" text-anchor="end">${offsetLabel(tick, f.scale.step)}</text>`;
+  }
+  for (const tick of timeTicks(f.spanNs)) {
+    const x = px(f.x(f.now - BigInt(Math.round(tick.beforeNowNs))));
+    out += `<line class="grid" x1="${x}" x2="${x}" y1="${y0}" y2="${y1}" stroke="#f0f0f0"/>`;
+    out += `<text class="xtick" x="${x}" y="${box.height - 8}" text-anchor="middle">${tick.label}</text>`;
+  }
+  for (const sign of [1, -1]) {
+    const t = sign * thresholdNs;
+    if (t < f.scale.lo || t > f.scale.hi) continue;
+    const y = px(f.y(t));
+    out += `<line class="threshold" x1="${x0}" x2="${x1}" y1="${y}" y2="${y}" stroke="${ALERT_COLOUR}" stroke-dasharray="6,4"/>`;
+    // In the right margin when there is one, so the label never covers a series.
+    if (box.right >= 60) {
+      out += `<text class="threshold-label" x="${x1 + 6}" y="${px(f.y(t) + 3.5)}" fill="${ALERT_COLOUR}">${sign > 0 ? '+' : '−'}threshold</text>`;
     }
-  }
-  if (hi - lo < 1e-6) hi = lo + 1;
-  const pad = (hi - lo) / 10;
-  return [lo - pad, hi + pad];
-}
-
-const pt = (x: number, y: number) => `${fixed(x, 1)},${fixed(y, 1)}`;
-
-/** Axes, zero line, threshold lines and tick labels of one plot. */
-function axes(f: Frame, thresholdMs: number, windowNs: number): string {
-  const x0 = M.left;
-  const x1 = W - M.right;
-  let out = `<rect x="${x0}" y="${M.top}" width="${x1 - x0}" height="${H - M.top - M.bottom}" fill="#fff" stroke="#ccc"/>`;
-  out += `<line class="zero" x1="${x0}" x2="${x1}" y1="${fixed(f.y(0), 1)}" y2="${fixed(f.y(0), 1)}" stroke="#999" stroke-width="0.5"/>`;
-  for (const t of [thresholdMs, -thresholdMs]) {
-    out += `<line class="threshold" x1="${x0}" x2="${x1}" y1="${fixed(f.y(t), 1)}" y2="${fixed(f.y(t), 1)}" stroke="#c00" stroke-dasharray="5,4"/>`;
-  }
-  out += `<text x="${x1 - 2}" y="${fixed(f.y(thresholdMs) - 3, 1)}" text-anchor="end" fill="#c00" font-size="10">threshold ±${fixed(thresholdMs, 1)} ms</text>`;
-  out += `<text x="${x0 - 4}" y="${M.top + 9}" text-anchor="end" font-size="10">${fixed(f.hiMs, 1)} ms</text>`;
-  out += `<text x="${x0 - 4}" y="${H - M.bottom}" text-anchor="end" font-size="10">${fixed(f.loMs, 1)} ms</text>`;
-  for (const frac of [0, 0.5, 1]) {
-    const x = x0 + frac * (x1 - x0);
-    const label = frac === 1 ? 'now' : `−${spanText(windowNs * (1 - frac))}`;
-    out += `<text x="${fixed(x, 1)}" y="${H - 6}" text-anchor="${frac === 0 ? 'start' : frac === 1 ? 'end' : 'middle'}" font-size="10">${label}</text>`;
   }
   return out;
 }
 
-/** One node's plot: the error band, the offset line, the threshold. */
-function nodePlot(node: NodeState, points: SeriesPoint[], color: string, input: PlotInput): string {
-  const thresholdMs = ms(input.thresholdNs);
-  const [lo, hi] = range([points], thresholdMs, true);
-  const f = frame(input.now, input.windowNs, lo, hi);
-  const upper = points.map((p) => pt(f.x(p.at), f.y(ms(p.offsetNs + p.errorNs))));
-  const lower = points.map((p) => pt(f.x(p.at), f.y(ms(p.offsetNs - p.errorNs)))).reverse();
-  const line = points.map((p) => pt(f.x(p.at), f.y(ms(p.offsetNs)))).join(' ');
-  const id = escapeHtml(node.id);
-  return (
-    `<svg class="plot" data-node="${id}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="offset of ${id} over the last hour">` +
-    axes(f, thresholdMs, input.windowNs) +
-    `<g class="series" data-node="${id}" data-points="${points.length}">` +
-    `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.2" stroke="none"/>` +
-    `<polyline class="offset" points="${line}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
-    (points.length === 1
-      ? `<circle cx="${fixed(f.x(points[0]!.at), 1)}" cy="${fixed(f.y(ms(points[0]!.offsetNs)), 1)}" r="2.5" fill="${color}"/>`
-      : '') +
-    `</g></svg>`
-  );
-}
-
-/** All nodes' offsets in one plot, one series each. */
-function overviewPlot(nodes: readonly NodeState[], pointsOf: SeriesPoint[][], input: PlotInput): string {
-  const thresholdMs = ms(input.thresholdNs);
-  const [lo, hi] = range(pointsOf, thresholdMs, false);
-  const f = frame(input.now, input.windowNs, lo, hi);
-  let series = '';
-  nodes.forEach((node, i) => {
-    const line = pointsOf[i]!.map((p) => pt(f.x(p.at), f.y(ms(p.offsetNs)))).join(' ');
-    series += `<g class="series" data-node="${escapeHtml(node.id)}" data-points="${pointsOf[i]!.length}"><polyline points="${line}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5"/></g>`;
-  });
-  return `<svg id="overview" class="overview" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="offset of every node over the last hour">${axes(f, thresholdMs, input.windowNs)}${series}</svg>`;
-}
-
-/** A span for an axis label: seconds below two minutes, else minutes. */
-function spanText(ns: number): string {
-  return ns < 120e9 ? `${Math.round(ns / 1e9)} s` : `${Math.round(ns / 60e9)} min`;
-}
-
-/** The plotted span: the window, shrunk to the data while there is less than that (at least 10 s). */
-function plottedSpan(pointsOf: SeriesPoint[][], now: Nanos, windowNs: number): number {
+/** The span plotted: the window, shrunk to the data while there is less than that (at least 10 s). */
+function plottedSpan(pointsOf: readonly SeriesPoint[][], now: Nanos, windowNs: number): number {
   let oldest = now;
   for (const points of pointsOf) if (points[0] && points[0].at < oldest) oldest = points[0].at;
   return Math.min(windowNs, Math.max(10e9, Number(now - oldest)));
 }
 
-function ago(nowMono: Nanos, atMono: Nanos): string {
-  const s = Number(nowMono - atMono) / 1e9;
-  return s < 120 ? `${Math.max(0, Math.round(s))} s ago` : `${Math.round(s / 60)} min ago`;
+const polyline = (f: Frame, points: readonly SeriesPoint[]) =>
+  points.map((p) => `${px(f.x(p.at))},${px(f.y(p.offsetNs))}`).join(' ');
+
+/** Every shown node's offset on one symmetric-log axis, with the threshold. */
+function overviewPlot(shown: readonly Shown[], input: PlotInput): string {
+  let lo = -input.thresholdNs;
+  let hi = input.thresholdNs;
+  for (const { points } of shown)
+    for (const p of points) ((lo = Math.min(lo, p.offsetNs)), (hi = Math.max(hi, p.offsetNs)));
+  const f = frameOf(OVERVIEW, input.now, input.spanNs, symlogScale(lo, hi, SYMLOG_LINEAR_NS));
+  let series = '';
+  for (const { node, colour, points } of shown) {
+    const id = escapeHtml(node.id);
+    series += `<g class="series" data-node="${id}" data-points="${points.length}"><title>${id}</title>`;
+    series += `<polyline points="${polyline(f, points)}" fill="none" stroke="${colour}" stroke-width="1.6"/>`;
+    const last = points.at(-1);
+    if (last) series += `<circle cx="${px(f.x(last.at))}" cy="${px(f.y(last.offsetNs))}" r="2.5" fill="${colour}"/>`;
+    series += '</g>';
+  }
+  return (
+    `<svg id="overview" class="overview" viewBox="0 0 ${OVERVIEW.width} ${OVERVIEW.height}" width="${OVERVIEW.width}" height="${OVERVIEW.height}" role="img" aria-label="offset of every node">` +
+    `${axes(f, input.thresholdNs)}${series}</svg>`
+  );
 }
 
-/** Nodes shown when the fleet is larger: a page with 10,000 plots helps no one (and costs MBs per reload). */
-export const MAX_SHOWN_NODES = 24;
-
-/** How far a node is from trouble: over threshold first, then by |offset| − error (its proven distance from 0). */
-function badness(node: NodeState): number {
-  const c = node.current;
-  if (!c) return -Infinity;
-  return (node.alarm.over ? 1e18 : 0) + Math.abs(c.offsetNs) - c.errorNs;
+/** One node's offset ± error bound on its own axis, with its marks. */
+function nodePlot(item: Shown, input: PlotInput): string {
+  const { node, colour, points } = item;
+  const marks = node.marks.filter((m) => m.at >= input.now - BigInt(Math.round(input.spanNs)));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) ((lo = Math.min(lo, p.offsetNs - p.errorNs)), (hi = Math.max(hi, p.offsetNs + p.errorNs)));
+  if (!Number.isFinite(lo)) ((lo = -input.thresholdNs), (hi = input.thresholdNs));
+  // Zero and the threshold join the axis when that does not squash the data.
+  const span = Math.max(hi - lo, 1);
+  if (lo > 0 && lo < 3 * span) lo = 0;
+  if (hi < 0 && -hi < 3 * span) hi = 0;
+  for (const t of [input.thresholdNs, -input.thresholdNs]) {
+    if (t > hi && t - hi < span) hi = t;
+    if (t < lo && lo - t < span) lo = t;
+  }
+  const f = frameOf(NODE_PLOT, input.now, input.spanNs, linearScale(lo, hi, 4));
+  const upper = points.map((p) => `${px(f.x(p.at))},${px(f.y(p.offsetNs + p.errorNs))}`);
+  const lower = points.map((p) => `${px(f.x(p.at))},${px(f.y(p.offsetNs - p.errorNs))}`).reverse();
+  const id = escapeHtml(node.id);
+  let markSvg = '';
+  for (const m of marks) {
+    const x = px(f.x(m.at));
+    markSvg +=
+      `<g class="mark" data-kind="${m.kind}"><title>${m.kind} at ${isoNanos(m.at).slice(11, 19)}Z</title>` +
+      `<line x1="${x}" x2="${x}" y1="${NODE_PLOT.top}" y2="${NODE_PLOT.height - NODE_PLOT.bottom}" stroke="${MARK_COLOURS[m.kind]}" stroke-width="1" stroke-dasharray="2,2"/>` +
+      `<text x="${x}" y="${NODE_PLOT.top - 5}" text-anchor="middle" fill="${MARK_COLOURS[m.kind]}">${MARK_SYMBOLS[m.kind]}</text></g>`;
+  }
+  const offScale = input.thresholdNs > f.scale.hi && -input.thresholdNs < f.scale.lo;
+  const note = offScale
+    ? `<text class="note" x="${NODE_PLOT.width - NODE_PLOT.right - 4}" y="${NODE_PLOT.top + 12}" text-anchor="end">threshold ±${offsetLabel(input.thresholdNs).slice(1)} is off this scale</text>`
+    : '';
+  return (
+    `<svg class="plot" data-node="${id}" viewBox="0 0 ${NODE_PLOT.width} ${NODE_PLOT.height}" width="${NODE_PLOT.width}" height="${NODE_PLOT.height}" role="img" aria-label="offset of ${id} with its error bound">` +
+    axes(f, input.thresholdNs) +
+    `<g class="series" data-node="${id}" data-points="${points.length}">` +
+    `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.25" stroke="${colour}" stroke-opacity="0.35" stroke-width="0.6"/>` +
+    `<polyline class="offset" points="${polyline(f, points)}" fill="none" stroke="${colour}" stroke-width="1.6"/>` +
+    (points.length === 1
+      ? `<circle cx="${px(f.x(points[0]!.at))}" cy="${px(f.y(points[0]!.offsetNs))}" r="2.5" fill="${colour}"/>`
+      : '') +
+    `</g>${markSvg}${note}</svg>`
+  );
 }
+
+interface PlotInput {
+  now: Nanos;
+  spanNs: number;
+  thresholdNs: number;
+}
+
+/** A node on the page: its status, colour and plotted points. */
+interface Shown {
+  node: NodeState;
+  status: NodeStatus;
+  colour: string;
+  points: SeriesPoint[];
+}
+
+function stateCell(status: NodeStatus): string {
+  const label = status.state.replace('_', ' ');
+  return `<td class="state"><span class="badge ${status.state}">${label}</span></td>`;
+}
+
+function agoText(seconds: number): string {
+  return seconds < 120
+    ? `${Math.round(seconds)} s ago`
+    : seconds < 7200
+      ? `${Math.round(seconds / 60)} min ago`
+      : `${Math.round(seconds / 3600)} h ago`;
+}
+
+function row(item: Shown): string {
+  const { status: s, colour } = item;
+  const num = (v: number | null, f: (x: number) => string) => `<td class="num">${v === null ? '–' : f(v)}</td>`;
+  return (
+    `<tr data-node="${escapeHtml(s.id)}" data-state="${s.state}"><td><span class="swatch" style="background:${colour}"></span>${escapeHtml(s.id)}</td>` +
+    `<td>${escapeHtml(s.addr)}</td>${stateCell(s)}` +
+    num(s.offsetSeconds, (v) => `${v >= 0 ? '+' : ''}${fixed(v * 1e3)}`) +
+    num(s.errorSeconds, (v) => `±${fixed(v * 1e3)}`) +
+    num(s.rttSeconds, (v) => fixed(v * 1e3)) +
+    `<td class="num">${s.intervalSeconds} s</td><td class="num">${s.checks}</td><td class="num">${s.discarded}</td>` +
+    `<td>${agoText(s.lastSeenSecondsAgo)}</td></tr>`
+  );
+}
+
+function summary(statuses: readonly NodeStatus[], input: DashboardInput): string {
+  const count = (state: NodeStatus['state']) => statuses.filter((s) => s.state === state).length;
+  const chips = (['over_threshold', 'lost', 'pending', 'ok'] as const)
+    .map((state) => `<span class="badge ${state}">${count(state)} ${state.replace('_', ' ')}</span>`)
+    .join(' ');
+  const reference = input.reference
+    ? `<span class="reference ${escapeHtml(input.reference.state)}">master clock vs Roughtime: <b>${escapeHtml(input.reference.state)}</b> <small>${escapeHtml(input.reference.detail)}</small></span>`
+    : `<span class="reference none">master clock vs Roughtime: <b>not checked</b> <small>(no --roughtime-server)</small></span>`;
+  return `<p class="summary">${chips}</p><p>${reference}</p>`;
+}
+
+const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:.05em .5em;border-radius:.7em;font-size:.9em;border:1px solid}
+.badge.ok{color:#1d6b1d;border-color:#9c9;background:#eef8ee}
+.badge.over_threshold{color:#fff;border-color:${ALERT_COLOUR};background:${ALERT_COLOUR};font-weight:bold}
+.badge.lost{color:#444;border-color:#999;background:#e4e4e4}
+.badge.pending{color:#35557a;border-color:#9ab;background:#eef3f8}
+.reference b{text-transform:uppercase}.reference.wrong b{color:${ALERT_COLOUR}}.reference.ok b{color:#1d6b1d}
+.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:2px}
+ul.legend{list-style:none;padding:0;margin:.3em 0 1em;display:flex;flex-wrap:wrap;gap:.4em 1.2em}
+section.node{display:inline-block;margin:0 1em 1em 0;vertical-align:top}h3{margin:.2em 0;font-size:1em}small{color:#777;font-weight:normal}
+svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#555}svg text.threshold-label{font-size:11px}
+svg text.note{fill:#999;font-style:italic}
+p.marks{color:#666;font-size:.9em}
+`;
 
 /** The whole page. Fleets over MAX_SHOWN_NODES show their worst nodes; /status has them all. */
 export function renderDashboard(input: DashboardInput): string {
   const { thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
-  const fleetSize = input.nodes.length;
-  const nodes =
-    fleetSize <= MAX_SHOWN_NODES
-      ? input.nodes
-      : [...input.nodes].sort((a, b) => badness(b) - badness(a)).slice(0, MAX_SHOWN_NODES);
-  const hidden = fleetSize - nodes.length;
+  const colourOf = new Map(input.nodes.map((n, i) => [n.id, PALETTE[i % PALETTE.length]!]));
+  const all = input.nodes.map((node) => ({ node, status: nodeStatus(node, now) }));
+  all.sort((a, b) => worstFirst(a.status, b.status));
   const since = now.wall - BigInt(windowNs);
-  const pointsOf = nodes.map((n) => n.series.points(since));
-  const spanNs = plottedSpan(pointsOf, now.wall, windowNs);
-  const frameInput = { now: now.wall, windowNs: spanNs, thresholdNs };
-  const rows = nodes
-    .map((n, i) => {
-      const c = n.current;
-      const state = n.alarm.over
-        ? '<td class="over">over threshold</td>'
-        : c
-          ? '<td class="ok">ok</td>'
-          : '<td>no check yet</td>';
-      return (
-        `<tr data-node="${escapeHtml(n.id)}"><td><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span>${escapeHtml(n.id)}</td>` +
-        `<td>${escapeHtml(formatHostPort({ host: n.ip, port: n.port }))}</td>` +
-        `<td class="num">${c ? signed(ms(c.offsetNs)) : '–'}</td><td class="num">${c ? `±${fixed(ms(c.errorNs))}` : '–'}</td>` +
-        `<td class="num">${c ? fixed(ms(c.rttNs)) : '–'}</td><td class="num">${n.checks}</td><td class="num">${n.discarded}</td>` +
-        `<td>${ago(now.mono, n.lastSeenMono)}</td>${state}</tr>`
-      );
-    })
-    .join('\n');
-  const plots = nodes
+  const shown: Shown[] = all.slice(0, MAX_SHOWN_NODES).map(({ node, status }) => ({
+    node,
+    status,
+    colour: colourOf.get(node.id)!,
+    points: node.series.points(since),
+  }));
+  const hidden = all.length - shown.length;
+  const plotInput: PlotInput = {
+    now: now.wall,
+    spanNs: plottedSpan(
+      shown.map((s) => s.points),
+      now.wall,
+      windowNs,
+    ),
+    thresholdNs,
+  };
+  const fleetSize = all.length;
+  const legend = shown
     .map(
-      (n, i) =>
-        `<section class="node"><h3>${escapeHtml(n.id)} <small>${escapeHtml(formatHostPort({ host: n.ip, port: n.port }))}</small></h3>${nodePlot(n, pointsOf[i]!, COLORS[i % COLORS.length]!, frameInput)}</section>`,
+      (s) =>
+        `<li data-node="${escapeHtml(s.node.id)}"><span class="swatch" style="background:${s.colour}"></span>${escapeHtml(s.node.id)}</li>`,
+    )
+    .join('');
+  const plots = shown
+    .map(
+      (s) =>
+        `<section class="node"><h3><span class="swatch" style="background:${s.colour}"></span>${escapeHtml(s.node.id)} <small>${escapeHtml(s.status.addr)} · ${stateOf(s.node).replace('_', ' ')}</small></h3>${nodePlot(s, plotInput)}</section>`,
     )
     .join('\n');
+  const markLegend = (Object.keys(MARK_SYMBOLS) as NodeMark['kind'][])
+    .map((k) => `<span style="color:${MARK_COLOURS[k]}">${MARK_SYMBOLS[k]}</span> ${k}`)
+    .join(' · ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="${refreshSeconds}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>saturn: ${fleetSize} node${fleetSize === 1 ? '' : 's'}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
-table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.over{color:#c00;font-weight:bold}.ok{color:#070}
-.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:2px}
-section.node{display:inline-block;margin:0 1em 1em 0;vertical-align:top}h3{margin:.2em 0;font-size:1em}small{color:#777;font-weight:normal}
-svg text{font-family:system-ui,sans-serif;fill:#555}
-</style></head>
+<style>${STYLE}</style></head>
 <body>
 <h1>saturn</h1>
-<p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${nodes.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ${fixed(ms(thresholdNs), 1)} ms · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
-${referenceLine(input.reference)}
-<table><thead><tr><th>node</th><th>address</th><th>offset ms</th><th>error ms</th><th>rtt ms</th><th>checks</th><th>discarded</th><th>last seen</th><th>state</th></tr></thead>
+${summary(
+  all.map((a) => a.status),
+  input,
+)}
+<p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${shown.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ±${offsetLabel(thresholdNs).slice(1)} · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
+<table><thead><tr><th>node</th><th>address</th><th>state</th><th class="num">offset ms</th><th class="num">error ms</th><th class="num">rtt ms</th><th class="num">interval</th><th class="num">checks</th><th class="num">discarded</th><th>last seen</th></tr></thead>
 <tbody>
-${rows}
+${shown.map(row).join('\n')}
 </tbody></table>
-<h2>All nodes, last ${spanText(spanNs)}</h2>
-${overviewPlot(nodes, pointsOf, frameInput)}
+<h2>All nodes: offset (symmetric log scale)</h2>
+${overviewPlot(shown, plotInput)}
+<ul class="legend">${legend}</ul>
 <h2>Each node: offset ± error bound</h2>
+<p class="marks">Marks: ${markLegend}</p>
 ${plots}
 </body></html>
 `;

@@ -1,23 +1,33 @@
 /**
- * /metrics in the Prometheus text format (prom-client, in a registry of its own). Most values are
- * read from the live state when scraped (fleet, drops, events, webhooks, stage timings); what needs
- * every observation (the RTT histogram, Roughtime results) is fed by observe* calls.
+ * /metrics in the Prometheus text format (prom-client, in a registry of its own), checked by
+ * `promtool check metrics` in the tests. Most values are read from the live state when scraped
+ * (fleet, drops, events, webhooks, stage timings); what needs every observation (the RTT
+ * histogram, Roughtime results) is fed by observe* calls. A lost node's offset, error bound and
+ * last-check gauges are not exported: they would be last values passed off as current; its state
+ * (`saturn_node_state`, `saturn_node_up`) says what is known.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
-import type { WebhookTarget } from '../events/webhook.js';
-import type { CheckRecord, NodeState } from '../fleet/fleet.js';
-import { formatHostPort } from '../util/parse.js';
+import { WEBHOOK_FAILURE_REASONS, type WebhookTarget } from '../events/webhook.js';
+import { type CheckRecord, NODE_STATES, type NodeState, addrOf, stateOf } from '../fleet/fleet.js';
 
-/** Where the scrape-time values come from. */
-export interface MetricsSources {
-  nodes: () => readonly NodeState[];
-  thresholdNs: number;
+/** What a master and a slave both export: their datagram drops, events, webhooks, stages, build and process. */
+export interface CommonSources {
+  /** Datagrams dropped by reason; every reason listed in `dropReasons` is exported, 0 until it happens. */
   drops: () => Record<string, number>;
+  dropReasons?: readonly string[];
+  /** `saturn_build_info` labels. */
+  build?: { version: string };
   events: () => ReadonlyMap<EventKind, number>;
   webhooks: () => readonly WebhookTarget[];
   /** Stage timings by stage name (the pipeline's DurationHistogram fits). */
   stages?: () => Record<string, StageTimings>;
+}
+
+/** Where the master's scrape-time values come from. */
+export interface MetricsSources extends CommonSources {
+  nodes: () => readonly NodeState[];
+  thresholdNs: number;
   /** The master's own reference state against Roughtime; undefined when no server is configured. */
   reference?: () => 'unknown' | 'ok' | 'wrong' | undefined;
 }
@@ -32,6 +42,7 @@ export interface StageTimings {
 /** RTT buckets, seconds: 50 µs (loopback) to 1 s (a bad WAN). */
 const RTT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const STAGE_QUANTILES = [0.5, 0.9, 0.99];
+const STAGE_SUMMARY = 'saturn_pipeline_stage_seconds';
 
 type Labels = Record<string, string>;
 
@@ -39,7 +50,7 @@ type Labels = Record<string, string>;
  * A counter or gauge whose values are read from the live state at scrape time. (A prom-client
  * counter only goes up by inc(), so a mirrored counter is reset and set again on every scrape.)
  */
-function mirrored(
+export function mirrored(
   kind: 'counter' | 'gauge',
   registry: Registry,
   name: string,
@@ -67,8 +78,8 @@ function mirrored(
   }
 }
 
-const mirroredCounter = mirrored.bind(undefined, 'counter');
-const mirroredGauge = mirrored.bind(undefined, 'gauge');
+export const mirroredCounter = mirrored.bind(undefined, 'counter');
+export const mirroredGauge = mirrored.bind(undefined, 'gauge');
 
 /** The metrics of one saturn node. */
 export class SaturnMetrics {
@@ -78,8 +89,28 @@ export class SaturnMetrics {
 
   constructor(sources: MetricsSources) {
     const r = this.registry;
-    const withCheck = () => sources.nodes().filter((n) => n.current !== undefined);
-    const nodeLabels = (n: NodeState) => ({ node: n.id, addr: formatHostPort({ host: n.ip, port: n.port }) });
+    // Current estimates: nodes with a good check that are not lost.
+    const withCheck = () => sources.nodes().filter((n) => n.current !== undefined && !n.lost);
+    const nodeLabels = (n: NodeState) => ({ node: n.id, addr: addrOf(n) });
+
+    mirroredGauge(
+      r,
+      'saturn_node_up',
+      '1 while the node checks in; 0 once it is lost (no check for 3 of its intervals).',
+      ['node', 'addr'],
+      () => sources.nodes().map((n) => [nodeLabels(n), n.lost ? 0 : 1]),
+    );
+    mirroredGauge(
+      r,
+      'saturn_node_state',
+      'The node state: 1 for the state it is in (pending, ok, over_threshold, lost), 0 for the others.',
+      ['node', 'addr', 'state'],
+      () =>
+        sources.nodes().flatMap((n) => {
+          const state = stateOf(n);
+          return NODE_STATES.map((s): [Labels, number] => [{ ...nodeLabels(n), state: s }, s === state ? 1 : 0]);
+        }),
+    );
 
     mirroredGauge(
       r,
@@ -105,9 +136,13 @@ export class SaturnMetrics {
     mirroredGauge(
       r,
       'saturn_node_over_threshold',
-      '1 while the node is proven over the threshold (|offset| - error > threshold).',
+      '1 while the node is proven over the threshold (|offset| - error > threshold); not exported while it is lost.',
       ['node', 'addr'],
-      () => sources.nodes().map((n) => [nodeLabels(n), n.alarm.over ? 1 : 0]),
+      () =>
+        sources
+          .nodes()
+          .filter((n) => !n.lost)
+          .map((n) => [nodeLabels(n), n.alarm.over ? 1 : 0]),
     );
     mirroredCounter(r, 'saturn_node_checks_total', 'Checks of the node, by result.', ['node', 'addr', 'result'], () =>
       sources.nodes().flatMap((n): [Labels, number][] => [
@@ -125,70 +160,7 @@ export class SaturnMetrics {
     mirroredGauge(r, 'saturn_threshold_seconds', 'The alert threshold (--threshold).', [], () => [
       [{}, sources.thresholdNs / 1e9],
     ]);
-    mirroredCounter(r, 'saturn_datagrams_dropped_total', 'Datagrams dropped unanswered, by reason.', ['reason'], () =>
-      Object.entries(sources.drops()).map(([reason, n]) => [{ reason }, n]),
-    );
-    mirroredCounter(r, 'saturn_events_total', 'Events raised, by kind.', ['kind'], () =>
-      EVENT_KINDS.map((kind) => [{ kind }, sources.events().get(kind) ?? 0]),
-    );
-
-    const targets = () => sources.webhooks().map((w, i) => ({ w, labels: { webhook: String(i), target: w.label } }));
-    mirroredGauge(
-      r,
-      'saturn_webhook_outbox_depth',
-      'Events waiting for delivery to the webhook.',
-      ['webhook', 'target'],
-      () => targets().map(({ w, labels }) => [labels, w.outbox.depth]),
-    );
-    mirroredCounter(
-      r,
-      'saturn_webhook_deliveries_total',
-      'Events delivered (2xx) to the webhook.',
-      ['webhook', 'target'],
-      () => targets().map(({ w, labels }) => [labels, w.stats.delivered]),
-    );
-    mirroredCounter(
-      r,
-      'saturn_webhook_failures_total',
-      'Failed delivery attempts (retried), by reason: network, timeout, http_429, http_5xx.',
-      ['webhook', 'target', 'reason'],
-      () =>
-        targets().flatMap(({ w, labels }) =>
-          [...w.stats.failures].map(([reason, n]): [Labels, number] => [{ ...labels, reason }, n]),
-        ),
-    );
-    mirroredCounter(
-      r,
-      'saturn_webhook_rejected_total',
-      'Events the webhook rejected with a status that is not retried (3xx, 4xx other than 429).',
-      ['webhook', 'target'],
-      () => targets().map(({ w, labels }) => [labels, w.stats.rejected]),
-    );
-    mirroredCounter(
-      r,
-      'saturn_webhook_outbox_dropped_total',
-      'Events dropped undelivered because the outbox was full.',
-      ['webhook', 'target'],
-      () => targets().map(({ w, labels }) => [labels, w.outbox.droppedTotal]),
-    );
-
-    const stages = () => Object.entries(sources.stages?.() ?? {});
-    mirroredGauge(
-      r,
-      'saturn_pipeline_stage_quantile_seconds',
-      'Time spent in a pipeline stage: quantiles (log buckets, within ~19%).',
-      ['stage', 'quantile'],
-      () =>
-        stages().flatMap(([stage, t]) =>
-          STAGE_QUANTILES.map((q): [Labels, number] => [{ stage, quantile: String(q) }, t.quantileNs(q) / 1e9]),
-        ),
-    );
-    mirroredCounter(r, 'saturn_pipeline_stage_seconds_total', 'Time spent in a pipeline stage: total.', ['stage'], () =>
-      stages().map(([stage, t]) => [{ stage }, t.sumNs / 1e9]),
-    );
-    mirroredCounter(r, 'saturn_pipeline_stage_samples_total', 'Items timed in a pipeline stage.', ['stage'], () =>
-      stages().map(([stage, t]) => [{ stage }, t.count]),
-    );
+    registerCommon(r, sources);
     const reference = sources.reference;
     if (reference !== undefined)
       mirroredGauge(
@@ -218,6 +190,11 @@ export class SaturnMetrics {
     if (record.verdict) this.#rtt.observe({ node: record.node.id }, record.verdict.rttNs / 1e9);
   }
 
+  /** Drops what is kept per node (a forgotten node's RTT histogram), so labels do not pile up. */
+  forgetNode(id: string): void {
+    this.#rtt.remove({ node: id });
+  }
+
   /** Feeds one Roughtime result: ok, wrong (reference clock outside the bound), invalid, timeout, … */
   observeRoughtime(server: string, result: string): void {
     this.#roughtime.inc({ server, result });
@@ -230,5 +207,107 @@ export class SaturnMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+/**
+ * The pipeline stages' timings as one Prometheus summary (quantiles from the pipeline's own log
+ * histograms, within ~19%, plus _sum and _count). prom-client's Summary computes quantiles from
+ * observations it sees itself; these come from the pipeline, so the metric is written directly.
+ */
+function stageSummary(read: () => [string, StageTimings][]) {
+  const help = 'Time spent in a pipeline stage, per item: quantiles (log buckets, within ~19%), sum and count.';
+  return {
+    name: STAGE_SUMMARY,
+    help,
+    type: 'summary',
+    aggregator: 'sum',
+    reset: () => undefined,
+    get: () => ({
+      name: STAGE_SUMMARY,
+      help,
+      type: 'summary',
+      aggregator: 'sum',
+      values: read().flatMap(([stage, t]) => [
+        ...STAGE_QUANTILES.map((q) => ({ labels: { stage, quantile: q }, value: t.quantileNs(q) / 1e9 })),
+        { metricName: `${STAGE_SUMMARY}_sum`, labels: { stage }, value: t.sumNs / 1e9 },
+        { metricName: `${STAGE_SUMMARY}_count`, labels: { stage }, value: t.count },
+      ]),
+    }),
+  };
+}
+
+/** Registers what every node exports: drops, events, webhooks, pipeline stages, build info, process metrics. */
+export function registerCommon(r: Registry, sources: CommonSources): void {
+  mirroredCounter(r, 'saturn_datagrams_dropped_total', 'Datagrams dropped unanswered, by reason.', ['reason'], () => {
+    const counts = {
+      ...Object.fromEntries((sources.dropReasons ?? []).map((reason) => [reason, 0])),
+      ...sources.drops(),
+    };
+    return Object.entries(counts).map(([reason, n]) => [{ reason }, n]);
+  });
+  mirroredCounter(r, 'saturn_events_total', 'Events raised, by kind.', ['kind'], () =>
+    EVENT_KINDS.map((kind) => [{ kind }, sources.events().get(kind) ?? 0]),
+  );
+
+  const targets = () => sources.webhooks().map((w, i) => ({ w, labels: { webhook: String(i), target: w.label } }));
+  mirroredGauge(
+    r,
+    'saturn_webhook_outbox_depth',
+    'Events waiting for delivery to the webhook.',
+    ['webhook', 'target'],
+    () => targets().map(({ w, labels }) => [labels, w.outbox.depth]),
+  );
+  mirroredCounter(
+    r,
+    'saturn_webhook_deliveries_total',
+    'Events delivered (2xx) to the webhook.',
+    ['webhook', 'target'],
+    () => targets().map(({ w, labels }) => [labels, w.stats.delivered]),
+  );
+  mirroredCounter(
+    r,
+    'saturn_webhook_failures_total',
+    'Failed delivery attempts (retried), by reason: network, timeout, http_429, http_5xx.',
+    ['webhook', 'target', 'reason'],
+    () =>
+      targets().flatMap(({ w, labels }) =>
+        WEBHOOK_FAILURE_REASONS.map((reason): [Labels, number] => [
+          { ...labels, reason },
+          w.stats.failures.get(reason) ?? 0,
+        ]),
+      ),
+  );
+  mirroredCounter(
+    r,
+    'saturn_webhook_rejected_total',
+    'Events the webhook rejected with a status that is not retried (3xx, 4xx other than 429).',
+    ['webhook', 'target'],
+    () => targets().map(({ w, labels }) => [labels, w.stats.rejected]),
+  );
+  mirroredCounter(
+    r,
+    'saturn_webhook_outbox_dropped_total',
+    'Events dropped undelivered because the outbox was full.',
+    ['webhook', 'target'],
+    () => targets().map(({ w, labels }) => [labels, w.outbox.droppedTotal]),
+  );
+
+  r.registerMetric(stageSummary(() => Object.entries(sources.stages?.() ?? {})) as never);
+  mirroredGauge(
+    r,
+    'saturn_build_info',
+    'Always 1; the labels say which saturn and Node.js are running.',
+    ['version', 'nodejs'],
+    () => [[{ version: sources.build?.version ?? 'unknown', nodejs: process.versions.node }, 1]],
+  );
+  collectDefaultMetrics({ register: r });
+  // prom-client names three gauges with a counter's `_total` suffix, which promtool rejects.
+  for (const misnamed of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    r.removeSingleMetric(misnamed);
   }
 }

@@ -35,8 +35,6 @@
  * Nothing accepted into the queue before close() is lost by close().
  */
 import type { Clock, Instant } from '../clock/clock.js';
-import { ConfigError } from '../errors.js';
-import { formatHostPort } from '../util/parse.js';
 import { BatchedLane, type BatchedLaneOptions, type JobOutcome } from './batched-lane.js';
 import { type FastLane, type Reply, fastSendFor, sendStamped } from './fast-lane.js';
 import type { Peer } from './udp-socket.js';
@@ -115,7 +113,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   let routedAway = 0;
   const countFastReply = () => void fastAnswered++;
 
-  socket = await bindOrExplain(
+  socket = await bindOrStop(
     batched,
     options.listenAddr,
     clock,
@@ -189,11 +187,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
 }
 
 /**
- * Binds the socket; on failure stops the lane's workers (they would keep the process alive) and
- * throws a ConfigError naming the address: the listen address is configuration, and `main`
- * turns it into one sentence and exit code 2.
+ * Binds the socket; on failure stops the lane's workers first (they would keep the process
+ * alive after the caller has given up) and throws the bind error as it is, for the caller to
+ * turn into one sentence naming its option (service/listen.ts).
  */
-async function bindOrExplain(
+async function bindOrStop(
   batched: BatchedLane | undefined,
   ...args: Parameters<typeof UdpSocket.bind>
 ): Promise<UdpSocket> {
@@ -201,13 +199,6 @@ async function bindOrExplain(
     return await UdpSocket.bind(...args);
   } catch (error) {
     await batched?.drain();
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EADDRINUSE'
-        ? 'the address is in use'
-        : code === 'EADDRNOTAVAIL'
-          ? 'no interface has that address'
-          : (error as Error).message;
-    throw new ConfigError(`cannot listen on UDP ${formatHostPort(args[0])}: ${why} (${code ?? 'error'})`);
+    throw error;
   }
 }

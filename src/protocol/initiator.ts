@@ -13,6 +13,8 @@ export type InitiatorOutcome =
 export interface CheckInitiatorOptions {
   envelope: Envelope;
   nodeId: string;
+  /** This node's check interval, ns, told to the responder in every Report (default 0: not said). */
+  intervalNs?: number;
   random?: RandomBytes;
 }
 
@@ -36,11 +38,13 @@ export class CheckInitiator {
   private readonly envelope: Envelope;
   private readonly random: RandomBytes;
   readonly nodeId: string;
+  private readonly intervalNs: number;
   private check: Check | undefined;
 
   constructor(options: CheckInitiatorOptions) {
     this.envelope = options.envelope;
     this.nodeId = options.nodeId;
+    this.intervalNs = options.intervalNs ?? 0;
     this.random = options.random ?? cryptoRandom;
   }
 
@@ -109,6 +113,7 @@ export class CheckInitiator {
             receivedAt,
             sentAt: sentAt.wall,
             clockSteps,
+            intervalNs: this.intervalNs,
           }),
         );
         check.lastSent = bytes;

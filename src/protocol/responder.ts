@@ -10,6 +10,18 @@ import { type RandomBytes, cryptoRandom } from '../wire/random.js';
 import type { Outgoing } from './outgoing.js';
 import { SessionTable, type SessionTableOptions } from './session-table.js';
 
+/** Every reason the responder (and its envelope) drops a datagram for: counters start at 0 for each. */
+export const RESPONDER_DROP_CODES: readonly ErrorCode[] = [
+  'SATURN_ERR_SHORT_PACKET',
+  'SATURN_ERR_BAD_VERSION',
+  'SATURN_ERR_BAD_MAC',
+  'SATURN_ERR_DECODE',
+  'SATURN_ERR_UNKNOWN_SESSION',
+  'SATURN_ERR_STALE_LEG',
+  'SATURN_ERR_BAD_ECHO',
+  'SATURN_ERR_DUPLICATE',
+];
+
 /** Samples per check when the options do not say (--rounds). */
 export const DEFAULT_ROUNDS = 5;
 
@@ -21,6 +33,8 @@ export interface FinishedCheck {
   nodeId: string;
   ip: string;
   port: number;
+  /** The slave's check interval as it said in leg 0, ns (0: not said). */
+  intervalNs: number;
   /** When the last leg was received. */
   at: Instant;
   /** The check's samples in order (for diagnostics and the accuracy bench). */
@@ -60,6 +74,7 @@ interface Session {
   /** Monotonic receipt of leg 0 (the session's age counts from it). */
   startedAt: Nanos;
   nodeId: string;
+  intervalNs: number;
   /** The leg the next fresh Report must carry. */
   expectedLeg: number;
   /** Nonce of the last Report processed, to recognise its duplicates. */
@@ -144,6 +159,7 @@ export class CheckResponder {
     const session: Session = {
       startedAt: receivedAt.mono,
       nodeId: report.nodeId,
+      intervalNs: report.intervalNs,
       expectedLeg: 1,
       lastReportNonce: report.nonce,
       masterNonce: this.random(NONCE_BYTES),
@@ -189,6 +205,7 @@ export class CheckResponder {
     session.done = true;
     const finished: FinishedCheck = {
       nodeId: session.nodeId,
+      intervalNs: session.intervalNs,
       ip,
       port,
       at: receivedAt,

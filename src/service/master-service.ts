@@ -2,10 +2,10 @@ import type { EventJournal } from '../events/journal.js';
 import { type LlogWriter, nsToMillisText } from '../log/llog.js';
 import type { Config } from '../config/options.js';
 import { formatHostPort } from '../util/parse.js';
-import { type Clock, type Instant, type Timer, isoNanos } from '../clock/clock.js';
+import { type Clock, type Instant, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
-import { type CheckRecord, Fleet, LOST_AFTER_INTERVALS, type NodeState } from '../fleet/fleet.js';
+import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
 import type { EventSubject } from '../events/event.js';
 import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
 import { Envelope } from '../wire/envelope.js';
@@ -19,8 +19,10 @@ export interface MasterDeps {
   llog: LlogWriter;
   /** Where events go (numbered, to the llog stream and every webhook). */
   journal: EventJournal;
-  /** Sees every finished check (metrics, the dashboard's series). */
+  /** Sees every finished check (metrics, the accuracy bench). */
   observe?: (record: CheckRecord, finished: FinishedCheck) => void;
+  /** Told of every node the fleet forgets (metrics drop its labels). */
+  forgotten?: (node: NodeState) => void;
 }
 
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
@@ -37,7 +39,8 @@ export class MasterService {
     this.fleet = new Fleet({
       thresholdNs: config.thresholdNs,
       realertNs: config.realertNs,
-      lostAfterNs: LOST_AFTER_INTERVALS * config.intervalNs,
+      intervalNs: config.intervalNs,
+      forgetAfterNs: config.forgetAfterNs,
     });
   }
 
@@ -101,7 +104,8 @@ export class MasterService {
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
     const { node, verdict, alarm } = record;
     const subject = subjectOf(node);
-    if (record.back) this.deps.llog.line('INFO', 'slave back', { ip: node.ip, name: node.id });
+    if (record.conflict) this.nameConflict(record.conflict, at);
+    if (record.back) this.deps.journal.emit({ kind: 'slave_back', at, node: subject });
     this.deps.observe?.(record, finished);
     if (!verdict) {
       this.deps.logger.warn({ name: node.id, ip: node.ip, reason: discardReason }, 'check discarded');
@@ -128,17 +132,38 @@ export class MasterService {
     });
   }
 
-  /** Sweeps for lost slaves twice an interval (the timer is the edge: it reads the clock). */
+  private nameConflict(conflict: NameConflict, at: Nanos): void {
+    const [a, b] = conflict.addrs;
+    this.deps.journal.emit({
+      kind: 'name_conflict',
+      at,
+      node: { id: conflict.name, addr: a },
+      detail: `${a} and ${b} both report the name ${conflict.name}: kept apart as ${conflict.name}@${a} and ${conflict.name}@${b}; give them distinct --name`,
+    });
+  }
+
+  /** Sweeps for lost slaves at least once a second and twice an interval (the timer is the edge: it reads the clock). */
   private scheduleSweep(): void {
-    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, this.config.intervalNs / 2), () => {
-      this.sweepLost(this.deps.clock.read());
+    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
+      this.sweep(this.deps.clock.read());
       this.scheduleSweep();
     });
   }
 
-  /** Raises slave_lost for every slave silent for 3 intervals. */
-  private sweepLost(now: Instant): void {
-    for (const node of this.fleet.sweep(now.mono)) {
+  /** Raises slave_lost for every slave silent for 3 of its intervals, slave_forgotten after --forget-after. */
+  private sweep(now: Instant): void {
+    const { lost, forgotten } = this.fleet.sweep(now);
+    for (const node of forgotten) {
+      this.deps.forgotten?.(node);
+      const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
+      this.deps.journal.emit({
+        kind: 'slave_forgotten',
+        at: now.wall,
+        node: subjectOf(node),
+        detail: `no check for ${silentS} s`,
+      });
+    }
+    for (const node of lost) {
       const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
       const last = node.lastCheckAt === undefined ? 'none' : isoNanos(node.lastCheckAt);
       this.deps.journal.emit({
@@ -160,5 +185,5 @@ export class MasterService {
 
 /** The node as events name it. */
 function subjectOf(node: NodeState): EventSubject {
-  return { id: node.id, addr: formatHostPort({ host: node.ip, port: node.port }) };
+  return { id: node.id, addr: addrOf(node) };
 }

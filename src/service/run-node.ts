@@ -10,10 +10,26 @@ import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
 import type { CheckRecord } from '../fleet/fleet.js';
 import { MasterService } from './master-service.js';
+import { RESPONDER_DROP_CODES } from '../protocol/responder.js';
+import { reasonOf } from '../errors.js';
+import { SATURN_VERSION } from '../util/version.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { ReferenceMonitor, type ReferenceState } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
+import { listening } from './listen.js';
+import { SlaveMetrics, type SlaveView, slaveStatusDocument } from '../http/slave-view.js';
+
+/** A JSON route answer. */
+function json(doc: unknown) {
+  return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
+}
+
+/** The part of a SlaveService its HTTP view reads. */
+function slaveState(slave: SlaveService) {
+  const { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed } = slave;
+  return { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed };
+}
 
 /** A running master or slave with whatever else it serves; `close()` stops everything, newest first. */
 export interface RunningNode {
@@ -59,61 +75,95 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     node.events = events;
     closers.push(() => events.close());
     if (config.role === 'slave') {
-      node.slave = await SlaveService.start(config, { ...services, journal: events.journal });
-      closers.push(() => node.slave!.close());
+      const slave = await listening(
+        '--listen-addr',
+        config.listenAddr,
+        () => SlaveService.start(config, { ...services, journal: events.journal }),
+        ' (by the master or another saturn on this host? give this node its own --listen-addr, e.g. 0.0.0.0:4124)',
+      );
+      node.slave = slave;
+      closers.push(() => slave.close());
+      if (config.metricsAddr) {
+        const view = (): SlaveView => ({
+          ...slaveState(slave),
+          name: config.name,
+          master: formatHostPort(config.masterAddr!),
+        });
+        const slaveMetrics = new SlaveMetrics(view, {
+          drops: () => slave.drops.snapshot(),
+          events: () => events.journal.counts,
+          webhooks: () => events.webhooks,
+          build: { version: SATURN_VERSION },
+        });
+        node.http = await listening('--metrics-addr', config.metricsAddr, () =>
+          HttpServer.start(config.metricsAddr!, {
+            '/status': () => json(slaveStatusDocument(view(), deps.clock.read(), slave.drops.snapshot())),
+            '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+            '/metrics': async () => ({ type: slaveMetrics.contentType, body: await slaveMetrics.render() }),
+          }),
+        );
+      }
     } else {
       const masterMetrics = new SaturnMetrics({
         nodes: () => node.master?.fleet.all() ?? [],
         thresholdNs: config.thresholdNs,
         drops: () => node.master?.drops.snapshot() ?? {},
+        dropReasons: RESPONDER_DROP_CODES.map(reasonOf),
+        build: { version: SATURN_VERSION },
         events: () => events.journal.counts,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
         reference: () => node.reference?.state().state,
       });
       metrics = masterMetrics;
-      // The metrics see every finished check (the RTT histogram).
-      const observe = (record: CheckRecord) => masterMetrics.observeCheck(record);
-      const master = await MasterService.start(config, { ...services, journal: events.journal, observe });
+      // The metrics see every finished check (the RTT histogram) and forget what they kept of a forgotten node.
+      const master = await listening('--listen-addr', config.listenAddr, () =>
+        MasterService.start(config, {
+          ...services,
+          journal: events.journal,
+          observe: (record: CheckRecord) => masterMetrics.observeCheck(record),
+          forgotten: (node) => masterMetrics.forgetNode(node.id),
+        }),
+      );
       node.master = master;
       closers.push(() => master.close());
       if (config.metricsAddr) {
-        node.http = await HttpServer.start(config.metricsAddr, {
-          '/status': () => {
-            const doc = {
-              ...statusDocument(master.fleet.all(), master.drops.snapshot()),
-              legHoldUs: master.legHold.summary(),
-              reference: referenceStatus(node.reference?.state()),
-            };
-            return { type: 'application/json', body: `${JSON.stringify(doc)}\n` };
-          },
-          '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-          '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
-          '/': () => ({
-            type: 'text/html; charset=utf-8',
-            body: renderDashboard({
-              nodes: master.fleet.all(),
-              thresholdNs: config.thresholdNs,
-              now: deps.clock.read(),
-              reference: node.reference?.state(),
+        node.http = await listening('--metrics-addr', config.metricsAddr, () =>
+          HttpServer.start(config.metricsAddr!, {
+            '/status': () =>
+              json({
+                ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot()),
+                legHoldUs: master.legHold.summary(),
+                reference: referenceStatus(node.reference?.state()),
+              }),
+            '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+            '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
+            '/': () => ({
+              type: 'text/html; charset=utf-8',
+              body: renderDashboard({
+                nodes: master.fleet.all(),
+                thresholdNs: config.thresholdNs,
+                now: deps.clock.read(),
+                reference: node.reference === undefined ? undefined : referenceView(node.reference.state()),
+              }),
             }),
           }),
-        });
-        closers.push(() => node.http!.close());
-        deps.logger.info(
-          { addr: formatHostPort(node.http.address), url: `http://${formatHostPort(node.http.address)}/status` },
-          'http listening',
         );
       }
     }
+    if (node.http) {
+      const http = node.http;
+      closers.push(() => http.close());
+      deps.logger.info(
+        { addr: formatHostPort(http.address), url: `http://${formatHostPort(http.address)}/status` },
+        'http listening',
+      );
+    }
     if (config.roughtimeListen) {
       const keys = config.roughtimeKeyFile === undefined ? adHocKeys() : await loadKeyFile(config.roughtimeKeyFile);
-      const server = await startRoughtimeServer({
-        listenAddr: config.roughtimeListen,
-        keys,
-        clock: deps.clock,
-        logger: deps.logger,
-      });
+      const server = await listening('--roughtime-listen', config.roughtimeListen, () =>
+        startRoughtimeServer({ listenAddr: config.roughtimeListen!, keys, clock: deps.clock, logger: deps.logger }),
+      );
       node.roughtime = server;
       closers.push(async () => void (await server.close()));
       const publicKey = Buffer.from(server.publicKey).toString('base64');
@@ -164,5 +214,16 @@ function referenceStatus(state: ReferenceState | undefined): Record<string, unkn
     server: state.server ?? null,
     offsetMs: state.offsetNs === undefined ? null : state.offsetNs / 1e6,
     errorMs: state.errorNs === undefined ? null : state.errorNs / 1e6,
+  };
+}
+
+/** The dashboard's line on the master's reference clock: the state and the answer that decided it. */
+function referenceView(state: ReferenceState): { state: string; detail: string } {
+  if (state.offsetNs === undefined || state.errorNs === undefined)
+    return { state: state.state, detail: '(no usable answer yet)' };
+  const sign = state.offsetNs >= 0 ? '+' : '−';
+  return {
+    state: state.state,
+    detail: `${state.server}: ${sign}${(Math.abs(state.offsetNs) / 1e6).toFixed(3)} ms ± ${(state.errorNs / 1e6).toFixed(3)} ms`,
   };
 }

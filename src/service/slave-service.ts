@@ -37,8 +37,9 @@ const MAX_RETRANSMITS = 3;
  */
 export class SlaveService {
   readonly drops = new DropCounts();
-  /** The master's last verdict on this node. */
+  /** The master's last verdict on this node, and when it came (wall and monotonic). */
   lastResult: Result | undefined;
+  lastResultAt: Instant | undefined;
   checksCompleted = 0;
   checksFailed = 0;
   private readonly core: CheckInitiator;
@@ -57,7 +58,11 @@ export class SlaveService {
     private readonly deps: SlaveDeps,
     transport?: Transport,
   ) {
-    this.core = new CheckInitiator({ envelope: new Envelope(config.hmacKey), nodeId: config.name });
+    this.core = new CheckInitiator({
+      envelope: new Envelope(config.hmacKey),
+      nodeId: config.name,
+      intervalNs: config.intervalNs,
+    });
     this.master = config.masterAddr!;
     this.legTimeoutNs = Math.min(1e9, config.intervalNs / 5);
     this.transport = transport;
@@ -115,6 +120,11 @@ export class SlaveService {
     this.sendNow((sentAt) => leg0.build(sentAt));
   }
 
+  /** False from a check the master left unanswered until one it answers. */
+  get masterReachable(): boolean {
+    return !this.unreachable;
+  }
+
   /** A datagram from the network, stamped at the edge. */
   onDatagram(datagram: Uint8Array, receivedAt: Instant): void {
     const { clock, logger } = this.deps;
@@ -130,6 +140,7 @@ export class SlaveService {
         return;
       case 'result':
         this.clearLegTimer();
+        this.lastResultAt = receivedAt;
         this.onResult(outcome.result);
         return;
     }

@@ -43,6 +43,7 @@ export function encodeMessage(message: Message): Uint8Array {
           receivedAt: fromBigint(message.receivedAt),
           sentAt: fromBigint(message.sentAt),
           clockSteps: message.clockSteps,
+          intervalNs: message.intervalNs,
         },
       };
       break;
@@ -100,6 +101,7 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       receivedAt: toBigint(r.receivedAt),
       sentAt: toBigint(r.sentAt),
       clockSteps: r.clockSteps ?? 0,
+      intervalNs: Number(r.intervalNs ?? 0),
     };
   }
   const s = packet.response;

@@ -11,6 +11,8 @@ export interface Report {
   receivedAt: Nanos;
   sentAt: Nanos;
   clockSteps: number;
+  /** The initiator's check interval, ns (0: not said); the master judges it lost by it. */
+  intervalNs: number;
 }
 
 /** A decoded master -> slave leg. */

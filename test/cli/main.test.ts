@@ -51,15 +51,67 @@ test('a state dir saturn cannot use is one sentence and exit 2, not a stack trac
   assert.match(stderr, /^saturn: .*sequence does not hold a sequence number: "garbage"\n$/);
 });
 
-test('a port already in use is a clear start-up error, exit 2', async () => {
+test('a port already in use is one sentence naming the option, exit 2; a slave is told to pick its own', async () => {
   const { createSocket } = await import('node:dgram');
   const socket = createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
   const { port } = socket.address();
-  const { code, stderr } = await run('--hmac-key', '0123456789abcdef', '--listen-addr', `127.0.0.1:${port}`);
-  socket.close();
-  assert.equal(code, 2);
-  assert.match(stderr, /EADDRINUSE/);
+  try {
+    const master = await run('--hmac-key', '0123456789abcdef', '--listen-addr', `127.0.0.1:${port}`);
+    assert.equal(master.code, 2);
+    assert.equal(master.stderr, `saturn: --listen-addr 127.0.0.1:${port}: the address is already in use\n`);
+    const slave = await run(
+      '--hmac-key',
+      '0123456789abcdef',
+      '--listen-addr',
+      `127.0.0.1:${port}`,
+      '--master-addr',
+      `127.0.0.1:${port}`,
+    );
+    assert.equal(slave.code, 2);
+    assert.match(
+      slave.stderr,
+      /^saturn: --listen-addr 127\.0\.0\.1:\d+: the address is already in use \(.*give this node its own --listen-addr.*\)\n$/,
+    );
+  } finally {
+    socket.close();
+  }
+});
+
+test('errors name the option, file or variable the bad value came from, in one sentence', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-errors-'));
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'x');
+  const shortKey = join(dir, 'key');
+  writeFileSync(shortKey, 'short\n');
+  const config = join(dir, 'saturn.json');
+  writeFileSync(config, JSON.stringify({ hmacKey: '0123456789abcdef', threshold: 'zz' }));
+  const key = ['--hmac-key', '0123456789abcdef', '--listen-addr', '127.0.0.1:0'];
+  const cases: [string[], RegExp][] = [
+    [
+      [...key, '--state-dir', '/proc/nope'],
+      /^saturn: --state-dir \/proc\/nope: cannot create \/proc\/nope \(E[A-Z]+\)\n$/,
+    ],
+    [[...key, '--state-dir', file], /^saturn: --state-dir .*plain-file: .*plain-file is not a directory\n$/],
+    [['--hmac-key-file', shortKey], /^saturn: the HMAC key in .*key must be at least 16 bytes, got 5\n$/],
+    [['--config', config], /^saturn: "threshold" in .*saturn\.json must be a duration/],
+  ];
+  for (const [argv, message] of cases) {
+    const started = performance.now();
+    const { code, stderr } = await run(...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(stderr, message);
+    assert.ok(performance.now() - started < 10_000, `${argv.join(' ')} took too long`);
+  }
+  const env = spawnSync(process.execPath, [SATURN_BIN, '--hmac-key', '0123456789abcdef'], {
+    env: { ...process.env, SATURN_THRESHOLD: 'oops' },
+    encoding: 'utf8',
+  });
+  assert.equal(env.status, 2);
+  assert.equal(env.stderr, 'saturn: SATURN_THRESHOLD must be a duration such as 250ms, 1.5s or 2m, got "oops"\n');
 });
 
 test('environment variables set options', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { formatStatusTable } from '../../src/cli/status.js';
+import type { NodeStatus } from '../../src/http/status.js';
 import { startMesh } from '../helpers/mesh.js';
 import { lineSink } from '../helpers/sinks.js';
 
@@ -18,7 +19,7 @@ describe('saturn status against a running master (in process)', () => {
     for (const c of cleanups) await c();
   });
 
-  test('a table of the mesh, and --json for machines', async () => {
+  test("a table of the mesh, worst first, with each node's state; --json for machines; --check", async () => {
     const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }]);
     cleanups.push(mesh.close);
     await mesh.checked(2);
@@ -27,75 +28,117 @@ describe('saturn status against a running master (in process)', () => {
     const table = await run('status', '--metrics-addr', addr);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.split('\n');
-    assert.match(lines[0]!, /^S\s+Name\s+Address\s+Offset\s+\+\/- Error\s+RTT\s+Checks\s+Discarded\s+Last$/);
+    assert.match(lines[0]!, /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+RTT\s+Checks\s+Discarded\s+Last$/);
     assert.match(lines[1]!, /^=+$/);
-    const web3 = lines.find((l) => l.includes('web-3'))!;
-    assert.match(web3, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+\+7(4\d|5\d)\.\d{3}ms/);
-    assert.match(
-      lines.find((l) => l.includes('web-1'))!,
-      /^ \s+web-1\s+127\.0\.0\.1:\d+\s+[+-]\d\.\d{3}ms/,
-    );
-    assert.match(table.stdout, /2 nodes, 1 over threshold/);
+    assert.match(lines[2]!, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+over_threshold\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
+    assert.match(lines[3]!, /^ \s+web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
+    assert.match(table.stdout, /2 nodes: 1 over threshold \(\*\), 0 lost and 0 pending/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
     assert.equal(json.code, 0);
     const doc = JSON.parse(json.stdout);
     assert.deepEqual(doc.nodes.map((n: any) => n.id).sort(), ['web-1', 'web-3']);
-    assert.equal(doc.nodes.find((n: any) => n.id === 'web-3').overThreshold, true);
+    const web3 = doc.nodes.find((n: any) => n.id === 'web-3');
+    assert.equal(web3.state, 'over_threshold');
+    assert.equal(web3.overThreshold, true);
+    assert.equal(web3.intervalSeconds, 0.1, 'the slave said its own interval');
+
+    const check = await run('status', '--metrics-addr', addr, '--check');
+    assert.equal(check.code, 1, 'a node over threshold fails the check');
+  });
+
+  test('--check passes when every node is ok', async () => {
+    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-2' }]);
+    cleanups.push(mesh.close);
+    await mesh.checked(2);
+    const check = await run('status', '--metrics-addr', mesh.base.replace('http://', ''), '--check', '--timeout', '2s');
+    assert.equal(check.code, 0, check.stdout + check.stderr);
   });
 });
 
-test('an unreachable master is exit 1 with one line; no address is a usage error, exit 2', async () => {
+test('an unreachable master is exit 2 with one line; usage errors are exit 2 too', async () => {
   const { createServer } = await import('node:net');
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   await new Promise((r) => server.close(r));
-  const down = await run('status', '--metrics-addr', `127.0.0.1:${port}`);
-  assert.equal(down.code, 1);
-  assert.match(down.stderr, /^saturn: cannot get http:\/\/127\.0\.0\.1:\d+\/status: ECONNREFUSED\n$/);
+  for (const extra of [[], ['--check']]) {
+    const down = await run('status', '--metrics-addr', `127.0.0.1:${port}`, ...extra);
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /^saturn: cannot get http:\/\/127\.0\.0\.1:\d+\/status: ECONNREFUSED\n$/);
+  }
   const usage = await run('status');
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--metrics-addr/);
   const bad = await run('status', '--metrics-addr', 'nowhere');
   assert.equal(bad.code, 2);
+  for (const timeout of ['abc', '-5', '0']) {
+    const r = await run('status', '--metrics-addr', `127.0.0.1:${port}`, '--timeout', timeout);
+    assert.equal(r.code, 2, `--timeout ${timeout}`);
+    assert.match(r.stderr, /--timeout/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
 });
 
-test('the table marks nodes without a check and aligns columns', () => {
-  const now = Date.parse('2024-05-01T12:00:10Z');
-  const text = formatStatusTable(
-    {
-      nodes: [
-        {
-          id: 'a',
-          addr: '10.0.0.1:4123',
-          offsetSeconds: -0.0001234,
-          errorSeconds: 0.00002,
-          rttSeconds: 0.0004,
-          checks: 12,
-          discarded: 1,
-          lastCheckAt: '2024-05-01T12:00:00.000Z',
-          overThreshold: false,
-        },
-        {
-          id: 'new-node',
-          addr: '10.0.0.22:4123',
-          offsetSeconds: null,
-          errorSeconds: null,
-          rttSeconds: null,
-          checks: 0,
-          discarded: 0,
-          lastCheckAt: null,
-          overThreshold: false,
-        },
-      ],
-    },
-    now,
-  );
+test('a master that does not answer in time is exit 2, saying so', async () => {
+  const { createServer } = await import('node:net');
+  const sockets: import('node:net').Socket[] = [];
+  const silent = createServer((socket) => void sockets.push(socket)); // accepts, never answers
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  try {
+    const r = await run('status', '--metrics-addr', `127.0.0.1:${port}`, '--timeout', '200ms');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no answer within 200ms/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
+const status = (over: Partial<NodeStatus>): NodeStatus => ({
+  id: 'a',
+  name: 'a',
+  addr: '10.0.0.1:4123',
+  state: 'ok',
+  offsetSeconds: -0.0001234,
+  errorSeconds: 0.00002,
+  rttSeconds: 0.0004,
+  checks: 12,
+  discarded: 1,
+  lastCheckAt: '2024-05-01T12:00:00.000Z',
+  lastSeenSecondsAgo: 10,
+  intervalSeconds: 10,
+  overThreshold: false,
+  ...over,
+});
+
+test('the table marks nodes that are not current, sorts worst first and aligns columns', () => {
+  const text = formatStatusTable({
+    drops: {},
+    nodes: [
+      status({}),
+      status({
+        id: 'new-node',
+        name: 'new-node',
+        addr: '10.0.0.22:4123',
+        state: 'pending',
+        offsetSeconds: null,
+        errorSeconds: null,
+        rttSeconds: null,
+        checks: 0,
+        discarded: 0,
+        lastCheckAt: null,
+        lastSeenSecondsAgo: 2,
+      }),
+      status({ id: 'gone', name: 'gone', state: 'lost', lastSeenSecondsAgo: 400 }),
+    ],
+  });
   const lines = text.split('\n');
-  assert.match(lines[2]!, /^ {3}a {9}10\.0\.0\.1:4123\s+-0\.123ms\s+0\.020ms\s+0\.400ms\s+12\s+1\s+10s$/);
-  assert.match(lines[3]!, /^\?  new-node  10\.0\.0\.22:4123\s+-\s+-\s+-\s+0\s+0\s+never$/);
+  assert.match(lines[2]!, /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+0\.400ms\s+12\s+1\s+7m$/);
+  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+0\s+0\s+2s$/);
+  assert.match(lines[4]!, /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+0\.400ms\s+12\s+1\s+10s$/);
   // Right-aligned numbers: the Checks column ends at the same place in every row.
   const end = (l: string, cell: string) => l.indexOf(cell) + cell.length;
-  assert.equal(end(lines[2]!, ' 12'), end(lines[0]!, 'Checks'));
+  assert.equal(end(lines[4]!, ' 12'), end(lines[0]!, 'Checks'));
 });

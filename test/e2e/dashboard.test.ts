@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
+import { ALERT_COLOUR } from '../../src/http/dashboard.js';
 
 /** Debian's chromium package; the test installs nothing (`.ci/run` installs it with apt-get). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -61,39 +62,58 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   t.diagnostic(`screenshot: ${shot}`);
   assert.match(await page.title(), /^saturn: 3 nodes$/);
 
-  // The table: one row per node; web-3 over threshold.
+  // The summary and the table: worst first, one state per node, the same words as /status.
+  assert.match(await page.locator('p.summary').innerText(), /1 over threshold\s+0 lost\s+0 pending\s+2 ok/);
   const rows = page.locator('tbody tr');
   assert.equal(await rows.count(), 3);
+  assert.equal(await rows.nth(0).getAttribute('data-node'), 'web-3', 'the node over threshold comes first');
   assert.deepEqual((await page.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort(), [
     'web-1',
     'web-2',
     'web-3',
   ]);
-  assert.equal((await page.locator('tr[data-node="web-3"] td.over').innerText()).trim(), 'over threshold');
+  assert.equal((await page.locator('tr[data-node="web-3"] .badge').innerText()).trim(), 'over threshold');
+  assert.equal((await page.locator('tr[data-node="web-1"] .badge').innerText()).trim(), 'ok');
 
-  // The overview plot: one series per node, each a visible line with several points.
+  // The overview: one visible line per node, a legend naming each in its colour, no node in the alert colour,
+  // round tick labels with zero, gridlines, and the threshold labelled outside the plot area.
   const series = page.locator('#overview g.series');
   assert.equal(await series.count(), 3);
+  const colours = new Set<string>();
   for (const name of ['web-1', 'web-2', 'web-3']) {
     const line = page.locator(`#overview g.series[data-node="${name}"] polyline`);
     // A flat line has no height, so Playwright does not call it visible; its box still has a width.
     const box = await line.boundingBox();
     assert.ok(box && box.width > 1, `${name}'s line has no extent: ${JSON.stringify(box)}`);
     assert.ok(Number(await page.locator(`#overview g.series[data-node="${name}"]`).getAttribute('data-points')) >= 2);
+    const colour = (await line.getAttribute('stroke'))!;
+    assert.notEqual(colour, ALERT_COLOUR, `${name} is drawn in the alert colour`);
+    colours.add(colour);
+    assert.ok(await page.locator(`ul.legend li[data-node="${name}"]`).isVisible(), `${name} is in the legend`);
   }
-  // Per node: a plot with its band, its line and the threshold drawn.
+  assert.equal(colours.size, 3, 'every node has its own colour');
+  const yLabels = await page.locator('#overview text.ytick').allTextContents();
+  assert.ok(yLabels.includes('0') && yLabels.includes('+100 ms') && yLabels.includes('+1 ms'), yLabels.join(' '));
+  assert.ok((await page.locator('#overview line.grid').count()) >= 8, 'gridlines');
+  const plotRight = await page.locator('#overview rect').first().boundingBox();
+  const thresholdLabel = await page.locator('#overview text.threshold-label').first().boundingBox();
+  assert.ok(thresholdLabel!.x >= plotRight!.x + plotRight!.width, 'the threshold label sits outside the plot area');
+  const xLabels = await page.locator('#overview text.xtick').allTextContents();
+  assert.equal(xLabels[0], 'now');
+  const xValues = xLabels.slice(1).map((label) => {
+    const m = /^−(\d+) (s|min|h)$/.exec(label);
+    assert.ok(m, `x tick label ${label}`);
+    return Number(m[1]);
+  });
+  const step = xValues[0]!;
+  assert.ok([1, 2, 5, 10, 15, 30].includes(step), `x ticks step by ${step}`);
+  xValues.forEach((v, i) => assert.equal(v, step * (i + 1), `x ticks ${xLabels.join(', ')} are not evenly round`));
+
+  // Per node: its own axis, so web-1's band of a few tens of µs is visibly tall; web-3's drift is marked.
   const plots = page.locator('svg.plot');
   assert.equal(await plots.count(), 3);
-  for (let i = 0; i < 3; i++) {
-    const plot = plots.nth(i);
-    assert.equal(await plot.locator('g.series').count(), 1);
-    assert.equal(await plot.locator('line.threshold').count(), 2);
-    assert.ok(await plot.locator('polygon.band').isVisible());
-  }
-  // web-3's line sits above its +threshold line (SVG y grows downwards); web-1's between the two.
-  const y = async (selector: string) => (await page.locator(selector).boundingBox())!.y;
-  assert.ok(
-    (await y('svg.plot[data-node="web-3"] polyline.offset')) <
-      (await y('svg.plot[data-node="web-3"] line.threshold >> nth=0')),
-  );
+  for (let i = 0; i < 3; i++) assert.equal(await plots.nth(i).locator('g.series').count(), 1);
+  const band = await page.locator('svg.plot[data-node="web-1"] polygon.band').boundingBox();
+  assert.ok(band && band.height > 20, `web-1's error band is ${band?.height} px tall`);
+  assert.ok((await page.locator('svg.plot[data-node="web-3"] g.mark[data-kind="drift"]').count()) >= 1);
 });

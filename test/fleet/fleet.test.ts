@@ -1,69 +1,155 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Instant } from '../../src/clock/clock.js';
-import { Fleet } from '../../src/fleet/fleet.js';
+import { Fleet, stateOf } from '../../src/fleet/fleet.js';
 import type { FinishedCheck } from '../../src/protocol/responder.js';
 
 const S = 1_000_000_000n;
 const WALL0 = 1_700_000_000n * S;
 
+interface CheckOptions {
+  offsetNs?: number;
+  wall?: bigint;
+  ip?: string;
+  port?: number;
+  intervalNs?: number;
+}
+
 /** A finished good check of `id` at monotonic second `second` (wall time in step with it unless `wall` says). */
-function check(id: string, second: bigint, offsetNs = 0, wall?: bigint): FinishedCheck {
-  const at: Instant = { mono: second * S, wall: wall ?? WALL0 + second * S };
+function check(id: string, second: bigint | number, options: CheckOptions = {}): FinishedCheck {
+  const mono = BigInt(Math.round(Number(second) * 1e9));
+  const at: Instant = { mono, wall: options.wall ?? WALL0 + mono };
   return {
     nodeId: id,
-    ip: '127.0.0.1',
-    port: 1,
+    ip: options.ip ?? '127.0.0.1',
+    port: options.port ?? 1,
+    intervalNs: options.intervalNs ?? 0,
     at,
     samples: [],
-    outcome: { ok: true, estimate: { offsetNs, errorNs: 1000, rttNs: 2000, kept: 4, total: 5 } },
+    outcome: {
+      ok: true,
+      estimate: { offsetNs: options.offsetNs ?? 0, errorNs: 1000, rttNs: 2000, kept: 4, total: 5 },
+    },
   };
 }
 
+/** The instant at monotonic `mono` (wall in step). */
+const at = (mono: bigint): Instant => ({ mono, wall: WALL0 + mono });
+
+const fleetOf = (intervalS = 10, forgetAfterS = 86_400) =>
+  new Fleet({ thresholdNs: 100e6, intervalNs: intervalS * 1e9, forgetAfterNs: forgetAfterS * 1e9 });
+
 test('lost after 3 intervals of silence, announced once, back on its next check, lost again later', () => {
-  const fleet = new Fleet({ thresholdNs: 100e6, lostAfterNs: 30e9 });
-  fleet.record(check('web-1', 0n));
-  fleet.record(check('web-2', 20n));
-  assert.deepEqual(fleet.sweep(29n * S), []);
+  const fleet = fleetOf();
+  fleet.record(check('web-1', 0));
+  fleet.record(check('web-2', 20));
+  assert.deepEqual(fleet.sweep(at(29n * S)).lost, []);
   assert.deepEqual(
-    fleet.sweep(30n * S).map((n) => n.id),
+    fleet.sweep(at(30n * S)).lost.map((n) => n.id),
     ['web-1'],
   );
-  assert.deepEqual(fleet.sweep(45n * S), []); // not again
-  assert.equal(fleet.get('web-1')!.lost, true);
-  assert.equal(fleet.record(check('web-1', 46n)).back, true);
-  assert.equal(fleet.record(check('web-1', 47n)).back, false);
+  assert.deepEqual(fleet.sweep(at(45n * S)).lost, []); // not again
+  assert.equal(stateOf(fleet.get('web-1')!), 'lost');
+  assert.equal(fleet.record(check('web-1', 46)).back, true);
+  assert.equal(stateOf(fleet.get('web-1')!), 'ok');
+  assert.equal(fleet.record(check('web-1', 47)).back, false);
   assert.deepEqual(
-    fleet.sweep(50n * S).map((n) => n.id),
+    fleet.sweep(at(50n * S)).lost.map((n) => n.id),
     ['web-2'],
   );
   assert.deepEqual(
-    fleet.sweep(77n * S).map((n) => n.id),
+    fleet.sweep(at(77n * S)).lost.map((n) => n.id),
     ['web-1'],
   );
-  assert.throws(() => new Fleet({ thresholdNs: 1, lostAfterNs: 0 }), RangeError);
+  assert.throws(() => new Fleet({ thresholdNs: 1, intervalNs: 0 }), RangeError);
+});
+
+test("lost is 3 of the slave's own intervals, not the master's", () => {
+  const fleet = fleetOf(1); // master at 1 s
+  fleet.record(check('slow', 0, { intervalNs: 5e9 })); // the slave checks every 5 s
+  for (let t = 5; t <= 20; t += 5) {
+    assert.deepEqual(fleet.sweep(at(BigInt(t) * S - 1n)).lost, [], `lost at ${t} s`);
+    fleet.record(check('slow', t, { intervalNs: 5e9 }));
+  }
+  assert.deepEqual(fleet.sweep(at(34n * S)).lost, []);
+  assert.deepEqual(
+    fleet.sweep(at(35n * S)).lost.map((n) => n.id),
+    ['slow'],
+  );
+  // A slave that does not say its interval gets the master's.
+  fleet.record(check('old', 40));
+  assert.deepEqual(
+    fleet.sweep(at(43n * S)).lost.map((n) => n.id),
+    ['old'],
+  );
+});
+
+test('a node lost for longer than forget-after is forgotten, once', () => {
+  const fleet = fleetOf(10, 3600);
+  fleet.record(check('web-1', 0));
+  fleet.record(check('web-2', 3000));
+  assert.deepEqual(fleet.sweep(at(3599n * S)).forgotten, []);
+  assert.deepEqual(
+    fleet.sweep(at(3600n * S)).forgotten.map((n) => n.id),
+    ['web-1'],
+  );
+  assert.equal(fleet.get('web-1'), undefined);
+  assert.deepEqual(fleet.sweep(at(3700n * S)).forgotten, []);
+  assert.equal(fleet.size, 1);
 });
 
 test('a step of the wall clock does not make anyone lost: ages are monotonic', () => {
-  const fleet = new Fleet({ thresholdNs: 100e6, lostAfterNs: 30e9 });
-  fleet.record(check('web-1', 0n));
+  const fleet = fleetOf();
+  fleet.record(check('web-1', 0));
   // The master's wall clock jumps a day ahead; the node checks again 5 s later (monotonic).
-  fleet.record(check('web-1', 5n, 0, WALL0 + 86_400n * S));
-  assert.deepEqual(fleet.sweep(20n * S), []);
+  fleet.record(check('web-1', 5, { wall: WALL0 + 86_400n * S }));
+  assert.deepEqual(fleet.sweep(at(20n * S)).lost, []);
   assert.equal(fleet.get('web-1')!.lastCheckAt, WALL0 + 86_400n * S, 'the wall instant is what is shown');
 });
 
-test('a check folds into history, alarm and series; a discarded one only counts', () => {
-  const fleet = new Fleet({ thresholdNs: 100e6, lostAfterNs: 30e9 });
-  const over = fleet.record(check('web-3', 1n, 750e6));
+test('a check folds into history, alarm and series; a discarded one only counts; states follow', () => {
+  const fleet = fleetOf();
+  const first = fleet.record({ ...check('web-3', 0), outcome: { ok: false, code: 'SATURN_ERR_STALLED', detail: 'x' } });
+  assert.equal(stateOf(first.node), 'pending');
+  const over = fleet.record(check('web-3', 1, { offsetNs: 750e6 }));
   assert.equal(over.alarm, 'drift');
   assert.equal(over.verdict!.offsetNs, 750e6);
+  assert.equal(stateOf(over.node), 'over_threshold');
   assert.equal(fleet.get('web-3')!.series.points(0n).length, 1);
-  const discarded = fleet.record({
-    ...check('web-3', 2n),
-    outcome: { ok: false, code: 'SATURN_ERR_CLOCK_STEP', detail: 'a clock stepped' },
-  });
-  assert.equal(discarded.verdict, undefined);
   assert.equal(fleet.get('web-3')!.discarded, 1);
   assert.equal(fleet.get('web-3')!.checks, 1);
+});
+
+test('a move to a new address is not a conflict; two hosts interleaving one name are, and are kept apart', () => {
+  const fleet = fleetOf();
+  fleet.record(check('web-3', 0, { ip: '10.0.0.5', port: 4123 }));
+  const moved = fleet.record(check('web-3', 10, { ip: '10.0.0.9', port: 4123 }));
+  assert.equal(moved.conflict, undefined, 'a single change of address is a move');
+  fleet.record(check('web-3', 20, { ip: '10.0.0.9', port: 4123 }));
+  assert.equal(fleet.size, 1);
+  // A clone appears at 10.0.0.6 and checks between the original's checks.
+  const clone = fleet.record(check('web-3', 25, { ip: '10.0.0.6', port: 4123, offsetNs: 500e6 }));
+  assert.equal(clone.conflict, undefined);
+  const original = fleet.record(check('web-3', 30, { ip: '10.0.0.9', port: 4123 }));
+  assert.deepEqual(original.conflict?.addrs, ['10.0.0.9:4123', '10.0.0.6:4123']);
+  assert.equal(original.conflict?.merged.id, 'web-3');
+  assert.equal(original.node.id, 'web-3@10.0.0.9:4123');
+  fleet.record(check('web-3', 35, { ip: '10.0.0.6', port: 4123, offsetNs: 500e6 }));
+  assert.deepEqual(
+    fleet
+      .all()
+      .map((n) => n.id)
+      .sort(),
+    ['web-3@10.0.0.6:4123', 'web-3@10.0.0.9:4123'],
+  );
+  assert.equal(fleet.get('web-3@10.0.0.6:4123')!.current!.offsetNs, 500e6);
+  assert.equal(fleet.get('web-3@10.0.0.9:4123')!.current!.offsetNs, 0);
+  assert.equal(fleet.get('web-3@10.0.0.9:4123')!.name, 'web-3');
+});
+
+test('an address that went quiet long ago coming back is a move back, not a conflict', () => {
+  const fleet = fleetOf();
+  fleet.record(check('web-3', 0, { ip: '10.0.0.5' }));
+  fleet.record(check('web-3', 10, { ip: '10.0.0.9' }));
+  assert.equal(fleet.record(check('web-3', 100, { ip: '10.0.0.5' })).conflict, undefined);
 });

@@ -7,7 +7,7 @@ import { lineSink, testLogger } from './sinks.js';
 const KEY = 'in-process-mesh-key-0123456789';
 
 /** A master and slaves in this process on loopback, each writing to kept sinks; `close()` in a finally. */
-export async function startMesh(slaves: { name: string; clockOffset?: string }[], masterOptions: RawOptions = {}) {
+export async function startMesh(slaves: (RawOptions & { name: string })[], masterOptions: RawOptions = {}) {
   const events = lineSink();
   const log = testLogger();
   const nodes: RunningNode[] = [];
@@ -48,7 +48,7 @@ export async function startMesh(slaves: { name: string; clockOffset?: string }[]
         await new Promise((r) => setTimeout(r, 25));
       }
     };
-    return { master, base, events, log, checked, close };
+    return { master, slaves: nodes.slice(1), base, events, log, checked, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { OffsetSeries } from '../../src/fleet/series.js';
-import { escapeHtml } from '../../src/http/dashboard.js';
+import { ALERT_COLOUR, escapeHtml } from '../../src/http/dashboard.js';
 import { startMesh } from '../helpers/mesh.js';
 
 const S = 1_000_000_000n;
@@ -29,8 +29,11 @@ describe('dashboard page (server-rendered, in process)', () => {
     assert.equal(html.match(/<tr data-node=/g)?.length, 3);
     const overview = /<svg id="overview"[\s\S]*?<\/svg>/.exec(html)![0];
     assert.equal(overview.match(/<g class="series"/g)?.length, 3);
-    assert.equal(html.match(/class="threshold"/g)?.length, 2 * 4, 'two threshold lines per plot');
-    assert.match(html, /<tr data-node="web-3">[\s\S]*?<td class="over">over threshold<\/td>/);
+    assert.equal(overview.match(/class="threshold"/g)?.length, 2, 'the overview always shows the threshold');
+    assert.match(html, /<tbody>\n<tr data-node="web-3" data-state="over_threshold">/, 'worst first');
+    assert.match(html, /<tr data-node="web-3"[^>]*>[\s\S]*?<span class="badge over_threshold">over threshold<\/span>/);
+    assert.match(html, /<ul class="legend">(<li data-node="[^"]+">[\s\S]*?<\/li>){3}<\/ul>/);
+    for (const colour of html.matchAll(/<polyline[^>]*stroke="([^"]+)"/g)) assert.notEqual(colour[1], ALERT_COLOUR);
   });
 });
 
@@ -66,13 +69,14 @@ test('the series grows its ring as needed and wraps in order', () => {
 test('a large fleet shows its worst nodes only, and says so', async () => {
   const { renderDashboard, MAX_SHOWN_NODES } = await import('../../src/http/dashboard.js');
   const { Fleet } = await import('../../src/fleet/fleet.js');
-  const fleet = new Fleet({ thresholdNs: 100e6, lostAfterNs: 30e9 });
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9 });
   const t0 = 1_700_000_000n * S;
   for (let i = 0; i < 100; i++) {
     fleet.record({
       nodeId: `n${i}`,
       ip: '127.0.0.1',
       port: 1000 + i,
+      intervalNs: 0,
       at: { wall: t0, mono: 0n },
       samples: [],
       outcome: { ok: true, estimate: { offsetNs: i * 1e6, errorNs: 1e3, rttNs: 1e5, kept: 4, total: 5 } },
@@ -80,7 +84,34 @@ test('a large fleet shows its worst nodes only, and says so', async () => {
   }
   const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now: { wall: t0, mono: 0n } });
   assert.equal(html.match(/<tr data-node=/g)?.length, MAX_SHOWN_NODES);
-  assert.match(html, /<tr data-node="n99">/, 'the node furthest off is shown');
-  assert.doesNotMatch(html, /<tr data-node="n0">/);
+  assert.match(html, /<tr data-node="n99"/, 'the node furthest off is shown');
+  assert.doesNotMatch(html, /<tr data-node="n0"/);
   assert.match(html, /100 nodes \(the 24 furthest/);
+});
+
+test('a lost node is shown as lost, with its loss marked on its plot', async () => {
+  const { renderDashboard } = await import('../../src/http/dashboard.js');
+  const { Fleet } = await import('../../src/fleet/fleet.js');
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
+  const t0 = 1_700_000_000n * S;
+  for (let i = 0; i < 5; i++) {
+    for (const name of ['up', 'gone']) {
+      if (name === 'gone' && i > 2) continue;
+      fleet.record({
+        nodeId: name,
+        ip: '127.0.0.1',
+        port: 1000,
+        intervalNs: 1e9,
+        at: { wall: t0 + BigInt(i) * S, mono: BigInt(i) * S },
+        samples: [],
+        outcome: { ok: true, estimate: { offsetNs: 20e3, errorNs: 5e3, rttNs: 1e5, kept: 4, total: 5 } },
+      });
+    }
+  }
+  fleet.sweep({ wall: t0 + 6n * S, mono: 6n * S });
+  const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now: { wall: t0 + 6n * S, mono: 6n * S } });
+  assert.match(html, /<tr data-node="gone" data-state="lost">[\s\S]*?<span class="badge lost">lost<\/span>/);
+  assert.match(html, /<svg class="plot" data-node="gone"[\s\S]*?<g class="mark" data-kind="lost">/);
+  assert.match(html, /1 lost/);
+  assert.doesNotMatch(/<tr data-node="gone"[\s\S]*?<\/tr>/.exec(html)![0], /badge ok/);
 });

@@ -84,6 +84,7 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
       receivedAt: 1n,
       sentAt: 2n,
       clockSteps: 0,
+      intervalNs: 0,
     }),
   );
   assert.equal(x.toMaster(forged), undefined);

@@ -74,10 +74,13 @@ test('saturn roughtime serve and --roughtime-listen on a busy port exit 2 with o
   await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
   const busy = `127.0.0.1:${holder.address().port}`;
   try {
-    for (const args of [
-      ['roughtime', 'serve', '--listen-addr', busy, '--workers', '1'],
-      ['--hmac-key', '0123456789abcdef', '--listen-addr', '127.0.0.1:0', '--roughtime-listen', busy],
-    ]) {
+    for (const [option, args] of [
+      ['--listen-addr', ['roughtime', 'serve', '--listen-addr', busy, '--workers', '1']],
+      [
+        '--roughtime-listen',
+        ['--hmac-key', '0123456789abcdef', '--listen-addr', '127.0.0.1:0', '--roughtime-listen', busy],
+      ],
+    ] as const) {
       // execFile's timeout would kill a process the workers keep alive: that is the failure this catches.
       const failure = await run(process.execPath, [SATURN_BIN, ...args], { timeout: 60_000 }).then(
         () => assert.fail(`${args.join(' ')} started on a busy port`),
@@ -86,7 +89,7 @@ test('saturn roughtime serve and --roughtime-listen on a busy port exit 2 with o
       assert.equal(failure.killed, false, `${args[0]}: still running after 60 s`);
       assert.equal(failure.code, 2, failure.stderr);
       const errors = failure.stderr.split('\n').filter((line) => line.startsWith('saturn:'));
-      assert.deepEqual(errors, [`saturn: cannot listen on UDP ${busy}: the address is in use (EADDRINUSE)`]);
+      assert.deepEqual(errors, [`saturn: ${option} ${busy}: the address is already in use`]);
     }
   } finally {
     holder.close();

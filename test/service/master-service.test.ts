@@ -26,6 +26,7 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
       nodeId: 'web-1',
       ip: '127.0.0.1',
       port: 4000,
+      intervalNs: 0,
       at: clock.read(),
       samples: [],
       outcome: { ok: true, estimate: { offsetNs: 0, errorNs: 1000, rttNs: 2000, kept: 4, total: 5 } },

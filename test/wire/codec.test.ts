@@ -18,6 +18,7 @@ test('every message round-trips, 64-bit instants exactly', () => {
       receivedAt: 1_795_609_199_993_537_699n,
       sentAt: 1_795_609_199_993_600_001n,
       clockSteps: 2,
+      intervalNs: 0,
     },
     {
       kind: 'response',
@@ -81,6 +82,7 @@ test('truncating an encoded report never yields a different valid report silentl
     receivedAt: 5n,
     sentAt: 6n,
     clockSteps: 0,
+    intervalNs: 0,
   });
   for (let cut = 0; cut < bytes.length; cut++) {
     const m = decodeMessage(bytes.subarray(0, cut));

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { type PeerEdge, evaluateConsensus } from '../../src/mesh/consensus.js';
+import { marzullo } from '../../src/mesh/marzullo.js';
+
+const MS = 1e6;
+const TOLERANCE = 1 * MS;
+
+describe('marzullo', () => {
+  // TigerBeetle's own cases (src/vsr/marzullo.zig).
+  const cases: [number[], [number, number, number]][] = [
+    [
+      [11, 13, 10, 12, 8, 12],
+      [11, 12, 3],
+    ],
+    [
+      [8, 12, 11, 13, 14, 15],
+      [11, 12, 2],
+    ],
+    [
+      [-10, 10, -1, 1, 0, 0],
+      [0, 0, 3],
+    ],
+    [
+      [8, 12, 10, 11, 8, 10],
+      [10, 10, 3],
+    ],
+    [
+      [8, 12, 10, 12, 8, 9],
+      [8, 9, 2],
+    ],
+    [
+      [7, 9, 7, 12, 10, 11],
+      [10, 11, 2],
+    ],
+    [
+      [-9, -7, -12, -7, -11, -10],
+      [-11, -10, 2],
+    ],
+    [
+      [1, 3],
+      [1, 3, 1],
+    ],
+    [
+      [1, 3, 2, 2],
+      [2, 2, 2],
+    ],
+    [
+      [1, 3, 4, 5],
+      [4, 5, 1],
+    ],
+  ];
+  for (const [bounds, [lo, hi, count]] of cases) {
+    test(`[${bounds.join(', ')}] -> [${lo}, ${hi}] shared by ${count}`, () => {
+      const intervals = [];
+      for (let i = 0; i < bounds.length; i += 2) intervals.push({ loNs: bounds[i]!, hiNs: bounds[i + 1]! });
+      const result = marzullo(intervals);
+      assert.deepEqual(result.interval, { loNs: lo, hiNs: hi });
+      assert.equal(result.truechimers, count);
+      assert.equal(result.members.length, count);
+    });
+  }
+  test('no sources: no interval', () => {
+    assert.equal(marzullo([]).truechimers, 0);
+  });
+});
+
+/** A fleet on a true timeline: node i's clock reads trueNs[i] ahead of true time; node 0 is the master. */
+interface World {
+  trueNs: number[];
+  errorsNs: number[];
+  noise: number[]; // in [-1, 1], where each measurement sits inside its bound
+  pairs: [number, number][];
+}
+
+/** Honest measurements of a world: every interval contains the truth. */
+function measure(world: World, lies: Map<string, number> = new Map()) {
+  const { trueNs, errorsNs, noise } = world;
+  const id = (i: number) => (i === 0 ? 'master' : `n${i}`);
+  const nodes = trueNs.slice(1).map((t, k) => {
+    const i = k + 1;
+    const e = errorsNs[i]!;
+    return { id: id(i), offsetNs: t - trueNs[0]! + noise[i]! * e, errorNs: e };
+  });
+  const edges: PeerEdge[] = world.pairs.map(([a, b], k) => {
+    const e = errorsNs[(a + b) % errorsNs.length]!;
+    const lie = lies.get(`${a}-${b}`);
+    return {
+      from: id(a),
+      to: id(b),
+      offsetNs: lie ?? trueNs[a]! - trueNs[b]! + noise[k % noise.length]! * e,
+      errorNs: e,
+    };
+  });
+  return { masterId: 'master', masterErrorNs: 2_000, nodes, edges, toleranceNs: TOLERANCE };
+}
+
+const errorArb = fc.integer({ min: 1_000, max: 200_000 }); // 1 µs to 0.2 ms
+const noiseArb = fc.double({ min: -1, max: 1, noNaN: true });
+
+/** A world of n nodes whose clocks are all within ±tolerance of true time, and random peer pairs. */
+function honestWorld(minNodes = 3) {
+  return fc.integer({ min: minNodes, max: 12 }).chain((n) =>
+    fc.record({
+      trueNs: fc.array(fc.integer({ min: -TOLERANCE / 2, max: TOLERANCE / 2 }), { minLength: n, maxLength: n }),
+      errorsNs: fc.array(errorArb, { minLength: n, maxLength: n }),
+      noise: fc.array(noiseArb, { minLength: n + 40, maxLength: n + 40 }),
+      pairs: fc.array(fc.tuple(fc.integer({ min: 1, max: n - 1 }), fc.integer({ min: 1, max: n - 1 })), {
+        maxLength: 3 * n,
+      }),
+    }),
+  );
+}
+
+describe('consensus properties', () => {
+  test('honest noise within the bounds never names anyone', () => {
+    fc.assert(
+      fc.property(honestWorld(), (world) => {
+        const verdict = evaluateConsensus(measure(world));
+        assert.equal(verdict.majority, true);
+        assert.deepEqual(verdict.falsetickers, []);
+        assert.equal(verdict.agree, world.trueNs.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('fewer than half the nodes off by more than tolerance plus errors: exactly those are named, the master included', () => {
+    fc.assert(
+      fc.property(
+        honestWorld(3),
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        fc.integer({ min: 0, max: 1 }),
+        fc.integer({ min: 3 * TOLERANCE, max: 5_000 * MS }),
+        (world, offMask, sign, distance) => {
+          const n = world.trueNs.length;
+          const off = new Set<number>();
+          for (let i = 0; i < n; i++) if (offMask[i] && (off.size + 1) * 2 < n) off.add(i);
+          // Off by more than the tolerance (both sides widened) plus every error involved.
+          const margin = 2 * TOLERANCE + 4 * 200_000 + TOLERANCE;
+          const trueNs = world.trueNs.map((t, i) => (off.has(i) ? (sign ? 1 : -1) * (distance + margin) : t));
+          const verdict = evaluateConsensus(measure({ ...world, trueNs }));
+          const named = [...off].sort((a, b) => a - b).map((i) => (i === 0 ? 'master' : `n${i}`));
+          assert.equal(verdict.majority, true);
+          assert.deepEqual(verdict.falsetickers, named);
+          for (const [id, v] of verdict.nodes) {
+            const i = id === 'master' ? 0 : Number(id.slice(1));
+            // The node's clock − agreed time is its true offset, within the bound.
+            assert.ok(Math.abs(v.consensusOffsetNs! - trueNs[i]!) <= v.consensusErrorNs! + TOLERANCE + 1, `${id}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a split into equal halves is no_majority, and nobody is named', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 10 * MS, max: 1000 * MS }), (half, apart) => {
+        const n = 2 * half;
+        const world: World = {
+          trueNs: Array.from({ length: n }, (_, i) => (i < half ? 0 : apart)),
+          errorsNs: Array.from({ length: n }, () => 50_000),
+          noise: Array.from({ length: n + 10 }, () => 0),
+          pairs: [],
+        };
+        const verdict = evaluateConsensus(measure(world));
+        assert.equal(verdict.majority, false);
+        assert.deepEqual(verdict.falsetickers, []);
+        assert.equal(verdict.agreed, undefined);
+      }),
+    );
+  });
+
+  test('one node lying in its peer reports never gets an honest node named', () => {
+    fc.assert(
+      fc.property(
+        honestWorld(4),
+        fc.array(fc.integer({ min: -2000 * MS, max: 2000 * MS }), { minLength: 30, maxLength: 30 }),
+        (world, lieValues) => {
+          const n = world.trueNs.length;
+          const liar = 1;
+          // The liar reports an edge to every other slave, with any offset it likes.
+          const lies = new Map<string, number>();
+          const pairs: [number, number][] = [...world.pairs];
+          for (let b = 2; b < n; b++) {
+            pairs.push([liar, b]);
+            lies.set(`${liar}-${b}`, lieValues[b % lieValues.length]!);
+          }
+          const verdict = evaluateConsensus(measure({ ...world, pairs }, lies));
+          for (const id of verdict.falsetickers) assert.equal(id, `n${liar}`, `honest ${id} named`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('consensus, the cases the issue names', () => {
+  const world = (trueMs: number[]): World => ({
+    trueNs: trueMs.map((t) => t * MS),
+    errorsNs: trueMs.map(() => 100_000),
+    noise: Array.from({ length: 40 }, (_, i) => Math.sin(i)),
+    pairs: [
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 1],
+    ],
+  });
+
+  test('the master 500 ms fast: the master is named, its offset +500 ms from the agreed time, the slaves agree', () => {
+    const verdict = evaluateConsensus(measure(world([500, 0, 0, 0, 0])));
+    assert.deepEqual(verdict.falsetickers, ['master']);
+    assert.equal(verdict.agree, 4);
+    assert.equal(verdict.of, 5);
+    assert.ok(Math.abs(verdict.nodes.get('master')!.consensusOffsetNs! - 500 * MS) < 1 * MS);
+    for (const id of ['n1', 'n2', 'n3', 'n4']) {
+      assert.ok(Math.abs(verdict.nodes.get(id)!.consensusOffsetNs!) < 1 * MS, id);
+      assert.equal(verdict.nodes.get(id)!.paths, 3, `${id}: direct and two peers`);
+    }
+    assert.ok(Math.abs(midpointOf(verdict.agreed!) + 500 * MS) < 1 * MS, 'agreed time is 500 ms behind the master');
+  });
+
+  test('one slave 500 ms fast: that slave is named, the master is not', () => {
+    const verdict = evaluateConsensus(measure(world([0, 0, 500, 0, 0])));
+    assert.deepEqual(verdict.falsetickers, ['n2']);
+  });
+
+  test('a one-sided asymmetry shows as a disagreeing path, reported, not averaged', () => {
+    const input = measure(world([0, 0, 0, 0, 0]));
+    // The master's path to n1 is slow one way: its direct estimate is 5 ms off, its bound 1 ms.
+    (input.nodes as { id: string; offsetNs: number; errorNs: number }[])[0] = {
+      id: 'n1',
+      offsetNs: 5 * MS,
+      errorNs: MS,
+    };
+    const verdict = evaluateConsensus(input);
+    const n1 = verdict.nodes.get('n1')!;
+    assert.deepEqual(
+      n1.disagreeing.map((p) => p.via),
+      ['direct'],
+    );
+    assert.ok(Math.abs(midpointOf(n1.estimate)) < 0.5 * MS, 'the two peer paths win over the one direct path');
+  });
+
+  test('with fewer than 3 nodes there is no verdict', () => {
+    const verdict = evaluateConsensus(measure({ ...world([0, 500]), pairs: [] }));
+    assert.equal(verdict.majority, false);
+    assert.deepEqual(verdict.falsetickers, []);
+  });
+});
+
+function midpointOf(i: { loNs: number; hiNs: number }): number {
+  return (i.loNs + i.hiNs) / 2;
+}
