@@ -108,7 +108,10 @@ describe('end to end: the master checks its clock against Roughtime', () => {
     assert.match(metrics, /^saturn_reference_clock_state\{state="wrong"\} 1$/m);
     assert.match(metrics, /^saturn_reference_clock_state\{state="ok"\} 0$/m);
     const page = await (await fetch(`http://${addr}/`)).text();
-    assert.match(page, /<p id="reference">master clock against Roughtime: <span class="over">wrong<\/span>/);
+    assert.match(
+      page,
+      /<span class="reference wrong">master clock vs Roughtime: <b>wrong<\/b> <small>127\.0\.0\.1:\d+: \+\d+\.\d{3} ms ± /,
+    );
     await master.stop();
   });
 });
