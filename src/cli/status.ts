@@ -30,9 +30,11 @@ function ago(seconds: number): string {
   return `${Math.round(seconds / 3600)}h`;
 }
 
-/** The mark in the first column, as chronyc marks its sources: `*` over threshold, `?` not current. */
+/** The mark in the first column, as chronyc marks its sources: `x` falseticker, `*` over threshold, `?` not current. */
 function mark(node: NodeStatus): string {
   switch (node.state) {
+    case 'falseticker':
+      return 'x';
     case 'over_threshold':
       return '*';
     case 'lost':
@@ -71,7 +73,7 @@ export function formatStatusTable(doc: StatusDocument): string {
   const count = (state: NodeStatus['state']) => doc.nodes.filter((n) => n.state === state).length;
   out.push(
     '',
-    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('over_threshold')} over threshold (*), ` +
+    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('falseticker')} falseticker (x), ${count('over_threshold')} over threshold (*), ` +
       `${count('lost')} lost and ${count('pending')} pending (?); offset = node clock - master clock`,
   );
   return `${out.join('\n')}\n`;

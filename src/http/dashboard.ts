@@ -266,7 +266,7 @@ function row(item: Shown): string {
 
 function summary(statuses: readonly NodeStatus[], input: DashboardInput): string {
   const count = (state: NodeStatus['state']) => statuses.filter((s) => s.state === state).length;
-  const chips = (['over_threshold', 'lost', 'pending', 'ok'] as const)
+  const chips = (['falseticker', 'over_threshold', 'lost', 'pending', 'ok'] as const)
     .map((state) => `<span class="badge ${state}">${count(state)} ${state.replace('_', ' ')}</span>`)
     .join(' ');
   const reference = input.reference
@@ -283,6 +283,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.ok{color:#1d6b1d;border-color:#9c9;background:#eef8ee}
 .badge.over_threshold{color:#fff;border-color:${ALERT_COLOUR};background:${ALERT_COLOUR};font-weight:bold}
 .badge.lost{color:#444;border-color:#999;background:#e4e4e4}
+.badge.falseticker{color:${ALERT_COLOUR};border-color:${ALERT_COLOUR};background:#fff0f0;font-weight:bold}
 .badge.pending{color:#35557a;border-color:#9ab;background:#eef3f8}
 .reference b{text-transform:uppercase}.reference.wrong b{color:${ALERT_COLOUR}}.reference.ok b{color:#1d6b1d}
 .swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:2px}

@@ -32,7 +32,7 @@ describe('saturn status against a running master (in process)', () => {
     assert.match(lines[1]!, /^=+$/);
     assert.match(lines[2]!, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+over_threshold\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
     assert.match(lines[3]!, /^ \s+web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
-    assert.match(table.stdout, /2 nodes: 1 over threshold \(\*\), 0 lost and 0 pending/);
+    assert.match(table.stdout, /2 nodes: 0 falseticker \(x\), 1 over threshold \(\*\), 0 lost and 0 pending/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
     assert.equal(json.code, 0);
