@@ -13,22 +13,45 @@
  *
  * With --reference-check, each N is measured once more with the master also checking its clock
  * against a local `saturn roughtime serve` that often (its requests and answers through the
- * pipeline, verified on a worker), and a second line compares the leg hold with and without.
+ * pipeline, verified on a worker), and a last line compares the leg hold with and without.
+ *
+ * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
+ * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
+ * receiver; after the warm-up every slave's clock jumps 1 s ahead, so each slave's next check
+ * raises a drift event: N events within one interval, as after a step of the master's own clock.
+ * With `--together`, all slaves also start that check at the same moment: N events in a burst
+ * (the load generator itself then runs at its limit; its echo run shows how much).
+ * Figures: the master's leg hold (p99 and max, from /status), the leg round trip the slaves see
+ * (p99 and max: it also holds any time a leg waited in the socket buffer while the master's main
+ * thread was busy, which the master's own hold cannot see), how late the master's event loop ran
+ * (lib/loop-delay.ts, preloaded into it: the main thread's blocking itself), lost checks, and how
+ * long until every drift event was printed and delivered. `--master-bin LABEL=PATH` (repeatable) runs the same load
+ * against several builds of the master in one run, interleaved, e.g. before and after a change:
+ *
+ *   npm run bench:scale -- --drift --slaves 1000 --master-bin before=/tmp/saturn-before/bin/saturn --master-bin after=bin/saturn
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
+import { DurationHistogram } from '../src/pipeline/stats.js';
 import { CheckInitiator } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
+import { KeyRing } from '../src/wire/keys.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 
 const KEY = 'bench-master-scale-key-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/saturn', import.meta.url));
 const ECHO = fileURLToPath(new URL('./lib/echo-server.js', import.meta.url));
+const LOOP_DELAY = new URL('./lib/loop-delay.js', import.meta.url).href;
 
 const { values } = parseArgs({
   options: {
@@ -36,10 +59,13 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10s' },
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
+    drift: { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
+    'state-root': { type: 'string', default: tmpdir() },
+    'master-bin': { type: 'string', multiple: true, default: [`this=${BIN}`] },
     'reference-check': { type: 'string' },
   },
 });
-const referenceCheck = values['reference-check'];
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
 const rounds = Number(values.rounds);
 const measureMs = Number(values.seconds) * 1000;
@@ -57,10 +83,18 @@ interface Driver {
   next(reply: Buffer): Uint8Array | 'done' | undefined;
 }
 
-function saturnDriver(name: string, clock: SystemClock): Driver {
-  const core = new CheckInitiator({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
+/** A slave's check driver; `clockOf()` is read at the start of each check (the drift swaps the clock). */
+function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
+  const core = new CheckInitiator({
+    envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
+    nodeId: name,
+  });
+  let clock = clockOf();
   return {
-    begin: () => core.start(clock.stepCount).build(clock.read()),
+    begin: () => {
+      clock = clockOf();
+      return core.start('master', clock.stepCount).outgoing.build(clock.read());
+    },
     next: (reply) => {
       const outcome = core.handle(reply, clock.read(), clock.stepCount);
       if (outcome.kind === 'reply') return outcome.reply.build(clock.read());
@@ -88,12 +122,25 @@ interface LoadResult {
   cpuUs: number;
   rss: number;
   elapsedMs: number;
+  /** Each leg's round trip as the slaves saw it (send to reply), during the measurement window, ns. */
+  legRtt: DurationHistogram;
 }
 
-/** Runs `n` slaves against the target for the measurement window (after one interval of warm-up). */
-async function load(target: Target, n: number, makeDriver: (i: number) => Driver): Promise<LoadResult> {
+/**
+ * Runs `n` slaves against the target for the measurement window (after one interval of warm-up).
+ * `atWindowStart` runs when the window opens; with `restartAll`, every slave then starts a check
+ * at once and keeps its interval from there.
+ */
+async function load(
+  target: Target,
+  n: number,
+  makeDriver: (i: number) => Driver,
+  options: { atWindowStart?: () => void; restartAll?: boolean } = {},
+): Promise<LoadResult> {
   const sockets: Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const restarts: (() => void)[] = [];
+  const legRtt = new DurationHistogram();
   let measuring = false;
   let completed = 0;
   let started = 0;
@@ -106,10 +153,19 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
     sockets.push(socket);
     let open = false;
     let counted = false;
+    let sentAt = 0;
     let deadline: NodeJS.Timeout | undefined;
+    let interval: NodeJS.Timeout | undefined;
+    const send = (datagram: Uint8Array) => {
+      sentAt = performance.now();
+      socket.send(datagram, target.port, '127.0.0.1');
+    };
     socket.on('message', (reply) => {
       if (!open) return;
-      if (counted) datagrams++;
+      if (counted) {
+        datagrams++;
+        legRtt.record((performance.now() - sentAt) * 1e6);
+      }
       const next = driver.next(reply);
       if (next === 'done') {
         open = false;
@@ -117,7 +173,7 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
         if (counted) completed++;
       } else if (next) {
         if (counted) datagrams++;
-        socket.send(next, target.port, '127.0.0.1');
+        send(next);
       }
     });
     const check = () => {
@@ -131,20 +187,24 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
         open = false;
       }, 2000);
       if (counted) datagrams++;
-      socket.send(driver.begin(), target.port, '127.0.0.1');
+      send(driver.begin());
     };
+    const every = () => {
+      clearInterval(interval);
+      check();
+      interval = setInterval(check, intervalMs);
+      timers.push(interval);
+    };
+    restarts.push(every);
     // Staggered: slave i starts at a random point of the first interval, then every interval.
-    timers.push(
-      setTimeout(() => {
-        check();
-        timers.push(setInterval(check, intervalMs));
-      }, Math.random() * intervalMs),
-    );
+    timers.push(setTimeout(every, Math.random() * intervalMs));
   }
   await sleep(intervalMs + 500); // every slave has run one (uncounted) check: JIT warm, tables full
   measuring = true;
   const cpuBefore = cpuMicros(target.pid);
   const t0 = performance.now();
+  options.atWindowStart?.();
+  if (options.restartAll) for (const restart of restarts) restart();
   await sleep(measureMs);
   measuring = false;
   const cpuUs = cpuMicros(target.pid) - cpuBefore;
@@ -153,15 +213,23 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
   const rss = rssBytes(target.pid);
   for (const t of timers) clearTimeout(t);
   await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return { completed, started, lost, datagrams, cpuUs, rss, elapsedMs };
+  return { completed, started, lost, datagrams, cpuUs, rss, elapsedMs, legRtt };
 }
 
-async function startMaster(extra: string[] = []): Promise<Target> {
+/** Master process plus what it printed: the wall time (performance.now()) of each drift event line. */
+interface MasterTarget extends Target {
+  driftLinesAt: number[];
+  /** With the loop-delay probe: its figures, once the master has exited. */
+  loopDelay?: { p50Us: number; p99Us: number; maxUs: number };
+}
+
+async function startMaster(bin = BIN, extraArgs: string[] = [], nodeFlags: string[] = []): Promise<MasterTarget> {
   const child = spawn(
     process.execPath,
     [
       ...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      BIN,
+      ...nodeFlags,
+      bin,
       '--listen-addr',
       '127.0.0.1:0',
       '--metrics-addr',
@@ -170,36 +238,82 @@ async function startMaster(extra: string[] = []): Promise<Target> {
       KEY,
       '--rounds',
       String(rounds),
+      // Every simulated slave checks from 127.0.0.1: one source, as a whole fleet behind one NAT address.
+      '--source-check-rate',
+      '1000000',
       '--log-format',
       'json',
       '--log-level',
       'info',
-      ...extra,
+      ...extraArgs,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  child.stdout!.resume(); // the per-check INFO lines are written, as in production, and discarded here
+  // The per-check INFO lines are written, as in production, and discarded here; drift lines are timed.
+  const driftLinesAt: number[] = [];
+  let pending = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.includes('event="drift"')) driftLinesAt.push(performance.now());
+  });
   let port = 0;
   let statusUrl: string | undefined;
   let buffer = '';
+  const target: MasterTarget = { port: 0, pid: child.pid!, process: child, driftLinesAt };
   await new Promise<void>((resolve, reject) => {
     child.once('exit', () => reject(new Error('master exited')));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
       for (const line of buffer.split('\n').slice(0, -1)) {
         if (!line.startsWith('{')) continue;
-        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string };
+        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string } & MasterTarget['loopDelay'];
         if (record.msg === 'master listening') port = Number(record.addr!.split(':').pop());
         if (record.msg === 'http listening') statusUrl = record.url;
+        if (record.msg === 'bench event loop delay') target.loopDelay = record;
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
       if (port && statusUrl) resolve();
     });
   });
-  return { port, pid: child.pid!, process: child, statusUrl };
+  return Object.assign(target, { port, statusUrl });
 }
+
+/** A webhook receiver that accepts everything (204) and notes when each distinct event arrived. */
+async function startReceiver(): Promise<{ url: string; server: Server; arrivedAt: Map<string, number> }> {
+  const arrivedAt = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume().on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      if (!arrivedAt.has(key)) arrivedAt.set(key, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, server, arrivedAt };
+}
+
+async function startEcho(): Promise<Target> {
+  const child = spawn(process.execPath, [ECHO, '110'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { port: Number(chunk.toString().trim()), pid: child.pid!, process: child };
+}
+
+async function stop(target: Target) {
+  target.process.kill('SIGTERM');
+  await once(target.process, 'close'); // after 'exit', once its output is read to the end
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+
+const clock = new SystemClock();
+const builds = values['master-bin'].map((spec) => {
+  const at = spec.indexOf('=');
+  return at < 0 ? { label: spec, bin: resolve(spec) } : { label: spec.slice(0, at), bin: resolve(spec.slice(at + 1)) };
+});
 
 /** A local `saturn roughtime serve`; resolves with its host:port=KEY spec. */
 async function startRoughtime(): Promise<{ spec: string; process: ChildProcess }> {
@@ -227,76 +341,144 @@ async function referenceChecks(statusUrl: string): Promise<number> {
   return sum;
 }
 
-async function startEcho(): Promise<Target> {
-  const child = spawn(process.execPath, [ECHO, '110'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { port: Number(chunk.toString().trim()), pid: child.pid!, process: child };
+/**
+ * With --reference-check: the same load once more, the master also checking its clock against a
+ * local `saturn roughtime serve` that often; one line compares the leg hold with and without.
+ */
+async function referenceLine(
+  build: { label: string; bin: string },
+  n: number,
+  spec: string,
+  without: { p50Us: number; p99Us: number },
+): Promise<string> {
+  const referenceCheck = values['reference-check']!;
+  const checked = await startMaster(build.bin, ['--roughtime-server', spec, '--roughtime-interval', referenceCheck]);
+  const withReference = await load(checked, n, (i) => saturnDriver(`sim-${i}`, () => clock));
+  const status = (await (await fetch(checked.statusUrl!)).json()) as {
+    legHoldUs: { p50Us: number; p99Us: number };
+    reference: { state: string };
+  };
+  const checks = await referenceChecks(checked.statusUrl!);
+  await stop(checked);
+  return (
+    `${build.label} | ${n} slaves, reference check every ${referenceCheck}: ${checks} checks (state ${status.reference.state}), ` +
+    `${fmt((withReference.completed / withReference.elapsedMs) * 1000)} checks/s, lost ${withReference.lost}/${withReference.started}, ` +
+    `leg hold p50/p99 ${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us} µs (without: ${without.p50Us}/${without.p99Us} µs), ` +
+    `p99 ratio ${fmt(status.legHoldUs.p99Us / without.p99Us, 2)}x`
+  );
 }
 
-async function stop(target: Target) {
-  target.process.kill('SIGTERM');
-  await once(target.process, 'exit');
+/** Load-only figures: the master against the echo baseline. */
+async function runScale() {
+  const roughtime = values['reference-check'] === undefined ? undefined : await startRoughtime();
+  const referenceLines: string[] = [];
+  console.log(
+    'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
+  );
+  for (const n of values.slaves.split(',').map(Number)) {
+    for (const build of builds) {
+      const master = await startMaster(build.bin);
+      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => clock));
+      const status = (await (await fetch(master.statusUrl!)).json()) as {
+        legHoldUs: { p50Us: number; p99Us: number };
+        drops: object;
+      };
+      if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
+      await stop(master);
+      const echo = await startEcho();
+      const base = await load(echo, n, () => echoDriver());
+      await stop(echo);
+      const perDatagram = ours.cpuUs / ours.datagrams;
+      const echoPerDatagram = base.cpuUs / base.datagrams;
+      console.log(
+        [
+          build.label,
+          n,
+          fmt((ours.completed / ours.elapsedMs) * 1000),
+          fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100),
+          fmt(ours.cpuUs / ours.completed),
+          fmt(perDatagram, 2),
+          fmt(ours.rss / 2 ** 20),
+          `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
+          `${ours.lost}/${ours.started}`,
+          fmt(echoPerDatagram, 2),
+          `${fmt(perDatagram / echoPerDatagram, 2)}x`,
+        ].join(' | '),
+      );
+      if (roughtime !== undefined) referenceLines.push(await referenceLine(build, n, roughtime.spec, status.legHoldUs));
+    }
+  }
+  for (const line of referenceLines) console.log(line);
+  if (roughtime !== undefined) await stop({ port: 0, pid: roughtime.process.pid!, process: roughtime.process });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (x: number, digits = 1) => x.toFixed(digits);
+/** Every slave drifts at once: N drift events in a burst, with a durable state dir and a webhook. */
+async function runDrift() {
+  const us = (ns: number) => fmt(ns / 1e3, 0);
+  console.log(
+    `mass drift: every slave's clock jumps +1 s${values.together ? ' and all start a check at once' : ''}; state dirs under ${values['state-root']}`,
+  );
+  console.log(
+    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | master event loop delay p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p50/p99/max µs | echo lost',
+  );
+  const shifted = new SystemClock({ offsetNs: 1e9 });
+  for (const n of values.slaves.split(',').map(Number)) {
+    for (const build of builds) {
+      const stateDir = mkdtempSync(join(values['state-root'], 'saturn-bench-state-'));
+      const receiver = await startReceiver();
+      const master = await startMaster(
+        build.bin,
+        ['--state-dir', stateDir, '--webhook-url', receiver.url],
+        ['--import', LOOP_DELAY],
+      );
+      let drifted = false;
+      let burstAt = 0;
+      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => (drifted ? shifted : clock)), {
+        atWindowStart: () => {
+          master.process.kill('SIGUSR2'); // the loop-delay probe measures the window only
+          drifted = true;
+          burstAt = performance.now();
+        },
+        restartAll: values.together,
+      });
+      const status = (await (await fetch(master.statusUrl!)).json()) as {
+        legHoldUs: { p99Us: number; maxUs: number };
+      };
+      // Deliveries may trail the window: give them up to a minute before the master stops.
+      for (let waited = 0; receiver.arrivedAt.size < master.driftLinesAt.length && waited < 60_000; waited += 100)
+        await sleep(100);
+      await stop(master);
+      await new Promise((r) => receiver.server.close(r));
+      rmSync(stateDir, { recursive: true, force: true });
+      // The same burst pattern against the echo: the floor of a leg's round trip here.
+      const echo = await startEcho();
+      const base = await load(echo, n, () => echoDriver(), { restartAll: values.together });
+      await stop(echo);
+      const lastPrinted = master.driftLinesAt.length === 0 ? NaN : Math.max(...master.driftLinesAt) - burstAt;
+      const arrivals = [...receiver.arrivedAt.values()];
+      const lastDelivered = arrivals.length === 0 ? NaN : Math.max(...arrivals) - burstAt;
+      console.log(
+        [
+          build.label,
+          n,
+          master.driftLinesAt.length,
+          fmt(lastPrinted, 0),
+          receiver.arrivedAt.size,
+          fmt(lastDelivered, 0),
+          `${status.legHoldUs.p99Us}/${status.legHoldUs.maxUs}`,
+          `${master.loopDelay?.p99Us ?? '?'}/${master.loopDelay?.maxUs ?? '?'}`,
+          `${us(ours.legRtt.quantileNs(0.5))}/${us(ours.legRtt.quantileNs(0.99))}/${us(ours.legRtt.maxNs)}`,
+          `${ours.lost}/${ours.started}`,
+          `${us(base.legRtt.quantileNs(0.5))}/${us(base.legRtt.quantileNs(0.99))}/${us(base.legRtt.maxNs)}`,
+          `${base.lost}/${base.started}`,
+        ].join(' | '),
+      );
+    }
+  }
+}
 
-const clock = new SystemClock();
 console.log(
   `master scale: interval ${intervalMs} ms, ${rounds} rounds, ${measureMs / 1000} s measured per configuration, node ${process.version}`,
 );
-console.log(
-  'slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
-);
-const roughtime = referenceCheck === undefined ? undefined : await startRoughtime();
-const referenceLines: string[] = [];
-for (const n of values.slaves.split(',').map(Number)) {
-  const master = await startMaster();
-  const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, clock));
-  const status = (await (await fetch(master.statusUrl!)).json()) as {
-    legHoldUs: { p50Us: number; p99Us: number };
-    drops: object;
-  };
-  if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
-  await stop(master);
-  const echo = await startEcho();
-  const base = await load(echo, n, () => echoDriver());
-  await stop(echo);
-  const perDatagram = ours.cpuUs / ours.datagrams;
-  const echoPerDatagram = base.cpuUs / base.datagrams;
-  if (roughtime !== undefined) {
-    const checked = await startMaster(['--roughtime-server', roughtime.spec, '--roughtime-interval', referenceCheck!]);
-    const withReference = await load(checked, n, (i) => saturnDriver(`sim-${i}`, clock));
-    const referenceStatus = (await (await fetch(checked.statusUrl!)).json()) as {
-      legHoldUs: { p50Us: number; p99Us: number };
-      reference: { state: string };
-    };
-    const checks = await referenceChecks(checked.statusUrl!);
-    await stop(checked);
-    referenceLines.push(
-      `${n} slaves, reference check every ${referenceCheck}: ${checks} checks (state ${referenceStatus.reference.state}), ` +
-        `${fmt((withReference.completed / withReference.elapsedMs) * 1000)} checks/s, lost ${withReference.lost}/${withReference.started}, ` +
-        `leg hold p50/p99 ${referenceStatus.legHoldUs.p50Us}/${referenceStatus.legHoldUs.p99Us} µs ` +
-        `(without: ${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us} µs), p99 ratio ${fmt(referenceStatus.legHoldUs.p99Us / status.legHoldUs.p99Us, 2)}x`,
-    );
-  }
-  console.log(
-    [
-      n,
-      fmt((ours.completed / ours.elapsedMs) * 1000),
-      fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100),
-      fmt(ours.cpuUs / ours.completed),
-      fmt(perDatagram, 2),
-      fmt(ours.rss / 2 ** 20),
-      `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
-      `${ours.lost}/${ours.started}`,
-      fmt(echoPerDatagram, 2),
-      `${fmt(perDatagram / echoPerDatagram, 2)}x`,
-    ].join(' | '),
-  );
-}
-for (const line of referenceLines) console.log(line);
-if (roughtime !== undefined) {
-  roughtime.process.kill('SIGTERM');
-  await once(roughtime.process, 'exit');
-}
+if (values.drift) await runDrift();
+else await runScale();

@@ -30,6 +30,7 @@ export class SystemClock implements Clock {
   private readonly stepToleranceNs: bigint;
   private readonly os: OsTime;
   private steps = 0;
+  private lastStep = 0;
 
   constructor(options: SystemClockOptions = {}) {
     const offsetNs = options.offsetNs ?? 0;
@@ -54,6 +55,10 @@ export class SystemClock implements Clock {
 
   get stepCount(): number {
     return this.steps;
+  }
+
+  get lastStepNs(): number {
+    return this.lastStep;
   }
 
   now(): Nanos {
@@ -93,8 +98,10 @@ export class SystemClock implements Clock {
       if (this.inStep(before, realtimeMs)) return { wall: this.anchorNs + after + this.offsetNs, mono: after };
       break;
     }
+    const before = this.anchorNs;
     ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = measureAnchorWithSpread(this.ticks, this.os));
     this.steps++;
+    this.lastStep = Number(this.anchorNs - before);
     const mono = this.os.monotonicNs();
     return { wall: this.anchorNs + mono + this.offsetNs, mono };
   }

@@ -28,9 +28,12 @@ function fromBigint(value: bigint): LongLike {
 
 const EMPTY = new Uint8Array(0);
 
-/** Encodes one message as Packet bytes (without the envelope). */
-export function encodeMessage(message: Message): Uint8Array {
-  let body: Record<string, unknown>;
+/**
+ * Encodes one message as Packet bytes (without the envelope). A Report is padded (its `padding`
+ * field, zeros) so that the Packet is at least `minBytes` long.
+ */
+export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
+  let body: Record<string, any>;
   switch (message.kind) {
     case 'report':
       body = {
@@ -43,7 +46,15 @@ export function encodeMessage(message: Message): Uint8Array {
           receivedAt: fromBigint(message.receivedAt),
           sentAt: fromBigint(message.sentAt),
           clockSteps: message.clockSteps,
+          cookie: message.cookie,
           intervalNs: message.intervalNs,
+          peerResults: message.peerResults.map((p) => ({
+            nodeId: p.peerId,
+            offsetNs: p.offsetNs,
+            errorNs: p.errorNs,
+            rttNs: p.rttNs,
+            ageNs: Math.max(0, Math.round(p.ageNs)),
+          })),
         },
       };
       break;
@@ -71,11 +82,28 @@ export function encodeMessage(message: Message): Uint8Array {
           rttNs: message.rttNs,
           samples: message.samples,
           reason: message.reason,
+          cookie: message.cookie,
+          responderId: message.responderId,
+          peers: message.peers.map((p) => ({ nodeId: p.id, addr: p.addr })),
         },
       };
       break;
+    case 'cookie':
+      body = { cookie: { session: fromBigint(message.session), echo: message.echo, cookie: message.cookie } };
+      break;
   }
-  return PacketType.encode(body).finish();
+  let bytes = PacketType.encode(body).finish();
+  if (message.kind !== 'report') return bytes;
+  // The padding field costs a tag and a length besides its bytes: start from a guess and grow it
+  // until the Packet is long enough (at most twice more, when a length prefix gains a byte).
+  let padding = minBytes - bytes.length - 2;
+  while (bytes.length < minBytes) {
+    padding = Math.max(1, padding);
+    body.report.padding = new Uint8Array(padding);
+    bytes = PacketType.encode(body).finish();
+    padding += minBytes - bytes.length;
+  }
+  return bytes;
 }
 
 /**
@@ -101,7 +129,15 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       receivedAt: toBigint(r.receivedAt),
       sentAt: toBigint(r.sentAt),
       clockSteps: r.clockSteps ?? 0,
+      cookie: r.cookie ?? EMPTY,
       intervalNs: Number(r.intervalNs ?? 0),
+      peerResults: (r.peerResults ?? []).map((p: Record<string, any>) => ({
+        peerId: p.nodeId ?? '',
+        offsetNs: p.offsetNs ?? 0,
+        errorNs: p.errorNs ?? 0,
+        rttNs: p.rttNs ?? 0,
+        ageNs: Number(p.ageNs ?? 0),
+      })),
     };
   }
   const s = packet.response;
@@ -129,7 +165,12 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       rttNs: x.rttNs ?? 0,
       samples: x.samples ?? 0,
       reason: x.reason ?? '',
+      cookie: x.cookie ?? EMPTY,
+      responderId: x.responderId ?? '',
+      peers: (x.peers ?? []).map((p: Record<string, any>) => ({ id: p.nodeId ?? '', addr: p.addr ?? '' })),
     };
   }
+  const c = packet.cookie;
+  if (c) return { kind: 'cookie', session: toBigint(c.session), echo: c.echo ?? EMPTY, cookie: c.cookie ?? EMPTY };
   return undefined;
 }

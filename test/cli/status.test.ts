@@ -41,7 +41,7 @@ describe('saturn status against a running master (in process)', () => {
     const web3 = doc.nodes.find((n: any) => n.id === 'web-3');
     assert.equal(web3.state, 'over_threshold');
     assert.equal(web3.overThreshold, true);
-    assert.equal(web3.intervalSeconds, 0.1, 'the slave said its own interval');
+    assert.equal(web3.intervalSeconds, 0.25, 'the slave said its own interval');
 
     const check = await run('status', '--metrics-addr', addr, '--check');
     assert.equal(check.code, 1, 'a node over threshold fails the check');

@@ -24,6 +24,7 @@ function check(id: string, second: bigint | number, options: CheckOptions = {}):
     ip: options.ip ?? '127.0.0.1',
     port: options.port ?? 1,
     intervalNs: options.intervalNs ?? 0,
+    peerResults: [],
     at,
     samples: [],
     outcome: {
@@ -152,4 +153,15 @@ test('an address that went quiet long ago coming back is a move back, not a conf
   fleet.record(check('web-3', 0, { ip: '10.0.0.5' }));
   fleet.record(check('web-3', 10, { ip: '10.0.0.9' }));
   assert.equal(fleet.record(check('web-3', 100, { ip: '10.0.0.5' })).conflict, undefined);
+});
+
+test('the fleet bound: known nodes are always admitted, new ones (a new name, a shared name from a new address) only while there is room', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9, maxNodes: 2 });
+  assert.ok(fleet.admits('web-1', '10.0.0.5:4123'));
+  fleet.record(check('web-1', 0, { ip: '10.0.0.5', port: 4123 }));
+  fleet.record(check('web-2', 1, { ip: '10.0.0.6', port: 4123 }));
+  assert.equal(fleet.admits('web-3', '10.0.0.7:4123'), false);
+  assert.ok(fleet.admits('web-1', '10.0.0.5:4123') && fleet.admits('web-2', '10.0.0.6:4123'));
+  assert.ok(fleet.admits('web-1', '10.0.0.99:4123'), 'a known name from a new address is a move, not a new node');
+  assert.throws(() => new Fleet({ thresholdNs: 1, intervalNs: 1, maxNodes: 0 }), RangeError);
 });

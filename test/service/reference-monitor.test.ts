@@ -23,7 +23,9 @@ function sinkLines() {
 async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
   const events = sinkLines();
   const diag = sinkLines();
-  const journal = new EventJournal(new MemorySequence(), 'test-master');
+  const clock = new SystemClock({ offsetNs: clockOffsetNs });
+  const logger = createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink });
+  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
   journal.subscribe((event) => {
     const { level, message, fields } = eventLlogLine(event);
     events.sink.write(formatLlog(level, message, fields));
@@ -31,14 +33,15 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
   const monitor = new ReferenceMonitor({
     servers: servers.map((s) => s.server),
     intervalNs: 60e9,
-    clock: new SystemClock({ offsetNs: clockOffsetNs }),
-    logger: createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink }),
+    clock,
+    logger,
     journal,
     stateDir,
     timeoutMs: 500,
   });
   const result = await monitor.check();
   await monitor.close();
+  await journal.flushed();
   return { result, events: events.lines.map((l) => parseLlog(l)!), diag: diag.lines };
 }
 
@@ -138,21 +141,22 @@ test('the monitor raises reference_clock_wrong once, re-alerts every --realert, 
   // loaded machine may take seconds over a check; being an hour off is unmistakable either way.
   const servers = [await startTestServer({ name: 'rt-a', seed: 5, radiNs: 10e9 })];
   const events = sinkLines();
-  const journal = new EventJournal(new MemorySequence(), 'test-master');
-  journal.subscribe((event) => {
-    const { level, message, fields } = eventLlogLine(event);
-    events.sink.write(formatLlog(level, message, fields));
-  });
   // Simulated wall time, set to the server's (real) time plus `ahead` before each check; the
   // server answers at once, so no retry timer must fire.
   const HOUR_NS = 3_600_000_000_000n;
   const clock = new SimClock(new SystemClock().now() + HOUR_NS);
   const setAhead = (ahead: bigint): void => clock.step(new SystemClock().now() + ahead - clock.now());
+  const logger = createDiagnostics({ level: 'error', format: 'json', sink: sinkLines().sink });
+  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
+  journal.subscribe((event) => {
+    const { level, message, fields } = eventLlogLine(event);
+    events.sink.write(formatLlog(level, message, fields));
+  });
   const monitor = new ReferenceMonitor({
     servers: servers.map((s) => s.server),
     intervalNs: 60e9,
     clock,
-    logger: createDiagnostics({ level: 'error', format: 'json', sink: sinkLines().sink }),
+    logger,
     journal,
     stateDir: undefined,
     realertNs: 120e9,
