@@ -66,6 +66,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
+    for (const warning of config.warnings) logger.warn({}, warning);
     // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
     let node: RunningNode | undefined;
     const stopReloading = onReloadSignal(() => {

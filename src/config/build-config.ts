@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
-import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
+import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
@@ -109,6 +109,7 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   if (intervalNs < 10e6) throw new ConfigError(`${label('interval')} must be at least 10ms, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
+  const roughtime = resolveRoughtimeServers(raw);
   return {
     role: masters.length > 0 ? 'slave' : 'master',
     masters,
@@ -137,7 +138,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     sourceCheckRate: parseCount(pick('sourceCheckRate'), label('sourceCheckRate'), 1, 1_000_000),
     clockOffsetNs:
       raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), label('clockOffset'), 'ms', true) : 0,
-    roughtimeServers: resolveRoughtimeServers(raw),
+    roughtimeServers: roughtime.servers,
+    warnings: roughtime.skipped,
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), label('roughtimeInterval'), 's'),
     roughtimeListen:
       raw.roughtimeListen !== undefined
@@ -253,11 +255,12 @@ function parseAlertRepost(text: string, option: string): number {
   return ns;
 }
 
-/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */
-function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
+/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together, and the list entries skipped. */
+function resolveRoughtimeServers(raw: RawOptions): ServerList {
   const specs =
     raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
   const servers = specs.map((spec) => parseServerSpec(spec));
+  const skipped: string[] = [];
   if (raw.roughtimeServers !== undefined) {
     const file = String(raw.roughtimeServers);
     let text: string;
@@ -268,7 +271,9 @@ function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
         `cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
-    servers.push(...parseServerList(text, file));
+    const list = parseServerList(text, file);
+    servers.push(...list.servers);
+    skipped.push(...list.skipped);
   }
-  return servers;
+  return { servers, skipped };
 }

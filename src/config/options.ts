@@ -56,6 +56,8 @@ export interface Config {
   clockOffsetNs: number;
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
+  /** What the configuration holds that the node cannot use but can run without (one sentence each; logged at start). */
+  warnings: string[];
   roughtimeIntervalNs: number;
   /** Serve Roughtime here too (sharing the program's pipeline module), with this long-term key. */
   roughtimeListen: HostPort | undefined;

@@ -38,7 +38,12 @@ export const ALERT_RULES: readonly AlertRule[] = [
     resolvedBy: ['master_reachable'],
   },
   { alertname: 'SaturnNameConflict', severity: 'warning', raisedBy: 'name_conflict', resolvedBy: [] },
-  { alertname: 'SaturnReferenceClockWrong', severity: 'critical', raisedBy: 'reference_clock_wrong', resolvedBy: [] },
+  {
+    alertname: 'SaturnReferenceClockWrong',
+    severity: 'critical',
+    raisedBy: 'reference_clock_wrong',
+    resolvedBy: ['reference_clock_recovered'],
+  },
   {
     alertname: 'SaturnFalseticker',
     severity: 'critical',

@@ -18,6 +18,7 @@ export const EVENT_KINDS = [
   'master_unreachable',
   'master_reachable',
   'reference_clock_wrong',
+  'reference_clock_recovered',
   'falseticker',
   'falseticker_recovered',
   'no_majority',
@@ -45,7 +46,7 @@ export interface EventInput {
   /** The mesh's vote (falseticker, no_majority and their recoveries): nodes that agree, of how many voted. */
   agree?: number;
   of?: number;
-  /** A repeated 'drift' while still over threshold (--realert). */
+  /** A repeated 'drift' or 'reference_clock_wrong' while still so (--realert). */
   repeat?: boolean;
   /** Free text: why (e.g. the reason the master is unreachable). */
   detail?: string;
@@ -68,6 +69,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
   master_reachable: { level: 'INFO', message: 'master reachable again' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
+  reference_clock_recovered: { level: 'INFO', message: 'reference clock agrees with roughtime again' },
   falseticker: { level: 'ERROR', message: 'clock disagrees with the majority' },
   falseticker_recovered: { level: 'INFO', message: 'clock agrees with the majority again' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
@@ -94,7 +96,7 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
   const { level, message } = LLOG_LINES[event.kind];
   const aboutMaster = event.kind === 'master_unreachable' || event.kind === 'master_reachable';
   // A reference event is about a Roughtime server, named as the operator configured it.
-  const aboutServer = event.kind === 'reference_clock_wrong';
+  const aboutServer = event.kind === 'reference_clock_wrong' || event.kind === 'reference_clock_recovered';
   // The mesh names a node by its name alone (it may be the master): agree="4" of="5" say the vote.
   const aboutVote = event.agree !== undefined;
   const fields: LlogFields = {

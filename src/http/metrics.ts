@@ -47,6 +47,8 @@ export interface MetricsSources extends CommonSources {
    * fleet (a series per pair is only cheap for a few hundred nodes).
    */
   meshPairs?: () => readonly PeerEdge[];
+  /** The master's own reference state against Roughtime; undefined when no server is configured. */
+  reference?: () => 'unknown' | 'ok' | 'wrong' | undefined;
 }
 
 /** What /metrics reads of one stage's timings, in nanoseconds. */
@@ -179,6 +181,22 @@ export class SaturnMetrics {
     ]);
     if (sources.mesh) registerMesh(r, sources.mesh, sources.meshPairs ?? (() => []));
     registerCommon(r, sources);
+    const reference = sources.reference;
+    if (reference !== undefined)
+      mirroredGauge(
+        r,
+        'saturn_reference_clock_state',
+        "The master's own clock against Roughtime: 1 for the state it is in (unknown, ok, wrong), 0 for the others.",
+        ['state'],
+        () => {
+          const now = reference();
+          if (now === undefined) return [];
+          return (['unknown', 'ok', 'wrong'] as const).map((state): [Labels, number] => [
+            { state },
+            state === now ? 1 : 0,
+          ]);
+        },
+      );
     this.#roughtime = new Counter({
       name: 'saturn_roughtime_checks_total',
       help: 'Roughtime checks of the reference clock, by server and result.',

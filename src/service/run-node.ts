@@ -19,7 +19,7 @@ import { reasonOf } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
-import { ReferenceMonitor } from './reference-monitor.js';
+import { ReferenceMonitor, type ReferenceState } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
 import { listening } from './listen.js';
 import { SlaveMetrics, type SlaveView, slaveStatusDocument } from '../http/slave-view.js';
@@ -162,6 +162,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         journal: journalState,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+        reference: () => node.reference?.state().state,
         keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
         receiveBufferDrops: () => node.master?.receiveBufferDrops(),
         cookiesSent: () => node.master?.cookiesSent ?? 0,
@@ -194,6 +195,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
                 json({
                   ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot(), master.meshInput()),
                   legHoldUs: master.legHold.summary(),
+                  reference: referenceStatus(node.reference?.state()),
                 }),
               '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
               '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
@@ -203,6 +205,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
                   nodes: master.fleet.all(),
                   thresholdNs: config.thresholdNs,
                   now: deps.clock.read(),
+                  reference: node.reference === undefined ? undefined : referenceView(node.reference.state()),
                 }),
               }),
             },
@@ -249,9 +252,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         logger: deps.logger,
         journal: events.journal,
         stateDir: config.stateDir,
+        realertNs: config.realertNs,
         onRound: (round) => {
-          for (const answer of round.answers)
+          for (const answer of round.answers) {
             metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+            if (answer.result.radiBelowResolution) metrics?.observeRoughtime(answer.server.name, 'server_fault');
+          }
           for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
         },
       });
@@ -263,4 +269,31 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     throw err;
   }
   return node;
+}
+
+/**
+ * The master's own reference state in /status: `configured: false` without Roughtime servers;
+ * offsets in milliseconds (this clock − the server's MIDP), the check time as ISO 8601.
+ */
+function referenceStatus(state: ReferenceState | undefined): Record<string, unknown> {
+  if (state === undefined) return { configured: false, state: 'unknown' };
+  return {
+    configured: true,
+    state: state.state,
+    checkedAt: state.checkedAt === undefined ? null : new Date(Number(state.checkedAt / 1_000_000n)).toISOString(),
+    server: state.server ?? null,
+    offsetMs: state.offsetNs === undefined ? null : state.offsetNs / 1e6,
+    errorMs: state.errorNs === undefined ? null : state.errorNs / 1e6,
+  };
+}
+
+/** The dashboard's line on the master's reference clock: the state and the answer that decided it. */
+function referenceView(state: ReferenceState): { state: string; detail: string } {
+  if (state.offsetNs === undefined || state.errorNs === undefined)
+    return { state: state.state, detail: '(no usable answer yet)' };
+  const sign = state.offsetNs >= 0 ? '+' : '−';
+  return {
+    state: state.state,
+    detail: `${state.server}: ${sign}${(Math.abs(state.offsetNs) / 1e6).toFixed(3)} ms ± ${(state.errorNs / 1e6).toFixed(3)} ms`,
+  };
 }

@@ -110,10 +110,18 @@ describe('formats', () => {
   });
 
   test('alertmanager: an alert nothing resolves yet is posted without endsAt (its resolve_timeout ends it)', () => {
+    const [none] = alertmanagerBody(event(9, 'no_majority'), CONTEXT) as any[];
+    assert.equal(none.labels.alertname, 'SaturnNoMajority');
+    assert.equal(none.labels.severity, 'critical');
+    assert.equal(none.endsAt, undefined);
+  });
+
+  test('alertmanager: reference_clock_recovered resolves the SaturnReferenceClockWrong alert its wrong raised', () => {
     const [wrong] = alertmanagerBody(event(9, 'reference_clock_wrong'), CONTEXT) as any[];
-    assert.equal(wrong.labels.alertname, 'SaturnReferenceClockWrong');
+    const [recovered] = alertmanagerBody(event(10, 'reference_clock_recovered'), CONTEXT) as any[];
+    assert.deepEqual(recovered.labels, wrong.labels);
     assert.equal(wrong.labels.severity, 'critical');
-    assert.equal(wrong.endsAt, undefined);
+    assert.ok(recovered.endsAt !== undefined && recovered.endsAt <= wrong.endsAt);
   });
 
   test('alertmanager: a re-post keeps when each alert began and moves endsAt ahead', () => {
