@@ -109,11 +109,14 @@ describe('formats', () => {
     assert.equal(resolved.endsAt, '2024-05-01T12:00:00.123456789Z');
   });
 
-  test('alertmanager: an alert nothing resolves yet is posted without endsAt (its resolve_timeout ends it)', () => {
-    const [none] = alertmanagerBody(event(9, 'no_majority'), CONTEXT) as any[];
-    assert.equal(none.labels.alertname, 'SaturnNoMajority');
-    assert.equal(none.labels.severity, 'critical');
-    assert.equal(none.endsAt, undefined);
+  test('alertmanager: an alert nothing resolves (a moment, not a state) is posted without endsAt (its resolve_timeout ends it)', () => {
+    const [step] = alertmanagerBody(event(9, 'clock_step'), CONTEXT) as any[];
+    assert.equal(step.labels.alertname, 'SaturnClockStep');
+    assert.equal(step.labels.severity, 'warning');
+    assert.equal(step.endsAt, undefined);
+    const [majority] = alertmanagerBody(event(10, 'no_majority'), CONTEXT) as any[];
+    assert.equal(majority.labels.severity, 'critical');
+    assert.ok(majority.endsAt, 'no_majority_recovered resolves it: held like any firing alert');
   });
 
   test('alertmanager: reference_clock_recovered resolves the SaturnReferenceClockWrong alert its wrong raised', () => {
