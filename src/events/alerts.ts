@@ -19,6 +19,11 @@ export interface AlertRule {
    * Alertmanager resolves it after its own resolve_timeout.
    */
   readonly resolvedBy: readonly EventKind[];
+  /**
+   * One alert per reporter, not per node: a link's state as one node sees it (slave → master),
+   * which another reporter does not share. Otherwise reporters of the same node share the alert.
+   */
+  readonly perReporter?: true;
 }
 
 /** Every alert saturn raises. Each event kind appears exactly once, raising or resolving. */
@@ -36,6 +41,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     raisedBy: 'master_unreachable',
     resolvedBy: ['master_reachable'],
+    perReporter: true,
   },
   { alertname: 'SaturnNameConflict', severity: 'warning', raisedBy: 'name_conflict', resolvedBy: [] },
   {
@@ -90,15 +96,18 @@ export function kindsWithoutAlert(): EventKind[] {
   return EVENT_KINDS.filter((kind) => !BY_KIND.has(kind));
 }
 
-/** The labels that identify an event's alert (Prometheus conventions: no `instance`, which Prometheus sets itself). */
+/**
+ * The labels that identify an event's alert (Prometheus conventions: no `instance`, which
+ * Prometheus sets itself). An alert about a node is named by the node alone, not by who reports
+ * it: two masters watching one slave (an HA pair) raise the same label set, and Alertmanager
+ * deduplicates them into one notification. The reporter is a label too where the alert is its own
+ * view: a link (perReporter), or no node in particular (no_majority: the reporter's own fleet).
+ */
 export function alertLabels(event: SaturnEvent): Record<string, string> {
   const { rule } = alertOf(event.kind);
-  const labels: Record<string, string> = {
-    alertname: rule.alertname,
-    severity: rule.severity,
-    reporter: event.reporter,
-  };
+  const labels: Record<string, string> = { alertname: rule.alertname, severity: rule.severity };
   if (event.node) labels.node = event.node.id;
+  if (!event.node || rule.perReporter) labels.reporter = event.reporter;
   return labels;
 }
 

@@ -130,7 +130,11 @@ export function alertmanagerAlert(
   startsAt: Nanos = event.at,
 ): Record<string, unknown> {
   const { rule, resolves } = alertOf(event.kind);
-  const annotations: Record<string, string> = { summary: summaryText(event), sequence: String(event.sequence) };
+  const annotations: Record<string, string> = {
+    summary: summaryText(event),
+    sequence: String(event.sequence),
+    reporter: event.reporter,
+  };
   if (event.node) annotations.node_addr = event.node.addr;
   if (event.offsetNs !== undefined) annotations.offset_seconds = String(event.offsetNs / 1e9);
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);

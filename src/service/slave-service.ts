@@ -376,7 +376,7 @@ export class SlaveService {
     link.lastResultAt = at;
     if (!link.reachable) {
       link.reachable = true;
-      this.deps.journal.emit({ kind: 'master_reachable', at: at.wall, node: { id: 'master', addr: link.key } });
+      this.deps.journal.emit({ kind: 'master_reachable', at: at.wall, node: { id: link.key, addr: link.key } });
     }
     if (this.config.peers > 0 && this.config.pinnedPeers.length === 0 && result.peers.length > 0) {
       this.setPeers(result.peers.slice(0, this.config.peers));
@@ -408,7 +408,7 @@ export class SlaveService {
     this.deps.journal.emit({
       kind: 'master_unreachable',
       at: this.deps.clock.now(),
-      node: { id: 'master', addr: link.key },
+      node: { id: link.key, addr: link.key },
       detail: reason,
     });
   }

@@ -62,10 +62,11 @@ describe(
     const procs: SaturnProcess[] = [];
     const dirs: string[] = [];
     const receivers: WebhookReceiver[] = [];
-    let alertmanager: ChildProcess | undefined;
+    const alertmanagers: ChildProcess[] = [];
     after(async () => {
       await Promise.all(procs.map((p) => p.stop('SIGKILL')));
-      if (alertmanager && alertmanager.exitCode === null) {
+      for (const alertmanager of alertmanagers) {
+        if (alertmanager.exitCode !== null) continue;
         alertmanager.kill('SIGKILL');
         await once(alertmanager, 'exit');
       }
@@ -73,7 +74,8 @@ describe(
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
 
-    test('an over-threshold node stays firing beyond resolve_timeout, then resolves once on recovery', async () => {
+    /** A real Alertmanager on 127.0.0.1 whose notifications go to a local receiver, counted. */
+    async function startAlertmanager(groupBy: string[]) {
       const notifications = await new WebhookReceiver().listen();
       receivers.push(notifications);
       const dir = mkdtempSync(join(tmpdir(), 'saturn-alertmanager-'));
@@ -85,7 +87,7 @@ describe(
           `  resolve_timeout: ${RESOLVE_TIMEOUT_MS / 1000}s`,
           'route:',
           '  receiver: saturn-test',
-          "  group_by: ['alertname', 'node']",
+          `  group_by: [${groupBy.map((l) => `'${l}'`).join(', ')}]`,
           '  group_wait: 100ms',
           '  group_interval: 500ms',
           '  repeat_interval: 1h',
@@ -99,7 +101,7 @@ describe(
       );
       const port = await freePort();
       const output: string[] = [];
-      alertmanager = spawn(
+      const alertmanager = spawn(
         ALERTMANAGER,
         [
           `--config.file=${join(dir, 'alertmanager.yml')}`,
@@ -110,6 +112,7 @@ describe(
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
+      alertmanagers.push(alertmanager);
       alertmanager.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
       alertmanager.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
       const api = `http://127.0.0.1:${port}/api/v2`;
@@ -117,6 +120,11 @@ describe(
         `Alertmanager on port ${port} to be ready (output: ${output.join('')})`,
         async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true,
       );
+      return { api, notifications };
+    }
+
+    test('an over-threshold node stays firing beyond resolve_timeout, then resolves once on recovery', async () => {
+      const { api, notifications } = await startAlertmanager(['alertname', 'node']);
       const firing = async (): Promise<ApiAlert[]> => {
         const response = await fetch(`${api}/alerts?filter=${encodeURIComponent('alertname="SaturnClockOffset"')}`);
         return ((await response.json()) as ApiAlert[]).filter((a) => a.labels.node === 'drifty');
@@ -147,7 +155,6 @@ describe(
       assert.deepEqual(alert!.labels, {
         alertname: 'SaturnClockOffset',
         severity: 'warning',
-        reporter: 'master',
         node: 'drifty',
       });
       assert.equal(alert!.generatorURL, `http://${dashboard}/`);
@@ -181,6 +188,40 @@ describe(
       assert.equal(notified('firing'), 1, 'fired once');
       assert.equal(notified('resolved'), 1, 'resolved once');
       await master.stop();
+    });
+
+    test('two masters (an HA pair) watch one shifted slave: Alertmanager gets one alert and sends one notification', async () => {
+      // Grouped by alert name only: two label sets for one node would show as two alerts in the group.
+      const { api, notifications } = await startAlertmanager(['alertname']);
+      const masters = ['master-a', 'master-b'].map((name) =>
+        SaturnProcess.start([
+          ...['--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--log-format', 'json', '--name', name],
+          ...['--interval', '500ms', '--alert-repost', '1s', '--webhook-url', `alertmanager=${api}/alerts`],
+        ]),
+      );
+      procs.push(...masters);
+      const udps = await Promise.all(masters.map(async (m) => (await m.waitForLog('master listening')).addr as string));
+      procs.push(
+        SaturnProcess.start([
+          ...['--master-addr', udps[0]!, '--master-addr', udps[1]!, '--listen-addr', '127.0.0.1:0'],
+          ...['--hmac-key', KEY, '--name', 'shared', '--interval', '500ms', '--clock-offset', '750ms'],
+        ]),
+      );
+      // Both masters find the slave over the threshold and post their alert, each on its own.
+      for (const master of masters)
+        await master.waitForLine((l) => parseLlog(l.text)?.fields.event === 'drift', 30_000);
+      await until('the notification', async () => notifications.requests.length >= 1);
+      // Both keep re-posting for a few group intervals: still one alert, one notification.
+      await sleep(3 * 1000);
+      const alerts = (await (await fetch(`${api}/alerts`)).json()) as ApiAlert[];
+      assert.deepEqual(
+        alerts.map((a) => a.labels),
+        [{ alertname: 'SaturnClockOffset', severity: 'warning', node: 'shared' }],
+      );
+      assert.ok(['master-a', 'master-b'].includes(alerts[0]!.annotations.reporter!));
+      const firing = notifications.requests.filter((r) => r.json?.status === 'firing');
+      assert.equal(firing.length, 1, 'one notification, not two');
+      assert.equal(firing[0]!.json.alerts.length, 1, 'with one alert in it');
     });
   },
 );

@@ -23,13 +23,17 @@ test('the table: every event kind raises or resolves exactly one alert', () => {
   assert.deepEqual(alertOf('master_reachable'), { rule: alertOf('master_unreachable').rule, resolves: true });
 });
 
-test('labels identify an alert: name, severity, the node it is about and the reporter; never instance', () => {
+test('labels identify an alert: name, severity and the node it is about, whoever reports it; never instance', () => {
   assert.deepEqual(alertLabels(event('drift')), {
     alertname: 'SaturnClockOffset',
     severity: 'warning',
-    reporter: 'master',
     node: 'web-3',
   });
+  // Two masters of an HA pair raise the same alert: Alertmanager deduplicates it.
+  assert.deepEqual(alertLabels(event('drift', 'web-3', 'master-b')), alertLabels(event('drift', 'web-3', 'master-a')));
+  // A link is its reporter's own view; an alert about no node is about the reporter's fleet.
+  assert.equal(alertLabels(event('master_unreachable', '10.0.0.1:4123', 'web-1')).reporter, 'web-1');
+  assert.equal(alertLabels({ ...event('no_majority'), node: undefined }).reporter, 'master');
   assert.deepEqual(alertLabels(event('recovered')), alertLabels(event('drift')));
   assert.equal(alertLabels(event('reference_clock_wrong')).severity, 'critical');
   for (const kind of EVENT_KINDS) assert.equal(alertLabels(event(kind)).instance, undefined);

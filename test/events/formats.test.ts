@@ -90,10 +90,10 @@ describe('formats', () => {
     assert.deepEqual(firing.labels, {
       alertname: 'SaturnClockOffset',
       severity: 'warning',
-      reporter: 'master',
       node: 'web-3',
     });
     assert.equal(firing.annotations.node_addr, '127.0.0.1:4000');
+    assert.equal(firing.annotations.reporter, 'master', 'who reports it is said, not part of its identity');
     assert.equal(firing.annotations.sequence, '7');
     assert.equal(firing.annotations.offset_seconds, '0.750123');
     assert.equal(firing.startsAt, '2024-05-01T12:00:00.123456789Z');

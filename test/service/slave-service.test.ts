@@ -106,8 +106,8 @@ test('a silent master: each leg is sent 4 times 1 s apart, then master_unreachab
   assert.deepEqual(
     events.map((e) => [e.kind, e.node?.id]),
     [
-      ['master_unreachable', 'master'],
-      ['master_reachable', 'master'],
+      ['master_unreachable', '127.0.0.1:4123'],
+      ['master_reachable', '127.0.0.1:4123'],
     ],
     'the event that resolves master_unreachable',
   );
