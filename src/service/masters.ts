@@ -5,8 +5,7 @@
  * target of the record's lowest priority is a master (an HA pair shares a priority); the record is
  * read again at most once a minute, and its last answer kept while DNS fails.
  */
-import { Resolver } from 'node:dns/promises';
-import { lookup } from 'node:dns/promises';
+import { Resolver, lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { MasterSpec } from '../config/options.js';
 import type { Peer } from '../pipeline/pipeline.js';
@@ -20,12 +19,22 @@ export interface MasterDns {
   resolveSrv(name: string): Promise<{ name: string; port: number; priority: number; weight: number }[]>;
 }
 
-/** Node's resolver, optionally pointed at given DNS servers (`host:port`). */
+/**
+ * Node's resolver. Pointed at given DNS servers (`host:port`), it asks them for the hosts an SRV
+ * record names too (A, then AAAA); otherwise hosts are looked up as every program on the machine
+ * does (getaddrinfo: /etc/hosts, then DNS).
+ */
 export function systemDns(servers?: string[]): MasterDns {
-  const resolver = new Resolver();
+  const resolver = new Resolver({ timeout: 2000, tries: 2 });
   if (servers) resolver.setServers(servers);
+  const viaServers = async (host: string) => {
+    const v4 = await resolver.resolve4(host).catch(() => [] as string[]);
+    const address = v4[0] ?? (await resolver.resolve6(host))[0];
+    if (address === undefined) throw new Error(`${host} has no address`);
+    return address;
+  };
   return {
-    lookup: async (host) => (await lookup(host)).address,
+    lookup: servers ? viaServers : async (host) => (await lookup(host)).address,
     resolveSrv: (name) => resolver.resolveSrv(name),
   };
 }

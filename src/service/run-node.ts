@@ -20,6 +20,7 @@ import { SATURN_VERSION } from '../util/version.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { ReferenceMonitor, type ReferenceState } from './reference-monitor.js';
+import type { MasterDns } from './masters.js';
 import { SlaveService } from './slave-service.js';
 import { listening } from './listen.js';
 import { SlaveMetrics, type SlaveView, slaveStatusDocument } from '../http/slave-view.js';
@@ -70,6 +71,8 @@ export interface NodeDeps {
   logger: Logger;
   /** Where llog lines go: every event and every check (stdout in production). */
   stdout: Sink;
+  /** How a slave finds masters given by name (default the system's resolver). */
+  dns?: MasterDns;
 }
 
 /** The dashboard's URL for links from elsewhere (alerts): an unspecified address becomes the host's name. */
@@ -123,7 +126,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       const slave = await listening(
         '--listen-addr',
         config.listenAddr,
-        () => SlaveService.start(config, { ...services, journal: events.journal }),
+        () => SlaveService.start(config, { ...services, journal: events.journal, dns: deps.dns }),
         ' (by the master or another saturn on this host? give this node its own --listen-addr, e.g. 0.0.0.0:4124)',
       );
       node.slave = slave;
