@@ -179,7 +179,7 @@ export class Fleet {
       return { node, verdict: undefined, alarm: undefined, back, conflict };
     }
     const estimate = check.outcome.estimate;
-    const combined = node.history.add(check.at.wall, estimate);
+    const combined = node.history.add(check.at.mono, estimate);
     node.checks++;
     node.lastCheckAt = check.at.wall;
     node.current = combined;
