@@ -38,6 +38,8 @@ export function jsonBody(event: SaturnEvent): Record<string, unknown> {
     errorSeconds: seconds(event.errorNs),
     rttSeconds: seconds(event.rttNs),
     thresholdSeconds: seconds(event.thresholdNs),
+    frequencyPpm: event.frequencyPpm ?? null,
+    frequencyErrorPpm: event.frequencyErrorPpm ?? null,
     repeat: event.repeat ?? false,
     detail: event.detail ?? null,
     time: isoNanos(event.at),
@@ -56,6 +58,8 @@ export function summaryText(event: SaturnEvent): string {
   const what: Record<EventKind, string> = {
     drift: event.repeat ? 'still over threshold' : 'over threshold',
     recovered: 'back under threshold',
+    drift_rate: event.repeat ? 'still drifts too fast' : 'drifts too fast',
+    drift_rate_recovered: 'drift back within limits',
     slave_lost: 'lost (no check for 3 intervals)',
     slave_back: 'back',
     slave_forgotten: 'forgotten (lost for longer than --forget-after)',
@@ -71,6 +75,8 @@ export function summaryText(event: SaturnEvent): string {
 const ALERT_NAMES: Record<EventKind, string> = {
   drift: 'SaturnClockOffset',
   recovered: 'SaturnClockOffset', // resolves the drift alert: same labels, endsAt set
+  drift_rate: 'SaturnDriftRate',
+  drift_rate_recovered: 'SaturnDriftRate', // resolves the drift-rate alert
   slave_lost: 'SaturnSlaveLost',
   slave_back: 'SaturnSlaveLost', // resolves the lost alert
   slave_forgotten: 'SaturnSlaveLost', // a forgotten node's lost alert is over too
@@ -97,9 +103,10 @@ export function alertmanagerBody(event: SaturnEvent): Record<string, unknown>[] 
   if (event.offsetNs !== undefined) annotations.offset_seconds = String(event.offsetNs / 1e9);
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
+  if (event.frequencyPpm !== undefined) annotations.frequency_ppm = String(event.frequencyPpm);
   const alert: Record<string, unknown> = { labels, annotations, startsAt: time };
-  if (event.kind === 'recovered' || event.kind === 'slave_back' || event.kind === 'slave_forgotten')
-    alert.endsAt = time;
+  const resolves: readonly EventKind[] = ['recovered', 'drift_rate_recovered', 'slave_back', 'slave_forgotten'];
+  if (resolves.includes(event.kind)) alert.endsAt = time;
   return [alert];
 }
 

@@ -20,6 +20,7 @@ import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from '../protocol/responder.js';
 import { formatHostPort } from '../util/parse.js';
+import { DriftRateAlarm, type DriftRateAlarmOptions, type DriftRateEvent } from './drift-rate.js';
 import { OffsetSeries, type OffsetSeriesOptions } from './series.js';
 import { DEFAULT_REALERT_NS, ThresholdAlarm, type ThresholdEvent } from './threshold.js';
 
@@ -61,6 +62,8 @@ export interface NodeState {
   lastCheck: Estimate | undefined;
   readonly history: OffsetHistory;
   readonly alarm: ThresholdAlarm;
+  /** Raised while the node's proven frequency is too fast, or carries it over the threshold soon. */
+  readonly driftRate: DriftRateAlarm;
   /** The combined estimates of the last hour, for the dashboard. */
   readonly series: OffsetSeries;
   /** The address this name was seen at before the current one, while that may still be alive. */
@@ -91,7 +94,7 @@ export const LOST_AFTER_INTERVALS = 3;
 /** A node lost for this long is forgotten (--forget-after). */
 export const DEFAULT_FORGET_AFTER_NS = 24 * 3600e9;
 
-export interface FleetOptions extends OffsetHistoryOptions {
+export interface FleetOptions extends OffsetHistoryOptions, Pick<DriftRateAlarmOptions, 'maxDriftPpm' | 'predictNs'> {
   thresholdNs: number;
   /** Default DEFAULT_REALERT_NS (10 min). */
   realertNs?: number;
@@ -116,6 +119,7 @@ export interface CheckRecord {
   node: NodeState;
   verdict: Verdict | undefined;
   alarm: ThresholdEvent | undefined;
+  driftRate: DriftRateEvent | undefined;
   /** The node had been lost and is heard of again. */
   back: boolean;
   /** This check revealed that two hosts share its name. */
@@ -176,7 +180,7 @@ export class Fleet {
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return { node, verdict: undefined, alarm: undefined, back, conflict };
+      return { node, verdict: undefined, alarm: undefined, driftRate: undefined, back, conflict };
     }
     const estimate = check.outcome.estimate;
     const combined = node.history.add(check.at.mono, estimate);
@@ -187,13 +191,14 @@ export class Fleet {
     node.series.add({ at: check.at.wall, offsetNs: combined.offsetNs, errorNs: combined.errorNs });
     const alarm = node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
     if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
+    const driftRate = node.driftRate.evaluate(check.at.mono, combined.offsetNs, combined.errorNs, combined.frequency);
     const verdict = {
       offsetNs: combined.offsetNs,
       errorNs: combined.errorNs,
       rttNs: combined.rttNs,
       samples: estimate.kept,
     };
-    return { node, verdict, alarm, back, conflict };
+    return { node, verdict, alarm, driftRate, back, conflict };
   }
 
   /** Nodes that became lost, and nodes forgotten, at `now`. */
@@ -260,6 +265,12 @@ export class Fleet {
       alarm: new ThresholdAlarm({
         thresholdNs: this.options.thresholdNs,
         realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
+      }),
+      driftRate: new DriftRateAlarm({
+        thresholdNs: this.options.thresholdNs,
+        realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
+        maxDriftPpm: this.options.maxDriftPpm,
+        predictNs: this.options.predictNs,
       }),
       series: new OffsetSeries(this.options.series),
       previous: undefined,

@@ -153,3 +153,20 @@ test('an address that went quiet long ago coming back is a move back, not a conf
   fleet.record(check('web-3', 10, { ip: '10.0.0.9' }));
   assert.equal(fleet.record(check('web-3', 100, { ip: '10.0.0.5' })).conflict, undefined);
 });
+
+test('a node drifting fast gets its frequency measured and a drift-rate alarm before it crosses the threshold', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9, maxDriftPpm: 500, predictNs: 600e9 });
+  const events: (string | undefined)[] = [];
+  let record;
+  // 5,000 ppm: 5 ms a second, ±1 µs checks, the wall clock stepped a day ahead midway (ages are monotonic).
+  for (let second = 0; second <= 5; second++) {
+    const wall = second >= 3 ? WALL0 + 86_400n * S + BigInt(second) * S : undefined;
+    record = fleet.record(check('web-4', second, { offsetNs: 5e6 * second, wall }));
+    events.push(record.driftRate);
+  }
+  assert.deepEqual(events, [undefined, 'drift_rate', undefined, undefined, undefined, undefined]);
+  const { frequency } = record!.node.current!;
+  assert.ok(frequency!.loPpm <= 5000 && 5000 <= frequency!.hiPpm && frequency!.hiPpm - frequency!.loPpm < 2 * 5 + 3); // ± the 5 ppm of wander the model allows
+  assert.equal(record!.node.alarm.over, false, 'raised while still 75 ms from the threshold');
+  assert.equal(record!.node.driftRate.raised, true);
+});
