@@ -27,6 +27,12 @@ export interface NodeStatus {
   intervalSeconds: number;
   /** Proven over the threshold (|offset| - error > threshold) since its last alert. */
   overThreshold: boolean;
+  /** The node's frequency (node − master), ppm: how fast its offset grows; null while unknown. */
+  frequencyPpm: number | null;
+  /** Its error bound: the frequency is within frequencyPpm ± this (as long as it wanders less than the model allows). */
+  frequencyErrorPpm: number | null;
+  /** Its drift_rate alarm is raised: proven too fast, or heading over the threshold soon. */
+  driftRateAlarm: boolean;
 }
 
 export interface StatusDocument {
@@ -36,6 +42,7 @@ export interface StatusDocument {
 
 /** One node's entry. */
 export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
+  const frequency = n.current?.frequency;
   return {
     id: n.id,
     name: n.name,
@@ -50,6 +57,9 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
     lastSeenSecondsAgo: Math.max(0, Math.round(Number(now.mono - n.lastSeenMono) / 1e6) / 1e3),
     intervalSeconds: n.intervalNs / 1e9,
     overThreshold: n.alarm.over,
+    frequencyPpm: frequency ? frequency.ppm : null,
+    frequencyErrorPpm: frequency ? (frequency.hiPpm - frequency.loPpm) / 2 : null,
+    driftRateAlarm: n.driftRate.raised,
   };
 }
 

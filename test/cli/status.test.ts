@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { formatStatusTable } from '../../src/cli/status.js';
+import { allOk, formatStatusTable } from '../../src/cli/status.js';
 import type { NodeStatus } from '../../src/http/status.js';
 import { startMesh } from '../helpers/mesh.js';
 import { lineSink } from '../helpers/sinks.js';
@@ -28,11 +28,14 @@ describe('saturn status against a running master (in process)', () => {
     const table = await run('status', '--metrics-addr', addr);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.split('\n');
-    assert.match(lines[0]!, /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+RTT\s+Checks\s+Discarded\s+Last$/);
+    assert.match(
+      lines[0]!,
+      /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks\s+Discarded\s+Last$/,
+    );
     assert.match(lines[1]!, /^=+$/);
     assert.match(lines[2]!, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+over_threshold\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
     assert.match(lines[3]!, /^ \s+web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
-    assert.match(table.stdout, /2 nodes: 1 over threshold \(\*\), 0 lost and 0 pending/);
+    assert.match(table.stdout, /2 nodes: 1 over threshold \(\*\), 0 lost and 0 pending \(\?\), 0 drifting too fast/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
     assert.equal(json.code, 0);
@@ -42,6 +45,12 @@ describe('saturn status against a running master (in process)', () => {
     assert.equal(web3.state, 'over_threshold');
     assert.equal(web3.overThreshold, true);
     assert.equal(web3.intervalSeconds, 0.1, 'the slave said its own interval');
+    // Both clocks are this machine's: the frequency is 0 within its bound, and nothing drifts.
+    assert.ok(
+      Math.abs(web3.frequencyPpm) <= web3.frequencyErrorPpm,
+      `${web3.frequencyPpm} ± ${web3.frequencyErrorPpm}`,
+    );
+    assert.equal(web3.driftRateAlarm, false);
 
     const check = await run('status', '--metrics-addr', addr, '--check');
     assert.equal(check.code, 1, 'a node over threshold fails the check');
@@ -110,6 +119,9 @@ const status = (over: Partial<NodeStatus>): NodeStatus => ({
   lastSeenSecondsAgo: 10,
   intervalSeconds: 10,
   overThreshold: false,
+  frequencyPpm: 0.012,
+  frequencyErrorPpm: 0.0041,
+  driftRateAlarm: false,
   ...over,
 });
 
@@ -130,15 +142,33 @@ test('the table marks nodes that are not current, sorts worst first and aligns c
         discarded: 0,
         lastCheckAt: null,
         lastSeenSecondsAgo: 2,
+        frequencyPpm: null,
+        frequencyErrorPpm: null,
       }),
       status({ id: 'gone', name: 'gone', state: 'lost', lastSeenSecondsAgo: 400 }),
+      status({ id: 'fast', name: 'fast', frequencyPpm: 1000.5, frequencyErrorPpm: 1.25, driftRateAlarm: true }),
     ],
   });
   const lines = text.split('\n');
-  assert.match(lines[2]!, /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+0\.400ms\s+12\s+1\s+7m$/);
-  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+0\s+0\s+2s$/);
-  assert.match(lines[4]!, /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+0\.400ms\s+12\s+1\s+10s$/);
+  assert.match(lines[0]!, /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks/);
+  assert.match(
+    lines[2]!,
+    /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+7m$/,
+  );
+  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+-\s+-\s+0\s+0\s+2s$/);
+  assert.match(
+    lines[4]!,
+    /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+10s$/,
+  );
+  assert.match(lines[5]!, /^~  fast\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+\+1000\.500\s+1\.250\s+/);
+  assert.match(text, /4 nodes: 0 over threshold \(\*\), 1 lost and 1 pending \(\?\), 1 drifting too fast \(~\)/);
   // Right-aligned numbers: the Checks column ends at the same place in every row.
   const end = (l: string, cell: string) => l.indexOf(cell) + cell.length;
   assert.equal(end(lines[4]!, ' 12'), end(lines[0]!, 'Checks'));
+  assert.equal(end(lines[5]!, '+1000.500'), end(lines[0]!, 'Freq ppm'));
+});
+
+test('--check fails on a node that drifts too fast, even while it is within the threshold', () => {
+  assert.equal(allOk({ drops: {}, nodes: [status({})] }), true);
+  assert.equal(allOk({ drops: {}, nodes: [status({}), status({ id: 'fast', driftRateAlarm: true })] }), false);
 });
