@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import { ImpairmentProxy, type ImpairmentProxyOptions, parseDelay } from '../tools/impairment-proxy.js';
 import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
 import { hasCommand } from '../helpers/system.js';
+import { startMasterProcess, startSlaveProcess } from '../helpers/nodes.js';
 
 const KEY = 'e2e-accuracy-key-0123456789';
 const CHECKS = 12;
@@ -154,41 +155,15 @@ describe('accuracy through the impairment proxy (real processes)', () => {
  * it as a step every few ms of drift, re-anchoring in a staircase instead of drifting.)
  */
 function fastSlave(masterAddr: string, ppm: number, interval: string): SaturnProcess {
-  return SaturnProcess.start(
-    [
-      '--master-addr',
-      masterAddr,
-      '--listen-addr',
-      '127.0.0.1:0',
-      '--hmac-key',
-      KEY,
-      '--name',
-      'fast',
-      '--interval',
-      interval,
-      '--log-format',
-      'json',
-    ],
-    { prefix: ['faketime', '-f', `+0 x${1 + ppm / 1e6}`] },
-  );
+  return startSlaveProcess(masterAddr, KEY, 'fast', ['--interval', interval], {
+    prefix: ['faketime', '-f', `+0 x${1 + ppm / 1e6}`],
+  });
 }
 
 async function startMaster(procs: SaturnProcess[], extra: string[]) {
-  const master = SaturnProcess.start([
-    '--listen-addr',
-    '127.0.0.1:0',
-    '--metrics-addr',
-    '127.0.0.1:0',
-    '--hmac-key',
-    KEY,
-    '--log-format',
-    'json',
-    ...extra,
-  ]);
-  procs.push(master);
-  const udp = await master.waitForLog('master listening');
-  const http = await master.waitForLog('http listening');
-  return { master, udpAddr: String(udp.addr), statusUrl: String(http.url) };
+  const started = await startMasterProcess(KEY, extra);
+  procs.push(started.master);
+  return started;
 }
 
 async function nodeStatus(statusUrl: string, id: string): Promise<any> {
