@@ -35,11 +35,13 @@ function ago(seconds: number): string {
 }
 
 /**
- * The mark in the first column, as chronyc marks its sources: `*` over threshold, `?` not current,
- * `~` drifting too fast (chronyc's mark for a source too variable to trust).
+ * The mark in the first column, as chronyc marks its sources: `x` falseticker, `*` over threshold,
+ * `?` not current, `~` drifting too fast (chronyc's mark for a source too variable to trust).
  */
 function mark(node: NodeStatus): string {
   switch (node.state) {
+    case 'falseticker':
+      return 'x';
     case 'over_threshold':
       return '*';
     case 'lost':
@@ -93,7 +95,7 @@ export function formatStatusTable(doc: StatusDocument): string {
   const count = (state: NodeStatus['state']) => doc.nodes.filter((n) => n.state === state).length;
   out.push(
     '',
-    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('over_threshold')} over threshold (*), ` +
+    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('falseticker')} falseticker (x), ${count('over_threshold')} over threshold (*), ` +
       `${count('lost')} lost and ${count('pending')} pending (?), ${doc.nodes.filter((n) => n.driftRateAlarm).length} drifting too fast (~); ` +
       'offset = node clock - master clock, freq = how fast it grows',
   );

@@ -25,7 +25,7 @@ import { OffsetSeries, type OffsetSeriesOptions } from './series.js';
 import { DEFAULT_REALERT_NS, ThresholdAlarm, type ThresholdEvent } from './threshold.js';
 
 /** One explicit state per node, shown identically in /status, /metrics, the dashboard and `saturn status`. */
-export const NODE_STATES = ['pending', 'ok', 'over_threshold', 'lost'] as const;
+export const NODE_STATES = ['pending', 'ok', 'over_threshold', 'falseticker', 'lost'] as const;
 export type NodeStateName = (typeof NODE_STATES)[number];
 
 /** A moment of a node's life worth marking on its plot. */
@@ -70,6 +70,12 @@ export interface NodeState {
   previous: { addr: string; lastSeenMono: Nanos } | undefined;
   /** Recent drift, recovery, loss and return, oldest first (at most MAX_MARKS). */
   readonly marks: NodeMark[];
+  /** When the node was first heard of (monotonic): the mesh's grace period counts from it. */
+  readonly firstSeenMono: Nanos;
+  /** The reference its last alarm evaluation used. */
+  reference: DriftReference['kind'];
+  /** The mesh's verdict on it, once there is one. */
+  mesh: MeshView | undefined;
 }
 
 function mark(node: NodeState, kind: NodeMark['kind'], at: Nanos): void {
@@ -81,8 +87,33 @@ function mark(node: NodeState, kind: NodeMark['kind'], at: Nanos): void {
 export function stateOf(node: NodeState): NodeStateName {
   if (node.lost) return 'lost';
   if (node.current === undefined) return 'pending';
+  if (node.mesh?.falseticker) return 'falseticker';
   return node.alarm.over ? 'over_threshold' : 'ok';
 }
+
+/**
+ * What the drift rule judges a node's offset against. `master`: the offset as measured (node −
+ * master). `agreed`: the mesh's agreed time, offset − agreedOffset (whose own error widens the
+ * bound): used while a majority agrees, so a wrong master does not page for every slave. `hold`:
+ * the mesh cannot judge yet (a fleet that just started); the first alarm waits.
+ */
+export type DriftReference =
+  | { readonly kind: 'master' }
+  | { readonly kind: 'agreed'; readonly agreedOffsetNs: number; readonly agreedErrorNs: number }
+  | { readonly kind: 'hold' };
+
+/** The mesh's last word on a node (kept on the node between evaluations). */
+export interface MeshView {
+  readonly falseticker: boolean;
+  /** Node clock − agreed time, and its bound; undefined without a majority. */
+  readonly consensusOffsetNs: number | undefined;
+  readonly consensusErrorNs: number | undefined;
+  /** Paths the node's estimate had, and those that missed it (`direct` or a peer id). */
+  readonly paths: number;
+  readonly disagreeing: readonly string[];
+}
+
+const MASTER_REFERENCE: DriftReference = { kind: 'master' };
 
 /** The node's address as events and pages show it. */
 export function addrOf(node: Pick<NodeState, 'ip' | 'port'>): string {
@@ -165,8 +196,11 @@ export class Fleet {
     return this.nodes.size;
   }
 
-  /** Folds one finished check into its node's history and alarm. */
-  record(check: FinishedCheck): CheckRecord {
+  /**
+   * Folds one finished check into its node's history and alarm; `reference(node)` says what the
+   * drift rule judges it against (default: the master).
+   */
+  record(check: FinishedCheck, reference: (node: NodeState) => DriftReference = () => MASTER_REFERENCE): CheckRecord {
     const addr = formatHostPort({ host: check.ip, port: check.port });
     const conflict = this.detectConflict(check.nodeId, addr, check.at.mono);
     const node = this.nodeFor(check, addr);
@@ -189,9 +223,25 @@ export class Fleet {
     node.current = combined;
     node.lastCheck = estimate;
     node.series.add({ at: check.at.wall, offsetNs: combined.offsetNs, errorNs: combined.errorNs });
-    const alarm = node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
+    const judged = reference(node);
+    node.reference = judged.kind;
+    const alarm =
+      judged.kind === 'hold'
+        ? undefined
+        : judged.kind === 'agreed'
+          ? node.alarm.evaluate(
+              check.at.mono,
+              combined.offsetNs - judged.agreedOffsetNs,
+              combined.errorNs + judged.agreedErrorNs,
+            )
+          : node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
     if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
-    const driftRate = node.driftRate.evaluate(check.at.mono, combined.offsetNs, combined.errorNs, combined.frequency);
+    // The frequency is measured against the master: judged only while the master is the reference
+    // (a wrong master would make every slave drift); otherwise the drift-rate alarm keeps its state.
+    const driftRate =
+      judged.kind === 'master'
+        ? node.driftRate.evaluate(check.at.mono, combined.offsetNs, combined.errorNs, combined.frequency)
+        : undefined;
     const verdict = {
       offsetNs: combined.offsetNs,
       errorNs: combined.errorNs,
@@ -275,6 +325,9 @@ export class Fleet {
       series: new OffsetSeries(this.options.series),
       previous: undefined,
       marks: [],
+      firstSeenMono: at.mono,
+      reference: 'master',
+      mesh: undefined,
     };
   }
 }

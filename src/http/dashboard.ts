@@ -279,7 +279,7 @@ function summary(statuses: readonly NodeStatus[], input: DashboardInput): string
   const count = (state: NodeStatus['state']) => statuses.filter((s) => s.state === state).length;
   const drifting = statuses.filter((s) => s.driftRateAlarm).length;
   const chips =
-    (['over_threshold', 'lost', 'pending', 'ok'] as const)
+    (['falseticker', 'over_threshold', 'lost', 'pending', 'ok'] as const)
       .map((state) => `<span class="badge ${state}">${count(state)} ${state.replace('_', ' ')}</span>`)
       .join(' ') + (drifting > 0 ? ` <span class="alarm drift_rate">${drifting} drifting too fast</span>` : '');
   const reference = input.reference
@@ -296,6 +296,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.ok{color:#1d6b1d;border-color:#9c9;background:#eef8ee}
 .badge.over_threshold{color:#fff;border-color:${ALERT_COLOUR};background:${ALERT_COLOUR};font-weight:bold}
 .badge.lost{color:#444;border-color:#999;background:#e4e4e4}
+.badge.falseticker{color:${ALERT_COLOUR};border-color:${ALERT_COLOUR};background:#fff0f0;font-weight:bold}
 .badge.pending{color:#35557a;border-color:#9ab;background:#eef3f8}
 .alarm.drift_rate{color:${ALERT_COLOUR};font-weight:bold;font-size:.9em}
 .reference b{text-transform:uppercase}.reference.wrong b{color:${ALERT_COLOUR}}.reference.ok b{color:#1d6b1d}

@@ -63,9 +63,9 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
   };
 }
 
-const SEVERITY: Record<NodeStateName, number> = { over_threshold: 0, lost: 1, pending: 2, ok: 3 };
+const SEVERITY: Record<NodeStateName, number> = { falseticker: 0, over_threshold: 1, lost: 2, pending: 3, ok: 4 };
 
-/** Orders nodes worst first: by state (over threshold, lost, pending, ok), then by proven distance from 0 (|offset| − error). */
+/** Orders nodes worst first: by state (falseticker, over threshold, lost, pending, ok), then by proven distance from 0 (|offset| − error). */
 export function worstFirst(a: NodeStatus, b: NodeStatus): number {
   const bySeverity = SEVERITY[a.state] - SEVERITY[b.state];
   if (bySeverity !== 0) return bySeverity;

@@ -63,7 +63,10 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   assert.match(await page.title(), /^saturn: 3 nodes$/);
 
   // The summary and the table: worst first, one state per node, the same words as /status.
-  assert.match(await page.locator('p.summary').innerText(), /1 over threshold\s+0 lost\s+0 pending\s+2 ok/);
+  assert.match(
+    await page.locator('p.summary').innerText(),
+    /0 falseticker\s+1 over threshold\s+0 lost\s+0 pending\s+2 ok/,
+  );
   const rows = page.locator('tbody tr');
   assert.equal(await rows.count(), 3);
   assert.equal(await rows.nth(0).getAttribute('data-node'), 'web-3', 'the node over threshold comes first');

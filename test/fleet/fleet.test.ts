@@ -170,3 +170,12 @@ test('a node drifting fast gets its frequency measured and a drift-rate alarm be
   assert.equal(record!.node.alarm.over, false, 'raised while still 75 ms from the threshold');
   assert.equal(record!.node.driftRate.raised, true);
 });
+
+test('the drift rate is judged only against the master: while the mesh holds or judges by the agreed time, its alarm keeps its state', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
+  const fast = (second: number, kind: 'hold' | 'master') =>
+    fleet.record(check('web-4', second, { offsetNs: 5e6 * second }), () => ({ kind })).driftRate;
+  assert.deepEqual([fast(0, 'hold'), fast(1, 'hold'), fast(2, 'hold')], [undefined, undefined, undefined]);
+  assert.equal(fleet.get('web-4')!.driftRate.raised, false);
+  assert.equal(fast(3, 'master'), 'drift_rate');
+});
