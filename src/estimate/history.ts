@@ -16,8 +16,9 @@
  * wander, a check that lied), the history restarts from the newest check and `reset` says so: a
  * real change of a clock must show at once, not be outvoted by old data. (Keeping the newest
  * checks that still fit would keep a step's check with the one before it: two checks always fit
- * a line, and a 300 ms step would read as a rate of 30,000 ppm.) The proven interval is always inside the newest check's, so the
- * history can only narrow what the newest check says.
+ * a line, and a 300 ms step 10 s after the last check would read as 30,000 ppm.) The proven
+ * interval is always inside the newest check's, so the history can only narrow what the newest
+ * check says.
  *
  * Bound and point are chosen separately. The bound is the intersection above, at the proven
  * frequency bound. The point is the middle of the same intersection at the point frequency,
@@ -52,7 +53,7 @@ export interface Combined {
   errorNs: number;
   /** The newest check's RTT: the link as it is now, not the best it ever was. */
   rttNs: number;
-  /** How many checks' intervals were combined (1 after a reset that kept only the newest). */
+  /** How many checks' intervals were combined (1 after a reset). */
   checks: number;
   /** True when the newest check contradicted the history and older checks were dropped. */
   reset: boolean;
