@@ -186,11 +186,12 @@ async function startMaster(
     threshold: `${thresholdNs}ns`,
   });
   const quiet = { write: () => true };
+  const logger = createDiagnostics({ level: 'error', format: 'json', sink: quiet });
   return MasterService.start(config, {
     clock,
-    logger: createDiagnostics({ level: 'error', format: 'json', sink: quiet }),
+    logger,
     llog: new LlogWriter(quiet),
-    journal: new EventJournal(new MemorySequence(), 'bench-master'),
+    journal: new EventJournal({ reporter: 'bench-master', sequence: new MemorySequence(), clock, logger }),
     observe: (record, finished) =>
       onRow({
         finished,

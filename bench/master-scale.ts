@@ -9,21 +9,44 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
+ *
+ * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
+ * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
+ * receiver; after the warm-up every slave's clock jumps 1 s ahead, so each slave's next check
+ * raises a drift event: N events within one interval, as after a step of the master's own clock.
+ * With `--together`, all slaves also start that check at the same moment: N events in a burst
+ * (the load generator itself then runs at its limit; its echo run shows how much).
+ * Figures: the master's leg hold (p99 and max, from /status), the leg round trip the slaves see
+ * (p99 and max: it also holds any time a leg waited in the socket buffer while the master's main
+ * thread was busy, which the master's own hold cannot see), how late the master's event loop ran
+ * (lib/loop-delay.ts, preloaded into it: the main thread's blocking itself), lost checks, and how
+ * long until every drift event was printed and delivered. `--master-bin LABEL=PATH` (repeatable) runs the same load
+ * against several builds of the master in one run, interleaved, e.g. before and after a change:
+ *
+ *   npm run bench:scale -- --drift --slaves 1000 --master-bin before=/tmp/saturn-before/bin/saturn --master-bin after=bin/saturn
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/util/parse.js';
 import { SystemClock } from '../src/clock/system-clock.js';
+import { DurationHistogram } from '../src/pipeline/stats.js';
 import { CheckInitiator } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
+import { KeyRing } from '../src/wire/keys.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 
 const KEY = 'bench-master-scale-key-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/saturn', import.meta.url));
 const ECHO = fileURLToPath(new URL('./lib/echo-server.js', import.meta.url));
+const LOOP_DELAY = new URL('./lib/loop-delay.js', import.meta.url).href;
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +54,10 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10s' },
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
+    drift: { type: 'boolean', default: false },
+    together: { type: 'boolean', default: false },
+    'state-root': { type: 'string', default: tmpdir() },
+    'master-bin': { type: 'string', multiple: true, default: [`this=${BIN}`] },
   },
 });
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
@@ -50,10 +77,18 @@ interface Driver {
   next(reply: Buffer): Uint8Array | 'done' | undefined;
 }
 
-function saturnDriver(name: string, clock: SystemClock): Driver {
-  const core = new CheckInitiator({ envelope: new Envelope(new TextEncoder().encode(KEY)), nodeId: name });
+/** A slave's check driver; `clockOf()` is read at the start of each check (the drift swaps the clock). */
+function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
+  const core = new CheckInitiator({
+    envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
+    nodeId: name,
+  });
+  let clock = clockOf();
   return {
-    begin: () => core.start(clock.stepCount).build(clock.read()),
+    begin: () => {
+      clock = clockOf();
+      return core.start(clock.stepCount).build(clock.read());
+    },
     next: (reply) => {
       const outcome = core.handle(reply, clock.read(), clock.stepCount);
       if (outcome.kind === 'reply') return outcome.reply.build(clock.read());
@@ -81,12 +116,25 @@ interface LoadResult {
   cpuUs: number;
   rss: number;
   elapsedMs: number;
+  /** Each leg's round trip as the slaves saw it (send to reply), during the measurement window, ns. */
+  legRtt: DurationHistogram;
 }
 
-/** Runs `n` slaves against the target for the measurement window (after one interval of warm-up). */
-async function load(target: Target, n: number, makeDriver: (i: number) => Driver): Promise<LoadResult> {
+/**
+ * Runs `n` slaves against the target for the measurement window (after one interval of warm-up).
+ * `atWindowStart` runs when the window opens; with `restartAll`, every slave then starts a check
+ * at once and keeps its interval from there.
+ */
+async function load(
+  target: Target,
+  n: number,
+  makeDriver: (i: number) => Driver,
+  options: { atWindowStart?: () => void; restartAll?: boolean } = {},
+): Promise<LoadResult> {
   const sockets: Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const restarts: (() => void)[] = [];
+  const legRtt = new DurationHistogram();
   let measuring = false;
   let completed = 0;
   let started = 0;
@@ -99,10 +147,19 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
     sockets.push(socket);
     let open = false;
     let counted = false;
+    let sentAt = 0;
     let deadline: NodeJS.Timeout | undefined;
+    let interval: NodeJS.Timeout | undefined;
+    const send = (datagram: Uint8Array) => {
+      sentAt = performance.now();
+      socket.send(datagram, target.port, '127.0.0.1');
+    };
     socket.on('message', (reply) => {
       if (!open) return;
-      if (counted) datagrams++;
+      if (counted) {
+        datagrams++;
+        legRtt.record((performance.now() - sentAt) * 1e6);
+      }
       const next = driver.next(reply);
       if (next === 'done') {
         open = false;
@@ -110,7 +167,7 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
         if (counted) completed++;
       } else if (next) {
         if (counted) datagrams++;
-        socket.send(next, target.port, '127.0.0.1');
+        send(next);
       }
     });
     const check = () => {
@@ -124,20 +181,24 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
         open = false;
       }, 2000);
       if (counted) datagrams++;
-      socket.send(driver.begin(), target.port, '127.0.0.1');
+      send(driver.begin());
     };
+    const every = () => {
+      clearInterval(interval);
+      check();
+      interval = setInterval(check, intervalMs);
+      timers.push(interval);
+    };
+    restarts.push(every);
     // Staggered: slave i starts at a random point of the first interval, then every interval.
-    timers.push(
-      setTimeout(() => {
-        check();
-        timers.push(setInterval(check, intervalMs));
-      }, Math.random() * intervalMs),
-    );
+    timers.push(setTimeout(every, Math.random() * intervalMs));
   }
   await sleep(intervalMs + 500); // every slave has run one (uncounted) check: JIT warm, tables full
   measuring = true;
   const cpuBefore = cpuMicros(target.pid);
   const t0 = performance.now();
+  options.atWindowStart?.();
+  if (options.restartAll) for (const restart of restarts) restart();
   await sleep(measureMs);
   measuring = false;
   const cpuUs = cpuMicros(target.pid) - cpuBefore;
@@ -146,15 +207,23 @@ async function load(target: Target, n: number, makeDriver: (i: number) => Driver
   const rss = rssBytes(target.pid);
   for (const t of timers) clearTimeout(t);
   await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return { completed, started, lost, datagrams, cpuUs, rss, elapsedMs };
+  return { completed, started, lost, datagrams, cpuUs, rss, elapsedMs, legRtt };
 }
 
-async function startMaster(): Promise<Target> {
+/** Master process plus what it printed: the wall time (performance.now()) of each drift event line. */
+interface MasterTarget extends Target {
+  driftLinesAt: number[];
+  /** With the loop-delay probe: its figures, once the master has exited. */
+  loopDelay?: { p50Us: number; p99Us: number; maxUs: number };
+}
+
+async function startMaster(bin = BIN, extraArgs: string[] = [], nodeFlags: string[] = []): Promise<MasterTarget> {
   const child = spawn(
     process.execPath,
     [
       ...(process.env.MASTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      BIN,
+      ...nodeFlags,
+      bin,
       '--listen-addr',
       '127.0.0.1:0',
       '--metrics-addr',
@@ -163,34 +232,61 @@ async function startMaster(): Promise<Target> {
       KEY,
       '--rounds',
       String(rounds),
+      // Every simulated slave checks from 127.0.0.1: one source, as a whole fleet behind one NAT address.
+      '--source-check-rate',
+      '1000000',
       '--log-format',
       'json',
       '--log-level',
       'info',
+      ...extraArgs,
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  child.stdout!.resume(); // the per-check INFO lines are written, as in production, and discarded here
+  // The per-check INFO lines are written, as in production, and discarded here; drift lines are timed.
+  const driftLinesAt: number[] = [];
+  let pending = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.includes('event="drift"')) driftLinesAt.push(performance.now());
+  });
   let port = 0;
   let statusUrl: string | undefined;
   let buffer = '';
+  const target: MasterTarget = { port: 0, pid: child.pid!, process: child, driftLinesAt };
   await new Promise<void>((resolve, reject) => {
     child.once('exit', () => reject(new Error('master exited')));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
       for (const line of buffer.split('\n').slice(0, -1)) {
         if (!line.startsWith('{')) continue;
-        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string };
+        const record = JSON.parse(line) as { msg: string; addr?: string; url?: string } & MasterTarget['loopDelay'];
         if (record.msg === 'master listening') port = Number(record.addr!.split(':').pop());
         if (record.msg === 'http listening') statusUrl = record.url;
+        if (record.msg === 'bench event loop delay') target.loopDelay = record;
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
       if (port && statusUrl) resolve();
     });
   });
-  return { port, pid: child.pid!, process: child, statusUrl };
+  return Object.assign(target, { port, statusUrl });
+}
+
+/** A webhook receiver that accepts everything (204) and notes when each distinct event arrived. */
+async function startReceiver(): Promise<{ url: string; server: Server; arrivedAt: Map<string, number> }> {
+  const arrivedAt = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume().on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      if (!arrivedAt.has(key)) arrivedAt.set(key, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, server, arrivedAt };
 }
 
 async function startEcho(): Promise<Target> {
@@ -201,45 +297,124 @@ async function startEcho(): Promise<Target> {
 
 async function stop(target: Target) {
   target.process.kill('SIGTERM');
-  await once(target.process, 'exit');
+  await once(target.process, 'close'); // after 'exit', once its output is read to the end
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 
 const clock = new SystemClock();
+const builds = values['master-bin'].map((spec) => {
+  const at = spec.indexOf('=');
+  return at < 0 ? { label: spec, bin: resolve(spec) } : { label: spec.slice(0, at), bin: resolve(spec.slice(at + 1)) };
+});
+
+/** Load-only figures: the master against the echo baseline. */
+async function runScale() {
+  console.log(
+    'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
+  );
+  for (const n of values.slaves.split(',').map(Number)) {
+    for (const build of builds) {
+      const master = await startMaster(build.bin);
+      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => clock));
+      const status = (await (await fetch(master.statusUrl!)).json()) as {
+        legHoldUs: { p50Us: number; p99Us: number };
+        drops: object;
+      };
+      if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
+      await stop(master);
+      const echo = await startEcho();
+      const base = await load(echo, n, () => echoDriver());
+      await stop(echo);
+      const perDatagram = ours.cpuUs / ours.datagrams;
+      const echoPerDatagram = base.cpuUs / base.datagrams;
+      console.log(
+        [
+          build.label,
+          n,
+          fmt((ours.completed / ours.elapsedMs) * 1000),
+          fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100),
+          fmt(ours.cpuUs / ours.completed),
+          fmt(perDatagram, 2),
+          fmt(ours.rss / 2 ** 20),
+          `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
+          `${ours.lost}/${ours.started}`,
+          fmt(echoPerDatagram, 2),
+          `${fmt(perDatagram / echoPerDatagram, 2)}x`,
+        ].join(' | '),
+      );
+    }
+  }
+}
+
+/** Every slave drifts at once: N drift events in a burst, with a durable state dir and a webhook. */
+async function runDrift() {
+  const us = (ns: number) => fmt(ns / 1e3, 0);
+  console.log(
+    `mass drift: every slave's clock jumps +1 s${values.together ? ' and all start a check at once' : ''}; state dirs under ${values['state-root']}`,
+  );
+  console.log(
+    'build | slaves | drift events printed | all printed after ms | delivered | all delivered after ms | master leg hold p99/max µs | master event loop delay p99/max µs | slave-seen leg RTT p50/p99/max µs | lost | echo leg RTT p50/p99/max µs | echo lost',
+  );
+  const shifted = new SystemClock({ offsetNs: 1e9 });
+  for (const n of values.slaves.split(',').map(Number)) {
+    for (const build of builds) {
+      const stateDir = mkdtempSync(join(values['state-root'], 'saturn-bench-state-'));
+      const receiver = await startReceiver();
+      const master = await startMaster(
+        build.bin,
+        ['--state-dir', stateDir, '--webhook-url', receiver.url],
+        ['--import', LOOP_DELAY],
+      );
+      let drifted = false;
+      let burstAt = 0;
+      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => (drifted ? shifted : clock)), {
+        atWindowStart: () => {
+          master.process.kill('SIGUSR2'); // the loop-delay probe measures the window only
+          drifted = true;
+          burstAt = performance.now();
+        },
+        restartAll: values.together,
+      });
+      const status = (await (await fetch(master.statusUrl!)).json()) as {
+        legHoldUs: { p99Us: number; maxUs: number };
+      };
+      // Deliveries may trail the window: give them up to a minute before the master stops.
+      for (let waited = 0; receiver.arrivedAt.size < master.driftLinesAt.length && waited < 60_000; waited += 100)
+        await sleep(100);
+      await stop(master);
+      await new Promise((r) => receiver.server.close(r));
+      rmSync(stateDir, { recursive: true, force: true });
+      // The same burst pattern against the echo: the floor of a leg's round trip here.
+      const echo = await startEcho();
+      const base = await load(echo, n, () => echoDriver(), { restartAll: values.together });
+      await stop(echo);
+      const lastPrinted = master.driftLinesAt.length === 0 ? NaN : Math.max(...master.driftLinesAt) - burstAt;
+      const arrivals = [...receiver.arrivedAt.values()];
+      const lastDelivered = arrivals.length === 0 ? NaN : Math.max(...arrivals) - burstAt;
+      console.log(
+        [
+          build.label,
+          n,
+          master.driftLinesAt.length,
+          fmt(lastPrinted, 0),
+          receiver.arrivedAt.size,
+          fmt(lastDelivered, 0),
+          `${status.legHoldUs.p99Us}/${status.legHoldUs.maxUs}`,
+          `${master.loopDelay?.p99Us ?? '?'}/${master.loopDelay?.maxUs ?? '?'}`,
+          `${us(ours.legRtt.quantileNs(0.5))}/${us(ours.legRtt.quantileNs(0.99))}/${us(ours.legRtt.maxNs)}`,
+          `${ours.lost}/${ours.started}`,
+          `${us(base.legRtt.quantileNs(0.5))}/${us(base.legRtt.quantileNs(0.99))}/${us(base.legRtt.maxNs)}`,
+          `${base.lost}/${base.started}`,
+        ].join(' | '),
+      );
+    }
+  }
+}
+
 console.log(
   `master scale: interval ${intervalMs} ms, ${rounds} rounds, ${measureMs / 1000} s measured per configuration, node ${process.version}`,
 );
-console.log(
-  'slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
-);
-for (const n of values.slaves.split(',').map(Number)) {
-  const master = await startMaster();
-  const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, clock));
-  const status = (await (await fetch(master.statusUrl!)).json()) as {
-    legHoldUs: { p50Us: number; p99Us: number };
-    drops: object;
-  };
-  if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
-  await stop(master);
-  const echo = await startEcho();
-  const base = await load(echo, n, () => echoDriver());
-  await stop(echo);
-  const perDatagram = ours.cpuUs / ours.datagrams;
-  const echoPerDatagram = base.cpuUs / base.datagrams;
-  console.log(
-    [
-      n,
-      fmt((ours.completed / ours.elapsedMs) * 1000),
-      fmt((ours.cpuUs / (ours.elapsedMs * 1000)) * 100),
-      fmt(ours.cpuUs / ours.completed),
-      fmt(perDatagram, 2),
-      fmt(ours.rss / 2 ** 20),
-      `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
-      `${ours.lost}/${ours.started}`,
-      fmt(echoPerDatagram, 2),
-      `${fmt(perDatagram / echoPerDatagram, 2)}x`,
-    ].join(' | '),
-  );
-}
+if (values.drift) await runDrift();
+else await runScale();

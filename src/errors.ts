@@ -17,15 +17,22 @@ export const ErrorCodes = {
   // configuration (exit code 2)
   SATURN_ERR_CONFIG: 'bad configuration',
   SATURN_ERR_STATE: 'the state directory holds something saturn cannot use',
+  // the state directory at run time (kept in memory and retried, never a crash)
+  SATURN_ERR_STATE_WRITE: 'a write to the state directory failed',
   // wire: datagrams that are dropped and counted, never answered
   SATURN_ERR_SHORT_PACKET: 'datagram too short',
+  SATURN_ERR_LONG_PACKET: 'datagram longer than any saturn datagram',
   SATURN_ERR_BAD_VERSION: 'unknown envelope version',
-  SATURN_ERR_BAD_MAC: 'message authentication failed',
+  SATURN_ERR_UNKNOWN_KEY: 'sealed with a key id this node does not hold (a wrong or retired key)',
+  SATURN_ERR_BAD_MAC: 'message authentication failed (a wrong key, or tampered)',
   SATURN_ERR_DECODE: 'message does not decode',
   SATURN_ERR_UNKNOWN_SESSION: 'no live session for this leg',
   SATURN_ERR_STALE_LEG: 'leg does not match the live session (replayed, forged or late)',
   SATURN_ERR_BAD_ECHO: 'echoed nonce does not match',
   SATURN_ERR_DUPLICATE: 'duplicate datagram',
+  SATURN_ERR_REPLAY: 'a check opening seen before, or a copy of a leg from another address (replayed)',
+  SATURN_ERR_RATE_LIMITED: 'this source opens checks faster than its limit',
+  SATURN_ERR_FLEET_FULL: 'a new node, and the fleet already holds --max-nodes nodes',
   SATURN_ERR_REPLY_TOO_LARGE: 'the reply would be larger than its request (no amplification)',
   // peer results a slave reports about the peers it checked (the mesh)
   SATURN_ERR_PEER_ABSURD: 'a peer result carries an impossible value',

@@ -4,14 +4,15 @@ import { SaturnError } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { runDemo } from '../demo/demo.js';
-import { startNode } from '../service/run-node.js';
+import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey, type OptionSpec, envName, optionHelp } from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
+import { eventsCommand } from './events.js';
 import { keygenCommand } from './keygen.js';
 import { roughtimeCommand } from './roughtime.js';
 import { statusCommand } from './status.js';
-import { waitForShutdown } from '../service/signals.js';
+import { onReloadSignal, waitForShutdown } from '../service/signals.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -38,8 +39,8 @@ function rawOptions(program: Command): { raw: RawOptions; labels: OptionLabels }
   for (const key of Object.keys(raw) as OptionKey[]) labels[key] = `"${key}" in ${configFile}`;
   for (const key of OPTION_KEYS) {
     const value = opts[key];
-    if (typeof value !== 'string' && !Array.isArray(value)) continue;
-    raw[key] = value as string | string[];
+    if (typeof value !== 'string' && typeof value !== 'boolean' && !Array.isArray(value)) continue;
+    raw[key] = value as string | boolean | string[];
     labels[key] = program.getOptionValueSource(key) === 'env' ? envName(OPTIONS[key]) : flagOf(key);
   }
   return { raw, labels };
@@ -65,8 +66,28 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
-    const node = await startNode(config, { clock, logger, stdout: io.stdout });
+    // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
+    let node: RunningNode | undefined;
+    const stopReloading = onReloadSignal(() => {
+      logger.info({ signal: 'SIGHUP' }, 'reloading the HMAC key file');
+      try {
+        const ids = node?.reloadKeys();
+        if (node === undefined) logger.warn('still starting: nothing reloaded');
+        else if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
+        else logger.info({ file: config.hmacKeyFile, keyIds: ids, current: ids[0] }, 'HMAC keys reloaded');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'HMAC key file not reloaded: the keys in use stay');
+      }
+    });
+    try {
+      node = await startNode(config, { clock, logger, stdout: io.stdout });
+    } catch (err) {
+      stopReloading();
+      throw err;
+    }
+    logger.info({ role: config.role, name: config.name, keyIds: config.hmacKeys.ids }, 'started');
     const signal = await waitForShutdown();
+    stopReloading();
     logger.info({ signal }, 'shutting down');
     await node.close();
     setExit(0);
@@ -96,6 +117,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program.addCommand(roughtimeCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   program.addCommand(keygenCommand({ stdout: io.stdout }));
   program.addCommand(statusCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
+  program.addCommand(eventsCommand({ stdout: io.stdout, stderr: io.stderr, setExitCode: setExit }));
   return program;
 }
 

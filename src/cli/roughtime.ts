@@ -15,6 +15,7 @@ import { SystemClock } from '../clock/system-clock.js';
 import { createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
+import { checkPrivateFile } from '../config/key-file.js';
 import { formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
@@ -286,6 +287,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
         '--key-file <file>',
         'long-term key (saturn keygen writes one); without it an ad hoc key, not for production',
       )
+      .option('--allow-insecure-key-file', 'accept a --key-file that group or others may read (refused otherwise)')
       .option('--max-batch <n>', 'requests per signed batch', '64')
       .option('--flush-ms <ms>', 'longest wait for a batch to fill', '1')
       .option('--workers <n>', 'signing worker threads (0 = main thread)', '1')
@@ -305,6 +307,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
         async (opts: {
           listenAddr: string;
           keyFile?: string;
+          allowInsecureKeyFile?: boolean;
           maxBatch: string;
           flushMs: string;
           workers: string;
@@ -331,6 +334,8 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           if (windowNs < 60e9)
             throw new ConfigError(`--delegation-window must be at least 1m, got "${opts.delegationWindow}"`);
           const uncertaintyNs = parseDuration(opts.clockUncertainty, '--clock-uncertainty', 's');
+          if (opts.keyFile !== undefined)
+            checkPrivateFile(opts.keyFile, 'Roughtime key file', opts.allowInsecureKeyFile === true);
           const keys = opts.keyFile === undefined ? adHocKeys() : await loadKeyFile(opts.keyFile);
           const logger = createDiagnostics({ level: logLevel, format: 'llog', sink: stderr });
           const server = await startRoughtimeServer({

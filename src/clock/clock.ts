@@ -36,6 +36,8 @@ export interface Clock {
   read(): Instant;
   /** Increments whenever the clock notices a step of the system clock and re-anchors. */
   readonly stepCount: number;
+  /** The size of the last step noticed, ns: wall time after it minus before it (0 before any). */
+  readonly lastStepNs: number;
   /** Smallest difference the clock can tell apart, in nanoseconds (widens error bounds). */
   readonly resolutionNs: number;
   /** Calls `fn` once, `delayNs` of monotonic time from now. */

@@ -18,6 +18,7 @@ export class SimClock implements Clock {
   private wallNs: bigint;
   private monoNs: bigint;
   private steps = 0;
+  private lastStep = 0;
   private timers: Scheduled[] = [];
   private scheduled = 0;
 
@@ -29,6 +30,10 @@ export class SimClock implements Clock {
 
   get stepCount(): number {
     return this.steps;
+  }
+
+  get lastStepNs(): number {
+    return this.lastStep;
   }
 
   now(): Nanos {
@@ -80,6 +85,7 @@ export class SimClock implements Clock {
   step(ns: number | bigint): void {
     this.wallNs += BigInt(ns);
     this.steps++;
+    this.lastStep = Number(ns);
   }
 
   private moveTo(mono: bigint): void {

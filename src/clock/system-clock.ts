@@ -36,6 +36,7 @@ export class SystemClock implements Clock {
   private readonly stepToleranceNs: bigint;
   private readonly os: OsTime;
   private steps = 0;
+  private lastStep = 0;
 
   constructor(options: SystemClockOptions = {}) {
     const offsetNs = options.offsetNs ?? 0;
@@ -64,6 +65,10 @@ export class SystemClock implements Clock {
 
   get stepCount(): number {
     return this.steps;
+  }
+
+  get lastStepNs(): number {
+    return this.lastStep;
   }
 
   now(): Nanos {
@@ -109,8 +114,10 @@ export class SystemClock implements Clock {
       if (this.inStep(before, realtimeMs)) return this.instant(after);
       break;
     }
+    const before = this.anchorNs;
     ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = measureAnchorWithSpread(this.ticks, this.os));
     this.steps++;
+    this.lastStep = Number(this.anchorNs - before);
     return this.instant(this.os.monotonicNs());
   }
 }

@@ -6,13 +6,15 @@
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../events/webhook.js';
+import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
 import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
-import { MIN_KEY_BYTES } from '../wire/envelope.js';
+import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
 import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
+import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
 export type { Config, OptionKey };
 
@@ -21,8 +23,8 @@ type KeyWithDefault = {
   [K in OptionKey]: (typeof OPTIONS)[K] extends { default: string } ? K : never;
 }[OptionKey];
 
-/** Raw option values as strings (lists for repeatable options), from argv/env (commander) or the config file. */
-export type RawOptions = Partial<Record<OptionKey, string | number | string[]>>;
+/** Raw option values as strings (lists for repeatable options, booleans for switches), from argv/env (commander) or the config file. */
+export type RawOptions = Partial<Record<OptionKey, string | number | boolean | string[]>>;
 
 /** Reads a JSON config file into raw options; unknown keys are an error (a typo must not pass silently). */
 export function readConfigFile(path: string): RawOptions {
@@ -41,41 +43,40 @@ export function readConfigFile(path: string): RawOptions {
     if (!OPTION_KEYS.includes(camel) || camel === 'config')
       throw new ConfigError(`config file ${path} has an unknown key "${key}"`);
     const isList = Array.isArray(value) && value.every((v) => typeof v === 'string');
-    if (typeof value !== 'string' && typeof value !== 'number' && !isList) {
-      throw new ConfigError(`config file ${path}: "${key}" must be a string, a number or a list of strings`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && !isList) {
+      throw new ConfigError(
+        `config file ${path}: "${key}" must be a string, a number, true/false or a list of strings`,
+      );
     }
     raw[camel] = value;
   }
   return raw;
 }
 
-/** Loads the HMAC key from the option or the file; refuses a missing or short key. */
-export function resolveKey(raw: RawOptions): Uint8Array {
-  let key: Uint8Array;
-  if (raw.hmacKeyFile !== undefined) {
-    try {
-      // A trailing newline from `echo key > file` is not part of the key.
-      key = new Uint8Array(readFileSync(String(raw.hmacKeyFile))).subarray(0);
-    } catch (err) {
-      throw new ConfigError(
-        `cannot read HMAC key file ${raw.hmacKeyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      );
-    }
-    let end = key.length;
-    while (end > 0 && (key[end - 1] === 0x0a || key[end - 1] === 0x0d)) end--;
-    key = key.subarray(0, end);
-  } else if (raw.hmacKey !== undefined) {
-    key = new TextEncoder().encode(String(raw.hmacKey));
-  } else {
+/** Whether a switch is on: given on the command line, as true in a config file, or as 1/true/yes in the environment. */
+function isOn(value: RawOptions[OptionKey]): boolean {
+  if (value === undefined || value === false) return false;
+  return value === true || /^(1|true|yes|on)$/i.test(String(value));
+}
+
+/**
+ * The HMAC keys, from the file (guarded: other users must not be able to read it) or the option
+ * (one key, id 0); refuses a missing or short key. Errors never show a key.
+ */
+export function resolveKeys(raw: RawOptions, labels: OptionLabels = {}): KeyRing {
+  if (raw.hmacKeyFile !== undefined) return loadHmacKeyFile(String(raw.hmacKeyFile), isOn(raw.allowInsecureKeyFile));
+  if (raw.hmacKey === undefined) {
     throw new ConfigError(
       'an HMAC key is required: pass --hmac-key, --hmac-key-file or SATURN_HMAC_KEY (there is no default key)',
     );
   }
+  const key = new TextEncoder().encode(String(raw.hmacKey));
   if (key.length < MIN_KEY_BYTES) {
-    const where = raw.hmacKeyFile !== undefined ? ` in ${raw.hmacKeyFile}` : '';
-    throw new ConfigError(`the HMAC key${where} must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`);
+    throw new ConfigError(
+      `the HMAC key (${labels.hmacKey ?? flagOf('hmacKey')}) must be at least ${MIN_KEY_BYTES} bytes, got ${key.length}`,
+    );
   }
-  return key;
+  return KeyRing.single(key);
 }
 
 /** Where each raw value came from, as error messages name it: `--threshold`, `SATURN_THRESHOLD`, `"threshold" in saturn.json`. */
@@ -100,6 +101,9 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   const logFormat = pick('logFormat');
   if (logFormat !== 'llog' && logFormat !== 'json')
     throw new ConfigError(`${label('logFormat')} must be llog or json, got "${logFormat}"`);
+  const eventFormat = pick('eventFormat');
+  if (!(STDOUT_FORMATS as readonly string[]).includes(eventFormat))
+    throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masterAddr =
     raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), label('masterAddr'), '127.0.0.1') : undefined;
   if (masterAddr && masterAddr.port === 0) throw new ConfigError(`${label('masterAddr')} needs a port other than 0`);
@@ -111,7 +115,9 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     role: masterAddr ? 'slave' : 'master',
     masterAddr,
     listenAddr: parseHostPort(pick('listenAddr'), label('listenAddr')),
-    hmacKey: resolveKey(raw),
+    hmacKeys: resolveKeys(raw, labels),
+    hmacKeyFile: raw.hmacKeyFile !== undefined ? String(raw.hmacKeyFile) : undefined,
+    allowInsecureKeyFile: isOn(raw.allowInsecureKeyFile),
     name,
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
     thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
@@ -122,10 +128,14 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     forgetAfterNs: positiveDuration(pick('forgetAfter'), label('forgetAfter')),
     logLevel: logLevel as LogLevel,
     logFormat,
+    eventFormat: eventFormat as StdoutFormat,
     metricsAddr:
       raw.metricsAddr !== undefined
         ? parseHostPort(String(raw.metricsAddr), label('metricsAddr'), '127.0.0.1')
         : undefined,
+    webConfigFile: raw.webConfig !== undefined && String(raw.webConfig) !== '' ? String(raw.webConfig) : undefined,
+    maxNodes: parseCount(pick('maxNodes'), label('maxNodes'), 1, 100_000_000),
+    sourceCheckRate: parseCount(pick('sourceCheckRate'), label('sourceCheckRate'), 1, 1_000_000),
     clockOffsetNs:
       raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), label('clockOffset'), 'ms', true) : 0,
     roughtimeServers: resolveRoughtimeServers(raw),
@@ -134,16 +144,28 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
       raw.roughtimeListen !== undefined
         ? parseHostPort(String(raw.roughtimeListen), label('roughtimeListen'))
         : undefined,
-    roughtimeKeyFile: raw.roughtimeKeyFile !== undefined ? String(raw.roughtimeKeyFile) : undefined,
+    roughtimeKeyFile: resolveRoughtimeKeyFile(raw),
     stateDir:
       raw.stateDir !== undefined && String(raw.stateDir) !== ''
         ? prepareStateDir(String(raw.stateDir), label('stateDir'))
         : undefined,
-    webhookUrls: resolveWebhookUrls(raw),
-    webhookFormat: parseWebhookFormat(pick('webhookFormat')),
+    webhooks: resolveWebhooks(
+      raw,
+      parseWebhookFormat(pick('webhookFormat'), label('webhookFormat')),
+      label('webhookUrl'),
+    ),
     webhookTimeoutNs: parseDuration(pick('webhookTimeout'), label('webhookTimeout'), 's'),
     webhookOutboxMax: parseCount(pick('webhookOutboxMax'), label('webhookOutboxMax'), 1, 10_000_000),
+    alertRepostNs: parseAlertRepost(pick('alertRepost'), label('alertRepost')),
   };
+}
+
+/** --roughtime-key-file, guarded like the HMAC key file (it is read later, when the server starts). */
+function resolveRoughtimeKeyFile(raw: RawOptions): string | undefined {
+  if (raw.roughtimeKeyFile === undefined) return undefined;
+  const file = String(raw.roughtimeKeyFile);
+  checkPrivateFile(file, 'Roughtime key file', isOn(raw.allowInsecureKeyFile));
+  return file;
 }
 
 /**
@@ -198,29 +220,28 @@ function positiveNumber(text: string, option: string, unit: string): number {
   return value;
 }
 
-function parseWebhookFormat(text: string): WebhookFormat {
-  if (!(WEBHOOK_FORMATS as readonly string[]).includes(text)) {
-    throw new ConfigError(`--webhook-format must be one of ${WEBHOOK_FORMATS.join(', ')}, got "${text}"`);
+/**
+ * --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces), each
+ * `[FORMAT=]URL`: http(s) URLs only, each URL once (its outbox is named after it).
+ */
+function resolveWebhooks(raw: RawOptions, defaultFormat: WebhookSpec['format'], option: string): WebhookSpec[] {
+  const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
+  const webhooks = given
+    .flatMap((text) => text.split(/\s+/).filter(Boolean))
+    .map((text) => parseWebhookSpec(text, defaultFormat, option));
+  const seen = new Set<string>();
+  for (const { url } of webhooks) {
+    if (seen.has(url)) throw new ConfigError(`${option} gives ${new URL(url).host} twice: give each URL once`);
+    seen.add(url);
   }
-  return text as WebhookFormat;
+  return webhooks;
 }
 
-/** --webhook-url (repeatable; SATURN_WEBHOOK_URL may hold several, separated by spaces): http(s) URLs only. */
-function resolveWebhookUrls(raw: RawOptions): string[] {
-  const given = raw.webhookUrl === undefined ? [] : ([] as string[]).concat(raw.webhookUrl as string | string[]);
-  return given
-    .flatMap((text) => text.split(/\s+/).filter(Boolean))
-    .map((text) => {
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new ConfigError(`--webhook-url must be an http or https URL, got "${text}"`);
-      return url.href;
-    });
+/** --alert-repost: at least 100 ms (a re-post is one request per Alertmanager). */
+function parseAlertRepost(text: string, option: string): number {
+  const ns = parseDuration(text, option, 's');
+  if (ns < 100e6) throw new ConfigError(`${option} must be at least 100ms, got "${text}"`);
+  return ns;
 }
 
 /** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */

@@ -4,13 +4,17 @@
  * environment variables from this table, build-config.ts validates raw values into a `Config`, and
  * services only read the `Config`. Durations are nanoseconds.
  */
+import { DEFAULT_ALERT_REPOST_NS } from '../events/open-journal.js';
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
-import { DEFAULT_WEBHOOK_TIMEOUT_MS, type WebhookFormat } from '../events/webhook.js';
+import type { WebhookSpec } from '../events/formats.js';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
 import { DEFAULT_MAX_DRIFT_PPM, DEFAULT_PREDICT_NS } from '../fleet/drift-rate.js';
-import { DEFAULT_FORGET_AFTER_NS } from '../fleet/fleet.js';
+import { DEFAULT_FORGET_AFTER_NS, DEFAULT_MAX_NODES } from '../fleet/fleet.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
-import { DEFAULT_ROUNDS } from '../protocol/responder.js';
+import type { StdoutFormat } from '../log/llog.js';
+import { DEFAULT_ROUNDS, DEFAULT_SOURCE_RATE } from '../protocol/responder.js';
+import type { KeyRing } from '../wire/keys.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { type HostPort, formatDuration } from '../util/parse.js';
 
@@ -19,7 +23,12 @@ export interface Config {
   role: 'master' | 'slave';
   masterAddr: HostPort | undefined;
   listenAddr: HostPort;
-  hmacKey: Uint8Array;
+  /** The HMAC keys: one (id 0) from --hmac-key, or a key file's. */
+  hmacKeys: KeyRing;
+  /** Where the keys came from, when a file: SIGHUP reads it again. */
+  hmacKeyFile: string | undefined;
+  /** Accept key files that other users can read (--allow-insecure-key-file). */
+  allowInsecureKeyFile: boolean;
   name: string;
   rounds: number;
   thresholdNs: number;
@@ -33,7 +42,15 @@ export interface Config {
   forgetAfterNs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** stdout: llog lines (the original's) or JSON lines. */
+  eventFormat: StdoutFormat;
   metricsAddr: HostPort | undefined;
+  /** TLS and basic auth of the HTTP port, in the Prometheus exporter-toolkit format (a YAML file). */
+  webConfigFile: string | undefined;
+  /** Most nodes the master keeps; a new node beyond it is refused (counted, logged). */
+  maxNodes: number;
+  /** Checks one source address (or IPv6 /64) may open per second, bursts of twice this. */
+  sourceCheckRate: number;
   clockOffsetNs: number;
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
@@ -43,11 +60,13 @@ export interface Config {
   roughtimeKeyFile: string | undefined;
   /** Durable state (event sequence, webhook outboxes); undefined: in memory only. */
   stateDir: string | undefined;
-  webhookUrls: string[];
-  webhookFormat: WebhookFormat;
+  /** Where every event is POSTed, each URL in its own format. */
+  webhooks: WebhookSpec[];
   webhookTimeoutNs: number;
   /** Most events waiting per webhook; beyond it the oldest are dropped (and counted). */
   webhookOutboxMax: number;
+  /** Alertmanager webhooks get every active alert again this often. */
+  alertRepostNs: number;
 }
 
 /** One option: its commander flag, what it does, and its default as a user would write it. */
@@ -57,6 +76,8 @@ export interface OptionSpec {
   readonly default?: string;
   /** Given several times (or, in the environment, several values separated by spaces). */
   readonly repeatable?: boolean;
+  /** A switch without a value (true when given). */
+  readonly boolean?: boolean;
 }
 
 /** The default UDP address of master and slaves: the original tool's port. */
@@ -81,7 +102,12 @@ export const OPTIONS = {
   },
   hmacKeyFile: {
     flag: '--hmac-key-file <file>',
-    help: 'read the shared key from a file (a trailing newline is ignored)',
+    help: 'read the key from a file: one key, or "ID KEY" lines (the first is current); reread on SIGHUP',
+  },
+  allowInsecureKeyFile: {
+    flag: '--allow-insecure-key-file',
+    help: 'accept key files that group or others may read (refused otherwise)',
+    boolean: true,
   },
   name: { flag: '--name <name>', help: "this node's name", default: 'the host name' },
   rounds: { flag: '--rounds <n>', help: 'samples per check, master only', default: String(DEFAULT_ROUNDS) },
@@ -117,9 +143,28 @@ export const OPTIONS = {
   },
   logLevel: { flag: '--log-level <level>', help: 'debug, info, warn or error', default: 'info' },
   logFormat: { flag: '--log-format <format>', help: 'diagnostics format on stderr: llog or json', default: 'llog' },
+  eventFormat: {
+    flag: '--event-format <format>',
+    help: 'stdout (events and checks): llog lines, or json lines with time and sequence for log shippers',
+    default: 'llog',
+  },
   metricsAddr: {
     flag: '--metrics-addr <host:port>',
     help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',
+  },
+  webConfig: {
+    flag: '--web-config <file>',
+    help: "TLS and basic auth for --metrics-addr, in Prometheus exporters' web config format (YAML)",
+  },
+  maxNodes: {
+    flag: '--max-nodes <n>',
+    help: 'most nodes the master keeps; checks from further new nodes are refused',
+    default: String(DEFAULT_MAX_NODES),
+  },
+  sourceCheckRate: {
+    flag: '--source-check-rate <n>',
+    help: 'checks one source address (IPv6: one /64) may open per second, bursts of twice this',
+    default: String(DEFAULT_SOURCE_RATE),
   },
   clockOffset: {
     flag: '--clock-offset <duration>',
@@ -150,10 +195,14 @@ export const OPTIONS = {
     help: 'keep event sequence numbers and undelivered webhook events here, across restarts',
     default: 'memory only',
   },
-  webhookUrl: { flag: '--webhook-url <url>', help: 'POST every event to this URL (repeatable)', repeatable: true },
+  webhookUrl: {
+    flag: '--webhook-url <[format=]url>',
+    help: 'POST every event to this URL (repeatable); a json=, slack= or alertmanager= prefix sets its format',
+    repeatable: true,
+  },
   webhookFormat: {
     flag: '--webhook-format <format>',
-    help: 'webhook body: json, slack or alertmanager',
+    help: 'body of the --webhook-urls without a format prefix: json, slack or alertmanager',
     default: 'json',
   },
   webhookTimeout: {
@@ -165,6 +214,11 @@ export const OPTIONS = {
     flag: '--webhook-outbox-max <n>',
     help: 'most undelivered events kept per webhook; beyond it the oldest are dropped',
     default: String(DEFAULT_OUTBOX_MAX),
+  },
+  alertRepost: {
+    flag: '--alert-repost <duration>',
+    help: 'post every active alert to Alertmanager webhooks again this often, so it stays firing; bare number = seconds',
+    default: formatDuration(DEFAULT_ALERT_REPOST_NS),
   },
   config: { flag: '--config <file>', help: 'JSON file with the same keys as the options (kebab-case or camelCase)' },
 } as const satisfies Record<string, OptionSpec>;

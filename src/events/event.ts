@@ -18,9 +18,11 @@ export const EVENT_KINDS = [
   'slave_forgotten',
   'name_conflict',
   'master_unreachable',
+  'master_reachable',
   'reference_clock_wrong',
   'falseticker',
   'no_majority',
+  'clock_step',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -66,9 +68,11 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   slave_forgotten: { level: 'INFO', message: 'slave forgotten' },
   name_conflict: { level: 'ERROR', message: 'two hosts report the same name' },
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
+  master_reachable: { level: 'INFO', message: 'master reachable again' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
   falseticker: { level: 'WARN', message: 'falseticker' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
+  clock_step: { level: 'WARN', message: 'clock stepped' },
 };
 
 /** Splits "host:port" / "[v6]:port" into its host. */
@@ -85,12 +89,13 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
  * An event as one llog line, in the original tool's vocabulary: offsets in milliseconds, the
- * slave as `name` and `ip`; plus `event` and `sequence`, and a frequency and its error in ppm. The master an unreachable-master event is
- * about appears as `master`, and `name` is then the slave that could not reach it.
+ * slave as `name` and `ip`; plus `event` and `sequence`, and a frequency and its error in ppm. The
+ * master an (un)reachable-master event is about appears as `master`, and `name` is then the slave
+ * that reports it.
  */
 export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: string; fields: LlogFields } {
   const { level, message } = LLOG_LINES[event.kind];
-  const aboutMaster = event.kind === 'master_unreachable';
+  const aboutMaster = event.kind === 'master_unreachable' || event.kind === 'master_reachable';
   // A reference event is about a Roughtime server, named as the operator configured it.
   const aboutServer = event.kind === 'reference_clock_wrong';
   const fields: LlogFields = {
@@ -112,9 +117,13 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
   return { level, message, fields };
 }
 
-/** Event → plain JSON-safe record (bigint instant as a decimal string), for the outbox. */
+/**
+ * Event → plain JSON-safe record (bigint instant as a decimal string), for the outbox. The sequence
+ * comes first, so even the first bytes of a torn record say which event it was.
+ */
 export function eventToRecord(event: SaturnEvent): Record<string, unknown> {
-  return { ...event, at: event.at.toString() };
+  const { sequence, ...rest } = event;
+  return { sequence, ...rest, at: event.at.toString() };
 }
 
 /** The inverse of eventToRecord; throws on a record that is not an event. */

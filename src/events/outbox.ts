@@ -3,16 +3,22 @@
  *   {"add":{...event...}}   an event to deliver
  *   {"done":17}             delivered (or rejected for good: not retried)
  *   {"drop":17}             dropped because the outbox was full
- * Every append is fsync'd before add() returns, so an event the llog stream has shown survives a
- * SIGKILL. On open the file is replayed and compacted (rewritten with the pending events only,
- * atomically), which also drops a line torn by a crash; it is compacted again whenever finished
- * records outnumber pending ones. The outbox is bounded: when full, the oldest pending event is
- * dropped and counted. Without a path it keeps the same bookkeeping in memory only.
+ *   {"high":17}             the highest sequence the outbox ever held (first line after compaction)
+ * A group of events is appended with one write and one fsync (`append`), off the main thread: the
+ * journal does that before an event is shown or delivered, so what the llog stream has shown
+ * survives a SIGKILL. `done` records are not fsync'd on their own (a lost one means a second
+ * delivery with the same Idempotency-Key). On open a torn last line is cut off (its commit never
+ * finished), a damaged line gives up the whole records that follow it on the same line, every
+ * record that could not be read is reported (`damage`, with its sequence when readable), and the
+ * file is compacted (rewritten with the pending events only, atomically); it is compacted again
+ * whenever finished records outnumber pending ones. The outbox is bounded: when
+ * full, the oldest pending event is dropped and counted. Without a path it keeps the same
+ * bookkeeping in memory only.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import type { Logger } from '../log/diagnostics.js';
 import { type SaturnEvent, eventFromRecord, eventToRecord } from './event.js';
-import { writeFileDurably } from './sequence-store.js';
+import { AppendLog, Serial } from './append-log.js';
+import { type StateFs, errorCode, nodeStateFs } from './state-fs.js';
 
 /** Most events an outbox holds when the options do not say (--webhook-outbox-max). */
 export const DEFAULT_OUTBOX_MAX = 10_000;
@@ -25,11 +31,15 @@ export interface OutboxOptions {
   maxPending?: number;
   /** Compact once at least this many finished records are in the file (and they outnumber pending ones). Default 1000. */
   compactAfter?: number;
+  /** The file system (tests inject faults). Default node:fs/promises. */
+  fs?: StateFs;
+  /** Told when a compaction fails (the outbox keeps appending to the file it has). */
+  logger?: Logger;
 }
 
-/** What add() did. */
-export interface AddResult {
-  /** Events dropped to make room (0 or 1). */
+/** What append() did. */
+export interface AppendResult {
+  /** Events dropped to make room (the oldest pending, or of the group itself). */
   dropped: SaturnEvent[];
 }
 
@@ -37,29 +47,62 @@ export interface AddResult {
 export class Outbox {
   /** Events dropped because the outbox was full, since this process opened it. */
   droppedTotal = 0;
-  /** Lines of the file that could not be read when it was opened (a write torn by a crash). */
-  readonly unreadableLines: number;
+  /** Records of the file that could not be read when it was opened (a write torn by a crash). */
+  readonly damage: readonly OutboxDamage[];
   readonly maxPending: number;
-  readonly #path: string | undefined;
   readonly #compactAfter: number;
+  readonly #logger: Logger | undefined;
+  readonly #log: AppendLog | undefined;
+  /** Compact once this many finished records are in the file (raised after a compaction fails). */
+  #compactAt: number;
+  readonly #serial = new Serial();
   readonly #pending = new Map<number, SaturnEvent>(); // insertion order = sequence order
-  #fd: number | undefined;
+  /** The highest sequence this outbox has held: appends at or below it are already in. */
+  #high = 0;
   #finishedRecords = 0;
 
-  constructor(options: OutboxOptions) {
-    const { path, maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
-      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
-    this.#path = path;
+  private constructor(options: OutboxOptions, log: AppendLog | undefined, damage: readonly OutboxDamage[]) {
+    const { maxPending = DEFAULT_OUTBOX_MAX, compactAfter = 1000 } = options;
     this.maxPending = maxPending;
     this.#compactAfter = compactAfter;
-    this.unreadableLines = path === undefined ? 0 : this.#replay(path);
-    if (path !== undefined) this.#compact();
+    this.#compactAt = compactAfter;
+    this.#logger = options.logger;
+    this.#log = log;
+    this.damage = damage;
+  }
+
+  /** Opens the outbox: replays and compacts its file (if any). */
+  static async open(options: OutboxOptions): Promise<Outbox> {
+    const { maxPending = DEFAULT_OUTBOX_MAX } = options;
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
+      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
+    if (options.path === undefined) return new Outbox(options, undefined, []);
+    const { log, text, cut } = await AppendLog.open(
+      options.fs ?? nodeStateFs,
+      options.path,
+      (line) => parseRecord(line) !== undefined,
+    );
+    const replayed = replay(text, cut);
+    const outbox = new Outbox(options, log, replayed.damage);
+    outbox.#high = replayed.high;
+    for (const event of replayed.pending) outbox.#pending.set(event.sequence, event);
+    // A bound lowered since the last run: keep the newest.
+    while (outbox.#pending.size > outbox.maxPending) {
+      outbox.#pending.delete(outbox.head()!.sequence);
+      outbox.droppedTotal++;
+    }
+    await outbox.#serial.run(() => outbox.#compact());
+    return outbox;
   }
 
   /** Number of events waiting for delivery. */
   get depth(): number {
     return this.#pending.size;
+  }
+
+  /** The highest sequence number this outbox has held (0 if none). */
+  get high(): number {
+    return this.#high;
   }
 
   /** The oldest pending event (lowest sequence), if any. */
@@ -72,86 +115,194 @@ export class Outbox {
     return [...this.#pending.values()];
   }
 
-  /** Adds an event durably; if the outbox is full, drops the oldest pending event first. */
-  add(event: SaturnEvent): AddResult {
-    const dropped: SaturnEvent[] = [];
-    let text = '';
-    while (this.#pending.size >= this.maxPending) {
-      const oldest = this.head()!;
-      this.#pending.delete(oldest.sequence);
-      dropped.push(oldest);
-      text += `${JSON.stringify({ drop: oldest.sequence })}\n`;
-    }
-    this.droppedTotal += dropped.length;
-    this.#finishedRecords += dropped.length;
-    this.#pending.set(event.sequence, event);
-    text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
-    this.#append(text);
-    return { dropped };
+  /**
+   * Adds a group of events (in sequence order) with one write and one fsync; resolves once they are
+   * durable, and only then are they pending. Events already in (at or below `high`) are skipped, so
+   * a group whose commit failed elsewhere can be appended again. When full, the oldest pending
+   * events are dropped (recorded in the same write).
+   */
+  append(events: readonly SaturnEvent[]): Promise<AppendResult> {
+    return this.#serial.run(async () => {
+      const fresh = events.filter((e) => e.sequence > this.#high);
+      if (fresh.length === 0) return { dropped: [] };
+      const excess = Math.max(0, this.#pending.size + fresh.length - this.maxPending);
+      const dropped = [...this.#pending.values(), ...fresh].slice(0, excess);
+      const droppedSequences = new Set(dropped.map((e) => e.sequence));
+      let text = '';
+      for (const event of dropped) text += `${JSON.stringify({ drop: event.sequence })}\n`;
+      for (const event of fresh)
+        if (!droppedSequences.has(event.sequence)) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
+      await this.#log?.append(text, true);
+      for (const event of dropped) this.#pending.delete(event.sequence);
+      for (const event of fresh) if (!droppedSequences.has(event.sequence)) this.#pending.set(event.sequence, event);
+      this.#high = fresh.at(-1)!.sequence;
+      this.droppedTotal += dropped.length;
+      this.#finishedRecords += dropped.length;
+      return { dropped };
+    });
   }
 
-  /** Marks an event finished (delivered, or rejected for good). Unknown sequences are ignored. */
-  done(sequence: number): void {
-    if (!this.#pending.delete(sequence)) return;
-    this.#finishedRecords++;
-    this.#append(`${JSON.stringify({ done: sequence })}\n`);
-    if (this.#finishedRecords >= this.#compactAfter && this.#finishedRecords > this.#pending.size) this.#compact();
+  /**
+   * Marks an event finished (delivered, or rejected for good): it leaves the pending set at once,
+   * and the record follows in the file. Unknown sequences are ignored.
+   */
+  done(sequence: number): Promise<void> {
+    if (!this.#pending.delete(sequence)) return Promise.resolve();
+    return this.#serial.run(async () => {
+      await this.#log?.append(`${JSON.stringify({ done: sequence })}\n`, false);
+      this.#finishedRecords++;
+      if (this.#finishedRecords >= this.#compactAt && this.#finishedRecords > this.#pending.size) await this.#compact();
+    });
   }
 
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+  /** Waits for the file operations asked for so far, then closes the file. */
+  close(): Promise<void> {
+    return this.#serial.run(async () => this.#log?.close());
   }
 
-  #append(text: string): void {
-    if (this.#fd === undefined) return;
-    writeSync(this.#fd, text);
-    fsyncSync(this.#fd);
-  }
-
-  /** Reads the file into #pending; returns the number of lines it could not read. */
-  #replay(path: string): number {
-    let text: string;
+  /**
+   * Rewrites the file with the pending events only (atomically). It only saves space: when it
+   * fails (a full disk) the old file stays in use, and the next try waits for twice as many
+   * finished records.
+   */
+  async #compact(): Promise<void> {
+    if (!this.#log) return;
+    let text = this.#high > 0 ? `${JSON.stringify({ high: this.#high })}\n` : '';
+    for (const event of this.#pending.values()) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
     try {
-      text = readFileSync(path, 'utf8');
+      await this.#log.rewrite(text);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
+      this.#compactAt = Math.max(this.#finishedRecords, 1) * 2;
+      this.#logger?.warn(
+        { file: this.#log.path, code: errorCode(err), err: (err as Error).message, retryAfterRecords: this.#compactAt },
+        'webhook outbox: compaction failed; appending to the uncompacted file',
+      );
+      return;
     }
-    let unreadable = 0;
-    const added: SaturnEvent[] = [];
-    const finished = new Set<number>();
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      try {
-        const record = JSON.parse(line) as { add?: Record<string, unknown>; done?: number; drop?: number };
-        if (record.add) added.push(eventFromRecord(record.add));
-        else if (Number.isSafeInteger(record.done)) finished.add(record.done!);
-        else if (Number.isSafeInteger(record.drop)) finished.add(record.drop!);
-        else unreadable++;
-      } catch {
-        unreadable++;
+    this.#finishedRecords = 0;
+    this.#compactAt = this.#compactAfter;
+  }
+}
+
+/** What an outbox file holds, read without changing it (to scan a state dir, or list it). */
+export interface OutboxContents {
+  pending: SaturnEvent[];
+  /** The highest sequence the file mentions (0 if none). */
+  high: number;
+  damage: OutboxDamage[];
+}
+
+/** Reads an outbox file without repairing or compacting it (a torn tail is reported, not cut). */
+export async function readOutbox(fs: StateFs, path: string): Promise<OutboxContents> {
+  const text = (await fs.readFile(path)).toString('utf8');
+  const wholeLines = text.lastIndexOf('\n') + 1;
+  const tail = text.slice(wholeLines);
+  return tail === '' || parseRecord(tail) ? replay(text, undefined) : replay(text.slice(0, wholeLines), tail);
+}
+
+/**
+ * A record of the file that could not be read: a write torn by a crash, or damage. `sequence` is
+ * the event it was about, when that much of it survived.
+ */
+export interface OutboxDamage {
+  /** 1-based line of the file (for a cut tail: the line it would have been). */
+  line: number;
+  /** What the record was: an event to deliver, a delivery or drop mark, or unknown. */
+  record: 'add' | 'done' | 'drop' | 'unknown';
+  sequence: number | undefined;
+  /** The torn last line, cut off before appending: its commit never finished, so it was never shown. */
+  tail: boolean;
+  /** An event whose only record this was, and that is therefore missing from the outbox. */
+  lost: boolean;
+}
+
+type OutboxRecord = { add?: Record<string, unknown>; done?: number; drop?: number; high?: number };
+
+/** A line as a record of this file, or undefined. */
+function parseRecord(
+  text: string,
+): { add: SaturnEvent } | { finished: number; drop: boolean } | { high: number } | undefined {
+  let record: OutboxRecord;
+  try {
+    record = JSON.parse(text) as OutboxRecord;
+  } catch {
+    return undefined;
+  }
+  if (typeof record !== 'object' || record === null) return undefined;
+  if (record.add) {
+    try {
+      return { add: eventFromRecord(record.add) };
+    } catch {
+      return undefined;
+    }
+  }
+  if (Number.isSafeInteger(record.done)) return { finished: record.done!, drop: false };
+  if (Number.isSafeInteger(record.drop)) return { finished: record.drop!, drop: true };
+  if (Number.isSafeInteger(record.high)) return { high: record.high! };
+  return undefined;
+}
+
+/** What a damaged piece of a line was about, as far as it can be read. */
+function describeDamage(piece: string): Pick<OutboxDamage, 'record' | 'sequence'> {
+  const mark = /^\{"(done|drop)":(\d+)/.exec(piece);
+  if (mark) return { record: mark[1] as 'done' | 'drop', sequence: Number(mark[2]) };
+  if (piece.startsWith('{"add":')) {
+    const sequence = /"sequence":(\d+)/.exec(piece);
+    return { record: 'add', sequence: sequence ? Number(sequence[1]) : undefined };
+  }
+  return { record: 'unknown', sequence: undefined };
+}
+
+const RECORD_START = /\{"(?:add|done|drop|high)":/g;
+
+/**
+ * Replays an outbox file: its pending events, its highest sequence, and what could not be read.
+ * A damaged line does not take the records after it along: a record torn in half and followed on
+ * the same line by the next write is split at the next record's start, and that record is kept.
+ */
+function replay(text: string, cutTail: string | undefined): OutboxContents {
+  let high = 0;
+  const added = new Map<number, SaturnEvent>();
+  const finished = new Set<number>();
+  const damage: OutboxDamage[] = [];
+  const apply = (record: NonNullable<ReturnType<typeof parseRecord>>) => {
+    if ('add' in record) {
+      added.set(record.add.sequence, record.add);
+      high = Math.max(high, record.add.sequence);
+    } else if ('finished' in record) {
+      finished.add(record.finished);
+      if (record.drop) high = Math.max(high, record.finished);
+    } else high = Math.max(high, record.high);
+  };
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    if (line === '') continue;
+    const whole = parseRecord(line);
+    if (whole) {
+      apply(whole);
+      continue;
+    }
+    let damaged = line;
+    for (const start of [...line.matchAll(RECORD_START)].map((m) => m.index).filter((i) => i > 0)) {
+      const rest = parseRecord(line.slice(start));
+      if (rest) {
+        apply(rest);
+        damaged = line.slice(0, start);
+        break;
       }
     }
-    added.sort((a, b) => a.sequence - b.sequence);
-    for (const event of added) if (!finished.has(event.sequence)) this.#pending.set(event.sequence, event);
-    // A bound lowered since the last run: keep the newest.
-    while (this.#pending.size > this.maxPending) {
-      this.#pending.delete(this.head()!.sequence);
-      this.droppedTotal++;
-    }
-    return unreadable;
+    damage.push({ line: index + 1, ...describeDamage(damaged), tail: false, lost: false });
   }
-
-  /** Rewrites the file with the pending events only (atomically), and reopens it for appending. */
-  #compact(): void {
-    const path = this.#path!;
-    this.close();
-    mkdirSync(dirname(path), { recursive: true });
-    let text = '';
-    for (const event of this.#pending.values()) text += `${JSON.stringify({ add: eventToRecord(event) })}\n`;
-    writeFileDurably(dirname(path), basename(path), text);
-    this.#finishedRecords = 0;
-    this.#fd = openSync(path, 'a', 0o600);
+  if (cutTail !== undefined) damage.push({ line: lines.length, ...describeDamage(cutTail), tail: true, lost: false });
+  for (const d of damage) {
+    if (d.tail) continue;
+    // An event is lost when its add record is the damaged one (and no later copy of it exists),
+    // or when nothing of the record says what it was.
+    d.lost =
+      (d.record === 'add' && (d.sequence === undefined || (!added.has(d.sequence) && !finished.has(d.sequence)))) ||
+      d.record === 'unknown';
+    if (d.sequence !== undefined) high = Math.max(high, d.sequence);
   }
+  const pending = [...added.values()].filter((e) => !finished.has(e.sequence)).sort((a, b) => a.sequence - b.sequence);
+  return { pending, high, damage };
 }

@@ -125,6 +125,13 @@ export const LOST_AFTER_INTERVALS = 3;
 /** A node lost for this long is forgotten (--forget-after). */
 export const DEFAULT_FORGET_AFTER_NS = 24 * 3600e9;
 
+/**
+ * The default of FleetOptions.maxNodes. A node costs the master a few KB (history, series, its
+ * metrics), so this bounds the fleet's memory and the size of /metrics, which invented node
+ * names would otherwise grow without end.
+ */
+export const DEFAULT_MAX_NODES = 100_000;
+
 export interface FleetOptions extends OffsetHistoryOptions, Pick<DriftRateAlarmOptions, 'maxDriftPpm' | 'predictNs'> {
   thresholdNs: number;
   /** Default DEFAULT_REALERT_NS (10 min). */
@@ -134,6 +141,8 @@ export interface FleetOptions extends OffsetHistoryOptions, Pick<DriftRateAlarmO
   /** A node silent this long is forgotten (default DEFAULT_FORGET_AFTER_NS). */
   forgetAfterNs?: number;
   series?: OffsetSeriesOptions;
+  /** Most nodes kept (default DEFAULT_MAX_NODES); see admits(). */
+  maxNodes?: number;
 }
 
 /** Two hosts found reporting one name. */
@@ -172,6 +181,7 @@ export class Fleet {
   private readonly sharedNames = new Set<string>();
   private readonly options: FleetOptions;
   private readonly forgetAfterNs: bigint;
+  private readonly maxNodes: number;
 
   constructor(options: FleetOptions) {
     if (!(Number.isFinite(options.intervalNs) && options.intervalNs > 0)) {
@@ -181,6 +191,20 @@ export class Fleet {
     if (!(forgetAfterNs > 0)) throw new RangeError(`forgetAfterNs must be > 0, got ${forgetAfterNs}`);
     this.options = options;
     this.forgetAfterNs = BigInt(Math.round(forgetAfterNs));
+    this.maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
+    if (!(Number.isInteger(this.maxNodes) && this.maxNodes >= 1))
+      throw new RangeError(`maxNodes must be an integer >= 1, got ${options.maxNodes}`);
+  }
+
+  /**
+   * The fleet's bound, as a rule the master applies before it opens a check and again before it
+   * records one: a check of `name` from `addr` that lands on a known node is always admitted,
+   * one that would make a new node (a new name, or a shared name from a new address) only while
+   * the fleet has room.
+   */
+  admits(name: string, addr: string): boolean {
+    const id = this.sharedNames.has(name) ? `${name}@${addr}` : name;
+    return this.nodes.has(id) || this.nodes.size < this.maxNodes;
   }
 
   /** All known nodes, in order of first appearance. */

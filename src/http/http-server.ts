@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import bcrypt from 'bcryptjs';
 import type { HostPort } from '../util/parse.js';
+import type { ClientAuthType, WebConfig } from './web-config.js';
 
 /** What a route answers: a status code, a content type and a body. */
 export interface RouteAnswer {
@@ -12,38 +17,61 @@ export interface RouteAnswer {
 /** A route answers now or later (/metrics collects asynchronously). */
 export type Route = () => RouteAnswer | Promise<RouteAnswer>;
 
-/** The small HTTP edge for /status, /metrics and the dashboard: GET only, no framework. */
+/**
+ * Compared against when the user is unknown, so that an unknown user costs what a wrong password
+ * does and timing does not tell which user names exist (exporter-toolkit does the same).
+ */
+const DUMMY_HASH = '$2b$10$4guk1hjLLF7.kb5EPbl6..Ee/krOMcXzzguK4CkUCzMfcyIsowJES';
+
+/** Successful logins remembered (by a hash of user, password and bcrypt hash), so a scrape does not cost a bcrypt. */
+const AUTH_CACHE_SIZE = 100;
+
+/**
+ * The small HTTP edge for /status, /metrics and the dashboard: GET only, no framework. With a web
+ * config (`--web-config`, exporter-toolkit's format) it speaks TLS and asks for basic auth.
+ */
 export class HttpServer {
   private constructor(
     private readonly server: Server,
     readonly address: HostPort,
   ) {}
 
-  static start(addr: HostPort, routes: Record<string, Route>): Promise<HttpServer> {
-    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      const route = routes[path];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+  static start(addr: HostPort, routes: Record<string, Route>, web?: WebConfig): Promise<HttpServer> {
+    const authorized = web && web.basicAuthUsers.size > 0 ? basicAuth(web.basicAuthUsers) : undefined;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      for (const [name, value] of Object.entries(web?.headers ?? {})) res.setHeader(name, value);
+      if (web?.tls && !clientCertificateOk(web.tls.clientAuth, req.socket as TLSSocket)) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('a client certificate is required\n');
         return;
       }
-      if (!route) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      if (!authorized) {
+        answer(req, res, routes);
         return;
       }
-      Promise.resolve()
-        .then(route)
-        .then(
-          ({ status = 200, type, body }) => {
-            res
-              .writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
-              .end(req.method === 'HEAD' ? undefined : body);
+      authorized(req.headers.authorization).then(
+        (ok) => {
+          if (ok) answer(req, res, routes);
+          else res.writeHead(401, { 'www-authenticate': 'Basic', 'content-type': 'text/plain' }).end('Unauthorized\n');
+        },
+        () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n'),
+      );
+    };
+    const tls = web?.tls;
+    const server = tls
+      ? createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            minVersion: tls.minVersion,
+            maxVersion: tls.maxVersion,
+            honorCipherOrder: tls.honorCipherOrder,
+            requestCert: tls.clientAuth !== 'NoClientCert',
+            rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert',
+            ca: tls.clientCa,
           },
-          (err: unknown) => {
-            res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
-          },
-        );
-    });
+          handler,
+        )
+      : createServer(handler);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(addr.port, addr.host, () => {
@@ -60,4 +88,69 @@ export class HttpServer {
       this.server.close(() => resolve());
     });
   }
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, routes: Record<string, Route>): void {
+  const path = (req.url ?? '/').split('?')[0]!;
+  const route = routes[path];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (!route) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  Promise.resolve()
+    .then(route)
+    .then(
+      ({ status = 200, type, body }) => {
+        res
+          .writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
+          .end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);
+      },
+    );
+}
+
+/**
+ * The client-certificate rules Node's TLS options cannot express alone: RequireAnyClientCert
+ * wants a certificate, verified or not; VerifyClientCertIfGiven refuses one that does not verify.
+ */
+function clientCertificateOk(type: ClientAuthType, socket: TLSSocket): boolean {
+  if (type === 'RequireAnyClientCert') return Object.keys(socket.getPeerCertificate?.() ?? {}).length > 0;
+  if (type === 'VerifyClientCertIfGiven')
+    return Object.keys(socket.getPeerCertificate?.() ?? {}).length === 0 || socket.authorized;
+  return true;
+}
+
+/**
+ * Checks an Authorization header against the users' bcrypt hashes (bcryptjs, asynchronously, so
+ * the event loop, and with it every check's legs, keeps running during a hash). Successes are
+ * cached by a SHA-256 of user, password and hash, never the password itself.
+ */
+function basicAuth(users: ReadonlyMap<string, string>): (header: string | undefined) => Promise<boolean> {
+  const cache = new Set<string>();
+  return async (header) => {
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+    if (!match) return false;
+    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return false;
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const hash = users.get(user);
+    const cacheKey = createHash('sha256')
+      .update(`${user}\0${password}\0${hash ?? ''}`)
+      .digest('hex');
+    if (hash !== undefined && cache.has(cacheKey)) return true;
+    const ok = (await bcrypt.compare(password, hash ?? DUMMY_HASH)) && hash !== undefined;
+    if (ok) {
+      if (cache.size >= AUTH_CACHE_SIZE) cache.delete(cache.values().next().value as string);
+      cache.add(cacheKey);
+    }
+    return ok;
+  };
 }

@@ -8,8 +8,10 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
-import { WEBHOOK_FAILURE_REASONS, type WebhookTarget } from '../events/webhook.js';
+import { WEBHOOK_FAILURE_REASONS } from '../events/post.js';
+import type { WebhookTarget } from '../events/webhook.js';
 import { type CheckRecord, NODE_STATES, type NodeState, addrOf, stateOf } from '../fleet/fleet.js';
+import type { KeyUse } from '../wire/envelope.js';
 
 /** What a master and a slave both export: their datagram drops, events, webhooks, stages, build and process. */
 export interface CommonSources {
@@ -19,9 +21,17 @@ export interface CommonSources {
   /** `saturn_build_info` labels. */
   build?: { version: string };
   events: () => ReadonlyMap<EventKind, number>;
+  /** The event journal's commit state (events waiting to be durable, failed commits by errno). */
+  journal?: () => { uncommitted: number; commitFailures: ReadonlyMap<string, number> };
   webhooks: () => readonly WebhookTarget[];
   /** Stage timings by stage name (the pipeline's DurationHistogram fits). */
   stages?: () => Record<string, StageTimings>;
+  /** Datagrams per HMAC key id, received (authenticated) and sent. */
+  keyUse?: () => KeyUse;
+  /** Datagrams the kernel dropped because the UDP socket's receive buffer was full (undefined: unknown). */
+  receiveBufferDrops?: () => number | undefined;
+  /** Check openings answered with a cookie instead of a session. */
+  cookiesSent?: () => number;
 }
 
 /** Where the master's scrape-time values come from. */
@@ -259,8 +269,56 @@ export function registerCommon(r: Registry, sources: CommonSources): void {
     };
     return Object.entries(counts).map(([reason, n]) => [{ reason }, n]);
   });
+  mirroredCounter(
+    r,
+    'saturn_datagrams_by_key_total',
+    'Datagrams per HMAC key id: received (authenticated) and sent. Once a retired key stays flat, it can go.',
+    ['key_id', 'direction'],
+    () => {
+      const use = sources.keyUse?.();
+      if (!use) return [];
+      const rows = (direction: string, counts: ReadonlyMap<number, number>) =>
+        [...counts].map(([id, n]): [Labels, number] => [{ key_id: String(id), direction }, n]);
+      return [...rows('received', use.received), ...rows('sent', use.sent)];
+    },
+  );
+  mirroredCounter(
+    r,
+    'saturn_udp_receive_buffer_drops_total',
+    "Datagrams the kernel dropped because the UDP socket's receive buffer was full (a flood outrunning the process).",
+    [],
+    () => {
+      const drops = sources.receiveBufferDrops?.();
+      return drops === undefined ? [] : [[{}, drops]];
+    },
+  );
+  mirroredCounter(
+    r,
+    'saturn_check_cookies_sent_total',
+    'Check openings answered with a cookie instead of a session (a first check, an expired cookie, or a replay).',
+    [],
+    () => (sources.cookiesSent ? [[{}, sources.cookiesSent()]] : []),
+  );
   mirroredCounter(r, 'saturn_events_total', 'Events raised, by kind.', ['kind'], () =>
     EVENT_KINDS.map((kind) => [{ kind }, sources.events().get(kind) ?? 0]),
+  );
+  mirroredGauge(
+    r,
+    'saturn_events_uncommitted',
+    'Events raised but not yet durable in the state dir (not shown or delivered yet; retried).',
+    [],
+    () => (sources.journal ? [[{}, sources.journal().uncommitted]] : []),
+  );
+  mirroredCounter(
+    r,
+    'saturn_event_commit_failures_total',
+    'Failed attempts to make events durable in the state dir, by errno (enospc, eio, ...); each is retried.',
+    ['reason'],
+    () =>
+      [...(sources.journal?.().commitFailures ?? [])].map(([code, n]): [Labels, number] => [
+        { reason: code.toLowerCase() },
+        n,
+      ]),
   );
 
   const targets = () => sources.webhooks().map((w, i) => ({ w, labels: { webhook: String(i), target: w.label } }));
@@ -294,7 +352,7 @@ export function registerCommon(r: Registry, sources: CommonSources): void {
   mirroredCounter(
     r,
     'saturn_webhook_rejected_total',
-    'Events the webhook rejected with a status that is not retried (3xx, 4xx other than 429).',
+    'Events the webhook rejected for good (any status but 2xx, 307/308, 429 and 5xx), kept as dead letters.',
     ['webhook', 'target'],
     () => targets().map(({ w, labels }) => [labels, w.stats.rejected]),
   );

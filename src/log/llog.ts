@@ -7,6 +7,7 @@
  * so one event is always one line.
  */
 
+import { isoNanos } from '../clock/clock.js';
 import type { Sink } from './sink.js';
 
 /** llog severities saturn writes. */
@@ -81,16 +82,40 @@ export function nsToMillisText(ns: number): string {
   return plainDecimal(ns / 1e6);
 }
 
-/** Writes llog lines, one per call, each ending in "\n", to an injected sink (stdout in production). */
+/** How stdout lines are written: the original's llog lines, or JSON lines for log shippers. */
+export type StdoutFormat = 'llog' | 'json';
+export const STDOUT_FORMATS: readonly StdoutFormat[] = ['llog', 'json'];
+
+/**
+ * Writes lines, one per call, each ending in "\n", to an injected sink (stdout in production): llog
+ * lines, or with format `json` one JSON object per line, `{"time":…,"level":…,"msg":…,…fields}`
+ * (time in RFC 3339 with nanoseconds when the caller passes the instant the line is about).
+ */
 export class LlogWriter {
+  readonly format: StdoutFormat;
   readonly #sink: Sink;
 
-  constructor(sink: Sink) {
+  constructor(sink: Sink, format: StdoutFormat = 'llog') {
     this.#sink = sink;
+    this.format = format;
   }
 
-  /** Formats and writes one line. */
-  line(level: LlogLevel, message: string, fields: LlogFields = {}): void {
-    this.#sink.write(`${formatLlog(level, message, fields)}\n`);
+  /** Formats and writes one line; `at` (wall ns) is the time it is about (JSON lines show it). */
+  line(level: LlogLevel, message: string, fields: LlogFields = {}, at?: bigint): void {
+    if (this.format === 'llog') {
+      this.#sink.write(`${formatLlog(level, message, fields)}\n`);
+      return;
+    }
+    const record: Record<string, unknown> = at === undefined ? {} : { time: isoNanos(at) };
+    record.level = level;
+    record.msg = message;
+    for (const [key, value] of Object.entries(fields))
+      if (value !== undefined) record[key] = typeof value === 'bigint' ? value.toString() : value;
+    this.json(record);
+  }
+
+  /** Writes one JSON line as given (events in the JSON format build their own). */
+  json(record: Readonly<Record<string, unknown>>): void {
+    this.#sink.write(`${JSON.stringify(record)}\n`);
   }
 }

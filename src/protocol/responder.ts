@@ -2,24 +2,31 @@ import type { Instant, Nanos, OffsetNs } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
 import { type CheckOutcome, estimateCheck } from '../estimate/check.js';
 import { type Sample, sampleFrom } from '../estimate/sample.js';
+import { TokenBuckets } from '../util/rate-limit.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import type { Envelope } from '../wire/envelope.js';
-import { constantTimeEqual } from '../wire/envelope.js';
-import { NONCE_BYTES, type Report } from '../wire/messages.js';
+import { constantTimeEqual } from '../wire/mac.js';
+import { NONCE_BYTES, REPORT_MIN_BYTES, type Report } from '../wire/messages.js';
 import { type RandomBytes, cryptoRandom } from '../wire/random.js';
+import { CookieJar, type CookieJarOptions } from './cookies.js';
 import type { Outgoing } from './outgoing.js';
 import { SessionTable, type SessionTableOptions } from './session-table.js';
 
 /** Every reason the responder (and its envelope) drops a datagram for: counters start at 0 for each. */
 export const RESPONDER_DROP_CODES: readonly ErrorCode[] = [
   'SATURN_ERR_SHORT_PACKET',
+  'SATURN_ERR_LONG_PACKET',
   'SATURN_ERR_BAD_VERSION',
+  'SATURN_ERR_UNKNOWN_KEY',
   'SATURN_ERR_BAD_MAC',
   'SATURN_ERR_DECODE',
   'SATURN_ERR_UNKNOWN_SESSION',
   'SATURN_ERR_STALE_LEG',
   'SATURN_ERR_BAD_ECHO',
   'SATURN_ERR_DUPLICATE',
+  'SATURN_ERR_REPLAY',
+  'SATURN_ERR_RATE_LIMITED',
+  'SATURN_ERR_FLEET_FULL',
 ];
 
 /** Samples per check when the options do not say (--rounds). */
@@ -51,13 +58,25 @@ export interface Verdict {
 }
 
 export type ResponderOutcome =
-  | { kind: 'drop'; code: ErrorCode }
+  /** `keyId`: the key id the datagram's header claims, when the drop is about its key. */
+  | { kind: 'drop'; code: ErrorCode; keyId?: number }
   | { kind: 'reply'; reply: Outgoing; duplicate?: boolean }
   /** The last leg: the caller folds the check into its history and concludes with a verdict. */
   | { kind: 'finished'; finished: FinishedCheck; conclude(verdict: Verdict | undefined): Outgoing };
 
+/** The default of CheckResponderOptions.sourceRate: checks one source may open per second. */
+export const DEFAULT_SOURCE_RATE = 50;
+
 export interface CheckResponderOptions extends SessionTableOptions {
   envelope: Envelope;
+  /**
+   * Checks one source (an IPv4 address, or an IPv6 /64) may open per second, with bursts of
+   * twice this (default 50: room for a few hundred slaves behind one NAT at a 10 s interval).
+   */
+  sourceRate?: number;
+  /** Whether a node, checking from ip:port, may open a check (the master bounds its fleet); default: every node may. */
+  admit?: (nodeId: string, ip: string, port: number) => boolean;
+  cookies?: CookieJarOptions;
   /** Samples per check (default 5). */
   rounds?: number;
   /** The two clocks' combined resolution, widening every sample's interval (default 2 µs). */
@@ -71,19 +90,22 @@ export interface CheckResponderOptions extends SessionTableOptions {
 }
 
 interface Session {
-  /** Monotonic receipt of leg 0 (the session's age counts from it). */
-  startedAt: Nanos;
+  /** Monotonic receipt of the last fresh leg (the session table's idle clock). */
+  activeAt: Nanos;
+  /** The address of the last fresh leg: copies of a leg are answered only there. */
+  ip: string;
+  port: number;
+  /** The key the initiator sealed leg 0 with; replies are sealed with it. */
+  keyId: number;
   nodeId: string;
   intervalNs: number;
   /** The leg the next fresh Report must carry. */
   expectedLeg: number;
-  /** Nonce of the last Report processed, to recognise its duplicates. */
-  lastReportNonce: Uint8Array;
-  /** Nonce of the last Response sent; the next Report must echo it. */
-  masterNonce: Uint8Array;
+  /** Bytes 0-15: the nonce of the last Report processed (to recognise its copies); 16-31: the nonce of the last Response sent (the next Report must echo it). */
+  nonces: Uint8Array;
   /** When that Response was first sent (t1 of the next sample). */
   sentAt: Nanos | undefined;
-  /** The bytes of the last reply, answered again to duplicates. */
+  /** The bytes of the last reply, answered again to copies from the session's address. */
   cachedReply: Uint8Array | undefined;
   samples: Sample[];
   masterSteps: number;
@@ -98,8 +120,15 @@ interface Session {
 export const DEFAULT_MAX_HOLD_NS = 50_000_000;
 
 /**
- * The responder's side of a check as a state machine (the master runs it for every slave):
- * (datagram, source, receive time) in, a reply to stamp and send out. No sockets, no clock reads.
+ * The responder's side of a check as a state machine (the master runs it for every slave; any
+ * node can run it for whoever checks it): (datagram, source, receive time) in, a reply to stamp
+ * and send out. No sockets, no clock reads.
+ *
+ * Before any work a Report must be at least REPORT_MIN_BYTES long (so no reply is larger than
+ * the Report that caused it) and pass the envelope's key-free checks; then the MAC. A new check
+ * opens only with a cookie minted for its source address (see cookies.ts): without one it gets a
+ * cookie and no session; a copy of an opening is a replay. Each source may open `sourceRate`
+ * checks a second, and `admit` may refuse a node (the master's bound on its fleet).
  */
 export class CheckResponder {
   private readonly envelope: Envelope;
@@ -107,7 +136,12 @@ export class CheckResponder {
   private readonly resolutionNs: number;
   private readonly maxHoldNs: number;
   private readonly random: RandomBytes;
+  private readonly admit: (nodeId: string, ip: string, port: number) => boolean;
+  private readonly cookies: CookieJar;
+  private readonly openings: TokenBuckets<string>;
   readonly sessions: SessionTable<Session>;
+  /** Openings answered with a cookie instead of a session (none yet, expired, or another address). */
+  cookiesSent = 0;
 
   constructor(options: CheckResponderOptions) {
     this.envelope = options.envelope;
@@ -119,6 +153,10 @@ export class CheckResponder {
     this.maxHoldNs = options.maxHoldNs ?? DEFAULT_MAX_HOLD_NS;
     if (!(this.maxHoldNs > 0)) throw new RangeError(`maxHoldNs must be > 0, got ${options.maxHoldNs}`);
     this.random = options.random ?? cryptoRandom;
+    this.admit = options.admit ?? (() => true);
+    this.cookies = new CookieJar({ random: this.random, ...options.cookies });
+    const rate = options.sourceRate ?? DEFAULT_SOURCE_RATE;
+    this.openings = new TokenBuckets({ ratePerSecond: rate, burst: 2 * rate });
     this.sessions = new SessionTable<Session>(options);
   }
 
@@ -127,8 +165,9 @@ export class CheckResponder {
    * during a check means the master's own timestamps are not comparable, and the check is discarded.
    */
   handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Instant, masterSteps: number): ResponderOutcome {
+    if (datagram.length < REPORT_MIN_BYTES) return { kind: 'drop', code: 'SATURN_ERR_SHORT_PACKET' };
     const opened = this.envelope.open(datagram);
-    if (!opened.ok) return { kind: 'drop', code: opened.code };
+    if (!opened.ok) return { kind: 'drop', code: opened.code, keyId: opened.keyId };
     const message = decodeMessage(opened.payload);
     if (!message) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     if (message.kind !== 'report') return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
@@ -137,32 +176,71 @@ export class CheckResponder {
     if (message.nodeId.length === 0 || message.nodeId.length > MAX_NODE_ID_LENGTH)
       return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
 
-    const session = this.sessions.get(message.session);
+    const session = this.sessions.get(message.session, receivedAt.mono);
     if (!session) {
       if (message.leg !== 0) return { kind: 'drop', code: 'SATURN_ERR_UNKNOWN_SESSION' };
-      return this.open(message, ip, port, receivedAt, masterSteps);
+      return this.open(message, opened.keyId, ip, port, receivedAt, masterSteps);
     }
     if (message.nodeId !== session.nodeId) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
-    if (message.leg === session.expectedLeg - 1 && constantTimeEqual(message.nonce, session.lastReportNonce)) {
-      // A duplicate (network duplication or a slave's retransmission): the same answer again,
-      // and t1 keeps the first send, which can only widen the next sample's interval.
+    if (message.leg === session.expectedLeg - 1 && constantTimeEqual(message.nonce, session.nonces.subarray(0, 16))) {
+      // A copy (network duplication or a retransmission) is answered with the same bytes, and t1
+      // keeps the first send, which can only widen the next sample's interval. Only to the
+      // session's own address: a copy captured and replayed from elsewhere gets nothing.
+      if (ip !== session.ip || port !== session.port) return { kind: 'drop', code: 'SATURN_ERR_REPLAY' };
       const bytes = session.cachedReply;
       if (!bytes) return { kind: 'drop', code: 'SATURN_ERR_DUPLICATE' };
       return { kind: 'reply', reply: { build: () => bytes }, duplicate: true };
     }
+    if (message.leg === 0) return { kind: 'drop', code: 'SATURN_ERR_REPLAY' };
     if (session.done || message.leg !== session.expectedLeg) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
-    if (!constantTimeEqual(message.echo, session.masterNonce)) return { kind: 'drop', code: 'SATURN_ERR_BAD_ECHO' };
-    return this.advance(session, message, ip, port, receivedAt, masterSteps);
+    if (!constantTimeEqual(message.echo, session.nonces.subarray(16)))
+      return { kind: 'drop', code: 'SATURN_ERR_BAD_ECHO' };
+    session.ip = ip;
+    session.port = port;
+    this.sessions.touch(message.session, session, receivedAt.mono);
+    return this.advance(session, message, datagram.length, ip, port, receivedAt, masterSteps);
   }
 
-  private open(report: Report, ip: string, port: number, receivedAt: Instant, masterSteps: number): ResponderOutcome {
+  private open(
+    report: Report,
+    keyId: number,
+    ip: string,
+    port: number,
+    receivedAt: Instant,
+    masterSteps: number,
+  ): ResponderOutcome {
+    const verdict = this.cookies.check(report.cookie, ip, report.session, receivedAt.mono);
+    if (!verdict.ok && verdict.code === 'replay') return { kind: 'drop', code: 'SATURN_ERR_REPLAY' };
+    if (!verdict.ok) {
+      // No session and nothing remembered: a Cookie (smaller than the padded Report) and the
+      // initiator opens again with it.
+      this.cookiesSent++;
+      const bytes = this.envelope.seal(
+        encodeMessage({
+          kind: 'cookie',
+          session: report.session,
+          echo: report.nonce,
+          cookie: this.cookies.mint(ip, receivedAt.mono),
+        }),
+        keyId,
+      );
+      return { kind: 'reply', reply: { build: () => bytes } };
+    }
+    if (!this.openings.take(sourceOf(ip), receivedAt.mono)) return { kind: 'drop', code: 'SATURN_ERR_RATE_LIMITED' };
+    if (!this.admit(report.nodeId, ip, port)) return { kind: 'drop', code: 'SATURN_ERR_FLEET_FULL' };
+    this.cookies.remember(report.session, verdict.generation, receivedAt.mono);
+    const nonces = new Uint8Array(2 * NONCE_BYTES);
+    nonces.set(report.nonce, 0);
+    nonces.set(this.random(NONCE_BYTES), NONCE_BYTES);
     const session: Session = {
-      startedAt: receivedAt.mono,
+      activeAt: receivedAt.mono,
+      ip,
+      port,
+      keyId,
       nodeId: report.nodeId,
       intervalNs: report.intervalNs,
       expectedLeg: 1,
-      lastReportNonce: report.nonce,
-      masterNonce: this.random(NONCE_BYTES),
+      nonces,
       sentAt: undefined,
       cachedReply: undefined,
       samples: [],
@@ -179,6 +257,7 @@ export class CheckResponder {
   private advance(
     session: Session,
     report: Report,
+    requestBytes: number,
     ip: string,
     port: number,
     receivedAt: Instant,
@@ -187,7 +266,7 @@ export class CheckResponder {
     const t1 = session.sentAt;
     if (t1 === undefined) return { kind: 'drop', code: 'SATURN_ERR_STALE_LEG' };
     session.samples.push(sampleFrom(t1, report.receivedAt, report.sentAt, receivedAt.wall));
-    session.lastReportNonce = report.nonce;
+    session.nonces.set(report.nonce, 0);
     session.expectedLeg++;
     if (masterSteps !== session.masterSteps || report.clockSteps !== session.slaveSteps) session.stepped = true;
     // A slave that sat on a leg (GC, VM pause, suspended process) may have had its clock corrected
@@ -197,7 +276,7 @@ export class CheckResponder {
       session.stalled = `the slave held leg ${report.leg} for ${slaveHoldNs} ns (limit ${this.maxHoldNs} ns)`;
     }
     if (session.samples.length < this.rounds) {
-      session.masterNonce = this.random(NONCE_BYTES);
+      session.nonces.set(this.random(NONCE_BYTES), NONCE_BYTES);
       session.sentAt = undefined;
       return { kind: 'reply', reply: this.responseTo(session, report, receivedAt) };
     }
@@ -216,20 +295,30 @@ export class CheckResponder {
           ? { ok: false, code: 'SATURN_ERR_STALLED', detail: session.stalled }
           : estimateCheck(session.samples, this.resolutionNs),
     };
+    const cookie = this.cookies.mint(ip, receivedAt.mono);
     const conclude = (verdict: Verdict | undefined): Outgoing => {
-      const bytes = this.envelope.seal(
-        encodeMessage({
-          kind: 'result',
-          session: report.session,
-          echo: report.nonce,
-          ok: verdict !== undefined,
-          offsetNs: verdict?.offsetNs ?? 0,
-          errorNs: verdict?.errorNs ?? 0,
-          rttNs: verdict?.rttNs ?? 0,
-          samples: verdict?.samples ?? 0,
-          reason: finished.outcome.ok ? '' : finished.outcome.detail,
-        }),
-      );
+      let reason = finished.outcome.ok ? '' : finished.outcome.detail;
+      let bytes: Uint8Array;
+      for (;;) {
+        bytes = this.envelope.seal(
+          encodeMessage({
+            kind: 'result',
+            session: report.session,
+            echo: report.nonce,
+            ok: verdict !== undefined,
+            offsetNs: verdict?.offsetNs ?? 0,
+            errorNs: verdict?.errorNs ?? 0,
+            rttNs: verdict?.rttNs ?? 0,
+            samples: verdict?.samples ?? 0,
+            reason,
+            cookie,
+          }),
+          session.keyId,
+        );
+        // No reply larger than its request: the one free-length field, the reason, is cut to fit.
+        if (bytes.length <= requestBytes || reason === '') break;
+        reason = reason.slice(0, Math.max(0, reason.length - (bytes.length - requestBytes)));
+      }
       session.cachedReply = bytes;
       return { build: () => bytes };
     };
@@ -238,6 +327,8 @@ export class CheckResponder {
   }
 
   private responseTo(session: Session, report: Report, receivedAt: Instant): Outgoing {
+    // The nonce stays as it is until a Report echoes it, which cannot happen before this is sent.
+    const masterNonce = session.nonces.subarray(NONCE_BYTES);
     return {
       build: (sentAt) => {
         session.sentAt = sentAt.wall;
@@ -250,16 +341,35 @@ export class CheckResponder {
             kind: 'response',
             session: report.session,
             leg: report.leg,
-            nonce: session.masterNonce,
+            nonce: masterNonce,
             echo: report.nonce,
             receivedAt: receivedAt.wall,
             sentAt: sentAt.wall,
             echoSentAt: report.sentAt,
           }),
+          session.keyId,
         );
         session.cachedReply = bytes;
         return bytes;
       },
     };
   }
+}
+
+/** The key a source's openings are limited by: an IPv4 address, or the /64 of an IPv6 address. */
+export function sourceOf(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7);
+  const [head = '', tail = ''] = ip.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (groups.length < 4) {
+    // Expand "a:b::c" far enough to read the first four groups.
+    const tailGroups = tail === '' ? [] : tail.split(':');
+    const missing = 8 - groups.length - tailGroups.length;
+    groups.push(...Array<string>(Math.max(0, missing)).fill('0'), ...tailGroups);
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

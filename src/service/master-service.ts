@@ -9,9 +9,15 @@ import { driftText } from '../fleet/drift-rate.js';
 import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
 import type { EventSubject } from '../events/event.js';
 import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
+import { DEFAULT_COOKIE_ROTATION_NS } from '../protocol/cookies.js';
 import { Envelope } from '../wire/envelope.js';
+import type { KeyRing } from '../wire/keys.js';
 import type { DurationHistogram } from '../pipeline/stats.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
+import { socketReceiveDrops } from '../pipeline/kernel-drops.js';
+import { TokenBuckets } from '../util/rate-limit.js';
+import { AuthFailureLog } from './auth-failures.js';
+import { ClockStepReporter } from './clock-steps.js';
 
 export interface MasterDeps {
   clock: Clock;
@@ -30,12 +36,19 @@ export interface MasterDeps {
 export class MasterService {
   readonly fleet: Fleet;
   readonly drops = new DropCounts();
+  /** The envelope of every datagram: its keys (reloaded on SIGHUP) and the datagrams per key id. */
+  readonly envelope: Envelope;
+  private readonly core: CheckResponder;
+  private readonly authFailures: AuthFailureLog;
+  private readonly steps: ClockStepReporter;
+  /** One "fleet full" line a minute at most (the refusals are all counted). */
+  private readonly fleetFullLog = new TokenBuckets<string>({ ratePerSecond: 1 / 60, burst: 1, maxKeys: 1 });
+  private pipeline: Pipeline | undefined;
   private lostTimer: Timer | undefined;
+
   private constructor(
     private readonly config: Config,
     private readonly deps: MasterDeps,
-    private readonly core: CheckResponder,
-    private pipeline: Pipeline | undefined,
   ) {
     this.fleet = new Fleet({
       thresholdNs: config.thresholdNs,
@@ -44,17 +57,28 @@ export class MasterService {
       predictNs: config.predictNs,
       intervalNs: config.intervalNs,
       forgetAfterNs: config.forgetAfterNs,
+      maxNodes: config.maxNodes,
     });
-  }
-
-  static async start(config: Config, deps: MasterDeps): Promise<MasterService> {
-    const core = new CheckResponder({
-      envelope: new Envelope(config.hmacKey),
+    this.envelope = new Envelope(config.hmacKeys);
+    this.core = new CheckResponder({
+      envelope: this.envelope,
       rounds: config.rounds,
       // Both clocks' resolution widens each sample: the master's plus the slave's (assumed alike).
       resolutionNs: 2 * deps.clock.resolutionNs,
+      sourceRate: config.sourceCheckRate,
+      admit: (nodeId, ip, port) => this.fleet.admits(nodeId, formatHostPort({ host: ip, port })),
+      // A slave carries the cookie of one check's Result to its next, an interval (+10% jitter) later.
+      cookies: { rotationNs: Math.max(DEFAULT_COOKIE_ROTATION_NS, 2 * config.intervalNs) },
     });
-    const service = new MasterService(config, deps, core, undefined);
+    this.authFailures = new AuthFailureLog(deps.logger);
+    this.steps = new ClockStepReporter(deps.clock, deps.journal, () => ({
+      id: config.name,
+      addr: formatHostPort(this.pipeline?.address ?? config.listenAddr),
+    }));
+  }
+
+  static async start(config: Config, deps: MasterDeps): Promise<MasterService> {
+    const service = new MasterService(config, deps);
     // The legs take the pipeline's fast lane: no queue, no batch, the reply stamped at its send.
     service.pipeline = await createPipeline({
       listenAddr: config.listenAddr,
@@ -78,21 +102,48 @@ export class MasterService {
     return this.pipeline!.timings.fast;
   }
 
+  /** Openings answered with a cookie rather than a session. */
+  get cookiesSent(): number {
+    return this.core.cookiesSent;
+  }
+
+  /** Datagrams the kernel dropped because the socket's receive buffer was full (undefined: not known here). */
+  receiveBufferDrops(): number | undefined {
+    return this.pipeline && socketReceiveDrops(this.pipeline.address);
+  }
+
+  /** Uses these keys from now on (a reloaded key file); sessions and their checks go on. */
+  setKeys(keys: KeyRing): void {
+    this.envelope.setKeys(keys);
+  }
+
   private onDatagram(datagram: Buffer, from: Peer, receivedAt: Instant, send: FastSend): void {
     const { clock, logger } = this.deps;
+    this.steps.poll(receivedAt.wall);
     const outcome = this.core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
     switch (outcome.kind) {
       case 'drop':
         this.drops.add(outcome.code);
-        logger.debug(
-          { from: formatHostPort({ host: from.address, port: from.port }), code: outcome.code },
-          'datagram dropped',
-        );
+        this.authFailures.note(outcome.code, outcome.keyId, from, receivedAt.mono);
+        if (outcome.code === 'SATURN_ERR_FLEET_FULL') this.logFleetFull(from, receivedAt);
+        if (logger.isLevelEnabled('debug'))
+          logger.debug(
+            { from: formatHostPort({ host: from.address, port: from.port }), code: outcome.code },
+            'datagram dropped',
+          );
         return;
       case 'reply':
         send(from, (sentAt) => outcome.reply.build(sentAt));
         return;
       case 'finished': {
+        const { nodeId, ip, port } = outcome.finished;
+        if (!this.fleet.admits(nodeId, formatHostPort({ host: ip, port }))) {
+          // The fleet filled up while this check ran: it is refused like an opening would be.
+          this.drops.add('SATURN_ERR_FLEET_FULL');
+          this.logFleetFull(from, receivedAt);
+          send(from, (sentAt) => outcome.conclude(undefined).build(sentAt));
+          return;
+        }
         const record = this.fleet.record(outcome.finished);
         send(from, (sentAt) => outcome.conclude(record.verdict).build(sentAt));
         this.report(record, outcome.finished);
@@ -121,7 +172,7 @@ export class MasterService {
       error: nsToMillisText(verdict.errorNs),
       rtt: nsToMillisText(verdict.rttNs),
     };
-    this.deps.llog.line('INFO', 'slave offset', fields);
+    this.deps.llog.line('INFO', 'slave offset', fields, at);
     if (alarm !== undefined) {
       this.deps.journal.emit({
         kind: alarm === 'recovered' ? 'recovered' : 'drift',
@@ -151,6 +202,14 @@ export class MasterService {
     }
   }
 
+  private logFleetFull(from: Peer, at: Instant): void {
+    if (!this.fleetFullLog.take('fleet', at.mono)) return;
+    this.deps.logger.warn(
+      { from: formatHostPort({ host: from.address, port: from.port }), maxNodes: this.config.maxNodes },
+      'fleet full (--max-nodes): checks from new nodes are refused and counted as fleet_full (at most one line a minute)',
+    );
+  }
+
   private nameConflict(conflict: NameConflict, at: Nanos): void {
     const [a, b] = conflict.addrs;
     this.deps.journal.emit({
@@ -164,7 +223,9 @@ export class MasterService {
   /** Sweeps for lost slaves at least once a second and twice an interval (the timer is the edge: it reads the clock). */
   private scheduleSweep(): void {
     this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
-      this.sweep(this.deps.clock.read());
+      const now = this.deps.clock.read();
+      this.steps.poll(now.wall);
+      this.sweep(now);
       this.scheduleSweep();
     });
   }

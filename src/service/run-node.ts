@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import { type OpenJournal, openJournal } from '../events/open-journal.js';
 import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
+import { loadHmacKeyFile } from '../config/key-file.js';
 import { formatHostPort } from '../util/parse.js';
 import type { Clock } from '../clock/clock.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
+import { loadWebConfig } from '../http/web-config.js';
 import { SaturnMetrics, type StageTimings } from '../http/metrics.js';
 import { statusDocument } from '../http/status.js';
 import type { Logger, Sink } from '../log/diagnostics.js';
@@ -39,6 +42,13 @@ export interface RunningNode {
   reference?: ReferenceMonitor;
   roughtime?: RunningRoughtimeServer;
   events?: OpenJournal;
+  /**
+   * Reads --hmac-key-file again (guarded as at start) and seals and opens with its keys from now
+   * on; sessions and checks in flight go on. Returns the key ids now held, current first, or
+   * undefined when the key did not come from a file. Throws ConfigError when the file is not
+   * usable: the keys in use then stay.
+   */
+  reloadKeys(): number[] | undefined;
   close(): Promise<void>;
 }
 
@@ -49,31 +59,50 @@ export interface NodeDeps {
   stdout: Sink;
 }
 
+/** The dashboard's URL for links from elsewhere (alerts): an unspecified address becomes the host's name. */
+function dashboardUrl(address: { host: string; port: number }, scheme: string): string {
+  const host = address.host === '0.0.0.0' || address.host === '::' ? hostname() : address.host;
+  return `${scheme}://${formatHostPort({ host, port: address.port })}/`;
+}
+
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
   const closers: (() => Promise<void>)[] = [];
   const node: RunningNode = {
+    reloadKeys: () => {
+      if (config.hmacKeyFile === undefined) return undefined;
+      const keys = loadHmacKeyFile(config.hmacKeyFile, config.allowInsecureKeyFile);
+      node.master?.setKeys(keys);
+      node.slave?.setKeys(keys);
+      return keys.ids;
+    },
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
     },
   };
   let metrics: SaturnMetrics | undefined;
   try {
-    const llog = new LlogWriter(deps.stdout);
+    const llog = new LlogWriter(deps.stdout, config.eventFormat);
     const services = { clock: deps.clock, logger: deps.logger, llog };
-    const events = openJournal(
+    const events = await openJournal(
       {
         name: config.name,
         stateDir: config.stateDir,
-        webhookUrls: config.webhookUrls,
-        webhookFormat: config.webhookFormat,
+        webhooks: config.webhooks,
         webhookTimeoutMs: config.webhookTimeoutNs / 1e6,
         outboxMax: config.webhookOutboxMax,
+        alertRepostNs: config.alertRepostNs,
       },
       services,
     );
+    const journalState = () => ({
+      uncommitted: events.journal.uncommitted,
+      commitFailures: events.journal.stats.commitFailures,
+    });
     node.events = events;
     closers.push(() => events.close());
+    // TLS and basic auth of the HTTP port, master's or slave's; read before any socket is opened.
+    const web = config.metricsAddr && config.webConfigFile ? loadWebConfig(config.webConfigFile) : undefined;
     if (config.role === 'slave') {
       const slave = await listening(
         '--listen-addr',
@@ -92,15 +121,22 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         const slaveMetrics = new SlaveMetrics(view, {
           drops: () => slave.drops.snapshot(),
           events: () => events.journal.counts,
+          journal: journalState,
           webhooks: () => events.webhooks,
           build: { version: SATURN_VERSION },
+          keyUse: () => slave.envelope.keyUse,
+          receiveBufferDrops: () => slave.receiveBufferDrops(),
         });
         node.http = await listening('--metrics-addr', config.metricsAddr, () =>
-          HttpServer.start(config.metricsAddr!, {
-            '/status': () => json(slaveStatusDocument(view(), deps.clock.read(), slave.drops.snapshot())),
-            '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-            '/metrics': async () => ({ type: slaveMetrics.contentType, body: await slaveMetrics.render() }),
-          }),
+          HttpServer.start(
+            config.metricsAddr!,
+            {
+              '/status': () => json(slaveStatusDocument(view(), deps.clock.read(), slave.drops.snapshot())),
+              '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+              '/metrics': async () => ({ type: slaveMetrics.contentType, body: await slaveMetrics.render() }),
+            },
+            web,
+          ),
         );
       }
     } else {
@@ -111,8 +147,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         dropReasons: RESPONDER_DROP_CODES.map(reasonOf),
         build: { version: SATURN_VERSION },
         events: () => events.journal.counts,
+        journal: journalState,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+        keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
+        receiveBufferDrops: () => node.master?.receiveBufferDrops(),
+        cookiesSent: () => node.master?.cookiesSent ?? 0,
       });
       metrics = masterMetrics;
       // The metrics see every finished check (the RTT histogram) and forget what they kept of a forgotten node.
@@ -128,31 +168,42 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       closers.push(() => master.close());
       if (config.metricsAddr) {
         node.http = await listening('--metrics-addr', config.metricsAddr, () =>
-          HttpServer.start(config.metricsAddr!, {
-            '/status': () =>
-              json({
-                ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot()),
-                legHoldUs: master.legHold.summary(),
+          HttpServer.start(
+            config.metricsAddr!,
+            {
+              '/status': () =>
+                json({
+                  ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot()),
+                  legHoldUs: master.legHold.summary(),
+                }),
+              '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
+              '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
+              '/': () => ({
+                type: 'text/html; charset=utf-8',
+                body: renderDashboard({
+                  nodes: master.fleet.all(),
+                  thresholdNs: config.thresholdNs,
+                  now: deps.clock.read(),
+                }),
               }),
-            '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
-            '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
-            '/': () => ({
-              type: 'text/html; charset=utf-8',
-              body: renderDashboard({
-                nodes: master.fleet.all(),
-                thresholdNs: config.thresholdNs,
-                now: deps.clock.read(),
-              }),
-            }),
-          }),
+            },
+            web,
+          ),
         );
       }
     }
     if (node.http) {
       const http = node.http;
       closers.push(() => http.close());
+      const scheme = web?.tls ? 'https' : 'http';
+      if (node.master) events.setGeneratorUrl(dashboardUrl(http.address, scheme));
       deps.logger.info(
-        { addr: formatHostPort(http.address), url: `http://${formatHostPort(http.address)}/status` },
+        {
+          addr: formatHostPort(http.address),
+          url: `${scheme}://${formatHostPort(http.address)}/status`,
+          tls: web?.tls !== undefined,
+          basicAuth: (web?.basicAuthUsers.size ?? 0) > 0,
+        },
         'http listening',
       );
     }

@@ -10,3 +10,13 @@ export function waitForShutdown(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', onSignal);
   });
 }
+
+/**
+ * Calls `reload` on every SIGHUP (instead of Node's default, which kills the process); returns
+ * what removes the handler.
+ */
+export function onReloadSignal(reload: () => void): () => void {
+  const handler = () => reload();
+  process.on('SIGHUP', handler);
+  return () => void process.off('SIGHUP', handler);
+}

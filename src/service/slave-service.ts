@@ -9,8 +9,12 @@ import type { Logger } from '../log/diagnostics.js';
 import { type Peer, type Pipeline, type Reply, createPipeline } from '../pipeline/pipeline.js';
 import { CheckInitiator } from '../protocol/initiator.js';
 import { Envelope } from '../wire/envelope.js';
+import type { KeyRing } from '../wire/keys.js';
 import type { Result } from '../wire/messages.js';
 import { DropCounts } from '../pipeline/drop-counts.js';
+import { socketReceiveDrops } from '../pipeline/kernel-drops.js';
+import { AuthFailureLog } from './auth-failures.js';
+import { ClockStepReporter } from './clock-steps.js';
 
 /** Where a slave's datagrams go: the pipeline in production, a simulated network in tests. */
 export interface Transport {
@@ -31,12 +35,18 @@ export interface SlaveDeps {
 /** Retransmissions of a silent leg before the check is given up. */
 const MAX_RETRANSMITS = 3;
 
+/** Why a check went unanswered, as the slave can tell: a master that drops what it cannot authenticate looks down. */
+export const NO_ANSWER =
+  'no answer from the master (a wrong or retired HMAC key looks the same: the master drops what it cannot authenticate and logs the source)';
+
 /**
  * A running slave: every interval it opens a check with the master, answers its legs,
  * retransmits a leg the master has not answered, and logs the offset the master found.
  */
 export class SlaveService {
   readonly drops = new DropCounts();
+  /** The envelope of every datagram: its keys (reloaded on SIGHUP) and the datagrams per key id. */
+  readonly envelope: Envelope;
   /** The master's last verdict on this node, and when it came (wall and monotonic). */
   lastResult: Result | undefined;
   lastResultAt: Instant | undefined;
@@ -51,6 +61,8 @@ export class SlaveService {
   private legTimer: Timer | undefined;
   private retransmits = 0;
   private unreachable = false;
+  private readonly authFailures: AuthFailureLog;
+  private readonly steps: ClockStepReporter;
 
   /** Runs a slave over `transport`; `begin()` starts checking. SlaveService.start wires the pipeline. */
   constructor(
@@ -58,11 +70,13 @@ export class SlaveService {
     private readonly deps: SlaveDeps,
     transport?: Transport,
   ) {
-    this.core = new CheckInitiator({
-      envelope: new Envelope(config.hmacKey),
-      nodeId: config.name,
-      intervalNs: config.intervalNs,
-    });
+    this.envelope = new Envelope(config.hmacKeys);
+    this.core = new CheckInitiator({ envelope: this.envelope, nodeId: config.name, intervalNs: config.intervalNs });
+    this.authFailures = new AuthFailureLog(deps.logger);
+    this.steps = new ClockStepReporter(deps.clock, deps.journal, () => ({
+      id: config.name,
+      addr: formatHostPort(this.pipeline?.address ?? config.listenAddr),
+    }));
     this.master = config.masterAddr!;
     this.legTimeoutNs = Math.min(1e9, config.intervalNs / 5);
     this.transport = transport;
@@ -73,7 +87,7 @@ export class SlaveService {
     const pipeline = await createPipeline({
       listenAddr: config.listenAddr,
       clock: deps.clock,
-      lanes: { fast: { handle: (d, _from, at) => service.onDatagram(d, at) } },
+      lanes: { fast: { handle: (d, from, at) => service.onDatagram(d, at, from) } },
     });
     service.pipeline = pipeline;
     service.transport = pipeline;
@@ -89,6 +103,16 @@ export class SlaveService {
     return this.pipeline!.address;
   }
 
+  /** Datagrams the kernel dropped because the socket's receive buffer was full (undefined: not known here). */
+  receiveBufferDrops(): number | undefined {
+    return this.pipeline && socketReceiveDrops(this.pipeline.address);
+  }
+
+  /** Uses these keys from now on (a reloaded key file); the check in flight goes on. */
+  setKeys(keys: KeyRing): void {
+    this.envelope.setKeys(keys);
+  }
+
   /** Opens the first check now and one every interval after it. */
   begin(): void {
     this.scheduleCheck(0);
@@ -96,6 +120,7 @@ export class SlaveService {
 
   private scheduleCheck(delayNs: number): void {
     this.intervalTimer = this.deps.clock.setTimer(delayNs, () => {
+      this.steps.poll(this.deps.clock.now());
       void this.startCheck();
       // ±10% jitter: slaves started together (a fleet rebooted, a deploy) drift apart instead of
       // hitting the master in step every interval.
@@ -126,13 +151,19 @@ export class SlaveService {
   }
 
   /** A datagram from the network, stamped at the edge. */
-  onDatagram(datagram: Uint8Array, receivedAt: Instant): void {
+  onDatagram(
+    datagram: Uint8Array,
+    receivedAt: Instant,
+    from: Peer = { address: this.master.host, port: this.master.port },
+  ): void {
     const { clock, logger } = this.deps;
+    this.steps.poll(receivedAt.wall);
     const outcome = this.core.handle(datagram, receivedAt, clock.stepCount);
     switch (outcome.kind) {
       case 'drop':
         this.drops.add(outcome.code);
-        logger.debug({ code: outcome.code }, 'datagram dropped');
+        this.authFailures.note(outcome.code, outcome.keyId, from, receivedAt.mono);
+        if (logger.isLevelEnabled('debug')) logger.debug({ code: outcome.code }, 'datagram dropped');
         return;
       case 'reply':
         this.retransmits = 0;
@@ -141,17 +172,18 @@ export class SlaveService {
       case 'result':
         this.clearLegTimer();
         this.lastResultAt = receivedAt;
-        this.onResult(outcome.result);
+        this.onResult(outcome.result, receivedAt);
         return;
     }
   }
 
-  private onResult(result: Result): void {
+  private onResult(result: Result, receivedAt: Instant): void {
     this.lastResult = result;
     const master = formatHostPort(this.config.masterAddr!);
     if (this.unreachable) {
+      // An event, so that whatever master_unreachable raised (an Alertmanager alert) is resolved.
       this.unreachable = false;
-      this.deps.llog.line('INFO', 'master reachable again', { master, name: this.config.name });
+      this.deps.journal.emit({ kind: 'master_reachable', at: receivedAt.wall, node: { id: 'master', addr: master } });
     }
     if (!result.ok) {
       this.checksFailed++;
@@ -159,13 +191,18 @@ export class SlaveService {
       return;
     }
     this.checksCompleted++;
-    this.deps.llog.line('INFO', 'slave offset', {
-      error: nsToMillisText(result.errorNs),
-      master,
-      name: this.config.name,
-      offset: nsToMillisText(result.offsetNs),
-      rtt: nsToMillisText(result.rttNs),
-    });
+    this.deps.llog.line(
+      'INFO',
+      'slave offset',
+      {
+        error: nsToMillisText(result.errorNs),
+        master,
+        name: this.config.name,
+        offset: nsToMillisText(result.offsetNs),
+        rtt: nsToMillisText(result.rttNs),
+      },
+      receivedAt.wall,
+    );
   }
 
   /** Sends a leg to the master, stamped at the send, and waits for the answer. */
@@ -188,7 +225,7 @@ export class SlaveService {
   private onLegTimeout(): void {
     const again = this.core.retransmit();
     if (!again || this.retransmits >= MAX_RETRANSMITS) {
-      this.giveUp('no answer from the master');
+      this.giveUp(NO_ANSWER);
       return;
     }
     this.retransmits++;

@@ -28,9 +28,12 @@ function fromBigint(value: bigint): LongLike {
 
 const EMPTY = new Uint8Array(0);
 
-/** Encodes one message as Packet bytes (without the envelope). */
-export function encodeMessage(message: Message): Uint8Array {
-  let body: Record<string, unknown>;
+/**
+ * Encodes one message as Packet bytes (without the envelope). A Report is padded (its `padding`
+ * field, zeros) so that the Packet is at least `minBytes` long.
+ */
+export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
+  let body: Record<string, any>;
   switch (message.kind) {
     case 'report':
       body = {
@@ -43,6 +46,7 @@ export function encodeMessage(message: Message): Uint8Array {
           receivedAt: fromBigint(message.receivedAt),
           sentAt: fromBigint(message.sentAt),
           clockSteps: message.clockSteps,
+          cookie: message.cookie,
           intervalNs: message.intervalNs,
         },
       };
@@ -71,11 +75,26 @@ export function encodeMessage(message: Message): Uint8Array {
           rttNs: message.rttNs,
           samples: message.samples,
           reason: message.reason,
+          cookie: message.cookie,
         },
       };
       break;
+    case 'cookie':
+      body = { cookie: { session: fromBigint(message.session), echo: message.echo, cookie: message.cookie } };
+      break;
   }
-  return PacketType.encode(body).finish();
+  let bytes = PacketType.encode(body).finish();
+  if (message.kind !== 'report') return bytes;
+  // The padding field costs a tag and a length besides its bytes: start from a guess and grow it
+  // until the Packet is long enough (at most twice more, when a length prefix gains a byte).
+  let padding = minBytes - bytes.length - 2;
+  while (bytes.length < minBytes) {
+    padding = Math.max(1, padding);
+    body.report.padding = new Uint8Array(padding);
+    bytes = PacketType.encode(body).finish();
+    padding += minBytes - bytes.length;
+  }
+  return bytes;
 }
 
 /**
@@ -101,6 +120,7 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       receivedAt: toBigint(r.receivedAt),
       sentAt: toBigint(r.sentAt),
       clockSteps: r.clockSteps ?? 0,
+      cookie: r.cookie ?? EMPTY,
       intervalNs: Number(r.intervalNs ?? 0),
     };
   }
@@ -129,7 +149,10 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       rttNs: x.rttNs ?? 0,
       samples: x.samples ?? 0,
       reason: x.reason ?? '',
+      cookie: x.cookie ?? EMPTY,
     };
   }
+  const c = packet.cookie;
+  if (c) return { kind: 'cookie', session: toBigint(c.session), echo: c.echo ?? EMPTY, cookie: c.cookie ?? EMPTY };
   return undefined;
 }

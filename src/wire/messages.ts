@@ -11,6 +11,8 @@ export interface Report {
   receivedAt: Nanos;
   sentAt: Nanos;
   clockSteps: number;
+  /** Leg 0: the responder's cookie for this source (empty when the initiator has none yet). */
+  cookie: Uint8Array;
   /** The initiator's check interval, ns (0: not said); the master judges it lost by it. */
   intervalNs: number;
 }
@@ -38,9 +40,27 @@ export interface Result {
   rttNs: number;
   samples: number;
   reason: string;
+  /** The cookie for the initiator's next check (empty: none). */
+  cookie: Uint8Array;
 }
 
-export type Message = Report | Response | Result;
+/** The responder's answer to a leg 0 without a valid cookie: no session, try again with this. */
+export interface Cookie {
+  kind: 'cookie';
+  session: bigint;
+  echo: Uint8Array;
+  cookie: Uint8Array;
+}
+
+export type Message = Report | Response | Result | Cookie;
 
 /** Bytes of every nonce saturn sends. */
 export const NONCE_BYTES = 16;
+
+/**
+ * Every Report is padded to at least this many datagram bytes, and a responder drops shorter
+ * ones before any HMAC: so no reply (a Response, a Cookie, or a Result whose discard reason is
+ * cut to fit) is ever larger than the Report that caused it, and a forged source address cannot
+ * turn a responder into an amplifier.
+ */
+export const REPORT_MIN_BYTES = 192;

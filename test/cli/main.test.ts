@@ -34,21 +34,27 @@ test('bad configuration exits 2 with one sentence', async () => {
 });
 
 test('a state dir saturn cannot use is one sentence and exit 2, not a stack trace', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const dir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
-  writeFileSync(join(dir, 'sequence'), 'garbage\n');
-  const { code, stderr } = await run(
-    '--hmac-key',
-    '0123456789abcdef',
-    '--listen-addr',
-    '127.0.0.1:0',
-    '--state-dir',
-    dir,
-  );
-  assert.equal(code, 2);
-  assert.match(stderr, /^saturn: .*sequence does not hold a sequence number: "garbage"\n$/);
+  for (const [text, message] of [
+    ['garbage\n', /^saturn: .*sequence does not hold a sequence number: "garbage"\n$/],
+    ['', /^saturn: .*sequence is empty: it should hold the next event sequence number\n$/],
+  ] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
+    writeFileSync(join(dir, 'sequence'), text);
+    const { code, stderr } = await run(
+      '--hmac-key',
+      '0123456789abcdef',
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--state-dir',
+      dir,
+    );
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(code, 2);
+    assert.match(stderr, message);
+  }
 });
 
 test('a port already in use is one sentence naming the option, exit 2; a slave is told to pick its own', async () => {
@@ -86,7 +92,7 @@ test('errors name the option, file or variable the bad value came from, in one s
   const file = join(dir, 'plain-file');
   writeFileSync(file, 'x');
   const shortKey = join(dir, 'key');
-  writeFileSync(shortKey, 'short\n');
+  writeFileSync(shortKey, 'short\n', { mode: 0o600 });
   const config = join(dir, 'saturn.json');
   writeFileSync(config, JSON.stringify({ hmacKey: '0123456789abcdef', threshold: 'zz' }));
   const key = ['--hmac-key', '0123456789abcdef', '--listen-addr', '127.0.0.1:0'];
@@ -96,7 +102,7 @@ test('errors name the option, file or variable the bad value came from, in one s
       /^saturn: --state-dir \/proc\/nope: cannot create \/proc\/nope \(E[A-Z]+\)\n$/,
     ],
     [[...key, '--state-dir', file], /^saturn: --state-dir .*plain-file: .*plain-file is not a directory\n$/],
-    [['--hmac-key-file', shortKey], /^saturn: the HMAC key in .*key must be at least 16 bytes, got 5\n$/],
+    [['--hmac-key-file', shortKey], /^saturn: HMAC key 0 in .*key must be at least 16 bytes, got 5\n$/],
     [['--config', config], /^saturn: "threshold" in .*saturn\.json must be a duration/],
   ];
   for (const [argv, message] of cases) {
@@ -141,5 +147,5 @@ test('bin/saturn --help answers quickly and lists the original flags', () => {
   ]) {
     assert.ok(r.stdout.includes(flag), flag);
   }
-  assert.ok(ms < 3000, `--help took ${ms} ms`);
+  assert.ok(ms < 10_000, `--help took ${ms} ms`); // ~0.3 s on an idle machine; the bound only catches a hang
 });

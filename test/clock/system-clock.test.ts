@@ -60,10 +60,26 @@ test('a step of the system clock is counted and the clock re-anchors; monotonic 
   assert.ok(after.mono - before.mono < 20_000_000n, 'monotonic time only moved by the re-anchoring');
   const truth = after.mono + os.wallMinusMonoNs;
   assert.ok(after.wall - truth < 2_000n && truth - after.wall < 2_000n);
+  assert.ok(Math.abs(clock.lastStepNs - 1e9) < 2_000, `the step's size: ${clock.lastStepNs} ns`);
   // Backwards too.
   os.wallMinusMonoNs -= 5_000_000_000n;
   clock.now();
   assert.equal(clock.stepCount, 2);
+  assert.ok(Math.abs(clock.lastStepNs + 5e9) < 2_000, `the step's size: ${clock.lastStepNs} ns`);
+});
+
+test('a master stepped ±500 ms five times: five steps, each its size, none in between', () => {
+  const os = new ScriptedOs();
+  const clock = new SystemClock({ os });
+  const sizes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    for (let read = 0; read < 100; read++) clock.read();
+    os.wallMinusMonoNs += i % 2 === 0 ? 500_000_000n : -500_000_000n;
+    for (let read = 0; read < 100; read++) clock.read();
+    sizes.push(Math.round(clock.lastStepNs / 1e6));
+  }
+  assert.equal(clock.stepCount, 5);
+  assert.deepEqual(sizes, [500, -500, 500, -500, 500]);
 });
 
 test('preemption between the two reads is not a step (a tight re-read clears it)', () => {

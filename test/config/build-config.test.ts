@@ -39,6 +39,7 @@ test('defaults follow the spec, and --master-addr makes a slave', () => {
   assert.equal(master.intervalNs, 10e9);
   assert.equal(master.realertNs, 600e9);
   assert.equal(master.logFormat, 'llog');
+  assert.equal(master.eventFormat, 'llog');
   const slave = buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', threshold: '5000', interval: 180 });
   assert.equal(slave.role, 'slave');
   assert.equal(slave.thresholdNs, 5e9, 'a bare threshold is milliseconds, as in the original');
@@ -49,8 +50,11 @@ test('the key is required, at least 16 bytes, and can come from a file', () => {
   assert.throws(() => buildConfig({}), /HMAC key is required/);
   assert.throws(() => buildConfig({ hmacKey: 'short' }), /at least 16 bytes, got 5/);
   const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
-  writeFileSync(join(dir, 'key'), `${KEY}\n`);
-  assert.deepEqual([...buildConfig({ hmacKeyFile: join(dir, 'key') }).hmacKey], [...new TextEncoder().encode(KEY)]);
+  writeFileSync(join(dir, 'key'), `${KEY}\n`, { mode: 0o600 });
+  const fromFile = buildConfig({ hmacKeyFile: join(dir, 'key') });
+  assert.deepEqual([...fromFile.hmacKeys.current.key], [...new TextEncoder().encode(KEY)]);
+  assert.equal(fromFile.hmacKeys.current.id, 0);
+  assert.equal(fromFile.hmacKeyFile, join(dir, 'key'));
   assert.throws(() => buildConfig({ hmacKeyFile: join(dir, 'missing') }), /cannot read HMAC key file .*ENOENT/);
 });
 
@@ -71,6 +75,7 @@ test('out-of-range values are one clear sentence each', () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, rounds: 0 }), /--rounds must be an integer from 1 to 64/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logLevel: 'loud' }), /--log-level must be one of/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logFormat: 'xml' }), /--log-format must be llog or json/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, eventFormat: 'xml' }), /--event-format must be llog or json/);
   assert.throws(() => buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:0' }), /needs a port/);
 });
 
@@ -91,4 +96,33 @@ test('--max-drift-ppm and --predict: defaults, units, one sentence when wrong', 
     () => buildConfig({ hmacKey: KEY, maxDriftPpm: 'x' }, { maxDriftPpm: 'SATURN_MAX_DRIFT_PPM' }),
     /^ConfigError: SATURN_MAX_DRIFT_PPM must be/,
   );
+});
+
+test('each --webhook-url may carry its own format; the rest take --webhook-format', () => {
+  const config = buildConfig({
+    hmacKey: KEY,
+    webhookUrl: ['https://hooks.slack.com/services/T0/B0/X', 'alertmanager=http://am:9093/api/v2/alerts'],
+    webhookFormat: 'slack',
+  });
+  assert.deepEqual(config.webhooks, [
+    { url: 'https://hooks.slack.com/services/T0/B0/X', format: 'slack' },
+    { url: 'http://am:9093/api/v2/alerts', format: 'alertmanager' },
+  ]);
+  assert.deepEqual(buildConfig({ hmacKey: KEY, webhookUrl: 'json=http://a/ slack=http://b/' }).webhooks, [
+    { url: 'http://a/', format: 'json' },
+    { url: 'http://b/', format: 'slack' },
+  ]);
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, webhookUrl: 'pagerduty=http://a/' }),
+    /the format of --webhook-url must be one of json, slack, alertmanager, got "pagerduty"/,
+  );
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, webhookUrl: 'ftp://a/' }),
+    /--webhook-url must be an http or https URL/,
+  );
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, webhookUrl: ['http://a/x', 'slack=http://a/x'] }),
+    /--webhook-url gives a twice/,
+  );
+  assert.throws(() => buildConfig({ hmacKey: KEY, webhookFormat: 'xml' }), /--webhook-format must be one of/);
 });

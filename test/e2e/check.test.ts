@@ -47,9 +47,12 @@ describe('end to end: real processes on loopback', () => {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
   });
 
+  // Hours and days off too: nothing in the protocol (cookies, replay memory) relies on the slave's clock.
   for (const [shift, expectedMs] of [
     ['750ms', 750],
     ['-2s', -2000],
+    ['3h', 3 * 3600 * 1000],
+    ['-48h', -2 * 86_400 * 1000],
   ] as const) {
     test(`a slave shifted by ${shift} (--clock-offset) is reported with the right sign`, async () => {
       const { master, udpAddr, statusUrl } = await startMaster();

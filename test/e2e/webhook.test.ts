@@ -201,4 +201,65 @@ describe('webhook delivery end to end (real processes, a local receiver that fai
     await slave.stop();
     await master.stop();
   });
+
+  test('a receiver that moved (301): the events become dead letters, and a replay delivers them to the new address', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'saturn-e2e-state-'));
+    dirs.push(stateDir);
+    const moved = await new WebhookReceiver().listen();
+    receivers.push(moved);
+    const old = await new WebhookReceiver().listen();
+    receivers.push(old);
+    old.answer = () => ({ status: 301, headers: { location: moved.url } });
+    const { master, udpAddr } = await startMaster(old.url, ['--state-dir', stateDir]);
+    procs.push(master);
+    const slave = startShiftedSlave(udpAddr);
+    procs.push(slave);
+    const rejected = await master.waitForLog(
+      'webhook rejected the event: kept as a dead letter (saturn events replay sends it again)',
+      30_000,
+    );
+    assert.equal(rejected.level, 50);
+    assert.equal(rejected.status, 301);
+    await waitForEvents(master, 3);
+    await slave.stop();
+    await master.waitForLine((l) => parseLlog(l.text)?.fields.event === 'slave_lost', 30_000);
+    const shown = eventSequences(master);
+    // Each dead letter is durable before its ERROR line.
+    const deadLettered = () =>
+      master.lines.filter((l) => l.stream === 'stderr' && l.text.includes('kept as a dead letter')).length;
+    await master.waitForLine(() => deadLettered() >= shown.length, 30_000);
+    assert.equal(moved.requests.length, 0, 'a 301 is not followed');
+
+    // While the master still runs on the state dir.
+    const replay = SaturnProcess.start(['events', 'replay', '--state-dir', stateDir, '--webhook-url', moved.url]);
+    procs.push(replay);
+    assert.equal((await replay.exited).code, 0, replay.output());
+    assert.deepEqual(
+      moved.accepted.map((r) => Number(r.key)),
+      shown,
+      'every event, in order, with its Idempotency-Key',
+    );
+    assertDuplicatesAreIdentical(moved.requests);
+    await master.stop();
+  });
+
+  test('one master feeds webhooks of different formats (slack= prefix beside a json URL)', async () => {
+    const slack = await new WebhookReceiver().listen();
+    const json = await new WebhookReceiver().listen();
+    receivers.push(slack, json);
+    const { master, udpAddr } = await startMaster(json.url, ['--webhook-url', `slack=${slack.url}`]);
+    procs.push(master);
+    const slave = startShiftedSlave(udpAddr);
+    procs.push(slave);
+    await slack.until(() => slack.accepted.length >= 1, 30_000, 'a Slack message');
+    await json.until(() => json.accepted.length >= 1, 30_000, 'a JSON event');
+    assert.match(
+      slack.accepted[0]!.json.text,
+      /^saturn #\d+: shifted \(127\.0\.0\.1:\d+\) over threshold offset \+7\d\d\.\d{3} ms/,
+    );
+    assert.equal(json.accepted[0]!.json.event, 'drift');
+    assert.equal(slack.accepted[0]!.key, json.accepted[0]!.key, 'the same event, the same Idempotency-Key');
+    await slave.stop();
+    await master.stop();
+  });
 });

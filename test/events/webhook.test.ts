@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { SaturnEvent } from '../../src/events/event.js';
 import { Outbox } from '../../src/events/outbox.js';
-import {
-  WebhookTarget,
-  alertmanagerBody,
-  classifyStatus,
-  jsonBody,
-  redactUrl,
-  retryAfterMs,
-  summaryText,
-  webhookBody,
-} from '../../src/events/webhook.js';
+import { WebhookTarget, webhookId } from '../../src/events/webhook.js';
+import { DeadLetters, readDeadLetters } from '../../src/events/dead-letters.js';
+import { nodeStateFs } from '../../src/events/state-fs.js';
+import { FaultyFs } from '../helpers/faulty-fs.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testLogger } from '../helpers/sinks.js';
 import { SimClock } from '../../src/clock/sim-clock.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -30,111 +29,36 @@ const event = (sequence: number, kind: SaturnEvent['kind'] = 'drift'): SaturnEve
 });
 const FAST = { initialMs: 20, factor: 2, maxMs: 200, jitter: 0.5 };
 
-describe('formats', () => {
-  test('json carries event, sequence, node id and address, offset, error, threshold and time', () => {
-    assert.deepEqual(jsonBody(event(7)), {
-      event: 'drift',
-      sequence: 7,
-      reporter: 'master',
-      node: { id: 'web-3', addr: '127.0.0.1:4000' },
-      offsetSeconds: 0.750123,
-      errorSeconds: 0.0002,
-      rttSeconds: 0.0004,
-      thresholdSeconds: 0.1,
-      frequencyPpm: null,
-      frequencyErrorPpm: null,
-      repeat: false,
-      detail: null,
-      time: '2024-05-01T12:00:00.123456789Z',
-    });
-  });
-
-  test('a drift-rate alert carries the frequency in every format, and its recovery resolves it', () => {
-    const fast: SaturnEvent = {
-      ...event(10, 'drift_rate'),
-      offsetNs: 10e6,
-      frequencyPpm: 5000,
-      frequencyErrorPpm: 2,
-      detail: 'drifts +5,000 ppm ± 2 ppm, over 100 ms in about 18 s',
-    };
-    assert.deepEqual([jsonBody(fast).frequencyPpm, jsonBody(fast).frequencyErrorPpm], [5000, 2]);
-    assert.equal(
-      summaryText(fast),
-      'saturn #10: web-3 (127.0.0.1:4000) drifts too fast offset +10.000 ms ± 0.200 ms, threshold 100.000 ms: drifts +5,000 ppm ± 2 ppm, over 100 ms in about 18 s',
-    );
-    assert.match(summaryText({ ...fast, repeat: true }), /still drifts too fast/);
-    const [firing] = alertmanagerBody(fast) as any[];
-    assert.deepEqual(
-      [firing.labels.alertname, firing.annotations.frequency_ppm, firing.endsAt],
-      ['SaturnDriftRate', '5000', undefined],
-    );
-    const [resolved] = alertmanagerBody({ ...fast, kind: 'drift_rate_recovered', sequence: 11 }) as any[];
-    assert.deepEqual(resolved.labels, firing.labels);
-    assert.equal(resolved.endsAt, resolved.startsAt);
-  });
-
-  test('slack is a text message', () => {
-    assert.deepEqual(JSON.parse(webhookBody(event(7), 'slack')), {
-      text: 'saturn #7: web-3 (127.0.0.1:4000) over threshold offset +750.123 ms ± 0.200 ms, threshold 100.000 ms',
-    });
-  });
-
-  test("alertmanager posts Alertmanager's alert list; recovered resolves the drift alert", () => {
-    const [firing] = alertmanagerBody(event(7)) as any[];
-    assert.equal(firing.labels.alertname, 'SaturnClockOffset');
-    assert.equal(firing.labels.node, 'web-3');
-    assert.equal(firing.labels.instance, '127.0.0.1:4000');
-    assert.equal(firing.startsAt, '2024-05-01T12:00:00.123456789Z');
-    assert.equal(firing.endsAt, undefined);
-    assert.equal(firing.annotations.sequence, '7');
-    const [resolved] = JSON.parse(webhookBody(event(8, 'recovered'), 'alertmanager'));
-    assert.deepEqual(resolved.labels, firing.labels);
-    assert.equal(resolved.endsAt, resolved.startsAt);
-    assert.match(summaryText(event(9, 'slave_lost')), /lost/);
-  });
-});
-
-describe('retry rule', () => {
-  test('2xx delivered; 429 and 5xx retried; other statuses rejected', () => {
-    assert.equal(classifyStatus(204, undefined).kind, 'delivered');
-    assert.equal(classifyStatus(429, 3000).kind, 'retry');
-    assert.equal(classifyStatus(503, undefined).kind, 'retry');
-    for (const status of [301, 400, 401, 404, 410, 422])
-      assert.equal(classifyStatus(status, undefined).kind, 'rejected');
-  });
-
-  test('Retry-After in seconds or as an HTTP date, capped at an hour', () => {
-    assert.equal(retryAfterMs('3', AT), 3000);
-    assert.equal(retryAfterMs(undefined, AT), undefined);
-    assert.equal(retryAfterMs('soon', AT), undefined);
-    const inTenSeconds = new Date(Number(AT / 1_000_000n) + 10_000).toUTCString();
-    assert.ok(Math.abs(retryAfterMs(inTenSeconds, AT)! - 10_000) <= 1000);
-    assert.equal(retryAfterMs('999999', AT), 3600_000);
-  });
-
-  test('a URL is logged without its path (Slack URLs carry a secret there)', () => {
-    assert.equal(redactUrl('https://user:pw@hooks.example.com/services/T000/B000/XXXX'), 'https://hooks.example.com');
-  });
-});
+/** What the journal does with each event: store it durably, then release it for delivery. */
+async function accept(target: WebhookTarget, e: SaturnEvent): Promise<void> {
+  await target.store([e]);
+  target.release(e);
+}
 
 describe('delivery to a local receiver, retries on the simulated clock', () => {
   const receivers: WebhookReceiver[] = [];
   const targets: WebhookTarget[] = [];
+  const dirs: string[] = [];
   after(async () => {
     await Promise.all(targets.map((t) => t.close()));
     await Promise.all(receivers.map((r) => r.close()));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
-  async function setup(maxPending = 100) {
+  async function setup(maxPending = 100, options: { timeoutMs?: number; fs?: FaultyFs; url?: string } = {}) {
     const receiver = await new WebhookReceiver().listen();
     receivers.push(receiver);
     const log = testLogger();
     const clock = new SimClock(AT);
+    const stateDir = mkdtempSync(join(tmpdir(), 'saturn-webhook-'));
+    dirs.push(stateDir);
+    const deadLetters = await DeadLetters.open(options.fs ?? nodeStateFs, stateDir);
     const target = new WebhookTarget(
       {
-        url: receiver.url,
+        url: options.url ?? receiver.url,
         format: 'json',
-        outbox: new Outbox({ path: undefined, maxPending }),
-        timeoutMs: 2000,
+        outbox: await Outbox.open({ path: undefined, maxPending }),
+        deadLetters,
+        timeoutMs: options.timeoutMs ?? 2000,
         backoff: FAST,
       },
       { clock, logger: log.logger },
@@ -145,13 +69,13 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
       clock.advance(ms * 1e6);
       await target.settled();
     };
-    return { receiver, target, log, clock, retryAfter };
+    return { receiver, target, log, clock, retryAfter, stateDir };
   }
 
   test('connection refused, then 503, then 200: every event arrives, in order, key = sequence', async () => {
     const { receiver, target, retryAfter } = await setup();
     await receiver.close(); // refused
-    for (let s = 1; s <= 5; s++) target.accept(event(s));
+    for (let s = 1; s <= 5; s++) await accept(target, event(s));
     await target.settled();
     assert.equal(target.stats.failures.get('network'), 1);
     await retryAfter(FAST.maxMs);
@@ -181,7 +105,7 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
       first = false;
       return { status: 429, headers: { 'retry-after': '1' } };
     };
-    target.accept(event(1));
+    await accept(target, event(1));
     await target.settled();
     await retryAfter(999);
     assert.deepEqual(
@@ -197,11 +121,11 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
     );
   });
 
-  test('4xx is not retried, and the rejection is logged', async () => {
-    const { receiver, target, log } = await setup();
+  test('4xx is not retried: the event becomes a dead letter, logged at ERROR with the status', async () => {
+    const { receiver, target, log, stateDir } = await setup();
     receiver.answer = (_req, body) => ({ status: JSON.parse(body).sequence === 1 ? 400 : 200 });
-    target.accept(event(1));
-    target.accept(event(2));
+    await accept(target, event(1));
+    await accept(target, event(2));
     await target.idle();
     assert.deepEqual(
       receiver.requests.map((r) => [r.key, r.status]),
@@ -211,15 +135,111 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
       ],
     );
     assert.equal(target.stats.rejected, 1);
-    const rejected = log.records().find((r) => r.msg === 'webhook rejected the event: not retried');
+    const rejected = log.records().find((r) => r.msg.startsWith('webhook rejected the event: kept as a dead letter'));
+    assert.equal(rejected?.level, 50);
     assert.equal(rejected?.status, 400);
     assert.equal(rejected?.sequence, 1);
+    const { letters } = await readDeadLetters(nodeStateFs, stateDir);
+    assert.deepEqual(
+      letters.map((l) => [l.event.sequence, l.status, l.webhook, l.target, l.replayed]),
+      [[1, 400, webhookId(receiver.url), `http://127.0.0.1:${receiver.port}`, false]],
+    );
+    assert.deepEqual(letters[0]!.event, event(1));
+  });
+
+  test('a receiver that moved: 301 is not followed (a POST would become a GET) and is kept as a dead letter', async () => {
+    const { receiver, target, log, stateDir } = await setup();
+    receiver.answer = () => ({ status: 301, headers: { location: 'http://127.0.0.1:9/elsewhere' } });
+    await accept(target, event(1));
+    await target.idle();
+    assert.equal(receiver.requests.length, 1);
+    const rejected = log.records().find((r) => r.msg.startsWith('webhook rejected the event'));
+    assert.equal(rejected?.status, 301);
+    assert.match(rejected?.reason, /HTTP 301 \(Location http:\/\/127\.0\.0\.1:9\): only 307 and 308 keep a POST/);
+    assert.equal((await readDeadLetters(nodeStateFs, stateDir)).letters.length, 1);
+  });
+
+  test('307 and 308 are followed with the same body and key, a permanent move is logged once', async () => {
+    const moved = await new WebhookReceiver().listen();
+    receivers.push(moved);
+    const { receiver, target, log } = await setup();
+    receiver.answer = (req) => ({
+      status: req.url === '/hook' ? 308 : 307,
+      headers: { location: req.url === '/hook' ? '/step' : moved.url },
+    });
+    for (let s = 1; s <= 3; s++) await accept(target, event(s));
+    await target.idle();
+    assert.equal(target.stats.delivered, 3);
+    assert.deepEqual(
+      moved.accepted.map((r) => [r.key, r.json.sequence]),
+      [
+        ['1', 1],
+        ['2', 2],
+        ['3', 3],
+      ],
+    );
+    const hops = log.records().filter((r) => r.msg.startsWith('webhook moved permanently'));
+    assert.equal(hops.length, 1, 'one warning per new location, not one per event');
+    assert.equal(hops[0]!.level, 40);
+  });
+
+  test('a redirect loop ends after a bounded number of hops, as a dead letter', async () => {
+    const { receiver, target, log } = await setup();
+    receiver.answer = () => ({ status: 307, headers: { location: '/hook' } });
+    await accept(target, event(1));
+    await target.idle();
+    assert.equal(receiver.requests.length, 6, 'the request and 5 redirects');
+    const rejected = log.records().find((r) => r.msg.startsWith('webhook rejected the event'));
+    assert.match(rejected?.reason, /more than 5 redirects/);
+  });
+
+  test('a receiver that does not answer: the timeout is logged as a reason a human can read', async () => {
+    const silent = createServer(() => undefined); // takes the request, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
+      const { target, log } = await setup(100, { timeoutMs: 200, url });
+      await accept(target, event(1));
+      await target.settled();
+      const failed = log.records().find((r) => r.msg === 'webhook delivery failed: will retry');
+      assert.equal(failed?.reason, 'timed out after 200 ms');
+      assert.equal(target.stats.failures.get('timeout'), 1);
+      await target.close();
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test('connection refused is logged with its code and address', async () => {
+    const { receiver, target, log } = await setup();
+    await receiver.close();
+    await accept(target, event(1));
+    await target.settled();
+    const failed = log.records().find((r) => r.msg === 'webhook delivery failed: will retry');
+    assert.match(failed?.reason, /ECONNREFUSED.*127\.0\.0\.1/);
+  });
+
+  test('when even the dead letter cannot be written, the event stays in the outbox and is tried again', async () => {
+    const fs = new FaultyFs();
+    const { receiver, target, retryAfter, stateDir } = await setup(100, { fs });
+    receiver.answer = () => ({ status: 410 });
+    fs.spaceLeft = 0;
+    await accept(target, event(1));
+    await target.settled();
+    assert.equal(target.outbox.depth, 1);
+    assert.equal(target.stats.rejected, 0);
+    fs.spaceLeft = Infinity;
+    await retryAfter(FAST.maxMs);
+    await target.idle();
+    assert.equal(target.outbox.depth, 0);
+    assert.equal((await readDeadLetters(nodeStateFs, stateDir)).letters.length, 1);
   });
 
   test('outbox overflow during an outage is counted and logged; the newest events are delivered', async () => {
     const { receiver, target, log, retryAfter } = await setup(3);
     await receiver.close();
-    for (let s = 1; s <= 8; s++) target.accept(event(s));
+    for (let s = 1; s <= 8; s++) await accept(target, event(s));
     assert.equal(target.outbox.droppedTotal, 5);
     const drops = log.records().filter((r) => r.msg === 'webhook outbox full: dropped the oldest events');
     assert.equal(drops.length, 5);

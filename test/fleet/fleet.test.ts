@@ -179,3 +179,14 @@ test('the drift rate is judged only against the master: while the mesh holds or 
   assert.equal(fleet.get('web-4')!.driftRate.raised, false);
   assert.equal(fast(3, 'master'), 'drift_rate');
 });
+
+test('the fleet bound: known nodes are always admitted, new ones (a new name, a shared name from a new address) only while there is room', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9, maxNodes: 2 });
+  assert.ok(fleet.admits('web-1', '10.0.0.5:4123'));
+  fleet.record(check('web-1', 0, { ip: '10.0.0.5', port: 4123 }));
+  fleet.record(check('web-2', 1, { ip: '10.0.0.6', port: 4123 }));
+  assert.equal(fleet.admits('web-3', '10.0.0.7:4123'), false);
+  assert.ok(fleet.admits('web-1', '10.0.0.5:4123') && fleet.admits('web-2', '10.0.0.6:4123'));
+  assert.ok(fleet.admits('web-1', '10.0.0.99:4123'), 'a known name from a new address is a move, not a new node');
+  assert.throws(() => new Fleet({ thresholdNs: 1, intervalNs: 1, maxNodes: 0 }), RangeError);
+});

@@ -21,7 +21,7 @@ export async function startMesh(slaves: (RawOptions & { name: string })[], maste
         metricsAddr: '127.0.0.1:0',
         hmacKey: KEY,
         name: 'master',
-        interval: '100ms',
+        interval: '250ms',
         ...masterOptions,
       }),
       { clock: new SystemClock(), logger: log.logger, stdout: events },
@@ -29,7 +29,7 @@ export async function startMesh(slaves: (RawOptions & { name: string })[], maste
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
     for (const slave of slaves) {
-      const config = buildConfig({ masterAddr, listenAddr: '127.0.0.1:0', hmacKey: KEY, interval: '100ms', ...slave });
+      const config = buildConfig({ masterAddr, listenAddr: '127.0.0.1:0', hmacKey: KEY, interval: '250ms', ...slave });
       nodes.push(
         await startNode(config, {
           clock: new SystemClock({ offsetNs: config.clockOffsetNs }),

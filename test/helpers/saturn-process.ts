@@ -40,13 +40,17 @@ export class SaturnProcess {
 
   /** Starts `bin/saturn args...`; `prefix` runs it under another command (e.g. faketime). */
   static start(args: string[], options: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}): SaturnProcess {
-    const prefix = options.prefix ?? [];
-    const argv = [...prefix, process.execPath, SATURN_BIN, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), {
+    const argv = [...(options.prefix ?? []), process.execPath, SATURN_BIN, ...args];
+    return SaturnProcess.startCommand(argv[0]!, argv.slice(1), options.env);
+  }
+
+  /** Starts any command the same way (a tool the test talks to: Prometheus, say). */
+  static startCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): SaturnProcess {
+    const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so stop() reaches children of a wrapper such as faketime too.
       detached: true,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...env },
     });
     return new SaturnProcess(child);
   }

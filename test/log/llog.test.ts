@@ -120,4 +120,20 @@ describe('LlogWriter', () => {
       '~ WARN -- master unreachable\n',
     ]);
   });
+
+  it('writes JSON lines in the json format: time (when given), level, msg, then the fields', () => {
+    const written: string[] = [];
+    const writer = new LlogWriter({ write: (s: string) => written.push(s) }, 'json');
+    writer.line(
+      'INFO',
+      'slave offset',
+      { offset: '0.0015', name: 'web-3', repeat: undefined },
+      1_714_564_800_123_456_789n,
+    );
+    writer.line('WARN', 'master unreachable', { sequence: 7n });
+    assert.deepEqual(written, [
+      '{"time":"2024-05-01T12:00:00.123456789Z","level":"INFO","msg":"slave offset","offset":"0.0015","name":"web-3"}\n',
+      '{"level":"WARN","msg":"master unreachable","sequence":"7"}\n',
+    ]);
+  });
 });

@@ -4,6 +4,7 @@ import { CheckResponder } from '../../src/protocol/responder.js';
 import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
 import { Envelope } from '../../src/wire/envelope.js';
+import { KeyRing } from '../../src/wire/keys.js';
 import { KEY, SimExchange, instant } from './exchange.js';
 
 test('a check measures a slave 750 ms ahead with the sign right and a tight bound', () => {
@@ -73,19 +74,23 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
   const leg0 = x.slave.start(0).build(x.slaveNow());
   x.toMaster(leg0);
-  const forged = new Envelope(KEY).seal(
-    encodeMessage({
-      kind: 'report',
-      session: sessionOf(leg0),
-      leg: 1,
-      nonce: new Uint8Array(16),
-      echo: new Uint8Array(16).fill(9),
-      nodeId: 'web-3',
-      receivedAt: 1n,
-      sentAt: 2n,
-      clockSteps: 0,
-      intervalNs: 0,
-    }),
+  const forged = new Envelope(KeyRing.single(KEY)).seal(
+    encodeMessage(
+      {
+        kind: 'report',
+        session: sessionOf(leg0),
+        leg: 1,
+        nonce: new Uint8Array(16),
+        echo: new Uint8Array(16).fill(9),
+        nodeId: 'web-3',
+        receivedAt: 1n,
+        sentAt: 2n,
+        clockSteps: 0,
+        cookie: new Uint8Array(0),
+        intervalNs: 0,
+      },
+      200,
+    ),
   );
   assert.equal(x.toMaster(forged), undefined);
   assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_ECHO' });
@@ -94,24 +99,25 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
 test('datagrams under another key are dropped as bad_mac, by master and slave alike', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
   const stranger = new CheckInitiator({
-    envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
+    envelope: new Envelope(KeyRing.single(new TextEncoder().encode('the-wrong-key-0123456'))),
     nodeId: 'x',
   });
   assert.equal(x.toMaster(stranger.start(0).build(instant(1n))), undefined);
-  assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
+  assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC', keyId: 0 });
   const strangerMaster = new CheckResponder({
-    envelope: new Envelope(new TextEncoder().encode('the-wrong-key-0123456')),
+    envelope: new Envelope(KeyRing.single(new TextEncoder().encode('the-wrong-key-0123456'))),
   });
   const leg0 = x.slave.start(0).build(x.slaveNow());
   const o = strangerMaster.handle(leg0, '127.0.0.1', 1, instant(5n), 0);
-  assert.deepEqual(o, { kind: 'drop', code: 'SATURN_ERR_BAD_MAC' });
+  assert.deepEqual(o, { kind: 'drop', code: 'SATURN_ERR_BAD_MAC', keyId: 0 });
 });
 
 test('the session table is bounded: the oldest session is dropped first', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000, maxSessions: 2 });
   const slaves = [0, 1, 2].map(
-    (i) => new CheckInitiator({ envelope: new Envelope(KEY), nodeId: `n${i}`, random: seeded(i + 1) }),
+    (i) => new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: `n${i}`, random: seeded(i + 1) }),
   );
+  for (const s of slaves) x.prime(s);
   const firstAnswers = slaves.map((s) => x.toMaster(s.start(0).build(x.slaveNow()))!);
   assert.equal(x.master.sessions.size, 2);
   assert.equal(x.master.sessions.evicted, 1);
@@ -150,7 +156,7 @@ test('a clock step on either side during a check discards it, and the slave is t
 });
 
 function sessionOf(datagram: Uint8Array): bigint {
-  const opened = new Envelope(KEY).open(datagram);
+  const opened = new Envelope(KeyRing.single(KEY)).open(datagram);
   assert.ok(opened.ok);
   const message = decodeMessage(opened.payload);
   assert.ok(message?.kind === 'report');
@@ -169,7 +175,7 @@ function seeded(seed: number) {
 test('a report without a node name, or with an absurd one, is dropped as undecodable', () => {
   for (const nodeId of ['', 'x'.repeat(256)]) {
     const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-    const odd = new CheckInitiator({ envelope: new Envelope(KEY), nodeId });
+    const odd = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId });
     assert.equal(x.toMaster(odd.start(0).build(instant(1n))), undefined);
     assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
   }

@@ -3,6 +3,7 @@ import { SimClock } from '../../src/clock/sim-clock.js';
 import { type FinishedCheck, CheckResponder, type ResponderOutcome } from '../../src/protocol/responder.js';
 import { CheckInitiator, type InitiatorOutcome } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
+import { KeyRing } from '../../src/wire/keys.js';
 import type { Result } from '../../src/wire/messages.js';
 
 export const KEY = new TextEncoder().encode('unit-test-key-0123456789');
@@ -28,15 +29,27 @@ export class SimExchange {
       backNs: number;
       rounds?: number;
       maxSessions?: number;
+      /** Give the slave the master's cookie first (default true). */
+      primed?: boolean;
     },
   ) {
     this.master = new CheckResponder({
-      envelope: new Envelope(KEY),
+      envelope: new Envelope(KeyRing.single(KEY)),
       rounds: options.rounds ?? 5,
       resolutionNs: 2,
       maxSessions: options.maxSessions,
     });
-    this.slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'web-3' });
+    this.slave = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: 'web-3' });
+    if (options.primed ?? true) this.prime(this.slave);
+  }
+
+  /**
+   * Gives `initiator` the master's cookie, as its first check would: leg 0 without a cookie gets
+   * one, and the initiator opens again with it. That second opening is abandoned, and the
+   * records are cleared, so tests start from an initiator that opens checks at once.
+   */
+  prime(initiator: CheckInitiator): void {
+    primeInitiator(this.master, initiator, this.masterClock.read());
   }
 
   /** The slave's reading now: its wall clock runs `slaveOffsetNs` ahead; monotonic time is shared. */
@@ -97,6 +110,18 @@ export class SimExchange {
   finished(): FinishedCheck[] {
     return this.masterOutcomes.flatMap((o) => (o.kind === 'finished' ? [o.finished] : []));
   }
+}
+
+/**
+ * Gives `initiator` the cookie of `responder` for 127.0.0.1, as a first check would: leg 0 without
+ * a cookie gets one, and the initiator opens again with it; that opening is abandoned.
+ */
+export function primeInitiator(responder: CheckResponder, initiator: CheckInitiator, at: Instant): void {
+  const cookie = responder.handle(initiator.start(0).build(at), '127.0.0.1', 5000, at, 0);
+  if (cookie.kind !== 'reply') throw new Error(`priming: expected a cookie, got ${cookie.kind}`);
+  const reopened = initiator.handle(cookie.reply.build(at), at, 0);
+  if (reopened.kind !== 'reply') throw new Error(`priming: the initiator did not open again (${reopened.kind})`);
+  initiator.abandon();
 }
 
 function verdictOf(check: FinishedCheck) {

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { type FinishedCheck, CheckResponder } from '../../src/protocol/responder.js';
 import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
-import { KEY, instant } from './exchange.js';
+import { KeyRing } from '../../src/wire/keys.js';
+import { KEY, instant, primeInitiator } from './exchange.js';
 
 const MS = 1_000_000n;
 
@@ -17,13 +18,14 @@ function runCheck(options: {
   maxHoldNs?: number;
 }): FinishedCheck {
   const master = new CheckResponder({
-    envelope: new Envelope(KEY),
+    envelope: new Envelope(KeyRing.single(KEY)),
     rounds: 4,
     resolutionNs: 2,
     maxHoldNs: options.maxHoldNs,
   });
-  const slave = new CheckInitiator({ envelope: new Envelope(KEY), nodeId: 'paused' });
+  const slave = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: 'paused' });
   let now = 1_700_000_000_000_000_000n;
+  primeInitiator(master, slave, instant(now, now));
   let datagram = slave.start(0).build(instant(now, now));
   for (let leg = 0; leg < 10; leg++) {
     now += MS; // slave -> master
@@ -65,6 +67,6 @@ describe('CheckResponder: a leg that waited implausibly long voids the check', (
   it('takes the limit from maxHoldNs', () => {
     assert.equal(runCheck({ slaveHoldNs: () => 5n * MS, maxHoldNs: 10e6 }).outcome.ok, true);
     assert.equal(runCheck({ slaveHoldNs: () => 5n * MS, maxHoldNs: 4e6 }).outcome.ok, false);
-    assert.throws(() => new CheckResponder({ envelope: new Envelope(KEY), maxHoldNs: 0 }), RangeError);
+    assert.throws(() => new CheckResponder({ envelope: new Envelope(KeyRing.single(KEY)), maxHoldNs: 0 }), RangeError);
   });
 });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimClock } from '../../src/clock/sim-clock.js';
-import { buildConfig } from '../../src/config/build-config.js';
+import { createSocket } from 'node:dgram';
+import { type RawOptions, buildConfig } from '../../src/config/build-config.js';
+import { CheckInitiator } from '../../src/protocol/initiator.js';
+import { Envelope } from '../../src/wire/envelope.js';
+import { KeyRing } from '../../src/wire/keys.js';
 import type { SaturnEvent } from '../../src/events/event.js';
 import { EventJournal } from '../../src/events/journal.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
@@ -12,9 +16,19 @@ import { lineSink, testLogger } from '../helpers/sinks.js';
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
   const clock = new SimClock();
   const events: SaturnEvent[] = [];
-  const journal = new EventJournal(new MemorySequence(), 'master');
+  const journal = new EventJournal({
+    reporter: 'master',
+    sequence: new MemorySequence(),
+    clock,
+    logger: testLogger().logger,
+  });
   journal.subscribe((e) => events.push(e));
-  const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: 'sweep-test-key-0123456789', interval: '10s' });
+  const config = buildConfig({
+    listenAddr: '127.0.0.1:0',
+    hmacKey: 'sweep-test-key-0123456789',
+    interval: '10s',
+    name: 'master',
+  });
   const master = await MasterService.start(config, {
     clock,
     logger: testLogger().logger,
@@ -33,14 +47,136 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
     });
     clock.step(3600e9); // the master's wall clock jumps an hour: nobody is lost for that
     clock.advance(25e9);
-    assert.equal(events.length, 0);
+    await journal.flushed();
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['clock_step'],
+      'the step itself is told (at the next sweep)',
+    );
     clock.advance(10e9);
+    await journal.flushed();
     assert.deepEqual(
       events.map((e) => [e.kind, e.node?.id]),
-      [['slave_lost', 'web-1']],
+      [
+        ['clock_step', 'master'],
+        ['slave_lost', 'web-1'],
+      ],
     );
-    assert.match(events[0]!.detail!, /no check for 30 s/);
+    assert.match(events[1]!.detail!, /no check for 30 s/);
   } finally {
+    await master.close();
+  }
+});
+
+/** A master on a SimClock (real socket on loopback) with kept events and diagnostics. */
+async function simMaster(options: RawOptions = {}) {
+  const clock = new SimClock();
+  const log = testLogger();
+  const journal = new EventJournal({ reporter: 'master', sequence: new MemorySequence(), clock, logger: log.logger });
+  const config = buildConfig({ listenAddr: '127.0.0.1:0', hmacKey: KEY, interval: '10s', name: 'master', ...options });
+  const master = await MasterService.start(config, {
+    clock,
+    logger: log.logger,
+    llog: new LlogWriter(lineSink()),
+    journal,
+  });
+  return { clock, log, master };
+}
+
+const KEY = 'master-service-key-0123456789';
+
+/** A UDP socket that sends to the master and hands back its next reply (or undefined after 1 s). */
+async function udpPeer(master: MasterService) {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const replies: Buffer[] = [];
+  const waiting: ((b: Buffer | undefined) => void)[] = [];
+  socket.on('message', (m) => (waiting.length > 0 ? waiting.shift()!(m) : replies.push(m)));
+  const exchange = (datagram: Uint8Array): Promise<Buffer | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(done), 1);
+        resolve(undefined);
+      }, 1000);
+      const done = (b: Buffer | undefined) => {
+        clearTimeout(timer);
+        resolve(b);
+      };
+      waiting.push(done);
+      socket.send(datagram, master.address.port, master.address.host);
+    });
+  return { exchange, port: () => socket.address().port, close: () => socket.close() };
+}
+
+/** Runs one whole check of `initiator` over `peer`; resolves with its Result, or undefined when it got no answer. */
+async function runCheck(initiator: CheckInitiator, peer: Awaited<ReturnType<typeof udpPeer>>) {
+  const clock = new SimClock();
+  let datagram: Uint8Array | undefined = initiator.start(0).build(clock.read());
+  for (let legs = 0; datagram && legs < 20; legs++) {
+    const reply = await peer.exchange(datagram);
+    if (!reply) return undefined;
+    const outcome = initiator.handle(reply, clock.read(), 0);
+    if (outcome.kind === 'result') return outcome.result;
+    datagram = outcome.kind === 'reply' ? outcome.reply.build(clock.read()) : undefined;
+  }
+  return undefined;
+}
+
+test('datagrams under a wrong or unknown key: counted by reason, the source logged at WARN once a minute', async () => {
+  const { clock, log, master } = await simMaster();
+  const peer = await udpPeer(master);
+  try {
+    const wrongKey = new CheckInitiator({
+      envelope: new Envelope(KeyRing.single(new TextEncoder().encode('a-wrong-key-0123456789'))),
+      nodeId: 'intruder',
+    });
+    const unknownId = new CheckInitiator({
+      envelope: new Envelope(new KeyRing([{ id: 9, key: new TextEncoder().encode(KEY) }])),
+      nodeId: 'ahead',
+    });
+    for (let i = 0; i < 5; i++) assert.equal(await runCheck(wrongKey, peer), undefined);
+    assert.equal(await runCheck(unknownId, peer), undefined);
+    assert.equal(master.drops.get('bad_mac'), 5);
+    assert.equal(master.drops.get('unknown_key'), 1);
+    const warnings = () => log.records().filter((r) => r.msg.startsWith('datagram failed authentication'));
+    assert.equal(warnings().length, 1, 'one line per source a minute');
+    assert.equal(warnings()[0]!.level, 40);
+    assert.equal(warnings()[0]!.from, `127.0.0.1:${peer.port()}`);
+    assert.equal(warnings()[0]!.reason, 'bad_mac');
+    clock.advance(61e9);
+    assert.equal(await runCheck(unknownId, peer), undefined);
+    assert.equal(warnings().length, 2);
+    assert.equal(warnings()[1]!.reason, 'unknown_key');
+    assert.equal(warnings()[1]!.keyId, 9);
+    assert.ok(!log.sink.text().includes(KEY), 'the key never appears in a log line');
+  } finally {
+    peer.close();
+    await master.close();
+  }
+});
+
+test('--max-nodes: a new node beyond it is refused, counted as fleet_full and logged once; known nodes go on', async () => {
+  const { log, master } = await simMaster({ maxNodes: '1' });
+  const peer = await udpPeer(master);
+  try {
+    const envelope = new Envelope(KeyRing.single(new TextEncoder().encode(KEY)));
+    const first = new CheckInitiator({ envelope, nodeId: 'web-1' });
+    const second = new CheckInitiator({ envelope, nodeId: 'web-2' });
+    assert.equal((await runCheck(first, peer))?.ok, true);
+    for (let i = 0; i < 3; i++) assert.equal(await runCheck(second, peer), undefined);
+    assert.equal((await runCheck(first, peer))?.ok, true);
+    assert.deepEqual(
+      master.fleet.all().map((n) => n.id),
+      ['web-1'],
+    );
+    assert.equal(master.drops.get('fleet_full'), 3);
+    const lines = log.records().filter((r) => r.msg.startsWith('fleet full'));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.maxNodes, 1);
+    // The key ids seen: every datagram came under key 0.
+    assert.ok(master.envelope.keyUse.received.get(0)! >= 12);
+  } finally {
+    peer.close();
     await master.close();
   }
 });

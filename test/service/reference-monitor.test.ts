@@ -22,7 +22,9 @@ function sinkLines() {
 async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
   const events = sinkLines();
   const diag = sinkLines();
-  const journal = new EventJournal(new MemorySequence(), 'test-master');
+  const clock = new SystemClock({ offsetNs: clockOffsetNs });
+  const logger = createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink });
+  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
   journal.subscribe((event) => {
     const { level, message, fields } = eventLlogLine(event);
     events.sink.write(formatLlog(level, message, fields));
@@ -30,14 +32,15 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
   const monitor = new ReferenceMonitor({
     servers: servers.map((s) => s.server),
     intervalNs: 60e9,
-    clock: new SystemClock({ offsetNs: clockOffsetNs }),
-    logger: createDiagnostics({ level: 'warn', format: 'json', sink: diag.sink }),
+    clock,
+    logger,
     journal,
     stateDir,
     timeoutMs: 500,
   });
   const result = await monitor.check();
   await monitor.close();
+  await journal.flushed();
   return { result, events: events.lines.map((l) => parseLlog(l)!), diag: diag.lines };
 }
 

@@ -18,6 +18,7 @@ test('every message round-trips, 64-bit instants exactly', () => {
       receivedAt: 1_795_609_199_993_537_699n,
       sentAt: 1_795_609_199_993_600_001n,
       clockSteps: 2,
+      cookie: new Uint8Array(17).fill(9),
       intervalNs: 0,
     },
     {
@@ -40,6 +41,7 @@ test('every message round-trips, 64-bit instants exactly', () => {
       rttNs: 400_000,
       samples: 4,
       reason: '',
+      cookie: new Uint8Array(17).fill(3),
     },
     {
       kind: 'result',
@@ -51,7 +53,9 @@ test('every message round-trips, 64-bit instants exactly', () => {
       rttNs: 0,
       samples: 0,
       reason: 'a clock stepped',
+      cookie: new Uint8Array(0),
     },
+    { kind: 'cookie', session: 99n, echo: nonce(7), cookie: new Uint8Array(17).fill(1) },
   ];
   for (const message of messages) {
     const decoded = decodeMessage(encodeMessage(message));
@@ -65,7 +69,7 @@ test('bytes that are not one known message decode to undefined, never throw', ()
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
       const m = decodeMessage(bytes);
-      assert.ok(m === undefined || ['report', 'response', 'result'].includes(m.kind));
+      assert.ok(m === undefined || ['report', 'response', 'result', 'cookie'].includes(m.kind));
     }),
     { numRuns: 5000 },
   );
@@ -82,6 +86,7 @@ test('truncating an encoded report never yields a different valid report silentl
     receivedAt: 5n,
     sentAt: 6n,
     clockSteps: 0,
+    cookie: new Uint8Array(0),
     intervalNs: 0,
   });
   for (let cut = 0; cut < bytes.length; cut++) {
@@ -89,6 +94,35 @@ test('truncating an encoded report never yields a different valid report silentl
     // protobuf has no length framing at the top level: a cut may decode, but only to fewer fields.
     if (m && m.kind === 'report')
       assert.ok(m.sentAt !== 6n || m.nonce.length !== 16 || m.echo.length !== 16 || cut === bytes.length);
+  }
+});
+
+test('a report is padded to the length asked for (at most 2 bytes over) and decodes the same', () => {
+  const report = (nodeId: string) =>
+    ({
+      kind: 'report',
+      session: 42n,
+      leg: 1,
+      nonce: nonce(7),
+      echo: nonce(8),
+      nodeId,
+      receivedAt: 5n,
+      sentAt: 6n,
+      clockSteps: 0,
+      cookie: new Uint8Array(0),
+      intervalNs: 0,
+    }) as const;
+  for (const nodeId of ['n', 'web-3', 'x'.repeat(100), 'y'.repeat(255)]) {
+    const plain = encodeMessage(report(nodeId));
+    for (const min of [0, plain.length, plain.length + 1, plain.length + 2, plain.length + 3, 150, 155, 300, 400]) {
+      const padded = encodeMessage(report(nodeId), min);
+      assert.ok(padded.length >= min, `${nodeId.length}-char name padded to ${padded.length} < ${min}`);
+      assert.ok(
+        padded.length <= Math.max(plain.length, min + 2),
+        `${nodeId.length}-char name padded to ${padded.length} for ${min}`,
+      );
+      assert.deepEqual(normalise(decodeMessage(padded)), normalise(decodeMessage(plain)));
+    }
   }
 });
 

@@ -1,0 +1,124 @@
+/**
+ * Alerts: the lifecycle behind the events. An alert is raised by one event kind and resolved by
+ * another (drift by recovered, ...); the table below pairs them, one row per alert, so a new kind
+ * only adds a row (or a kind to `resolvedBy`). An alert is identified by its name, the node it is
+ * about and the node that reports it: exactly the labels Alertmanager sees, so a resolve matches
+ * its raise. `ActiveAlerts` follows the events as they are published and knows which alerts are
+ * firing now, for the Alertmanager webhooks to re-post (formats.ts, webhook.ts).
+ */
+import type { Nanos } from '../clock/clock.js';
+import { EVENT_KINDS, type EventKind, type SaturnEvent } from './event.js';
+
+/** One alert: its name and severity as Alertmanager shows them, the kind that raises it and the kind that ends it. */
+export interface AlertRule {
+  readonly alertname: string;
+  readonly severity: 'warning' | 'critical';
+  readonly raisedBy: EventKind;
+  /**
+   * The kinds that resolve it. None (yet): the alert is posted once, without an end, and
+   * Alertmanager resolves it after its own resolve_timeout.
+   */
+  readonly resolvedBy: readonly EventKind[];
+}
+
+/** Every alert saturn raises. Each event kind appears exactly once, raising or resolving. */
+export const ALERT_RULES: readonly AlertRule[] = [
+  { alertname: 'SaturnClockOffset', severity: 'warning', raisedBy: 'drift', resolvedBy: ['recovered'] },
+  { alertname: 'SaturnDriftRate', severity: 'warning', raisedBy: 'drift_rate', resolvedBy: ['drift_rate_recovered'] },
+  // A forgotten node's lost alert is over too.
+  {
+    alertname: 'SaturnSlaveLost',
+    severity: 'warning',
+    raisedBy: 'slave_lost',
+    resolvedBy: ['slave_back', 'slave_forgotten'],
+  },
+  {
+    alertname: 'SaturnMasterUnreachable',
+    severity: 'warning',
+    raisedBy: 'master_unreachable',
+    resolvedBy: ['master_reachable'],
+  },
+  { alertname: 'SaturnNameConflict', severity: 'warning', raisedBy: 'name_conflict', resolvedBy: [] },
+  { alertname: 'SaturnReferenceClockWrong', severity: 'critical', raisedBy: 'reference_clock_wrong', resolvedBy: [] },
+  { alertname: 'SaturnFalseticker', severity: 'warning', raisedBy: 'falseticker', resolvedBy: [] },
+  { alertname: 'SaturnNoMajority', severity: 'critical', raisedBy: 'no_majority', resolvedBy: [] },
+  // A step is a moment, not a state: posted once, it ends by Alertmanager's resolve_timeout.
+  { alertname: 'SaturnClockStep', severity: 'warning', raisedBy: 'clock_step', resolvedBy: [] },
+];
+
+/** An event kind's alert, and whether the kind resolves it (rather than raising it). */
+export interface KindAlert {
+  rule: AlertRule;
+  resolves: boolean;
+}
+
+const BY_KIND = new Map<EventKind, KindAlert>();
+for (const rule of ALERT_RULES) {
+  BY_KIND.set(rule.raisedBy, { rule, resolves: false });
+  for (const kind of rule.resolvedBy) BY_KIND.set(kind, { rule, resolves: true });
+}
+
+/**
+ * The alert an event kind raises or resolves. A kind without a row (a test fails for that) still
+ * gets an alert of its own name, posted once.
+ */
+export function alertOf(kind: EventKind): KindAlert {
+  return (
+    BY_KIND.get(kind) ?? {
+      rule: { alertname: `Saturn_${kind}`, severity: 'warning', raisedBy: kind, resolvedBy: [] },
+      resolves: false,
+    }
+  );
+}
+
+/** Event kinds the table does not mention (should be none). */
+export function kindsWithoutAlert(): EventKind[] {
+  return EVENT_KINDS.filter((kind) => !BY_KIND.has(kind));
+}
+
+/** The labels that identify an event's alert (Prometheus conventions: no `instance`, which Prometheus sets itself). */
+export function alertLabels(event: SaturnEvent): Record<string, string> {
+  const { rule } = alertOf(event.kind);
+  const labels: Record<string, string> = {
+    alertname: rule.alertname,
+    severity: rule.severity,
+    reporter: event.reporter,
+  };
+  if (event.node) labels.node = event.node.id;
+  return labels;
+}
+
+const keyOf = (event: SaturnEvent) => JSON.stringify(alertLabels(event));
+
+/** A firing alert: the event that raised it last (a re-alert updates it) and when it began. */
+export interface ActiveAlert {
+  startsAt: Nanos;
+  event: SaturnEvent;
+}
+
+/** The alerts firing now (raised and not yet resolved), from the events in sequence order. */
+export class ActiveAlerts {
+  readonly #active = new Map<string, ActiveAlert>();
+
+  /** Follows one published event. Alerts without a resolving kind are never held active. */
+  apply(event: SaturnEvent): void {
+    const { rule, resolves } = alertOf(event.kind);
+    if (rule.resolvedBy.length === 0) return;
+    const key = keyOf(event);
+    if (resolves) this.#active.delete(key);
+    else this.#active.set(key, { startsAt: this.#active.get(key)?.startsAt ?? event.at, event });
+  }
+
+  /** The active alert an event belongs to, if it is firing. */
+  get(event: SaturnEvent): ActiveAlert | undefined {
+    return this.#active.get(keyOf(event));
+  }
+
+  all(): ActiveAlert[] {
+    return [...this.#active.values()];
+  }
+
+  get size(): number {
+    return this.#active.size;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The alert lifecycle against a real Alertmanager (Debian's prometheus-alertmanager; skipped with a
+ * message where it is not installed): a node over threshold stays firing for longer than
+ * Alertmanager's resolve_timeout (saturn re-posts it with endsAt ahead), and resolves once when it
+ * recovers, without flapping. Alertmanager runs on 127.0.0.1 with a short resolve_timeout, its own
+ * storage dir and no cluster listener; its notifications go to a local receiver, counted.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
+import { hasCommand } from '../helpers/system.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const ALERTMANAGER = 'prometheus-alertmanager';
+const KEY = 'e2e-alertmanager-key-0123456789';
+const RESOLVE_TIMEOUT_MS = 2000;
+
+/** A port that was free a moment ago (Alertmanager cannot be told to pick one itself). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 100 ms until it returns true, or fails after `timeoutMs`. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface ApiAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  status: { state: string };
+}
+
+describe(
+  'alerts in a real Alertmanager',
+  {
+    skip: hasCommand(ALERTMANAGER)
+      ? false
+      : `${ALERTMANAGER} is not installed (apt-get install prometheus-alertmanager)`,
+  },
+  () => {
+    const procs: SaturnProcess[] = [];
+    const dirs: string[] = [];
+    const receivers: WebhookReceiver[] = [];
+    let alertmanager: ChildProcess | undefined;
+    after(async () => {
+      await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+      if (alertmanager && alertmanager.exitCode === null) {
+        alertmanager.kill('SIGKILL');
+        await once(alertmanager, 'exit');
+      }
+      await Promise.all(receivers.map((r) => r.close()));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+
+    test('an over-threshold node stays firing beyond resolve_timeout, then resolves once on recovery', async () => {
+      const notifications = await new WebhookReceiver().listen();
+      receivers.push(notifications);
+      const dir = mkdtempSync(join(tmpdir(), 'saturn-alertmanager-'));
+      dirs.push(dir);
+      writeFileSync(
+        join(dir, 'alertmanager.yml'),
+        [
+          'global:',
+          `  resolve_timeout: ${RESOLVE_TIMEOUT_MS / 1000}s`,
+          'route:',
+          '  receiver: saturn-test',
+          "  group_by: ['alertname', 'node']",
+          '  group_wait: 100ms',
+          '  group_interval: 500ms',
+          '  repeat_interval: 1h',
+          'receivers:',
+          '  - name: saturn-test',
+          '    webhook_configs:',
+          `      - url: http://127.0.0.1:${notifications.port}/notify`,
+          '        send_resolved: true',
+          '',
+        ].join('\n'),
+      );
+      const port = await freePort();
+      const output: string[] = [];
+      alertmanager = spawn(
+        ALERTMANAGER,
+        [
+          `--config.file=${join(dir, 'alertmanager.yml')}`,
+          `--storage.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+          '--log.level=warn',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      alertmanager.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
+      alertmanager.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+      const api = `http://127.0.0.1:${port}/api/v2`;
+      await until(
+        `Alertmanager on port ${port} to be ready (output: ${output.join('')})`,
+        async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true,
+      );
+      const firing = async (): Promise<ApiAlert[]> => {
+        const response = await fetch(`${api}/alerts?filter=${encodeURIComponent('alertname="SaturnClockOffset"')}`);
+        return ((await response.json()) as ApiAlert[]).filter((a) => a.labels.node === 'drifty');
+      };
+      const notified = (status: string) =>
+        notifications.requests.filter(
+          (r) => r.json?.status === status && r.json.alerts.some((a: ApiAlert) => a.labels.node === 'drifty'),
+        ).length;
+
+      const master = SaturnProcess.start([
+        ...['--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--log-format', 'json'],
+        ...['--name', 'master', '--interval', '500ms', '--alert-repost', '500ms'],
+        ...['--webhook-url', `alertmanager=${api}/alerts`],
+      ]);
+      procs.push(master);
+      const udp = (await master.waitForLog('master listening')).addr as string;
+      const dashboard = (await master.waitForLog('http listening')).addr as string;
+      const slave = (offset: string) =>
+        SaturnProcess.start([
+          ...['--master-addr', udp, '--listen-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'drifty'],
+          ...['--interval', '500ms', '--clock-offset', offset, '--log-format', 'json'],
+        ]);
+      const shifted = slave('750ms');
+      procs.push(shifted);
+
+      await until('the drift alert in Alertmanager', async () => (await firing()).length === 1);
+      const [alert] = await firing();
+      assert.deepEqual(alert!.labels, {
+        alertname: 'SaturnClockOffset',
+        severity: 'warning',
+        reporter: 'master',
+        node: 'drifty',
+      });
+      assert.equal(alert!.generatorURL, `http://${dashboard}/`);
+      assert.match(alert!.annotations.node_addr!, /^127\.0\.0\.1:\d+$/);
+      const drifts = () => master.lines.filter((l) => parseLlog(l.text)?.fields.event === 'drift').length;
+      assert.equal(drifts(), 1, 'one drift event (--realert is 10 min): the re-posts keep the alert alive');
+
+      // Three resolve timeouts: without re-posts Alertmanager would have resolved it after the first.
+      const watchUntil = Date.now() + 3 * RESOLVE_TIMEOUT_MS;
+      while (Date.now() < watchUntil) {
+        assert.equal((await firing()).length, 1, 'the alert is still firing');
+        await sleep(100);
+      }
+      assert.equal(drifts(), 1);
+      assert.equal(notified('resolved'), 0, 'no resolved notification while saturn says it is over');
+
+      // Recovery: the same node, its clock now right.
+      await shifted.stop();
+      procs.push(slave('0ms'));
+      await master.waitForLine((l) => parseLlog(l.text)?.fields.event === 'recovered', 30_000);
+      await until('the alert to be resolved', async () => (await firing()).length === 0);
+      await until('the resolved notification', async () => notified('resolved') >= 1);
+      // It stays resolved: no flapping back, no second notification.
+      const quietUntil = Date.now() + 2 * RESOLVE_TIMEOUT_MS;
+      while (Date.now() < quietUntil) {
+        assert.equal((await firing()).length, 0, 'resolved for good');
+        await sleep(100);
+      }
+      assert.equal(notified('firing'), 1, 'fired once');
+      assert.equal(notified('resolved'), 1, 'resolved once');
+      await master.stop();
+    });
+  },
+);
