@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { estimateCheck } from '../../src/estimate/check.js';
 import { type TimedInterval, estimateFrequency, slopeBounds } from '../../src/estimate/frequency.js';
-import { EPOCH_2023_NS, NS_PER_S, legArb, resolutionArb, simulateCheck } from './exchange.js';
+import { EPOCH_2023_NS, NS_PER_S, driftingChecks, legArb, resolutionArb } from './exchange.js';
 
 const S = BigInt(NS_PER_S);
 const point = (seconds: number, loNs: number, hiNs: number): TimedInterval => ({
@@ -144,18 +143,11 @@ describe('estimateFrequency', () => {
         resolutionArb,
         (startOffsetNs, truePpm, checks, resolutionNs) => {
           const points: TimedInterval[] = [];
-          let now = EPOCH_2023_NS;
-          for (const check of checks) {
-            now += BigInt(check.gapMs) * 1_000_000n;
-            // The check is instantaneous next to the drift: its samples see the offset of its instant.
-            const truthNs = Math.round(startOffsetNs + (truePpm * Number(now - EPOCH_2023_NS)) / 1e6);
-            const outcome = estimateCheck(
-              simulateCheck(now, truthNs, check.legs, resolutionNs, resolutionNs),
-              2 * resolutionNs,
-            );
-            assert.ok(outcome.ok);
-            const { offsetNs, errorNs } = outcome.estimate;
-            points.push({ at: now, interval: { loNs: offsetNs - errorNs, hiNs: offsetNs + errorNs } });
+          for (const { at, estimate } of driftingChecks(startOffsetNs, truePpm, checks, resolutionNs)) {
+            points.push({
+              at,
+              interval: { loNs: estimate.offsetNs - estimate.errorNs, hiNs: estimate.offsetNs + estimate.errorNs },
+            });
           }
           const outcome = estimateFrequency(points, 0);
           if (!outcome.ok) {

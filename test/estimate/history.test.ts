@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type Estimate, estimateCheck } from '../../src/estimate/check.js';
+import type { Estimate } from '../../src/estimate/check.js';
 import { type Combined, OffsetHistory } from '../../src/estimate/history.js';
-import { EPOCH_2023_NS, NS_PER_S, legArb, offsetArb, resolutionArb, simulateCheck } from './exchange.js';
+import { EPOCH_2023_NS, NS_PER_S, driftingChecks, legArb, offsetArb, resolutionArb } from './exchange.js';
 
 const S = BigInt(NS_PER_S);
 const at = (seconds: number): bigint => EPOCH_2023_NS + BigInt(Math.round(seconds * 1000)) * 1_000_000n;
@@ -161,16 +161,12 @@ describe('OffsetHistory', () => {
         resolutionArb,
         (startOffsetNs, truePpm, { size, extra }, checks, resolutionNs) => {
           const history = new OffsetHistory({ size, capacity: size + extra });
-          let now = EPOCH_2023_NS;
-          for (const check of checks) {
-            now += BigInt(check.gapMs) * 1_000_000n;
-            const truthNs = Math.round(startOffsetNs + (truePpm * Number(now - EPOCH_2023_NS)) / 1e6);
-            const outcome = estimateCheck(
-              simulateCheck(now, truthNs, check.legs, resolutionNs, resolutionNs),
-              2 * resolutionNs,
-            );
-            assert.ok(outcome.ok);
-            const newest = outcome.estimate;
+          for (const { at: now, truthNs, estimate: newest } of driftingChecks(
+            startOffsetNs,
+            truePpm,
+            checks,
+            resolutionNs,
+          )) {
             const combined = history.add(now, newest);
             holds(combined, truthNs);
             // The history only narrows the newest check: its point never leaves it.
