@@ -174,8 +174,12 @@ export class OffsetHistory {
         frequency: undefined,
       };
     }
-    const point = frequency ? Math.min(hi, Math.max(lo, this.#point(from, frequency.ppm / 1e6))) : (lo + hi) / 2;
-    return { offsetNs: point, errorNs: Math.max(point - lo, hi - point), checks, reset: false, frequency };
+    // To the whole ns, the error rounded up so that offset ± error still covers [lo, hi]: carried
+    // checks have fractions of a ns that mean nothing and would print as 13 decimals in llog lines.
+    const point = Math.round(
+      frequency ? Math.min(hi, Math.max(lo, this.#point(from, frequency.ppm / 1e6))) : (lo + hi) / 2,
+    );
+    return { offsetNs: point, errorNs: Math.ceil(Math.max(point - lo, hi - point)), checks, reset: false, frequency };
   }
 
   /**
