@@ -272,9 +272,10 @@ describe('a slave whose clock runs fast (faketime, real processes)', () => {
     );
     assert.match(alert.fields.reason!, /^drifts \+[\d,.]+ ppm ± [\d,.]+ ppm, over 100 ms in about \d+(\.\d)? (s|min)$/);
     // More checks narrow the bound; once it is under 50 ppm the reported rate is within 50 of the truth.
+    // A few seconds here; on a loaded machine checks are ±1 ms wide and it takes ~40 s (seen in npm test).
     let node: any;
     for (let polls = 0; !(node?.frequencyErrorPpm < 50); polls++) {
-      assert.ok(polls < 400, `the bound never got under 50 ppm: ${JSON.stringify(node)}`);
+      assert.ok(polls < 1800, `the bound never got under 50 ppm: ${JSON.stringify(node)}`);
       await new Promise((r) => setTimeout(r, 50));
       node = await nodeStatus(statusUrl, 'fast');
     }
