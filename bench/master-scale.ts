@@ -9,6 +9,11 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
+ *                          [--reference-check 1s]
+ *
+ * With --reference-check, each N is measured once more with the master also checking its clock
+ * against a local `saturn roughtime serve` that often (its requests and answers through the
+ * pipeline, verified on a worker), and a last line compares the leg hold with and without.
  *
  * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
  * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
@@ -58,6 +63,7 @@ const { values } = parseArgs({
     together: { type: 'boolean', default: false },
     'state-root': { type: 'string', default: tmpdir() },
     'master-bin': { type: 'string', multiple: true, default: [`this=${BIN}`] },
+    'reference-check': { type: 'string' },
   },
 });
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
@@ -87,7 +93,7 @@ function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
   return {
     begin: () => {
       clock = clockOf();
-      return core.start(clock.stepCount).build(clock.read());
+      return core.start('master', clock.stepCount).outgoing.build(clock.read());
     },
     next: (reply) => {
       const outcome = core.handle(reply, clock.read(), clock.stepCount);
@@ -309,8 +315,63 @@ const builds = values['master-bin'].map((spec) => {
   return at < 0 ? { label: spec, bin: resolve(spec) } : { label: spec.slice(0, at), bin: resolve(spec.slice(at + 1)) };
 });
 
+/** A local `saturn roughtime serve`; resolves with its host:port=KEY spec. */
+async function startRoughtime(): Promise<{ spec: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let buffer = '';
+  const spec = await new Promise<string>((resolve, reject) => {
+    child.once('exit', () => reject(new Error('roughtime server exited')));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      const found = /listening on (\S+) public key (\S+)/.exec(buffer);
+      if (found) resolve(`${found[1]}=${found[2]}`);
+    });
+  });
+  return { spec, process: child };
+}
+
+/** Reference checks the master answered ok so far, from its /metrics. */
+async function referenceChecks(statusUrl: string): Promise<number> {
+  const text = await (await fetch(statusUrl.replace(/\/status$/, '/metrics'))).text();
+  let sum = 0;
+  for (const match of text.matchAll(/^saturn_roughtime_checks_total\{[^}]*result="ok"[^}]*\} (\d+)$/gm))
+    sum += Number(match[1]);
+  return sum;
+}
+
+/**
+ * With --reference-check: the same load once more, the master also checking its clock against a
+ * local `saturn roughtime serve` that often; one line compares the leg hold with and without.
+ */
+async function referenceLine(
+  build: { label: string; bin: string },
+  n: number,
+  spec: string,
+  without: { p50Us: number; p99Us: number },
+): Promise<string> {
+  const referenceCheck = values['reference-check']!;
+  const checked = await startMaster(build.bin, ['--roughtime-server', spec, '--roughtime-interval', referenceCheck]);
+  const withReference = await load(checked, n, (i) => saturnDriver(`sim-${i}`, () => clock));
+  const status = (await (await fetch(checked.statusUrl!)).json()) as {
+    legHoldUs: { p50Us: number; p99Us: number };
+    reference: { state: string };
+  };
+  const checks = await referenceChecks(checked.statusUrl!);
+  await stop(checked);
+  return (
+    `${build.label} | ${n} slaves, reference check every ${referenceCheck}: ${checks} checks (state ${status.reference.state}), ` +
+    `${fmt((withReference.completed / withReference.elapsedMs) * 1000)} checks/s, lost ${withReference.lost}/${withReference.started}, ` +
+    `leg hold p50/p99 ${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us} µs (without: ${without.p50Us}/${without.p99Us} µs), ` +
+    `p99 ratio ${fmt(status.legHoldUs.p99Us / without.p99Us, 2)}x`
+  );
+}
+
 /** Load-only figures: the master against the echo baseline. */
 async function runScale() {
+  const roughtime = values['reference-check'] === undefined ? undefined : await startRoughtime();
+  const referenceLines: string[] = [];
   console.log(
     'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
   );
@@ -344,8 +405,11 @@ async function runScale() {
           `${fmt(perDatagram / echoPerDatagram, 2)}x`,
         ].join(' | '),
       );
+      if (roughtime !== undefined) referenceLines.push(await referenceLine(build, n, roughtime.spec, status.legHoldUs));
     }
   }
+  for (const line of referenceLines) console.log(line);
+  if (roughtime !== undefined) await stop({ port: 0, pid: roughtime.process.pid!, process: roughtime.process });
 }
 
 /** Every slave drifts at once: N drift events in a burst, with a durable state dir and a webhook. */

@@ -24,7 +24,7 @@ const responder = new CheckResponder({ envelope: new Envelope(keys), sourceRate:
 const initiator = new CheckInitiator({ envelope: new Envelope(keys), nodeId: 'web-3' });
 const at = { wall: 1_700_000_000_000_000_000n, mono: 1n };
 // The cookie first, as any slave gets it.
-const cookie = responder.handle(initiator.start(0).build(at), '127.0.0.1', 4123, at, 0);
+const cookie = responder.handle(initiator.start('master', 0).outgoing.build(at), '127.0.0.1', 4123, at, 0);
 if (cookie.kind === 'reply') initiator.handle(cookie.reply.build(at), at, 0);
 
 const baseMap = new Map<bigint, object>();
@@ -36,7 +36,7 @@ baseMap.clear();
 const before = heap();
 for (let i = 0; i < n; i++) {
   // Each opening is built on the spot, in its own buffer as a socket delivers it: only what the session keeps stays.
-  const outcome = responder.handle(initiator.start(0).build(at), '127.0.0.1', 4123, at, 0);
+  const outcome = responder.handle(initiator.start('master', 0).outgoing.build(at), '127.0.0.1', 4123, at, 0);
   if (outcome.kind !== 'reply') throw new Error(`opening refused: ${JSON.stringify(outcome)}`);
   outcome.reply.build(at);
 }

@@ -48,6 +48,7 @@ export const ErrorCodes = {
   SATURN_ERR_RT_INVALID: 'roughtime response does not verify',
   SATURN_ERR_RT_TIMEOUT: 'roughtime server did not answer',
   SATURN_ERR_RT_SHORT: 'roughtime request shorter than 1024 bytes',
+  SATURN_ERR_RT_LONG: 'roughtime request longer than the largest one answered (1472 bytes)',
   SATURN_ERR_RT_VERSION: 'no roughtime version in common',
   SATURN_ERR_RT_WRONG_SRV: 'roughtime request names another server key',
   SATURN_ERR_RT_INCONSISTENT: 'roughtime servers contradict each other',

@@ -42,7 +42,7 @@ function garbagePool(): Uint8Array[] {
       const d = randomFillSync(new Uint8Array(192 + Math.floor(Math.random() * 100)));
       d.set([2, 0, 0, 0, 0]); // version 2, key id 0: only the MAC can refuse it
       pool.push(d);
-    } else pool.push(wrongKey.start(0).build(instant()));
+    } else pool.push(wrongKey.start('master', 0).outgoing.build(instant()));
   }
   return pool;
 }
@@ -87,7 +87,7 @@ async function sessions(sources: number, keyText: string): Promise<void> {
     });
     // The cookie, as any slave gets it: the master answers a first leg 0 with one.
     const cookie = new Promise<Buffer>((resolve) => socket.once('message', resolve));
-    socket.send(initiator.start(0).build(instant()), port, '127.0.0.1');
+    socket.send(initiator.start('master', 0).outgoing.build(instant()), port, '127.0.0.1');
     initiator.handle(await cookie, instant(), 0);
     socket.on('message', () => {}); // the master's answers are read and ignored: every check stays half-open
     initiators.push({ socket, initiator });
@@ -96,7 +96,7 @@ async function sessions(sources: number, keyText: string): Promise<void> {
   const burst = () => {
     for (let n = 0; n < 64; n++) {
       const { socket, initiator } = initiators[i++ % initiators.length]!;
-      socket.send(initiator.start(0).build(instant()), port, '127.0.0.1');
+      socket.send(initiator.start('master', 0).outgoing.build(instant()), port, '127.0.0.1');
       sent++;
     }
     setImmediate(burst);

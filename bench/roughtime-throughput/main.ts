@@ -5,8 +5,13 @@
  * per reply (user+sys of the server process and all its threads, from /proc/PID/stat), p50/p99
  * latency seen by the load generator, and the ratio of CPU per reply to the echo's.
  *
- *   npm run bench:roughtime -- [--duration 5] [--version 1|0x8000000b|google] [--configs 1x1,64x1,256x1,1x2,64x2,256x2]
- *                              [--threads 2] [--sockets 4] [--window 64] [--flush-ms 1]
+ * Two load shapes, each closed loop: `ours` (--threads × --sockets, each socket with --window
+ * requests in flight, by default enough for two full batches) and `independent`, the shape of
+ * an independent load generator: one thread, 2 sockets × 32 requests in flight (64 in all). A
+ * config is `BATCHxWORKERS`, or `default` for the server's own defaults (no batching flags).
+ *
+ *   npm run bench:roughtime -- [--duration 5] [--version 1|0x8000000b|google] [--configs default,1x1,64x1,256x1,1x2,64x2,256x2]
+ *                              [--shapes ours,independent] [--threads 2] [--sockets 4] [--window 64] [--flush-ms 1]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,11 +33,17 @@ const threads = Number(args.get('threads') ?? 2);
 const socketsPerThread = Number(args.get('sockets') ?? 4);
 /** Requests in flight per socket; default: enough for two full batches in flight in all, at least 16. */
 const windowOption = args.get('window');
-const flushMs = args.get('flush-ms') ?? '1';
-const configs = (args.get('configs') ?? '1x1,64x1,256x1,1x2,64x2,256x2').split(',').map((c) => {
+const flushOption = args.get('flush-ms');
+const configs = (args.get('configs') ?? 'default,1x1,64x1,256x1,1x2,64x2,256x2').split(',').map((c) => {
+  if (c === 'default') return { name: 'default', flags: [] as string[], batch: 64 };
   const [batch, workers] = c.split('x').map(Number);
-  return { batch: batch!, workers: workers! };
+  return {
+    name: c,
+    flags: ['--max-batch', String(batch), '--workers', String(workers), '--flush-ms', flushOption ?? '1'],
+    batch: batch!,
+  };
 });
+const shapes = (args.get('shapes') ?? 'ours,independent').split(',') as Array<'ours' | 'independent'>;
 
 const SATURN_BIN = fileURLToPath(new URL('../../../bin/saturn', import.meta.url));
 const ECHO = fileURLToPath(new URL('./echo-server.js', import.meta.url));
@@ -70,12 +81,20 @@ interface Figures {
   readonly lost: number;
 }
 
-async function measure(pid: number, port: number, publicKey: Uint8Array | undefined, window: number): Promise<Figures> {
+/** A load shape: threads × sockets per thread × requests in flight per socket. */
+interface Shape {
+  readonly threads: number;
+  readonly sockets: number;
+  readonly window: number;
+}
+
+async function measure(pid: number, port: number, publicKey: Uint8Array | undefined, shape: Shape): Promise<Figures> {
+  const { threads } = shape;
   const config: Omit<LoadConfig, 'port'> = {
     durationMs,
     warmupMs,
-    sockets: socketsPerThread,
-    window,
+    sockets: shape.sockets,
+    window: shape.window,
     versions,
     publicKey,
     verifyEvery: 1000,
@@ -123,61 +142,56 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const windowFor = (batch: number): number =>
-  windowOption !== undefined
-    ? Number(windowOption)
-    : Math.max(16, Math.ceil((2 * batch) / (threads * socketsPerThread)));
+const shapeFor = (shape: 'ours' | 'independent', batch: number): Shape =>
+  shape === 'independent'
+    ? { threads: 1, sockets: 2, window: 32 }
+    : {
+        threads,
+        sockets: socketsPerThread,
+        window:
+          windowOption !== undefined
+            ? Number(windowOption)
+            : Math.max(16, Math.ceil((2 * batch) / (threads * socketsPerThread))),
+      };
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 const rows: string[] = [];
 let lastLine = '';
 process.stdout.write(
-  `# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up, load ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, flush-ms ${flushMs}\n`,
+  `# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up; load 'ours' ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, 'independent' 1 thread × 2 sockets × 32\n`,
 );
 process.stdout.write(
-  '| max batch | workers | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n',
+  '| load | config | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n',
 );
 process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
-for (const { batch, workers } of configs) {
-  const echo = await startChild([ECHO], /echo listening on 127\.0\.0\.1:(\d+)/);
-  let echoFigures: Figures;
-  try {
-    echoFigures = await measure(echo.child.pid!, Number(echo.match[1]), undefined, windowFor(batch));
-  } finally {
-    await stop(echo.child);
-  }
-  const server = await startChild(
-    [
-      SATURN_BIN,
-      'roughtime',
-      'serve',
-      '--listen-addr',
-      '127.0.0.1:0',
-      '--max-batch',
-      String(batch),
-      '--workers',
-      String(workers),
-      '--flush-ms',
-      flushMs,
-      '--log-level',
-      'warn',
-    ],
-    /listening on 127\.0\.0\.1:(\d+) public key (\S+)/,
-  );
-  let saturn: Figures;
-  try {
-    saturn = await measure(
-      server.child.pid!,
-      Number(server.match[1]),
-      new Uint8Array(Buffer.from(server.match[2]!, 'base64')),
-      windowFor(batch),
+for (const shapeName of shapes)
+  for (const { name, flags, batch } of configs) {
+    const shape = shapeFor(shapeName, batch);
+    const echo = await startChild([ECHO], /echo listening on 127\.0\.0\.1:(\d+)/);
+    let echoFigures: Figures;
+    try {
+      echoFigures = await measure(echo.child.pid!, Number(echo.match[1]), undefined, shape);
+    } finally {
+      await stop(echo.child);
+    }
+    const server = await startChild(
+      [SATURN_BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0', ...flags, '--log-level', 'warn'],
+      /listening on 127\.0\.0\.1:(\d+) public key (\S+)/,
     );
-  } finally {
-    await stop(server.child);
+    let saturn: Figures;
+    try {
+      saturn = await measure(
+        server.child.pid!,
+        Number(server.match[1]),
+        new Uint8Array(Buffer.from(server.match[2]!, 'base64')),
+        shape,
+      );
+    } finally {
+      await stop(server.child);
+    }
+    const ratio = saturn.cpuUsPerReply / echoFigures.cpuUsPerReply;
+    const row = `| ${shapeName} | ${name} | ${fmt(saturn.repliesPerSecond, 0)} | ${fmt(saturn.cpuUsPerReply)} | ${fmt(saturn.p50Us, 0)} | ${fmt(saturn.p99Us, 0)} | ${fmt(echoFigures.repliesPerSecond, 0)} | ${fmt(echoFigures.cpuUsPerReply)} | ${fmt(echoFigures.p50Us, 0)}/${fmt(echoFigures.p99Us, 0)} | ${fmt(ratio, 2)}x | ${saturn.verified} (${saturn.failures}) | ${saturn.lost} |`;
+    rows.push(row);
+    process.stdout.write(`${row}\n`);
+    lastLine = `${shapeName} ${name}: saturn ${fmt(saturn.repliesPerSecond, 0)}/s ${fmt(saturn.cpuUsPerReply)} µs/reply; echo ${fmt(echoFigures.repliesPerSecond, 0)}/s ${fmt(echoFigures.cpuUsPerReply)} µs/reply; ratio ${fmt(ratio, 2)}x`;
   }
-  const ratio = saturn.cpuUsPerReply / echoFigures.cpuUsPerReply;
-  const row = `| ${batch} | ${workers} | ${fmt(saturn.repliesPerSecond, 0)} | ${fmt(saturn.cpuUsPerReply)} | ${fmt(saturn.p50Us, 0)} | ${fmt(saturn.p99Us, 0)} | ${fmt(echoFigures.repliesPerSecond, 0)} | ${fmt(echoFigures.cpuUsPerReply)} | ${fmt(echoFigures.p50Us, 0)}/${fmt(echoFigures.p99Us, 0)} | ${fmt(ratio, 2)}x | ${saturn.verified} (${saturn.failures}) | ${saturn.lost} |`;
-  rows.push(row);
-  process.stdout.write(`${row}\n`);
-  lastLine = `batch ${batch} workers ${workers}: saturn ${fmt(saturn.repliesPerSecond, 0)}/s ${fmt(saturn.cpuUsPerReply)} µs/reply; echo ${fmt(echoFigures.repliesPerSecond, 0)}/s ${fmt(echoFigures.cpuUsPerReply)} µs/reply; ratio ${fmt(ratio, 2)}x`;
-}
 process.stdout.write(`${lastLine}\n`);

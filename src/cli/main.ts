@@ -3,7 +3,7 @@ import { SystemClock } from '../clock/system-clock.js';
 import { SaturnError } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
-import { runDemo } from '../demo/demo.js';
+import { DEMO_SCENARIOS, type DemoScenarioName, runDemo } from '../demo/demo.js';
 import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
 import { OPTIONS, OPTION_KEYS, type OptionKey, type OptionSpec, envName, optionHelp } from '../config/options.js';
@@ -66,6 +66,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
     if (config.clockOffsetNs !== 0)
       logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
+    for (const warning of config.warnings) logger.warn({}, warning);
     // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
     let node: RunningNode | undefined;
     const stopReloading = onReloadSignal(() => {
@@ -95,14 +96,19 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   program
     .command('demo')
-    .description('a whole mesh on loopback: a master, three slaves (one with a shifted clock), llog alerts on screen')
+    .description('a whole mesh on loopback: a master and slaves, one clock wrong, llog alerts on screen')
     .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C)')
     .option('--interval <duration>', 'time between checks (default 2s)', '2s')
     .option(
       '--metrics-addr <host:port>',
       'serve the dashboard, /status and /metrics here (default 127.0.0.1 on any free port)',
     )
-    .action(async (opts: { duration?: string; interval: string; metricsAddr?: string }) => {
+    .addOption(
+      new Option('--scenario <name>', 'which clock is wrong: a slave (750 ms ahead) or the master (500 ms ahead)')
+        .choices(Object.keys(DEMO_SCENARIOS))
+        .default('slave-wrong'),
+    )
+    .action(async (opts: { duration?: string; interval: string; metricsAddr?: string; scenario: DemoScenarioName }) => {
       const durationNs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', 's');
       await runDemo({
         durationNs,
@@ -110,6 +116,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         stdout: io.stdout,
         stderr: io.stderr,
         metricsAddr: opts.metricsAddr,
+        scenario: opts.scenario,
       });
       setExit(0);
     });

@@ -17,6 +17,7 @@ import { startRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { checkPrivateFile } from '../config/key-file.js';
 import { formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { listening } from '../service/listen.js';
 import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
 
@@ -93,7 +94,8 @@ function answerLine(answer: QueryAnswer): string {
       ? 'local clock inside the interval'
       : 'local clock OUTSIDE the interval';
   const greased = answer.rejected.length > 0 ? `, rejected ${answer.rejected.length} invalid answer(s)` : '';
-  return `${server.name}  version ${result.version}  midpoint ${isoOf(result.midpNs)}  radius ${seconds(result.radiNs!)}  rtt ${ms(answer.rttNs)} ms  offset ${sign}${ms(Math.abs(answer.offsetNs))} ms ± ${seconds(answer.uncertaintyNs)} (${verdict}${greased})\n`;
+  const fault = result.radiBelowResolution ? `, server fault: RADI 0 read as ${seconds(result.radiNs!)}` : '';
+  return `${server.name}  version ${result.version}  midpoint ${isoOf(result.midpNs)}  radius ${seconds(result.radiNs!)}  rtt ${ms(answer.rttNs)} ms  offset ${sign}${ms(Math.abs(answer.offsetNs))} ms ± ${seconds(answer.uncertaintyNs)} (${verdict}${greased}${fault})\n`;
 }
 
 function answerJson(answer: QueryAnswer): Record<string, unknown> {
@@ -111,6 +113,7 @@ function answerJson(answer: QueryAnswer): Record<string, unknown> {
     uncertaintyMs: answer.uncertaintyNs / 1e6,
     withinInterval: answer.withinInterval,
     unsynchronised: result.unsynchronised,
+    radiBelowResolution: result.radiBelowResolution,
     attempts: answer.attempts,
     rejected: answer.rejected.length,
   };
@@ -170,13 +173,14 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           malfeasanceReport: string;
         }) => {
           const servers: RoughtimeServer[] = [];
-          if (opts.roughtimeServers !== undefined)
-            servers.push(
-              ...parseServerList(
-                Buffer.from(await readInput(opts.roughtimeServers, '--roughtime-servers')).toString('utf8'),
-                opts.roughtimeServers,
-              ),
+          if (opts.roughtimeServers !== undefined) {
+            const list = parseServerList(
+              Buffer.from(await readInput(opts.roughtimeServers, '--roughtime-servers')).toString('utf8'),
+              opts.roughtimeServers,
             );
+            servers.push(...list.servers);
+            for (const skipped of list.skipped) stderr.write(`saturn: warning: ${skipped}\n`);
+          }
           servers.push(...opts.roughtimeServer.map(parseServerSpec));
           if (servers.length === 0)
             throw new ConfigError(
@@ -338,15 +342,17 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
             checkPrivateFile(opts.keyFile, 'Roughtime key file', opts.allowInsecureKeyFile === true);
           const keys = opts.keyFile === undefined ? adHocKeys() : await loadKeyFile(opts.keyFile);
           const logger = createDiagnostics({ level: logLevel, format: 'llog', sink: stderr });
-          const server = await startRoughtimeServer({
-            listenAddr,
-            keys,
-            clock: deps.clock ?? new SystemClock(),
-            logger,
-            pipelineOptions,
-            delegation: { windowNs },
-            clockUncertaintyNs: () => uncertaintyNs,
-          });
+          const server = await listening('--listen-addr', listenAddr, () =>
+            startRoughtimeServer({
+              listenAddr,
+              keys,
+              clock: deps.clock ?? new SystemClock(),
+              logger,
+              pipelineOptions,
+              delegation: { windowNs },
+              clockUncertaintyNs: () => uncertaintyNs,
+            }),
+          );
           const publicKey = Buffer.from(server.publicKey).toString('base64');
           if (keys.adHoc)
             stderr.write(

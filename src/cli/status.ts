@@ -9,7 +9,7 @@
  */
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { type NodeStatus, type StatusDocument, worstFirst } from '../http/status.js';
+import { type MeshStatus, type NodeStatus, type StatusDocument, worstFirst } from '../http/status.js';
 import type { Sink } from '../log/sink.js';
 import { formatHostPort, parseDuration, parseHostPort } from '../util/parse.js';
 
@@ -61,6 +61,7 @@ export function formatStatusTable(doc: StatusDocument): string {
     'State',
     'Offset',
     '+/- Error',
+    'Vs agreed',
     'Freq ppm',
     '+/- ppm',
     'RTT',
@@ -72,11 +73,12 @@ export function formatStatusTable(doc: StatusDocument): string {
     .sort(worstFirst)
     .map((n) => [
       mark(n),
-      n.id,
+      n.role === 'master' ? `${n.id} (master)` : n.id,
       n.addr,
       n.state,
       ms(n.offsetSeconds, true),
       ms(n.errorSeconds),
+      ms(n.consensusOffsetSeconds ?? null, true),
       ppm(n.frequencyPpm ?? null, true),
       ppm(n.frequencyErrorPpm ?? null),
       ms(n.rttSeconds),
@@ -85,7 +87,7 @@ export function formatStatusTable(doc: StatusDocument): string {
       ago(n.lastSeenSecondsAgo),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([4, 5, 6, 7, 8, 9, 10, 11]);
+  const numeric = new Set([4, 5, 6, 7, 8, 9, 10, 11, 12]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
@@ -99,7 +101,21 @@ export function formatStatusTable(doc: StatusDocument): string {
       `${count('lost')} lost and ${count('pending')} pending (?), ${doc.nodes.filter((n) => n.driftRateAlarm).length} drifting too fast (~); ` +
       'offset = node clock - master clock, freq = how fast it grows',
   );
+  if (doc.mesh && doc.mesh.peers > 0) out.push(meshLine(doc.mesh));
   return `${out.join('\n')}\n`;
+}
+
+/** One line on the mesh's vote: who agrees, the agreed time, who is named. */
+function meshLine(mesh: MeshStatus): string {
+  if (mesh.of < 3)
+    return `mesh: ${mesh.of} clock${mesh.of === 1 ? '' : 's'} with an estimate, too few to vote (3 needed)`;
+  if (!mesh.majority)
+    return `mesh: NO MAJORITY, at most ${mesh.agree} of ${mesh.of} clocks agree; offsets are judged against the master`;
+  const names = mesh.falsetickers.length === 0 ? 'none' : mesh.falsetickers.join(', ');
+  return (
+    `mesh: ${mesh.agree} of ${mesh.of} clocks agree; agreed time = master clock ${ms(mesh.agreedOffsetSeconds, true)}; ` +
+    `falsetickers: ${names}; vs agreed = node clock - agreed time`
+  );
 }
 
 /** Whether every node is in a state a check accepts, and none drifts too fast. */

@@ -8,11 +8,11 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
-import { type RoughtimeServer, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
+import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
-import { type Config, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
+import { type Config, type MasterSpec, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
@@ -104,22 +104,24 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   const eventFormat = pick('eventFormat');
   if (!(STDOUT_FORMATS as readonly string[]).includes(eventFormat))
     throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
-  const masterAddr =
-    raw.masterAddr !== undefined ? parseHostPort(String(raw.masterAddr), label('masterAddr'), '127.0.0.1') : undefined;
-  if (masterAddr && masterAddr.port === 0) throw new ConfigError(`${label('masterAddr')} needs a port other than 0`);
+  const masters = listOf(raw.masterAddr).map((text) => parseMasterSpec(text, label('masterAddr')));
   const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
   if (intervalNs < 10e6) throw new ConfigError(`${label('interval')} must be at least 10ms, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
+  const roughtime = resolveRoughtimeServers(raw);
   return {
-    role: masterAddr ? 'slave' : 'master',
-    masterAddr,
+    role: masters.length > 0 ? 'slave' : 'master',
+    masters,
     listenAddr: parseHostPort(pick('listenAddr'), label('listenAddr')),
     hmacKeys: resolveKeys(raw, labels),
     hmacKeyFile: raw.hmacKeyFile !== undefined ? String(raw.hmacKeyFile) : undefined,
     allowInsecureKeyFile: isOn(raw.allowInsecureKeyFile),
     name,
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
+    peers: parseCount(pick('peers'), label('peers'), 0, 16),
+    pinnedPeers: listOf(raw.peer).map((text) => parseHostPort(text, label('peer'), '127.0.0.1')),
+    meshToleranceNs: parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms'),
     thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
     intervalNs,
     realertNs: parseDuration(pick('realert'), label('realert'), 's'),
@@ -138,7 +140,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     sourceCheckRate: parseCount(pick('sourceCheckRate'), label('sourceCheckRate'), 1, 1_000_000),
     clockOffsetNs:
       raw.clockOffset !== undefined ? parseDuration(String(raw.clockOffset), label('clockOffset'), 'ms', true) : 0,
-    roughtimeServers: resolveRoughtimeServers(raw),
+    roughtimeServers: roughtime.servers,
+    warnings: roughtime.skipped,
     roughtimeIntervalNs: parseDuration(pick('roughtimeInterval'), label('roughtimeInterval'), 's'),
     roughtimeListen:
       raw.roughtimeListen !== undefined
@@ -204,6 +207,25 @@ function prepareStateDir(dir: string, option: string): string {
   return dir;
 }
 
+/** A repeatable option's values (the environment may hold several, separated by spaces or commas). */
+function listOf(value: RawOptions[OptionKey]): string[] {
+  if (value === undefined) return [];
+  return ([] as string[]).concat(value as string | string[]).flatMap((v) =>
+    String(v)
+      .split(/[\s,]+/)
+      .filter(Boolean),
+  );
+}
+
+/** `host:port` (an address) or a bare DNS name (its SRV record _saturn._udp.NAME lists the masters). */
+function parseMasterSpec(text: string, option: string): MasterSpec {
+  if (/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(text) && !/^[0-9.]+$/.test(text))
+    return { kind: 'srv', name: text };
+  const addr = parseHostPort(text, option, '127.0.0.1');
+  if (addr.port === 0) throw new ConfigError(`${option} needs a port other than 0, got "${text}"`);
+  return { kind: 'address', addr };
+}
+
 /** A duration that must be more than 0 (a bare number is seconds). */
 function positiveDuration(text: string, option: string): number {
   const ns = parseDuration(text, option, 's');
@@ -244,11 +266,12 @@ function parseAlertRepost(text: string, option: string): number {
   return ns;
 }
 
-/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together. */
-function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
+/** The servers of --roughtime-server (repeatable) and --roughtime-servers FILE, together, and the list entries skipped. */
+function resolveRoughtimeServers(raw: RawOptions): ServerList {
   const specs =
     raw.roughtimeServer === undefined ? [] : ([] as string[]).concat(raw.roughtimeServer as string | string[]);
   const servers = specs.map((spec) => parseServerSpec(spec));
+  const skipped: string[] = [];
   if (raw.roughtimeServers !== undefined) {
     const file = String(raw.roughtimeServers);
     let text: string;
@@ -259,7 +282,9 @@ function resolveRoughtimeServers(raw: RawOptions): RoughtimeServer[] {
         `cannot read Roughtime server list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
-    servers.push(...parseServerList(text, file));
+    const list = parseServerList(text, file);
+    servers.push(...list.servers);
+    skipped.push(...list.skipped);
   }
-  return servers;
+  return { servers, skipped };
 }

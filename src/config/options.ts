@@ -21,7 +21,8 @@ import { type HostPort, formatDuration } from '../util/parse.js';
 /** The one validated configuration a master or slave runs with. Durations in nanoseconds. */
 export interface Config {
   role: 'master' | 'slave';
-  masterAddr: HostPort | undefined;
+  /** The masters a slave reports to (empty: this node is the master). */
+  masters: MasterSpec[];
   listenAddr: HostPort;
   /** The HMAC keys: one (id 0) from --hmac-key, or a key file's. */
   hmacKeys: KeyRing;
@@ -31,6 +32,12 @@ export interface Config {
   allowInsecureKeyFile: boolean;
   name: string;
   rounds: number;
+  /** Mesh: peers each slave checks per interval (0: no mesh); a master assigns this many. */
+  peers: number;
+  /** Mesh: peers pinned by address instead of assigned (--peer). */
+  pinnedPeers: HostPort[];
+  /** Mesh: every node's interval is widened by this before the vote. */
+  meshToleranceNs: number;
   thresholdNs: number;
   intervalNs: number;
   realertNs: number;
@@ -54,6 +61,8 @@ export interface Config {
   clockOffsetNs: number;
   /** Roughtime servers the node checks its own clock against (empty: no reference check). */
   roughtimeServers: RoughtimeServer[];
+  /** What the configuration holds that the node cannot use but can run without (one sentence each; logged at start). */
+  warnings: string[];
   roughtimeIntervalNs: number;
   /** Serve Roughtime here too (sharing the program's pipeline module), with this long-term key. */
   roughtimeListen: HostPort | undefined;
@@ -69,6 +78,10 @@ export interface Config {
   alertRepostNs: number;
 }
 
+/** A master to report to: an address, or a DNS name whose SRV record _saturn._udp.NAME lists the masters. */
+export type MasterSpec =
+  { readonly kind: 'address'; readonly addr: HostPort } | { readonly kind: 'srv'; readonly name: string };
+
 /** One option: its commander flag, what it does, and its default as a user would write it. */
 export interface OptionSpec {
   readonly flag: string;
@@ -79,6 +92,11 @@ export interface OptionSpec {
   /** A switch without a value (true when given). */
   readonly boolean?: boolean;
 }
+
+/** Peers per slave (the mesh). */
+export const DEFAULT_PEERS = 3;
+/** The mesh's tolerance: wider than honest noise on a LAN, far below any threshold worth alerting on. */
+export const DEFAULT_MESH_TOLERANCE_NS = 1e6;
 
 /** The default UDP address of master and slaves: the original tool's port. */
 export const DEFAULT_LISTEN_ADDR = '0.0.0.0:4123';
@@ -92,8 +110,9 @@ export const DEFAULT_ROUGHTIME_INTERVAL_NS = 300e9;
 /** Every option a master or slave takes, in the order --help lists them. Config files use the same keys. */
 export const OPTIONS = {
   masterAddr: {
-    flag: '--master-addr <host:port>',
-    help: 'run as a slave of this master (without it: run as the master)',
+    flag: '--master-addr <host:port|name>',
+    help: 'run as a slave of this master (repeatable: each master checks this node; a name without a port: the masters its DNS SRV record _saturn._udp.NAME lists); without it: run as the master',
+    repeatable: true,
   },
   listenAddr: { flag: '--listen-addr <host:port>', help: 'UDP address to listen on', default: DEFAULT_LISTEN_ADDR },
   hmacKey: {
@@ -111,6 +130,21 @@ export const OPTIONS = {
   },
   name: { flag: '--name <name>', help: "this node's name", default: 'the host name' },
   rounds: { flag: '--rounds <n>', help: 'samples per check, master only', default: String(DEFAULT_ROUNDS) },
+  peers: {
+    flag: '--peers <n>',
+    help: 'mesh: each slave checks this many other nodes per interval, assigned by the master (0 turns the mesh off)',
+    default: String(DEFAULT_PEERS),
+  },
+  peer: {
+    flag: '--peer <host:port>',
+    help: 'mesh: check this node instead of peers the master assigns (repeatable)',
+    repeatable: true,
+  },
+  meshTolerance: {
+    flag: '--mesh-tolerance <duration>',
+    help: "mesh: widen every clock's interval by this before the vote, so honest noise never splits the fleet; bare number = ms",
+    default: formatDuration(DEFAULT_MESH_TOLERANCE_NS),
+  },
   threshold: {
     flag: '--threshold <duration>',
     help: 'alert when |offset| - error exceeds this; bare number = ms',

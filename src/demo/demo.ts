@@ -20,17 +20,45 @@ export interface DemoOptions {
   stderr: Sink;
   /** HTTP address of the master's dashboard, /status and /metrics; default an ephemeral loopback port. */
   metricsAddr?: string;
+  /** Which clock is wrong (DEMO_SCENARIOS); default `slave-wrong`. */
+  scenario?: DemoScenarioName;
 }
 
-/** The demo's slaves; one runs with a shifted clock so the master has something to alert on. */
-const SLAVES = [
-  { name: 'web-1', clockOffset: '0ms' },
-  { name: 'web-2', clockOffset: '0ms' },
-  { name: 'web-3', clockOffset: '750ms' },
-];
+interface DemoScenario {
+  /** The master's clock offset (a wrong master), and each slave's. */
+  masterOffset: string;
+  slaves: { name: string; clockOffset: string }[];
+  /** The first line's words on what is wrong. */
+  story: string;
+}
+
+/**
+ * What the demo can show. `slave-wrong`: one slave 750 ms ahead; the master alerts on it and the
+ * mesh names it. `master-wrong`: the master 500 ms ahead of four good slaves; the mesh names the
+ * master, once, and no slave is blamed (drift is judged against the agreed time).
+ */
+export const DEMO_SCENARIOS = {
+  'slave-wrong': {
+    masterOffset: '0ms',
+    slaves: [
+      { name: 'web-1', clockOffset: '0ms' },
+      { name: 'web-2', clockOffset: '0ms' },
+      { name: 'web-3', clockOffset: '750ms' },
+    ],
+    story: "web-3's clock runs 750 ms ahead",
+  },
+  'master-wrong': {
+    masterOffset: '500ms',
+    slaves: ['web-1', 'web-2', 'web-3', 'web-4'].map((name) => ({ name, clockOffset: '0ms' })),
+    story: "the master's own clock runs 500 ms ahead; the mesh names it, and no slave is blamed",
+  },
+} satisfies Record<string, DemoScenario>;
+export type DemoScenarioName = keyof typeof DEMO_SCENARIOS;
 
 /** A whole mesh on loopback in one process: master + slaves + a webhook receiver, llog alerts on stdout. */
 export async function runDemo(options: DemoOptions): Promise<void> {
+  const scenario: DemoScenario = DEMO_SCENARIOS[options.scenario ?? 'slave-wrong'];
+  const SLAVES = scenario.slaves;
   const key = randomBytes(32).toString('hex');
   const interval = `${options.intervalNs}ns`;
   const logger = createDiagnostics({ level: 'warn', format: 'llog', sink: options.stderr });
@@ -59,8 +87,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       roughtimeServer: [roughtimeSpec],
       roughtimeInterval: '10s',
       stateDir,
+      clockOffset: scenario.masterOffset,
     });
-    const master = await startNode(masterConfig, { clock: new SystemClock(), logger, stdout: options.stdout });
+    const master = await startNode(masterConfig, {
+      clock: new SystemClock({ offsetNs: masterConfig.clockOffsetNs }),
+      logger,
+      stdout: options.stdout,
+    });
     nodes.push(master);
     const masterAddr = formatHostPort(master.master!.address);
     for (const slave of SLAVES) {
@@ -76,7 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
     options.stdout.write(
       `saturn demo: master on udp ${masterAddr}, slaves ${SLAVES.map((s) => s.name).join(', ')} ` +
-        `(web-3's clock runs 750 ms ahead), threshold 100 ms\n` +
+        `(${scenario.story}), threshold 100 ms\n` +
         `dashboard: http://${formatHostPort(master.http!.address)}/\n` +
         `status: http://${formatHostPort(master.http!.address)}/status  metrics: http://${formatHostPort(master.http!.address)}/metrics\n` +
         `webhook receiver: ${receiver.url}\n` +

@@ -39,9 +39,24 @@ export const ALERT_RULES: readonly AlertRule[] = [
     resolvedBy: ['master_reachable'],
   },
   { alertname: 'SaturnNameConflict', severity: 'warning', raisedBy: 'name_conflict', resolvedBy: [] },
-  { alertname: 'SaturnReferenceClockWrong', severity: 'critical', raisedBy: 'reference_clock_wrong', resolvedBy: [] },
-  { alertname: 'SaturnFalseticker', severity: 'warning', raisedBy: 'falseticker', resolvedBy: [] },
-  { alertname: 'SaturnNoMajority', severity: 'critical', raisedBy: 'no_majority', resolvedBy: [] },
+  {
+    alertname: 'SaturnReferenceClockWrong',
+    severity: 'critical',
+    raisedBy: 'reference_clock_wrong',
+    resolvedBy: ['reference_clock_recovered'],
+  },
+  {
+    alertname: 'SaturnFalseticker',
+    severity: 'critical',
+    raisedBy: 'falseticker',
+    resolvedBy: ['falseticker_recovered'],
+  },
+  {
+    alertname: 'SaturnNoMajority',
+    severity: 'critical',
+    raisedBy: 'no_majority',
+    resolvedBy: ['no_majority_recovered'],
+  },
   // A step is a moment, not a state: posted once, it ends by Alertmanager's resolve_timeout.
   { alertname: 'SaturnClockStep', severity: 'warning', raisedBy: 'clock_step', resolvedBy: [] },
 ];

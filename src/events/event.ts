@@ -20,8 +20,11 @@ export const EVENT_KINDS = [
   'master_unreachable',
   'master_reachable',
   'reference_clock_wrong',
+  'reference_clock_recovered',
   'falseticker',
+  'falseticker_recovered',
   'no_majority',
+  'no_majority_recovered',
   'clock_step',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -45,7 +48,10 @@ export interface EventInput {
   /** The node's frequency (node − reference), ppm, and its error bound: the frequency is within ppm ± this. */
   frequencyPpm?: number;
   frequencyErrorPpm?: number;
-  /** A repeated 'drift' (or 'drift_rate') while it still holds (--realert). */
+  /** The mesh's vote (falseticker, no_majority and their recoveries): nodes that agree, of how many voted. */
+  agree?: number;
+  of?: number;
+  /** A repeated 'drift', 'drift_rate' or 'reference_clock_wrong' while still so (--realert). */
   repeat?: boolean;
   /** Free text: why (e.g. the reason the master is unreachable). */
   detail?: string;
@@ -70,8 +76,11 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   master_unreachable: { level: 'WARN', message: 'master unreachable' },
   master_reachable: { level: 'INFO', message: 'master reachable again' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
-  falseticker: { level: 'WARN', message: 'falseticker' },
+  reference_clock_recovered: { level: 'INFO', message: 'reference clock agrees with roughtime again' },
+  falseticker: { level: 'ERROR', message: 'clock disagrees with the majority' },
+  falseticker_recovered: { level: 'INFO', message: 'clock agrees with the majority again' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
+  no_majority_recovered: { level: 'INFO', message: 'a majority of clocks agrees again' },
   clock_step: { level: 'WARN', message: 'clock stepped' },
 };
 
@@ -97,13 +106,15 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
   const { level, message } = LLOG_LINES[event.kind];
   const aboutMaster = event.kind === 'master_unreachable' || event.kind === 'master_reachable';
   // A reference event is about a Roughtime server, named as the operator configured it.
-  const aboutServer = event.kind === 'reference_clock_wrong';
+  const aboutServer = event.kind === 'reference_clock_wrong' || event.kind === 'reference_clock_recovered';
+  // The mesh names a node by its name alone (it may be the master): agree="4" of="5" say the vote.
+  const aboutVote = event.agree !== undefined;
   const fields: LlogFields = {
     event: event.kind,
     sequence: event.sequence,
     name: aboutMaster ? event.reporter : aboutServer ? undefined : event.node?.id,
     server: aboutServer ? event.node?.id : undefined,
-    ip: aboutMaster || aboutServer || !event.node ? undefined : hostOf(event.node.addr),
+    ip: aboutMaster || aboutServer || aboutVote || !event.node ? undefined : hostOf(event.node.addr),
     master: aboutMaster ? event.node?.addr : undefined,
     offset: ms(event.offsetNs),
     error: ms(event.errorNs),
@@ -111,6 +122,8 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
     threshold: ms(event.thresholdNs),
     frequency: event.frequencyPpm === undefined ? undefined : plainDecimal(round3(event.frequencyPpm)),
     frequency_error: event.frequencyErrorPpm === undefined ? undefined : plainDecimal(round3(event.frequencyErrorPpm)),
+    agree: event.agree,
+    of: event.of,
     repeat: event.repeat ? true : undefined,
     reason: event.detail,
   };

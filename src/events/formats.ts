@@ -58,6 +58,8 @@ export function jsonBody(event: SaturnEvent): Record<string, unknown> {
     thresholdSeconds: seconds(event.thresholdNs),
     frequencyPpm: event.frequencyPpm ?? null,
     frequencyErrorPpm: event.frequencyErrorPpm ?? null,
+    agree: event.agree ?? null,
+    of: event.of ?? null,
     repeat: event.repeat ?? false,
     detail: event.detail ?? null,
     time: isoNanos(event.at),
@@ -93,9 +95,12 @@ export function summaryText(event: SaturnEvent): string {
     name_conflict: 'is a name two hosts report: kept apart by address',
     master_unreachable: `unreachable from ${event.reporter}`,
     master_reachable: `reachable again from ${event.reporter}`,
-    reference_clock_wrong: 'reference clock is wrong',
-    falseticker: 'is a falseticker',
-    no_majority: 'no majority of clocks agrees',
+    reference_clock_wrong: event.repeat ? 'reference clock is still wrong' : 'reference clock is wrong',
+    reference_clock_recovered: 'reference clock agrees again',
+    falseticker: `clock disagrees with the majority (${event.agree} of ${event.of} agree)`,
+    falseticker_recovered: 'clock agrees with the majority again',
+    no_majority: `no majority of clocks agrees (at most ${event.agree} of ${event.of})`,
+    no_majority_recovered: `a majority of clocks agrees again (${event.agree} of ${event.of})`,
     clock_step: 'clock stepped',
   };
   return `saturn #${event.sequence}: ${who} ${what[event.kind]}${offset}${error}${threshold}${detail}`;
@@ -136,6 +141,7 @@ export function alertmanagerAlert(
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
   if (event.frequencyPpm !== undefined) annotations.frequency_ppm = String(event.frequencyPpm);
   if (event.detail !== undefined) annotations.detail = event.detail;
+  if (event.agree !== undefined) annotations.agree = `${event.agree} of ${event.of}`;
   const alert: Record<string, unknown> = { labels: alertLabels(event), annotations, startsAt: isoNanos(startsAt) };
   if (resolves) alert.endsAt = isoNanos(event.at);
   else if (rule.resolvedBy.length > 0) alert.endsAt = isoNanos(context.now + BigInt(Math.round(context.holdNs)));

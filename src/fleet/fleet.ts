@@ -182,6 +182,7 @@ export class Fleet {
   private readonly options: FleetOptions;
   private readonly forgetAfterNs: bigint;
   private readonly maxNodes: number;
+  #membership = 0;
 
   constructor(options: FleetOptions) {
     if (!(Number.isFinite(options.intervalNs) && options.intervalNs > 0)) {
@@ -212,6 +213,14 @@ export class Fleet {
     return [...this.nodes.values()];
   }
 
+  /**
+   * Changes whenever the set of live nodes or an address does (a node new, lost, back, moved or
+   * forgotten): a cheap test for whatever is built from the live set (the mesh's peer ring).
+   */
+  get membership(): number {
+    return this.#membership;
+  }
+
   get(id: string): NodeState | undefined {
     return this.nodes.get(id);
   }
@@ -228,12 +237,16 @@ export class Fleet {
     const addr = formatHostPort({ host: check.ip, port: check.port });
     const conflict = this.detectConflict(check.nodeId, addr, check.at.mono);
     const node = this.nodeFor(check, addr);
-    if (addrOf(node) !== addr) node.previous = { addr: addrOf(node), lastSeenMono: node.lastSeenMono };
+    if (addrOf(node) !== addr) {
+      node.previous = { addr: addrOf(node), lastSeenMono: node.lastSeenMono };
+      this.#membership++;
+    }
     node.ip = check.ip;
     node.port = check.port;
     if (check.intervalNs > 0) node.intervalNs = check.intervalNs;
     const back = node.lost;
     node.lost = false;
+    if (back) this.#membership++;
     if (back) mark(node, 'back', check.at.wall);
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
@@ -285,10 +298,12 @@ export class Fleet {
       if (silentNs >= this.forgetAfterNs) {
         forgotten.push(node);
         this.nodes.delete(node.id);
+        this.#membership++;
         continue;
       }
       if (node.lost || silentNs < lostAfterNs(node)) continue;
       node.lost = true;
+      this.#membership++;
       mark(node, 'lost', now.wall);
       lost.push(node);
     }
@@ -307,6 +322,7 @@ export class Fleet {
     if (nowMono - node.previous.lastSeenMono >= lostAfterNs(node)) return undefined;
     this.sharedNames.add(name);
     this.nodes.delete(name);
+    this.#membership++;
     return { name, addrs: [addr, addrOf(node)], merged: node };
   }
 
@@ -317,6 +333,7 @@ export class Fleet {
     if (!node) {
       node = this.newNode(id, name, check, check.at);
       this.nodes.set(id, node);
+      this.#membership++;
     }
     return node;
   }

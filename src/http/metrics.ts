@@ -11,7 +11,9 @@ import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import { WEBHOOK_FAILURE_REASONS } from '../events/post.js';
 import type { WebhookTarget } from '../events/webhook.js';
 import { type CheckRecord, NODE_STATES, type NodeState, addrOf, stateOf } from '../fleet/fleet.js';
+import type { PeerEdge } from '../mesh/consensus.js';
 import type { KeyUse } from '../wire/envelope.js';
+import type { MeshInput } from './status.js';
 
 /** What a master and a slave both export: their datagram drops, events, webhooks, stages, build and process. */
 export interface CommonSources {
@@ -38,6 +40,15 @@ export interface CommonSources {
 export interface MetricsSources extends CommonSources {
   nodes: () => readonly NodeState[];
   thresholdNs: number;
+  /** The mesh's vote and the master's own view (absent: no mesh metrics). */
+  mesh?: () => MeshInput;
+  /**
+   * Pairwise offsets measured by peers (from − to), fresh ones; the caller passes none for a large
+   * fleet (a series per pair is only cheap for a few hundred nodes).
+   */
+  meshPairs?: () => readonly PeerEdge[];
+  /** The master's own reference state against Roughtime; undefined when no server is configured. */
+  reference?: () => 'unknown' | 'ok' | 'wrong' | undefined;
 }
 
 /** What /metrics reads of one stage's timings, in nanoseconds. */
@@ -111,7 +122,7 @@ export class SaturnMetrics {
     mirroredGauge(
       r,
       'saturn_node_state',
-      'The node state: 1 for the state it is in (pending, ok, over_threshold, lost), 0 for the others.',
+      'The node state: 1 for the state it is in (pending, ok, over_threshold, falseticker, lost), 0 for the others.',
       ['node', 'addr', 'state'],
       () =>
         sources.nodes().flatMap((n) => {
@@ -199,7 +210,24 @@ export class SaturnMetrics {
     mirroredGauge(r, 'saturn_threshold_seconds', 'The alert threshold (--threshold).', [], () => [
       [{}, sources.thresholdNs / 1e9],
     ]);
+    if (sources.mesh) registerMesh(r, sources.mesh, sources.meshPairs ?? (() => []));
     registerCommon(r, sources);
+    const reference = sources.reference;
+    if (reference !== undefined)
+      mirroredGauge(
+        r,
+        'saturn_reference_clock_state',
+        "The master's own clock against Roughtime: 1 for the state it is in (unknown, ok, wrong), 0 for the others.",
+        ['state'],
+        () => {
+          const now = reference();
+          if (now === undefined) return [];
+          return (['unknown', 'ok', 'wrong'] as const).map((state): [Labels, number] => [
+            { state },
+            state === now ? 1 : 0,
+          ]);
+        },
+      );
     this.#roughtime = new Counter({
       name: 'saturn_roughtime_checks_total',
       help: 'Roughtime checks of the reference clock, by server and result.',
@@ -231,6 +259,62 @@ export class SaturnMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The mesh's gauges: its vote, each node named or not (the master included), offsets from the agreed time, pairs. */
+function registerMesh(r: Registry, read: () => MeshInput, pairs: () => readonly PeerEdge[]): void {
+  const vote = () => read().consensus;
+  mirroredGauge(
+    r,
+    'saturn_mesh_majority',
+    '1 while a strict majority of at least 3 clocks agrees (the mesh can name a wrong clock).',
+    [],
+    () => [[{}, vote()?.majority ? 1 : 0]],
+  );
+  mirroredGauge(
+    r,
+    'saturn_mesh_agree',
+    'Clocks in the largest group that shares a time (the master included).',
+    [],
+    () => [[{}, vote()?.agree ?? 0]],
+  );
+  mirroredGauge(r, 'saturn_mesh_voters', 'Clocks with a fresh estimate that voted (the master included).', [], () => [
+    [{}, vote()?.of ?? 0],
+  ]);
+  mirroredGauge(
+    r,
+    'saturn_mesh_agreed_offset_seconds',
+    'The agreed time minus the master clock (e.g. -0.5 when the master is 500 ms fast); not exported without a majority.',
+    [],
+    () => {
+      const agreed = vote()?.majority ? vote()!.agreed : undefined;
+      return agreed ? [[{}, (agreed.loNs + agreed.hiNs) / 2e9]] : [];
+    },
+  );
+  mirroredGauge(
+    r,
+    'saturn_mesh_falseticker',
+    '1 while the mesh names the node (the master under its --name) as a falseticker: outside the time the majority agrees on.',
+    ['node'],
+    () => [...(vote()?.nodes.values() ?? [])].map((v) => [{ node: v.id }, v.falseticker ? 1 : 0]),
+  );
+  mirroredGauge(
+    r,
+    'saturn_mesh_consensus_offset_seconds',
+    "The node's clock minus the agreed time (the master under its --name); not exported without a majority.",
+    ['node'],
+    () =>
+      [...(vote()?.nodes.values() ?? [])].flatMap((v): [Labels, number][] =>
+        v.consensusOffsetNs === undefined ? [] : [[{ node: v.id }, v.consensusOffsetNs / 1e9]],
+      ),
+  );
+  mirroredGauge(
+    r,
+    'saturn_mesh_peer_offset_seconds',
+    'A peer check: node clock minus peer clock, as the node measured it (fleets of at most 200 nodes).',
+    ['node', 'peer'],
+    () => pairs().map((e) => [{ node: e.from, peer: e.to }, e.offsetNs / 1e9]),
+  );
 }
 
 /**

@@ -8,11 +8,34 @@ import type { Instant } from '../clock/clock.js';
 import type { Result } from '../wire/messages.js';
 import { type CommonSources, mirroredCounter, mirroredGauge, registerCommon } from './metrics.js';
 
+/** What the slave knows of one master. */
+export interface SlaveMasterView {
+  readonly key: string;
+  readonly lastResult: Result | undefined;
+  readonly lastResultAt: Instant | undefined;
+  readonly reachable: boolean;
+}
+
+/** One fresh peer measurement: this node − the peer. */
+export interface SlavePeerView {
+  readonly peerId: string;
+  readonly addr: string;
+  readonly offsetNs: number;
+  readonly errorNs: number;
+  readonly rttNs: number;
+  readonly atMono: bigint;
+}
+
 /** What the slave knows about itself. */
 export interface SlaveView {
   readonly name: string;
-  /** The master as configured. */
+  /** The masters as configured. */
   readonly master: string;
+  /** Each master it checks (the first one's verdict is `lastResult`). */
+  readonly masters: readonly SlaveMasterView[];
+  /** Fresh peer measurements (the mesh) and how many of them disagree beyond the tolerance. */
+  readonly peers: readonly SlavePeerView[];
+  readonly peersDisagreeing: readonly string[];
   readonly lastResult: Result | undefined;
   readonly lastResultAt: Instant | undefined;
   readonly masterReachable: boolean;
@@ -37,6 +60,23 @@ export function slaveStatusDocument(view: SlaveView, now: Instant, drops: Record
     lastResultSecondsAgo: view.lastResultAt ? Number(now.mono - view.lastResultAt.mono) / 1e9 : null,
     checksCompleted: view.checksCompleted,
     checksFailed: view.checksFailed,
+    masters: view.masters.map((m) => ({
+      addr: m.key,
+      reachable: m.reachable,
+      offsetSeconds: m.lastResult?.ok ? m.lastResult.offsetNs / 1e9 : null,
+      errorSeconds: m.lastResult?.ok ? m.lastResult.errorNs / 1e9 : null,
+      lastResultSecondsAgo: m.lastResultAt ? Number(now.mono - m.lastResultAt.mono) / 1e9 : null,
+    })),
+    /** This node − each peer, as this node measured it. */
+    peers: view.peers.map((p) => ({
+      id: p.peerId,
+      addr: p.addr,
+      offsetSeconds: p.offsetNs / 1e9,
+      errorSeconds: p.errorNs / 1e9,
+      rttSeconds: p.rttNs / 1e9,
+      ageSeconds: Number(now.mono - p.atMono) / 1e9,
+      disagrees: view.peersDisagreeing.includes(p.peerId),
+    })),
     drops,
   };
 }

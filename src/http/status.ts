@@ -3,7 +3,15 @@
  * expects (seconds, ISO times). Pure: the nodes and the time come in. `saturn status` reads it.
  */
 import type { Instant } from '../clock/clock.js';
-import { type NodeState, type NodeStateName, addrOf, stateOf } from '../fleet/fleet.js';
+import {
+  type DriftReference,
+  type MeshView,
+  type NodeState,
+  type NodeStateName,
+  addrOf,
+  stateOf,
+} from '../fleet/fleet.js';
+import type { Consensus } from '../mesh/consensus.js';
 
 /** One node as /status shows it. */
 export interface NodeStatus {
@@ -11,7 +19,9 @@ export interface NodeStatus {
   id: string;
   name: string;
   addr: string;
-  /** pending (no good check yet), ok, over_threshold or lost. */
+  /** `master` for the master itself (listed with --peers on, as the mesh judges it too), else `slave`. */
+  role: 'master' | 'slave';
+  /** pending (no good check yet), ok, over_threshold, falseticker or lost. */
   state: NodeStateName;
   /** The last combined estimate (kept while lost, as the last known value; `state` says whether it is current). */
   offsetSeconds: number | null;
@@ -33,11 +43,57 @@ export interface NodeStatus {
   frequencyErrorPpm: number | null;
   /** Its drift_rate alarm is raised: proven too fast, or heading over the threshold soon. */
   driftRateAlarm: boolean;
+  /** What the threshold judged the offset against: `master`, `agreed` (the mesh's agreed time) or `hold` (waiting for the mesh). */
+  reference: DriftReference['kind'];
+  /** The mesh names this node's clock as wrong (outside the agreed time). */
+  falseticker: boolean;
+  /** The node's clock − the agreed time, and its bound (null without a majority or with the mesh off). */
+  consensusOffsetSeconds: number | null;
+  consensusErrorSeconds: number | null;
+  /** The node's paths in the mesh (its own check, one per peer edge), and those that missed its estimate (`direct` or a peer id). */
+  meshPaths: number;
+  disagreeingPaths: string[];
+}
+
+/** The mesh's vote, as /status shows it. */
+export interface MeshStatus {
+  /** --peers: 0 = the mesh is off (and the rest is empty). */
+  peers: number;
+  /** Nodes named as wrong (the master among them, under its --name). */
+  falsetickers: string[];
+  /** How many nodes share a time (the largest group), of how many voted (the master included). */
+  agree: number;
+  of: number;
+  /** A strict majority of at least 3 agrees: drift is judged against the agreed time. */
+  majority: boolean;
+  /** The agreed time − the master's clock (e.g. −0.5 when the master is 500 ms fast); null without a majority. */
+  agreedOffsetSeconds: number | null;
+}
+
+/** What the master knows of itself and the mesh, for its own entry and the `mesh` section. */
+export interface MeshInput {
+  peers: number;
+  consensus: Consensus | undefined;
+  /** The master: its --name, address, interval and clock resolution (its error bound), ns. */
+  master: { id: string; addr: string; intervalNs: number; resolutionNs: number; view: MeshView | undefined };
 }
 
 export interface StatusDocument {
   nodes: NodeStatus[];
+  mesh: MeshStatus;
   drops: Record<string, number>;
+}
+
+const seconds = (ns: number | undefined) => (ns === undefined ? null : ns / 1e9);
+
+function meshFields(view: MeshView | undefined) {
+  return {
+    falseticker: view?.falseticker ?? false,
+    consensusOffsetSeconds: seconds(view?.consensusOffsetNs),
+    consensusErrorSeconds: seconds(view?.consensusErrorNs),
+    meshPaths: view?.paths ?? 0,
+    disagreeingPaths: [...(view?.disagreeing ?? [])],
+  };
 }
 
 /** One node's entry. */
@@ -47,6 +103,7 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
     id: n.id,
     name: n.name,
     addr: addrOf(n),
+    role: 'slave',
     state: stateOf(n),
     offsetSeconds: n.current ? n.current.offsetNs / 1e9 : null,
     errorSeconds: n.current ? n.current.errorNs / 1e9 : null,
@@ -60,6 +117,47 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
     frequencyPpm: frequency ? frequency.ppm : null,
     frequencyErrorPpm: frequency ? (frequency.hiPpm - frequency.loPpm) / 2 : null,
     driftRateAlarm: n.driftRate.raised,
+    reference: n.reference,
+    ...meshFields(n.mesh),
+  };
+}
+
+/** The master's own entry: offset 0 from itself ± its resolution; the mesh may still name it. */
+export function masterStatus(master: MeshInput['master']): NodeStatus {
+  return {
+    id: master.id,
+    name: master.id,
+    addr: master.addr,
+    role: 'master',
+    state: master.view?.falseticker ? 'falseticker' : 'ok',
+    offsetSeconds: 0,
+    errorSeconds: master.resolutionNs / 1e9,
+    rttSeconds: 0,
+    checks: 0,
+    discarded: 0,
+    lastCheckAt: null,
+    lastSeenSecondsAgo: 0,
+    intervalSeconds: master.intervalNs / 1e9,
+    overThreshold: false,
+    // Its own frequency is its reference's: nothing to measure.
+    frequencyPpm: null,
+    frequencyErrorPpm: null,
+    driftRateAlarm: false,
+    reference: 'master',
+    ...meshFields(master.view),
+  };
+}
+
+/** The `mesh` section. */
+export function meshStatus(mesh: MeshInput | undefined): MeshStatus {
+  const c = mesh?.consensus;
+  return {
+    peers: mesh?.peers ?? 0,
+    falsetickers: [...(c?.falsetickers ?? [])],
+    agree: c?.agree ?? 0,
+    of: c?.of ?? 0,
+    majority: c?.majority ?? false,
+    agreedOffsetSeconds: c?.agreed ? (c.agreed.loNs + c.agreed.hiNs) / 2e9 : null,
   };
 }
 
@@ -74,11 +172,14 @@ export function worstFirst(a: NodeStatus, b: NodeStatus): number {
   return proven(b) - proven(a) || a.id.localeCompare(b.id);
 }
 
-/** The /status document for a set of nodes and the master's drop counts. */
+/** The /status document for a set of nodes, the mesh (the master listed first while the mesh is on) and the master's drop counts. */
 export function statusDocument(
   nodes: readonly NodeState[],
   now: Instant,
   drops: Record<string, number> = {},
+  mesh?: MeshInput,
 ): StatusDocument {
-  return { drops, nodes: nodes.map((n) => nodeStatus(n, now)) };
+  const listed = nodes.map((n) => nodeStatus(n, now));
+  if (mesh && mesh.peers > 0) listed.unshift(masterStatus(mesh.master));
+  return { nodes: listed, mesh: meshStatus(mesh), drops };
 }

@@ -80,7 +80,10 @@ export interface Consensus {
   readonly majority: boolean;
   /** The agreed time's offset from the master (e.g. −500 ms when the master is 500 ms fast). */
   readonly agreed: OffsetInterval | undefined;
-  /** How many nodes agree, of how many voted (the master included). */
+  /**
+   * How many nodes share a time (the largest group, a majority or not), of how many voted (the
+   * master included).
+   */
   readonly agree: number;
   readonly of: number;
   /** Named falsetickers, master included, in the order of the input (master first). */
@@ -255,7 +258,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
       consensusErrorNs: agreed ? halfWidth(estimate) + agreedHalf : undefined,
     });
   }
-  return { majority, agreed, agree: majority ? vote.truechimers : 0, of: n, falsetickers, nodes };
+  return { majority, agreed, agree: vote.truechimers, of: n, falsetickers, nodes };
 }
 
 const NONE: readonly DisagreeingPath[] = [];

@@ -15,13 +15,25 @@ import { ErrorCodes, type ErrorCode } from '../errors.js';
 const CODES = Object.keys(ErrorCodes) as ErrorCode[];
 const CODE_INDEX = new Map<ErrorCode, number>(CODES.map((code, i) => [code, i]));
 
-/** Packs datagrams into one transferable buffer. */
-export function packBatch(datagrams: readonly Uint8Array[]): ArrayBuffer {
+/** Bytes a packed batch of these datagrams takes. */
+export function packedSize(datagrams: readonly Uint8Array[]): number {
   let bytes = 4 + 4 * datagrams.length;
   for (const d of datagrams) bytes += d.byteLength;
-  const buffer = new ArrayBuffer(bytes);
-  const view = new DataView(buffer);
-  const out = new Uint8Array(buffer);
+  return bytes;
+}
+
+/** Packs datagrams into one transferable buffer. */
+export function packBatch(datagrams: readonly Uint8Array[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(packedSize(datagrams));
+  packInto(new Uint8Array(buffer), datagrams);
+  return buffer;
+}
+
+/** Packs datagrams at the start of `out` (a region of a shared buffer); returns the bytes written. */
+export function packInto(out: Uint8Array, datagrams: readonly Uint8Array[]): number {
+  const bytes = packedSize(datagrams);
+  if (bytes > out.byteLength) throw new RangeError(`a batch of ${bytes} bytes does not fit ${out.byteLength}`);
+  const view = new DataView(out.buffer, out.byteOffset, bytes);
   view.setUint32(0, datagrams.length, true);
   let at = 4 + 4 * datagrams.length;
   for (let i = 0; i < datagrams.length; i++) {
@@ -30,18 +42,19 @@ export function packBatch(datagrams: readonly Uint8Array[]): ArrayBuffer {
     out.set(d, at);
     at += d.byteLength;
   }
-  return buffer;
+  return bytes;
 }
 
 /** The datagrams of a packed batch, as views into it (no copies). */
-export function unpackBatch(buffer: ArrayBuffer): Uint8Array[] {
-  const view = new DataView(buffer);
+export function unpackBatch(packed: ArrayBuffer | Uint8Array): Uint8Array[] {
+  const bytes = packed instanceof Uint8Array ? packed : new Uint8Array(packed);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(0, true);
   const datagrams = new Array<Uint8Array>(count);
   let at = 4 + 4 * count;
   for (let i = 0; i < count; i++) {
     const length = view.getUint32(4 + 4 * i, true);
-    datagrams[i] = new Uint8Array(buffer, at, length);
+    datagrams[i] = bytes.subarray(at, at + length);
     at += length;
   }
   return datagrams;
@@ -49,7 +62,8 @@ export function unpackBatch(buffer: ArrayBuffer): Uint8Array[] {
 
 /**
  * Where a batch handler writes its outcomes, in request order. Reply bytes go straight into the
- * transferable result buffer (`reply` hands out a view to fill), so nothing is copied twice.
+ * result buffer (`reply` hands out a view to fill), so nothing is copied twice: a buffer of its
+ * own (to be transferred), or `target`, a region of a shared arena, when one is given.
  */
 export class BatchOutput {
   private readonly view: DataView;
@@ -57,11 +71,16 @@ export class BatchOutput {
   private at: number;
   private next = 0;
 
-  constructor(private readonly requestLengths: readonly number[]) {
+  constructor(
+    private readonly requestLengths: readonly number[],
+    target?: Uint8Array,
+  ) {
     const total = requestLengths.reduce((sum, n) => sum + n, 0);
-    const buffer = new ArrayBuffer(4 + 4 * requestLengths.length + total);
-    this.view = new DataView(buffer);
-    this.bytes = new Uint8Array(buffer);
+    const size = 4 + 4 * requestLengths.length + total;
+    if (target !== undefined && target.byteLength < size)
+      throw new RangeError(`a result of up to ${size} bytes does not fit ${target.byteLength}`);
+    this.bytes = target ?? new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.view.setUint32(0, requestLengths.length, true);
     this.at = 4 + 4 * requestLengths.length;
   }
@@ -89,26 +108,27 @@ export class BatchOutput {
     this.next++;
   }
 
-  /** The result buffer; every request must have an outcome. */
-  finish(): ArrayBuffer {
+  /** The result (the bytes written); every request must have an outcome. */
+  finish(): Uint8Array {
     if (this.next !== this.requestLengths.length)
       throw new RangeError(`batch of ${this.requestLengths.length} has ${this.next} outcomes`);
-    return this.view.buffer as ArrayBuffer;
+    return this.bytes.subarray(0, this.at);
   }
 }
 
 /** Calls `each` with every outcome of a result buffer, in request order. */
 export function readResults(
-  buffer: ArrayBuffer,
+  result: ArrayBuffer | Uint8Array,
   each: (index: number, reply: Uint8Array | undefined, dropped: ErrorCode | undefined) => void,
 ): void {
-  const view = new DataView(buffer);
+  const bytes = result instanceof Uint8Array ? result : new Uint8Array(result);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(0, true);
   let at = 4 + 4 * count;
   for (let i = 0; i < count; i++) {
     const outcome = view.getInt32(4 + 4 * i, true);
     if (outcome >= 0) {
-      each(i, new Uint8Array(buffer, at, outcome), undefined);
+      each(i, bytes.subarray(at, at + outcome), undefined);
       at += outcome;
     } else {
       each(i, undefined, CODES[-outcome - 1] ?? 'SATURN_ERR_DECODE');

@@ -2,7 +2,7 @@
  * The batched lane: expensive work (Roughtime signatures) in batches on worker threads.
  *
  *   bounded queue (drops the OLDEST when full, counted)
- *     → batcher (flush at maxBatch or after flushMs; the decision is batcher.ts)
+ *     → batcher (flush when the socket is drained, at maxBatch or after flushMs; the decision is batcher.ts)
  *     → worker pool (one transferred buffer per batch each way)
  *     → the socket's sender
  *
@@ -10,7 +10,8 @@
  * every batch out in the workers.
  */
 import type { Clock, Instant, Timer } from '../clock/clock.js';
-import { packBatch, readResults } from './batch-codec.js';
+import type { ErrorCode } from '../errors.js';
+import { readResults } from './batch-codec.js';
 import { type BatchPolicy, checkBatchPolicy, decideBatch } from './batcher.js';
 import { DropCounts } from './drop-counts.js';
 import { DropOldestQueue } from './queue.js';
@@ -32,10 +33,19 @@ export interface BatchedLaneOptions {
   readonly maxBatch?: number;
   /** Longest a request waits for its batch to fill, ms (default 1; 0 = go as soon as a worker is free). */
   readonly flushMs?: number;
+  /** Cut a partial batch as soon as the socket is drained (default true; see batcher.ts). */
+  readonly cutOnDrain?: boolean;
   /** Worker threads (default 1; 0 = run the handler on the main thread). */
   readonly workers?: number;
   /** Requests the queue holds before it drops the oldest (default 8192). */
   readonly queueCapacity?: number;
+  /** Bytes of requests the queue holds before it drops the oldest (default 8 MiB). */
+  readonly queueBytes?: number;
+  /**
+   * Judges a datagram at the socket, before it is queued: a drop code refuses it there (counted
+   * by reason), undefined lets it in. Must be cheap (it runs on the receive path): a size check.
+   */
+  screen?(datagram: Buffer): ErrorCode | undefined;
   /** Compiled JS module exporting createBatchHandler. */
   readonly handlerModule: URL | string;
   /** Passed to createBatchHandler in each worker (structured clone). */
@@ -45,6 +55,9 @@ export interface BatchedLaneOptions {
   /** Told about each batch a handler failed on (its requests get no reply). */
   readonly onBatchError?: (error: Error, count: number) => void;
 }
+
+/** What a job (BatchedLane.run) made of one input: its output, or the code it was dropped with. */
+export type JobOutcome = { readonly output: Uint8Array } | { readonly dropped: ErrorCode };
 
 /** The batched lane's stage timings, in nanoseconds. */
 export interface BatchedTimings {
@@ -69,6 +82,8 @@ interface Queued {
 }
 
 const RECEIVE_SAMPLE_EVERY = 64;
+/** The queue's default byte bound: 8 MiB, some 8,000 Roughtime requests. */
+export const DEFAULT_QUEUE_BYTES = 8 << 20;
 
 export class BatchedLane {
   readonly timings: BatchedTimings = {
@@ -86,10 +101,14 @@ export class BatchedLane {
   failed = 0;
   batches = 0;
   private batchedRequests = 0;
+  /** Jobs (run()) out in the pool. */
+  private jobs = 0;
   private pushed = 0;
   private readonly queue: DropOldestQueue<Queued>;
   private timer: Timer | undefined;
   private timerExpired = false;
+  /** No datagram has arrived since the socket last had none waiting. */
+  private drainedSocket = false;
   private draining = false;
   private drained: (() => void) | undefined;
 
@@ -100,16 +119,27 @@ export class BatchedLane {
     private readonly clock: Clock,
     private readonly socket: () => UdpSocket,
   ) {
-    this.queue = new DropOldestQueue<Queued>(options.queueCapacity ?? 8192);
+    this.queue = new DropOldestQueue<Queued>(
+      options.queueCapacity ?? 8192,
+      options.queueBytes ?? DEFAULT_QUEUE_BYTES,
+      (item) => item.datagram.byteLength,
+    );
   }
 
   /** Starts the workers; `socket` is the sender replies go to (bound after the lane exists). */
   static async start(options: BatchedLaneOptions, clock: Clock, socket: () => UdpSocket): Promise<BatchedLane> {
-    const policy = checkBatchPolicy({ maxBatch: options.maxBatch ?? 64, flushMs: options.flushMs ?? 1 });
+    const policy = checkBatchPolicy({
+      maxBatch: options.maxBatch ?? 64,
+      flushMs: options.flushMs ?? 1,
+      cutOnDrain: options.cutOnDrain ?? true,
+    });
     const executor = await startWorkerPool({
       handlerModule: options.handlerModule,
       init: options.handlerInit,
       workers: options.workers ?? 1,
+      // Replies are sent straight from the shared result region; a send the socket queues reads
+      // it later, so the region is not written again until the send queue is empty.
+      resultsReusable: () => socket().sendQueueCount() === 0,
     });
     return new BatchedLane(options, policy, executor, clock, socket);
   }
@@ -117,6 +147,11 @@ export class BatchedLane {
   /** Requests waiting in the queue. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Bytes of the requests waiting in the queue. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
   }
 
   /** Requests pushed out of the full queue, unanswered. */
@@ -132,13 +167,50 @@ export class BatchedLane {
     this.executor.broadcast(message);
   }
 
-  /** Takes one request into the queue (dropping the oldest if full). */
+  /**
+   * The socket has no more datagrams waiting: what is queued is all there is for now, so a
+   * partial batch leaves (for an idle worker) instead of waiting out the flush timer.
+   */
+  socketDrained(): void {
+    this.drainedSocket = true;
+    this.pump();
+  }
+
+  /** Takes one request into the queue (dropping the oldest if full), unless the screen refuses it. */
   push(datagram: Buffer, from: Peer, receivedAt: Instant): void {
+    this.drainedSocket = false;
+    const refused = this.options.screen?.(datagram);
+    if (refused !== undefined) {
+      this.dropped.add(refused);
+      return;
+    }
     this.queue.push({ datagram, from, receivedAt });
     this.pump();
     if (++this.pushed % RECEIVE_SAMPLE_EVERY === 0) {
       this.timings.receive.record(Number(this.clock.monotonic() - receivedAt.mono));
     }
+  }
+
+  /**
+   * Runs a job on the worker pool outside the request path: `inputs` go to the handler as one
+   * batch (with `meta`), and its outcomes come back here instead of to the socket (a client
+   * verifying answers off the main thread). Jobs do not queue behind requests; the pool takes
+   * them at once. Resolves with one outcome per input, or rejects when the handler failed.
+   */
+  run(inputs: readonly Uint8Array[], meta: unknown): Promise<JobOutcome[]> {
+    return new Promise((resolve, reject) => {
+      this.jobs++;
+      this.executor.submit(inputs, meta, (result) => {
+        this.jobs--;
+        this.pump();
+        if (result instanceof Error) return reject(result);
+        const outcomes: JobOutcome[] = [];
+        readResults(result.output, (_, output, code) =>
+          outcomes.push(output !== undefined ? { output: new Uint8Array(output) } : { dropped: code! }),
+        );
+        resolve(outcomes);
+      });
+    });
   }
 
   /** Flushes everything queued, waits for every batch out, and stops the workers. */
@@ -159,6 +231,7 @@ export class BatchedLane {
         queued: queue.length,
         freeSlots: executor.freeSlots(),
         timerExpired: this.timerExpired,
+        socketDrained: this.drainedSocket,
         draining: this.draining,
         idleWorkers: executor.idleWorkers(),
       });
@@ -176,7 +249,7 @@ export class BatchedLane {
       this.timer?.cancel();
       this.timer = undefined;
     }
-    if (this.draining && queue.length === 0 && executor.inFlight() === 0) this.drained?.();
+    if (this.draining && queue.length === 0 && executor.inFlight() === 0 && this.jobs === 0) this.drained?.();
   }
 
   private dispatch(items: Queued[]): void {
@@ -187,7 +260,11 @@ export class BatchedLane {
     const meta = this.options.prepare?.({ dispatchedAt, oldestReceivedAt, count: items.length });
     this.batches++;
     this.batchedRequests += items.length;
-    this.executor.submit(packBatch(items.map((item) => item.datagram)), meta, (result) => this.onResult(items, result));
+    this.executor.submit(
+      items.map((item) => item.datagram),
+      meta,
+      (result) => this.onResult(items, result),
+    );
   }
 
   private onResult(items: Queued[], result: BatchDone | Error): void {

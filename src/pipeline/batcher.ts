@@ -1,9 +1,12 @@
 /**
- * The batching policy, as a pure decision: given what is queued, whether the flush timer has
- * run out, how many worker slots are free and whether the pipeline is draining, say how many
- * requests leave now. A batch leaves when it is full (`maxBatch`), when its oldest request has
- * waited `flushMs`, or at once while draining; never while every worker slot is busy (requests
- * then wait in the bounded queue, which is where overload is shed).
+ * The batching policy, as a pure decision: given what is queued, whether the socket has more
+ * datagrams waiting, whether the flush timer has run out, how many worker slots are free and
+ * whether the pipeline is draining, say how many requests leave now. A batch leaves when it is
+ * full (`maxBatch`), when the socket is drained (every datagram that had arrived has been read:
+ * as Go's Roughtime server signs what it has read, with no timer, so a large maxBatch never
+ * costs latency or throughput at low concurrency), when its oldest request has waited `flushMs`
+ * (a bound, should the socket never drain), or at once while draining; never while every worker
+ * slot is busy (requests then wait in the bounded queue, which is where overload is shed).
  *
  * A partial batch (timer run out, or flushMs 0) leaves only for an idle worker when the caller
  * says how many there are: a worker already running a batch would only start it after that one,
@@ -15,6 +18,8 @@ export interface BatchPolicy {
   readonly maxBatch: number;
   /** Longest a request waits for its batch to fill, in milliseconds; 0 = leave as soon as a worker is free. */
   readonly flushMs: number;
+  /** Cut a partial batch when the socket is drained (default true; false waits for maxBatch or flushMs). */
+  readonly cutOnDrain?: boolean;
 }
 
 export interface BatcherState {
@@ -22,6 +27,8 @@ export interface BatcherState {
   readonly freeSlots: number;
   /** The flush timer armed when the oldest queued request arrived has run out. */
   readonly timerExpired: boolean;
+  /** The socket had no more datagrams waiting after the last one queued (default false). */
+  readonly socketDrained?: boolean;
   readonly draining: boolean;
   /** Workers running nothing; when given, a partial batch waits for one (see above). */
   readonly idleWorkers?: number;
@@ -52,7 +59,8 @@ export function decideBatch(policy: BatchPolicy, state: BatcherState): BatchDeci
   if (state.queued === 0 || state.freeSlots === 0) return IDLE;
   if (state.queued >= policy.maxBatch || state.draining)
     return { kind: 'flush', take: Math.min(state.queued, policy.maxBatch) };
-  if (state.timerExpired || policy.flushMs === 0) {
+  const drained = state.socketDrained === true && policy.cutOnDrain !== false;
+  if (state.timerExpired || drained || policy.flushMs === 0) {
     // A worker freeing up calls again.
     if (state.idleWorkers !== undefined && state.idleWorkers === 0) return IDLE;
     return { kind: 'flush', take: state.queued };

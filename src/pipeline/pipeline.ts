@@ -8,7 +8,7 @@
  *     │                is built with the instant of the send (saturn legs: nothing is added to
  *     │                the delays they measure, and they never wait behind signatures)
  *     └─ batched lane: bounded queue (drops the OLDEST when full, counted)
- *                        → batcher (flush at maxBatch or after flushMs; see batcher.ts)
+ *                        → batcher (flush when the socket is drained, at maxBatch or after flushMs; see batcher.ts)
  *                        → worker pool (worker_threads; one transferred buffer per batch each way)
  *                        → sender (bounded send queue) → socket
  *
@@ -19,6 +19,7 @@
  *     lanes: {
  *       fast: { handle(datagram, from, receivedAt, send) { send(from, (sentAt) => reply) } },   // instants: { wall, mono }
  *       batched: { maxBatch: 64, flushMs: 1, workers: 2, queueCapacity: 8192,
+ *                  queueBytes: 8 << 20, screen: (datagram) => code | undefined,   // refused at the socket, counted
  *                  handlerModule: new URL('./my-handler.js', import.meta.url), handlerInit: {...},
  *                  prepare: ({ dispatchedAt, oldestReceivedAt, count }) => meta },   // per batch, main thread
  *     },
@@ -33,13 +34,14 @@
  * Every queue is bounded: overload sheds at the edge and is counted, memory never grows.
  * Nothing accepted into the queue before close() is lost by close().
  */
-import type { Clock } from '../clock/clock.js';
-import { BatchedLane, type BatchedLaneOptions } from './batched-lane.js';
-import { type FastLane, type FastSend, fastSendFor, sendStamped } from './fast-lane.js';
+import type { Clock, Instant } from '../clock/clock.js';
+import { BatchedLane, type BatchedLaneOptions, type JobOutcome } from './batched-lane.js';
+import { type FastLane, type Reply, fastSendFor, sendStamped } from './fast-lane.js';
+import type { Peer } from './udp-socket.js';
 import { DurationHistogram, type StageSummary } from './stats.js';
 import { UdpSocket } from './udp-socket.js';
 
-export type { BatchDispatch } from './batched-lane.js';
+export type { BatchDispatch, JobOutcome } from './batched-lane.js';
 export type { FastLane, FastSend, Reply } from './fast-lane.js';
 export type { Peer } from './udp-socket.js';
 
@@ -61,6 +63,8 @@ export interface PipelineStats {
   readonly received: number;
   readonly answered: number;
   readonly queued: number;
+  /** Bytes of the requests in the queue (bounded by the lane's queueBytes). */
+  readonly queuedBytes: number;
   /** Load shed without looking at the request, by where. */
   readonly shed: { readonly queueFull: number; readonly sendQueueFull: number; readonly routedAway: number };
   /** Requests a handler declined, by reason (error code's short name). */
@@ -80,8 +84,16 @@ export interface Pipeline {
   readonly address: { readonly host: string; readonly port: number };
   /** The live per-stage histograms (metrics export them; stats() summarises them). */
   readonly timings: Readonly<Record<StageName, DurationHistogram>>;
-  /** Sends a datagram of the program's own accord (a slave opening a check), stamped at the send. */
-  send: FastSend;
+  /**
+   * Sends a datagram of the program's own accord (a slave opening a check, a client's request),
+   * stamped at the send; says whether the socket took it and the instant of the send.
+   */
+  send(to: Peer, reply: Reply): { readonly sent: boolean; readonly sentAt: Instant };
+  /**
+   * Runs a job on the batched lane's workers (see BatchedLane.run): outcomes come back here, not
+   * to the socket. RangeError without a batched lane.
+   */
+  run(inputs: readonly Uint8Array[], meta: unknown): Promise<JobOutcome[]>;
   broadcast(message: unknown): void;
   stats(): PipelineStats;
   /** Drains and closes; resolves with the final stats. Safe to call twice. */
@@ -101,7 +113,8 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   let routedAway = 0;
   const countFastReply = () => void fastAnswered++;
 
-  socket = await UdpSocket.bind(
+  socket = await bindOrStop(
+    batched,
     options.listenAddr,
     clock,
     (datagram, from, receivedAt) => {
@@ -120,7 +133,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
         routedAway++;
       }
     },
-    { maxSendQueue: options.maxSendQueue, receiveBufferBytes: options.receiveBufferBytes },
+    {
+      maxSendQueue: options.maxSendQueue,
+      receiveBufferBytes: options.receiveBufferBytes,
+      onDrained: batched === undefined ? undefined : () => batched.socketDrained(),
+    },
   );
   const edge = socket;
   const idle = new DurationHistogram();
@@ -133,6 +150,7 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
     received,
     answered: fastAnswered + (batched?.answered ?? 0),
     queued: batched?.queued ?? 0,
+    queuedBytes: batched?.queuedBytes ?? 0,
     shed: { queueFull: batched?.shed ?? 0, sendQueueFull: edge.sendShed, routedAway },
     dropped: batched?.dropped.snapshot() ?? {},
     failed: batched?.failed ?? 0,
@@ -149,7 +167,11 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
   return {
     address: edge.address,
     timings,
-    send: (to, reply) => void sendStamped(edge, clock, to, reply),
+    send: (to, reply) => sendStamped(edge, clock, to, reply),
+    run: (inputs, meta) => {
+      if (batched === undefined) throw new RangeError('this pipeline has no batched lane to run jobs on');
+      return batched.run(inputs, meta);
+    },
     broadcast: (message) => batched?.broadcast(message),
     stats,
     close: () =>
@@ -162,4 +184,21 @@ export async function createPipeline(options: PipelineOptions): Promise<Pipeline
         return stats();
       })()),
   };
+}
+
+/**
+ * Binds the socket; on failure stops the lane's workers first (they would keep the process
+ * alive after the caller has given up) and throws the bind error as it is, for the caller to
+ * turn into one sentence naming its option (service/listen.ts).
+ */
+async function bindOrStop(
+  batched: BatchedLane | undefined,
+  ...args: Parameters<typeof UdpSocket.bind>
+): Promise<UdpSocket> {
+  try {
+    return await UdpSocket.bind(...args);
+  } catch (error) {
+    await batched?.drain();
+    throw error;
+  }
 }

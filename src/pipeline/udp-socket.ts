@@ -18,6 +18,19 @@ export interface Peer {
 
 export type ReceiveHandler = (datagram: Buffer, from: Peer, receivedAt: Instant) => void;
 
+export interface UdpSocketOptions {
+  /** Datagrams the socket may hold unsent before replies are shed (default 4096). */
+  readonly maxSendQueue?: number;
+  /** SO_RCVBUF to ask for, bytes (default: the system's). */
+  readonly receiveBufferBytes?: number;
+  /**
+   * Called once after each burst of datagrams, when the socket has none left waiting: libuv
+   * reads every ready datagram in one poll phase, delivering each at once, and this runs right
+   * after that phase (setImmediate: an I/O phase, not a timer).
+   */
+  readonly onDrained?: () => void;
+}
+
 export class UdpSocket {
   private receiving = true;
   /** Replies not sent because the send queue was full. */
@@ -36,7 +49,7 @@ export class UdpSocket {
     addr: { host: string; port: number },
     clock: Clock,
     onDatagram: ReceiveHandler,
-    options: { maxSendQueue?: number; receiveBufferBytes?: number } = {},
+    options: UdpSocketOptions = {},
   ): Promise<UdpSocket> {
     const socket = createSocket({ type: isIP(addr.host) === 6 ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
@@ -53,10 +66,20 @@ export class UdpSocket {
             // The kernel caps it (net.core.rmem_max); the default still works.
           }
         }
+        const onDrained = options.onDrained;
+        let burst = false;
+        const endOfBurst = (): void => {
+          burst = false;
+          if (edge.receiving) onDrained!();
+        };
         socket.on('message', (datagram, from) => {
           const receivedAt = clock.read();
           // RemoteInfo is a Peer (address, port) with more fields the pipeline does not pass on.
           if (edge.receiving) onDatagram(datagram, from, receivedAt);
+          if (onDrained !== undefined && !burst) {
+            burst = true;
+            setImmediate(endOfBurst);
+          }
         });
         resolve(edge);
       });

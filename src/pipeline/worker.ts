@@ -6,11 +6,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BatchHandler, BatchHandlerFactory } from './batch-handler.js';
 import { runBatch } from './batch-runner.js';
-import type { ToMain, ToWorker } from './worker-protocol.js';
+import type { ToMain, ToWorker, WorkerStart } from './worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pipeline worker started outside a worker thread');
-const { handlerModule, init } = workerData as { handlerModule: string; init: unknown };
+const { handlerModule, init, arena, results, regionBytes } = workerData as WorkerStart;
 const factory = ((await import(handlerModule)) as { createBatchHandler: BatchHandlerFactory }).createBatchHandler;
 const handler: BatchHandler = await factory(init);
 
@@ -20,8 +20,23 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   try {
-    const { output, computeNs } = runBatch(handler, message.input, message.meta);
-    port.postMessage({ kind: 'done', id: message.id, output, computeNs } satisfies ToMain, [output]);
+    if ('input' in message) {
+      const { output, computeNs } = runBatch(handler, message.input, message.meta);
+      const buffer = output.buffer as ArrayBuffer;
+      port.postMessage({ kind: 'done', id: message.id, output: buffer, computeNs } satisfies ToMain, [buffer]);
+    } else {
+      const at = message.region * regionBytes;
+      const input = new Uint8Array(arena, at, message.length);
+      const target = new Uint8Array(results, at, regionBytes);
+      const { output, computeNs } = runBatch(handler, input, message.meta, target);
+      port.postMessage({
+        kind: 'done',
+        id: message.id,
+        region: message.region,
+        length: output.byteLength,
+        computeNs,
+      } satisfies ToMain);
+    }
   } catch (error) {
     port.postMessage({
       kind: 'failed',

@@ -3,10 +3,11 @@ import type { ErrorCode } from '../errors.js';
 import { type CheckOutcome, estimateCheck } from '../estimate/check.js';
 import { type Sample, sampleFrom } from '../estimate/sample.js';
 import { TokenBuckets } from '../util/rate-limit.js';
-import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import { encodeMessage } from '../wire/codec.js';
 import type { Envelope } from '../wire/envelope.js';
 import { constantTimeEqual } from '../wire/mac.js';
-import { NONCE_BYTES, REPORT_MIN_BYTES, type Report } from '../wire/messages.js';
+import { NONCE_BYTES, type PeerAddress, type PeerResult, REPORT_MIN_BYTES, type Report } from '../wire/messages.js';
+import { type Opened, openDatagram } from './open.js';
 import { type RandomBytes, cryptoRandom } from '../wire/random.js';
 import { CookieJar, type CookieJarOptions } from './cookies.js';
 import type { Outgoing } from './outgoing.js';
@@ -29,6 +30,10 @@ export const RESPONDER_DROP_CODES: readonly ErrorCode[] = [
   'SATURN_ERR_FLEET_FULL',
 ];
 
+/** Peer results taken from one leg 0, and peers sent in one Result, at most. */
+export const MAX_PEER_RESULTS = 16;
+const MAX_PEERS_IN_RESULT = 16;
+
 /** Samples per check when the options do not say (--rounds). */
 export const DEFAULT_ROUNDS = 5;
 
@@ -44,6 +49,8 @@ export interface FinishedCheck {
   intervalNs: number;
   /** When the last leg was received. */
   at: Instant;
+  /** What the initiator reported in leg 0 about the peers it checked (the mesh); empty when none. */
+  peerResults: readonly PeerResult[];
   /** The check's samples in order (for diagnostics and the accuracy bench). */
   samples: readonly Sample[];
   outcome: CheckOutcome | { ok: false; code: 'SATURN_ERR_CLOCK_STEP' | 'SATURN_ERR_STALLED'; detail: string };
@@ -62,13 +69,20 @@ export type ResponderOutcome =
   | { kind: 'drop'; code: ErrorCode; keyId?: number }
   | { kind: 'reply'; reply: Outgoing; duplicate?: boolean }
   /** The last leg: the caller folds the check into its history and concludes with a verdict. */
-  | { kind: 'finished'; finished: FinishedCheck; conclude(verdict: Verdict | undefined): Outgoing };
+  | {
+      kind: 'finished';
+      finished: FinishedCheck;
+      /** The Result: the verdict, and from a master the peers the initiator checks next (as many as fit). */
+      conclude(verdict: Verdict | undefined, peers?: readonly PeerAddress[]): Outgoing;
+    };
 
 /** The default of CheckResponderOptions.sourceRate: checks one source may open per second. */
 export const DEFAULT_SOURCE_RATE = 50;
 
 export interface CheckResponderOptions extends SessionTableOptions {
   envelope: Envelope;
+  /** This node's name, told in every Result (who was measured). */
+  nodeId?: string;
   /**
    * Checks one source (an IPv4 address, or an IPv6 /64) may open per second, with bursts of
    * twice this (default 50: room for a few hundred slaves behind one NAT at a 10 s interval).
@@ -99,6 +113,7 @@ interface Session {
   keyId: number;
   nodeId: string;
   intervalNs: number;
+  peerResults: readonly PeerResult[];
   /** The leg the next fresh Report must carry. */
   expectedLeg: number;
   /** Bytes 0-15: the nonce of the last Report processed (to recognise its copies); 16-31: the nonce of the last Response sent (the next Report must echo it). */
@@ -132,6 +147,7 @@ export const DEFAULT_MAX_HOLD_NS = 50_000_000;
  */
 export class CheckResponder {
   private readonly envelope: Envelope;
+  private readonly nodeId: string;
   private readonly rounds: number;
   private readonly resolutionNs: number;
   private readonly maxHoldNs: number;
@@ -145,6 +161,7 @@ export class CheckResponder {
 
   constructor(options: CheckResponderOptions) {
     this.envelope = options.envelope;
+    this.nodeId = options.nodeId ?? '';
     this.rounds = options.rounds ?? DEFAULT_ROUNDS;
     if (!Number.isInteger(this.rounds) || this.rounds < 1 || this.rounds > 64) {
       throw new RangeError(`rounds must be an integer from 1 to 64, got ${options.rounds}`);
@@ -166,10 +183,24 @@ export class CheckResponder {
    */
   handle(datagram: Uint8Array, ip: string, port: number, receivedAt: Instant, masterSteps: number): ResponderOutcome {
     if (datagram.length < REPORT_MIN_BYTES) return { kind: 'drop', code: 'SATURN_ERR_SHORT_PACKET' };
-    const opened = this.envelope.open(datagram);
+    return this.handleOpened(openDatagram(this.envelope, datagram), datagram.length, ip, port, receivedAt, masterSteps);
+  }
+
+  /**
+   * Handles an opened Report of `datagramBytes` (a node running both sides opens each datagram
+   * once; the caller has checked REPORT_MIN_BYTES).
+   */
+  handleOpened(
+    opened: Opened,
+    datagramBytes: number,
+    ip: string,
+    port: number,
+    receivedAt: Instant,
+    masterSteps: number,
+  ): ResponderOutcome {
+    if (datagramBytes < REPORT_MIN_BYTES) return { kind: 'drop', code: 'SATURN_ERR_SHORT_PACKET' };
     if (!opened.ok) return { kind: 'drop', code: opened.code, keyId: opened.keyId };
-    const message = decodeMessage(opened.payload);
-    if (!message) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
+    const message = opened.message;
     if (message.kind !== 'report') return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     if (message.nonce.length !== NONCE_BYTES) return { kind: 'drop', code: 'SATURN_ERR_DECODE' };
     // The node id names the slave in logs, alerts and metrics: it must be a sensible name.
@@ -198,7 +229,7 @@ export class CheckResponder {
     session.ip = ip;
     session.port = port;
     this.sessions.touch(message.session, session, receivedAt.mono);
-    return this.advance(session, message, datagram.length, ip, port, receivedAt, masterSteps);
+    return this.advance(session, message, datagramBytes, ip, port, receivedAt, masterSteps);
   }
 
   private open(
@@ -239,6 +270,7 @@ export class CheckResponder {
       keyId,
       nodeId: report.nodeId,
       intervalNs: report.intervalNs,
+      peerResults: report.peerResults.slice(0, MAX_PEER_RESULTS),
       expectedLeg: 1,
       nonces,
       sentAt: undefined,
@@ -285,6 +317,7 @@ export class CheckResponder {
     const finished: FinishedCheck = {
       nodeId: session.nodeId,
       intervalNs: session.intervalNs,
+      peerResults: session.peerResults,
       ip,
       port,
       at: receivedAt,
@@ -296,8 +329,9 @@ export class CheckResponder {
           : estimateCheck(session.samples, this.resolutionNs),
     };
     const cookie = this.cookies.mint(ip, receivedAt.mono);
-    const conclude = (verdict: Verdict | undefined): Outgoing => {
+    const conclude = (verdict: Verdict | undefined, peers: readonly PeerAddress[] = []): Outgoing => {
       let reason = finished.outcome.ok ? '' : finished.outcome.detail;
+      let fitting = peers.slice(0, MAX_PEERS_IN_RESULT);
       let bytes: Uint8Array;
       for (;;) {
         bytes = this.envelope.seal(
@@ -312,12 +346,16 @@ export class CheckResponder {
             samples: verdict?.samples ?? 0,
             reason,
             cookie,
+            responderId: this.nodeId,
+            peers: fitting,
           }),
           session.keyId,
         );
-        // No reply larger than its request: the one free-length field, the reason, is cut to fit.
-        if (bytes.length <= requestBytes || reason === '') break;
-        reason = reason.slice(0, Math.max(0, reason.length - (bytes.length - requestBytes)));
+        // No reply larger than its request: peers are left out, then the reason is cut, to fit.
+        if (bytes.length <= requestBytes) break;
+        if (fitting.length > 0) fitting = fitting.slice(0, -1);
+        else if (reason !== '') reason = reason.slice(0, Math.max(0, reason.length - (bytes.length - requestBytes)));
+        else break;
       }
       session.cachedReply = bytes;
       return { build: () => bytes };

@@ -1,19 +1,20 @@
 /**
- * The UDP Roughtime client: the one file here that touches sockets. A query sends a fresh
- * request per attempt, waits with the spec's backoff, and accepts only an answer that verifies
- * against one of its outstanding requests. Invalid answers (greasing, forgeries, stale replies)
- * are rejected and counted, and the query tries again; they are never trusted.
+ * The UDP Roughtime client. A query sends a fresh request per attempt, waits with the spec's
+ * backoff, and accepts only an answer that verifies against one of its outstanding requests.
+ * Invalid answers (greasing, forgeries, stale replies) are rejected and counted, and the query
+ * tries again; they are never trusted. Its datagrams go through the pipeline (client-edge.ts):
+ * sends and receipts are stamped at the socket, and answers are verified on a worker thread.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Clock, Nanos, OffsetNs, Timer } from '../clock/clock.js';
+import type { Clock, Instant, Nanos, OffsetNs, Timer } from '../clock/clock.js';
 import { SaturnError } from '../errors.js';
 import { retryDelayMs, type BackoffOptions } from '../util/backoff.js';
 import { nonceSource, runChain, type ChainOutcome, type NonceSource } from './chain.js';
 import { buildRequest } from './request.js';
 import type { RoughtimeServer } from './server-list.js';
-import { verifyResponse, type VerifyResult } from './verify.js';
+import { RoughtimeClientEdge, type AddressFamily } from './client-edge.js';
+import type { VerifyResult } from './verify.js';
 import { GOOGLE, RFC } from './versions.js';
 
 export interface QueryOptions {
@@ -26,6 +27,8 @@ export interface QueryOptions {
   /** Nonces per attempt; default random (chains pass one derived from the previous answer). */
   readonly nonces?: NonceSource;
   readonly signal?: AbortSignal;
+  /** The pipeline edge to send and verify through; default: one opened for this query and closed after. */
+  readonly edge?: RoughtimeClientEdge;
 }
 
 /** A verified answer and what it says about the local clock. */
@@ -53,38 +56,49 @@ export interface QueryAnswer {
 interface Outstanding {
   readonly request: Uint8Array;
   readonly rand: Uint8Array | undefined;
-  readonly sentNs: Nanos;
+  /** The send, stamped at the socket. */
+  readonly sentAt: Instant;
 }
 
-async function resolve(host: string): Promise<{ address: string; type: 'udp4' | 'udp6' }> {
+async function resolve(host: string): Promise<{ address: string; type: AddressFamily }> {
   const literal = isIP(host);
   if (literal !== 0) return { address: host, type: literal === 6 ? 'udp6' : 'udp4' };
   const found = await lookup(host);
   return { address: found.address, type: found.family === 6 ? 'udp6' : 'udp4' };
 }
 
-function connect(socket: Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolveConnect, reject) => {
-    socket.once('error', reject);
-    socket.connect(port, address, () => {
-      socket.off('error', reject);
-      resolveConnect();
-    });
-  });
+/** Runs `fn` with the given edge, or with one opened for it and closed after. */
+async function withEdge<T>(options: QueryOptions, fn: (edge: RoughtimeClientEdge) => Promise<T>): Promise<T> {
+  if (options.edge !== undefined) return fn(options.edge);
+  const edge = await RoughtimeClientEdge.open(options.clock);
+  try {
+    return await fn(edge);
+  } finally {
+    await edge.close();
+  }
 }
 
 /** Queries one server; throws SaturnError RT_TIMEOUT when no valid answer came in any attempt. */
-export async function queryServer(server: RoughtimeServer, options: QueryOptions): Promise<QueryAnswer> {
+export function queryServer(server: RoughtimeServer, options: QueryOptions): Promise<QueryAnswer> {
+  return withEdge(options, (edge) => queryThrough(edge, server, options));
+}
+
+async function queryThrough(
+  edge: RoughtimeClientEdge,
+  server: RoughtimeServer,
+  options: QueryOptions,
+): Promise<QueryAnswer> {
   const { clock, attempts: maxAttempts = 3, backoff, signal } = options;
   const nonces = options.nonces ?? nonceSource(undefined);
   const family = server.versions === 'google' ? GOOGLE : RFC;
   const { address, type } = await resolve(server.host);
-  const socket = createSocket({ type });
+  await edge.ready(type);
+  const peer = { address, port: server.port };
   const outstanding: Outstanding[] = [];
   const rejected: string[] = [];
   let attempts = 0;
+  let stopListening = (): void => undefined;
   try {
-    await connect(socket, server.port, address);
     return await new Promise<QueryAnswer>((settle, fail) => {
       let timer: Timer | undefined;
       let done = false;
@@ -118,36 +132,48 @@ export async function queryServer(server: RoughtimeServer, options: QueryOptions
           nonce,
           serverPublicKey: server.versions === 'google' ? undefined : server.publicKey,
         });
-        outstanding.push({ request, rand, sentNs: clock.now() });
-        // A send error (ICMP unreachable on a connected socket) is just another unanswered attempt.
-        socket.send(request, () => undefined);
+        // A send the socket refuses is just another unanswered attempt.
+        const { sentAt } = edge.send(type, peer, request);
+        outstanding.push({ request, rand, sentAt });
         timer?.cancel();
         timer = clock.setTimer(retryDelayMs(attempts, backoff) * 1e6, attempt);
       };
-      socket.on('error', () => undefined);
-      socket.on('message', (response) => {
-        const receivedNs = clock.now();
-        let reason = 'answer matches no outstanding request';
+      const onAnswer = async (response: Uint8Array, receivedAt: Instant): Promise<void> => {
         // Newest first: after retries, the latest request is the likeliest to be answered.
-        for (let i = outstanding.length - 1; i >= 0; i--) {
-          const sent = outstanding[i]!;
-          const result = verifyResponse({ request: sent.request, response, publicKey: server.publicKey });
-          if (result.valid) {
-            finish(undefined, answerOf(server, sent, new Uint8Array(response), result, receivedNs, attempts, rejected));
-            return;
-          }
-          if (i === outstanding.length - 1) reason = result.reason ?? reason;
+        const candidates = [...outstanding].reverse();
+        let verdicts: VerifyResult[];
+        try {
+          verdicts = await edge.verify(
+            candidates.map((sent) => ({ request: sent.request, response, publicKey: server.publicKey })),
+          );
+        } catch (error) {
+          finish(error);
+          return;
         }
-        rejected.push(reason);
+        if (done) return;
+        const valid = verdicts.findIndex((v) => v.valid);
+        if (valid >= 0) {
+          finish(
+            undefined,
+            answerOf(server, candidates[valid]!, response, verdicts[valid]!, receivedAt, attempts, rejected),
+          );
+          return;
+        }
+        rejected.push(verdicts[0]?.reason ?? 'answer matches no outstanding request');
         // Greasing servers answer invalidly now and then: ask again at once rather than wait out the timer.
         attempt();
+      };
+      stopListening = edge.listen((datagram, from, receivedAt) => {
+        // Only the server's own address answers (what a connected socket would accept).
+        if (done || from.port !== peer.port || from.address !== peer.address) return;
+        void onAnswer(new Uint8Array(datagram), receivedAt);
       });
       signal?.addEventListener('abort', onAbort);
       if (signal?.aborted) onAbort();
       else attempt();
     });
   } finally {
-    socket.close();
+    stopListening();
   }
 }
 
@@ -156,12 +182,13 @@ function answerOf(
   sent: Outstanding,
   response: Uint8Array,
   result: VerifyResult,
-  receivedNs: Nanos,
+  receivedAt: Instant,
   attempts: number,
   rejected: string[],
 ): QueryAnswer {
-  const rttNs = Number(receivedNs - sent.sentNs);
-  const localMiddleNs = sent.sentNs + BigInt(Math.round(rttNs / 2));
+  // The round trip is an age (monotonic); the middle of the exchange is read on the wall clock.
+  const rttNs = Number(receivedAt.mono - sent.sentAt.mono);
+  const localMiddleNs = sent.sentAt.wall + BigInt(Math.round(rttNs / 2));
   const offsetNs = Number(localMiddleNs - result.midpNs!);
   const uncertaintyNs = result.radiNs! + rttNs / 2;
   return {
@@ -170,8 +197,8 @@ function answerOf(
     response,
     rand: sent.rand,
     result,
-    sentNs: sent.sentNs,
-    receivedNs,
+    sentNs: sent.sentAt.wall,
+    receivedNs: receivedAt.wall,
     rttNs,
     attempts,
     rejected: [...rejected],
@@ -187,9 +214,11 @@ export function queryChain(
   options: QueryOptions,
 ): Promise<ChainOutcome<RoughtimeServer> & { readonly answers: readonly QueryAnswer[] }> {
   const answers: QueryAnswer[] = [];
-  return runChain(servers, async (server, nonces) => {
-    const answer = await queryServer(server, { ...options, nonces });
-    answers.push(answer);
-    return answer;
-  }).then((outcome) => ({ ...outcome, answers }));
+  return withEdge(options, (edge) =>
+    runChain(servers, async (server, nonces) => {
+      const answer = await queryServer(server, { ...options, nonces, edge });
+      answers.push(answer);
+      return answer;
+    }).then((outcome) => ({ ...outcome, answers })),
+  );
 }

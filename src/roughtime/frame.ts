@@ -24,13 +24,20 @@ export function frame(message: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The message inside a framed packet; the length field must match the packet exactly. */
+/** The message inside a framed packet; the length field must match the packet exactly. Throws SATURN_ERR_RT_MALFORMED. */
 export function unframe(packet: Uint8Array): Uint8Array {
-  if (!isFramed(packet)) throw malformed('packet does not start with ROUGHTIM');
+  const message = readFramed(packet);
+  if (typeof message === 'string') throw malformed(message);
+  return message;
+}
+
+/** As unframe, but returns the reason (one sentence) instead of throwing. */
+export function readFramed(packet: Uint8Array): Uint8Array | string {
+  if (!isFramed(packet)) return 'packet does not start with ROUGHTIM';
   if (packet.byteLength < FRAME_HEADER_BYTES)
-    throw malformed(`packet of ${packet.byteLength} bytes is shorter than the frame header`);
+    return `packet of ${packet.byteLength} bytes is shorter than the frame header`;
   const length = new DataView(packet.buffer, packet.byteOffset, FRAME_HEADER_BYTES).getUint32(8, true);
   const actual = packet.byteLength - FRAME_HEADER_BYTES;
-  if (length !== actual) throw malformed(`frame says the message is ${length} bytes but ${actual} follow`);
+  if (length !== actual) return `frame says the message is ${length} bytes but ${actual} follow`;
   return packet.subarray(FRAME_HEADER_BYTES);
 }

@@ -26,26 +26,32 @@ export class RtMessage {
 
   /** Parses a message, checking count, offsets, alignment and tag order; throws SATURN_ERR_RT_MALFORMED. */
   static parse(bytes: Uint8Array, what = 'message'): RtMessage {
+    const message = RtMessage.read(bytes, what);
+    if (typeof message === 'string') throw malformed(message);
+    return message;
+  }
+
+  /** As parse, but returns the reason (one sentence) instead of throwing: for paths that judge every packet. */
+  static read(bytes: Uint8Array, what = 'message'): RtMessage | string {
     const length = bytes.byteLength;
-    if (length < 4) throw malformed(`${what} is ${length} bytes, shorter than its tag count`);
-    if (length % 4 !== 0) throw malformed(`${what} length ${length} is not a multiple of 4`);
+    if (length < 4) return `${what} is ${length} bytes, shorter than its tag count`;
+    if (length % 4 !== 0) return `${what} length ${length} is not a multiple of 4`;
     const view = new DataView(bytes.buffer, bytes.byteOffset, length);
     const count = view.getUint32(0, true);
     if (count === 0) {
-      if (length !== 4) throw malformed(`${what} has no tags but ${length - 4} bytes of values`);
+      if (length !== 4) return `${what} has no tags but ${length - 4} bytes of values`;
       return new RtMessage([], [], what);
     }
     if (count > MAX_TAGS || count * 8 > length)
-      throw malformed(`${what} claims ${count} tags, more than its ${length} bytes can hold`);
+      return `${what} claims ${count} tags, more than its ${length} bytes can hold`;
     const headerBytes = count * 8;
     const valuesBytes = length - headerBytes;
     const starts: number[] = [0];
     for (let i = 1; i < count; i++) {
       const offset = view.getUint32(4 * i, true);
-      if (offset % 4 !== 0) throw malformed(`${what} offset ${i} (${offset}) is not a multiple of 4`);
-      if (offset > valuesBytes)
-        throw malformed(`${what} offset ${i} (${offset}) points past the ${valuesBytes} bytes of values`);
-      if (offset < starts[i - 1]!) throw malformed(`${what} offset ${i} (${offset}) is smaller than the one before`);
+      if (offset % 4 !== 0) return `${what} offset ${i} (${offset}) is not a multiple of 4`;
+      if (offset > valuesBytes) return `${what} offset ${i} (${offset}) points past the ${valuesBytes} bytes of values`;
+      if (offset < starts[i - 1]!) return `${what} offset ${i} (${offset}) is smaller than the one before`;
       starts.push(offset);
     }
     const tags: number[] = [];
@@ -53,11 +59,9 @@ export class RtMessage {
     for (let i = 0; i < count; i++) {
       const tag = view.getUint32(tagBase + 4 * i, true);
       if (i > 0 && tag <= tags[i - 1]!) {
-        throw malformed(
-          tag === tags[i - 1]
-            ? `${what} repeats tag ${tagName(tag)}`
-            : `${what} tags are not in ascending order (${tagName(tag)} after ${tagName(tags[i - 1]!)})`,
-        );
+        return tag === tags[i - 1]
+          ? `${what} repeats tag ${tagName(tag)}`
+          : `${what} tags are not in ascending order (${tagName(tag)} after ${tagName(tags[i - 1]!)})`;
       }
       tags.push(tag);
     }

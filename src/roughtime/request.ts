@@ -4,9 +4,8 @@
  * server key it wants, and is padded so the message is 1024 bytes: the anti-amplification rule
  * that a response is never larger than its request depends on that padding.
  */
-import { SaturnError } from '../errors.js';
 import { serverId } from './crypto.js';
-import { frame, isFramed, unframe } from './frame.js';
+import { frame, isFramed, readFramed } from './frame.js';
 import { RtMessage, encodeMessage, malformed, u32le, u32listLe } from './message.js';
 import { Tag } from './tags.js';
 import { GOOGLE, familyOf, versionPreference, type VersionFamily, type WireVersion } from './versions.js';
@@ -15,6 +14,12 @@ import { GOOGLE, familyOf, versionPreference, type VersionFamily, type WireVersi
 export const REQUEST_MESSAGE_BYTES = 1024;
 /** Smallest request packet a server answers. */
 export const MIN_REQUEST_PACKET_BYTES = 1024;
+/**
+ * Largest request packet a server answers: what one unfragmented UDP/IPv4 datagram carries over
+ * a 1500-byte MTU. Clients send 1024 or 1036 bytes; a longer datagram is garbage or a flood, and
+ * (versions whose leaf hashes the whole request) would cost hashing in proportion to its size.
+ */
+export const MAX_REQUEST_PACKET_BYTES = 1472;
 /** Most entries a VER list may hold. */
 export const MAX_VERSIONS = 32;
 
@@ -67,31 +72,69 @@ export interface DecodedRequest {
   readonly message: RtMessage;
 }
 
-/** Reads a request packet; SATURN_ERR_RT_MALFORMED if it is not one. */
+/** Reads a request packet; throws SATURN_ERR_RT_MALFORMED if it is not one (for tools reading files). */
 export function decodeRequest(packet: Uint8Array): DecodedRequest {
+  const request = readRequest(packet);
+  if (typeof request === 'string') throw malformed(request);
+  return request;
+}
+
+/** Reads a request packet; the reason (one sentence) if it is not one. Never throws. */
+export function readRequest(packet: Uint8Array): DecodedRequest | string {
   if (!isFramed(packet)) {
-    const message = RtMessage.parse(packet, 'request');
-    return { offered: 'google', nonce: message.require(Tag.NONC, GOOGLE.nonceBytes), serverId: undefined, message };
+    const message = RtMessage.read(packet, 'request');
+    if (typeof message === 'string') return message;
+    const nonce = message.get(Tag.NONC);
+    if (nonce === undefined) return 'request has no NONC';
+    if (nonce.byteLength !== GOOGLE.nonceBytes)
+      return `request NONC is ${nonce.byteLength} bytes, expected ${GOOGLE.nonceBytes}`;
+    return { offered: 'google', nonce, serverId: undefined, message };
   }
-  const message = RtMessage.parse(unframe(packet), 'request');
-  const offered = message.u32List(Tag.VER, MAX_VERSIONS);
-  const nonce = message.require(Tag.NONC, 32);
+  const unframed = readFramed(packet);
+  if (typeof unframed === 'string') return unframed;
+  const message = RtMessage.read(unframed, 'request');
+  if (typeof message === 'string') return message;
+  const ver = message.get(Tag.VER);
+  if (ver === undefined) return 'request has no VER';
+  const entries = ver.byteLength / 4;
+  if (entries < 1 || entries > MAX_VERSIONS) return `request VER has ${entries} entries, expected 1 to ${MAX_VERSIONS}`;
+  const view = new DataView(ver.buffer, ver.byteOffset, ver.byteLength);
+  const offered: number[] = [];
+  for (let i = 0; i < entries; i++) offered.push(view.getUint32(4 * i, true));
+  const nonce = message.get(Tag.NONC);
+  if (nonce === undefined) return 'request has no NONC';
+  if (nonce.byteLength !== 32) return `request NONC is ${nonce.byteLength} bytes, expected 32`;
   const type = message.get(Tag.TYPE);
-  if (type !== undefined && (type.byteLength !== 4 || message.u32(Tag.TYPE) !== 0))
-    throw malformed('request TYPE is not 0');
+  if (
+    type !== undefined &&
+    (type.byteLength !== 4 || new DataView(type.buffer, type.byteOffset, 4).getUint32(0, true) !== 0)
+  )
+    return 'request TYPE is not 0';
   const srv = message.get(Tag.SRV);
-  if (srv !== undefined && srv.byteLength !== 32)
-    throw malformed(`request SRV is ${srv.byteLength} bytes, expected 32`);
+  if (srv !== undefined && srv.byteLength !== 32) return `request SRV is ${srv.byteLength} bytes, expected 32`;
   return { offered, nonce, serverId: srv, message };
 }
 
 /** A request a server has decided to answer. */
 export interface AcceptedRequest {
+  readonly accepted: true;
   readonly version: WireVersion;
   readonly family: VersionFamily;
   readonly nonce: Uint8Array;
   /** The bytes the Merkle leaf hashes: the nonce or the whole packet, as the version says. */
   readonly leafInput: Uint8Array;
+}
+
+/** A request a server does not answer, and why (the code is the drop counter's reason). */
+export interface RefusedRequest {
+  readonly accepted: false;
+  readonly code:
+    | 'SATURN_ERR_RT_SHORT'
+    | 'SATURN_ERR_RT_LONG'
+    | 'SATURN_ERR_RT_MALFORMED'
+    | 'SATURN_ERR_RT_VERSION'
+    | 'SATURN_ERR_RT_WRONG_SRV';
+  readonly reason: string;
 }
 
 export interface AcceptPolicy {
@@ -101,17 +144,26 @@ export interface AcceptPolicy {
   readonly serverIds: readonly Uint8Array[];
 }
 
+const refuse = (code: RefusedRequest['code'], reason: string): RefusedRequest => ({ accepted: false, code, reason });
+
 /**
- * Decides whether and in which version a server answers a request packet. Throws a SaturnError
- * whose code is the drop reason: RT_SHORT, RT_MALFORMED, RT_VERSION or RT_WRONG_SRV.
+ * Decides whether and in which version a server answers a request packet. A verdict, never an
+ * exception (a server judges every datagram it receives): refused with RT_SHORT, RT_LONG,
+ * RT_MALFORMED, RT_VERSION or RT_WRONG_SRV.
  */
-export function acceptRequest(packet: Uint8Array, policy: AcceptPolicy): AcceptedRequest {
+export function judgeRequest(packet: Uint8Array, policy: AcceptPolicy): AcceptedRequest | RefusedRequest {
   if (packet.byteLength < MIN_REQUEST_PACKET_BYTES)
-    throw new SaturnError(
+    return refuse(
       'SATURN_ERR_RT_SHORT',
       `request of ${packet.byteLength} bytes is shorter than ${MIN_REQUEST_PACKET_BYTES}`,
     );
-  const request = decodeRequest(packet);
+  if (packet.byteLength > MAX_REQUEST_PACKET_BYTES)
+    return refuse(
+      'SATURN_ERR_RT_LONG',
+      `request of ${packet.byteLength} bytes is longer than ${MAX_REQUEST_PACKET_BYTES}`,
+    );
+  const request = readRequest(packet);
+  if (typeof request === 'string') return refuse('SATURN_ERR_RT_MALFORMED', request);
   let version: WireVersion | undefined;
   if (request.offered === 'google') {
     if (policy.versions.includes('google')) version = 'google';
@@ -127,21 +179,28 @@ export function acceptRequest(packet: Uint8Array, policy: AcceptPolicy): Accepte
   }
   const family = version === undefined ? undefined : familyOf(version);
   if (version === undefined || family === undefined)
-    throw new SaturnError('SATURN_ERR_RT_VERSION', 'request offers no version this server speaks');
-  if (family.id === 'rfc' && !request.message.has(Tag.TYPE)) throw malformed('version 1 request has no TYPE');
+    return refuse('SATURN_ERR_RT_VERSION', 'request offers no version this server speaks');
+  if (family.id === 'rfc' && !request.message.has(Tag.TYPE))
+    return refuse('SATURN_ERR_RT_MALFORMED', 'version 1 request has no TYPE');
   if (request.serverId !== undefined) {
     const wanted = request.serverId;
     if (!policy.serverIds.some((id) => Buffer.compare(id, wanted) === 0))
-      throw new SaturnError('SATURN_ERR_RT_WRONG_SRV', 'request SRV names a key this server does not hold');
+      return refuse('SATURN_ERR_RT_WRONG_SRV', 'request SRV names a key this server does not hold');
   } else if (policy.serverIds.length > 1) {
-    throw new SaturnError('SATURN_ERR_RT_WRONG_SRV', 'request has no SRV and this server holds several keys');
+    return refuse('SATURN_ERR_RT_WRONG_SRV', 'request has no SRV and this server holds several keys');
   }
-  return { version, family, nonce: request.nonce, leafInput: family.leafInput === 'nonce' ? request.nonce : packet };
+  return {
+    accepted: true,
+    version,
+    family,
+    nonce: request.nonce,
+    leafInput: family.leafInput === 'nonce' ? request.nonce : packet,
+  };
 }
 
 const FRAME_MAGIC_LO = 0x47554f52; // "ROUG", little-endian
 const FRAME_MAGIC_HI = 0x4d495448; // "HTIM"
-/** Tags the fast scanner reads at most; a request with more goes to acceptRequest. */
+/** Tags the fast scanner reads at most; a request with more goes to judgeRequest. */
 const SCAN_MAX_TAGS = 16;
 
 /**
@@ -149,8 +208,8 @@ const SCAN_MAX_TAGS = 16;
  * formed, offers a version the policy speaks and carries a valid NONC (and TYPE/SRV if any). It
  * reads the tag table in place, allocating nothing, and reports only success; for anything else
  * (Google requests, malformed or refused requests, more than 16 tags) `scan` returns false and
- * the caller asks acceptRequest, which stays the one judge of errors and their codes. When `scan`
- * returns true, `version`, `family` and `nonceAt` are what acceptRequest would have returned
+ * the caller asks judgeRequest, which stays the one judge of errors and their codes. When `scan`
+ * returns true, `version`, `family` and `nonceAt` are what judgeRequest would have returned
  * (nonce = packet[nonceAt, nonceAt + 32); leafInput = the nonce or the whole packet, per family).
  * A property test checks the two agree on random and mutated requests.
  */
@@ -169,7 +228,7 @@ export class RequestScanner {
     const versions: number[] = [];
     for (const version of policy.versions) {
       if (version === 'google') continue;
-      // A version without a family stays in the list: if it is the preferred offer, acceptRequest refuses the request.
+      // A version without a family stays in the list: if it is the preferred offer, judgeRequest refuses the request.
       versions.push(version);
       const family = familyOf(version);
       if (family !== undefined) families.set(version, family);
@@ -179,10 +238,11 @@ export class RequestScanner {
     this.serverIds = policy.serverIds;
   }
 
-  /** True if the packet is answered in `version` with the nonce at `nonceAt`; false: ask acceptRequest. */
+  /** True if the packet is answered in `version` with the nonce at `nonceAt`; false: ask judgeRequest. */
   scan(packet: Uint8Array): boolean {
     const length = packet.byteLength;
-    if (!LITTLE_ENDIAN || length < MIN_REQUEST_PACKET_BYTES || (length & 3) !== 0) return false;
+    if (!LITTLE_ENDIAN || length < MIN_REQUEST_PACKET_BYTES || length > MAX_REQUEST_PACKET_BYTES || (length & 3) !== 0)
+      return false;
     const base = packet.byteOffset;
     let words: Uint32Array;
     let w: number; // the packet's first word in `words`

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { signingKeyFromSeed, type SigningKey } from './crypto.js';
-import { createDelegation } from './respond.js';
-import type { WireDelegation } from './server-core.js';
+import { createDelegation, type Delegation } from './delegation.js';
 
 /** The server's long-term identity. */
 export interface RoughtimeKeys {
@@ -90,7 +89,7 @@ const MINUTE_NS = 60_000_000_000;
  * caller passes the time.
  */
 export class OnlineKeys {
-  private current: WireDelegation | undefined;
+  private current: Delegation | undefined;
   /** Delegations made so far. */
   issued = 0;
   private readonly windowNs: bigint;
@@ -115,20 +114,14 @@ export class OnlineKeys {
   }
 
   /** The delegation to sign with at `nowNs`, and whether it was just made. */
-  at(nowNs: bigint): { readonly delegation: WireDelegation; readonly renewed: boolean } {
+  at(nowNs: bigint): { readonly delegation: Delegation; readonly renewed: boolean } {
     const current = this.current;
     if (current !== undefined && nowNs >= current.mintNs && nowNs < current.maxtNs - this.renewBeforeNs)
       return { delegation: current, renewed: false };
     const onlineSeed = this.seeds();
     const mintNs = nowNs - this.backdateNs;
     const maxtNs = nowNs + this.windowNs;
-    const delegation = createDelegation({
-      longTermKey: this.longTermKey,
-      onlineKey: signingKeyFromSeed(onlineSeed),
-      mintNs,
-      maxtNs,
-    });
-    this.current = { onlineSeed, mintNs, maxtNs, certs: [...delegation.certs] };
+    this.current = createDelegation({ longTermKey: this.longTermKey, onlineSeed, mintNs, maxtNs });
     this.issued++;
     return { delegation: this.current, renewed: true };
   }

@@ -1,7 +1,8 @@
 /**
  * Server lists in the ecosystem format:
  * `{"servers":[{"name","version","publicKeyType":"ed25519","publicKey","addresses":[{"protocol","address"}]}]}`,
- * and the command line's `host:port=BASE64KEY`. Problems are ConfigErrors naming the entry.
+ * and the command line's `host:port=BASE64KEY`. Problems are ConfigErrors naming the entry; a list
+ * skips the entries it cannot use and says why.
  */
 import { ConfigError } from '../errors.js';
 import { ALL_IETF_VERSIONS, parseVersionLabel } from './versions.js';
@@ -36,15 +37,31 @@ function parsePublicKey(value: unknown, what: string): Uint8Array {
   return key;
 }
 
+/**
+ * The version number the drafts assign to pre-IETF Roughtime: a list entry that names it means
+ * Google's original protocol, which has no version number on the wire.
+ */
+export const GOOGLE_VERSION_NUMBER = 3000600613;
+
+/**
+ * An entry's `version`. The list format's own rule: no `version` means the original Google
+ * protocol. `IETF-Roughtime` offers every IETF version saturn speaks; numbers and labels offer
+ * those; `Google-Roughtime` and 3000600613 mean Google's.
+ */
 function parseVersions(value: unknown, what: string): 'google' | number[] {
-  if (value === undefined || value === null || value === 'IETF-Roughtime') return [...ALL_IETF_VERSIONS];
+  if (value === undefined || value === null) return 'google';
+  if (value === 'IETF-Roughtime') return [...ALL_IETF_VERSIONS];
   const labels = Array.isArray(value) ? value : [value];
   const versions = labels.map((label) =>
-    typeof label === 'number' || typeof label === 'string' ? parseVersionLabel(String(label)) : undefined,
+    label === GOOGLE_VERSION_NUMBER || label === String(GOOGLE_VERSION_NUMBER)
+      ? 'google'
+      : typeof label === 'number' || typeof label === 'string'
+        ? parseVersionLabel(String(label))
+        : undefined,
   );
   if (versions.length === 0 || versions.some((v) => v === undefined))
     throw new ConfigError(
-      `${what}: version ${JSON.stringify(value)} is not one saturn speaks (Google-Roughtime, IETF-Roughtime, 1, 0x8000000c, 0x80000008-0x8000000b)`,
+      `${what}: version ${JSON.stringify(value)} is not one saturn speaks (Google-Roughtime or 3000600613, IETF-Roughtime, 1, 0x8000000c, 0x80000008-0x8000000b)`,
     );
   if (versions.includes('google')) {
     if (versions.length > 1)
@@ -54,8 +71,19 @@ function parseVersions(value: unknown, what: string): 'google' | number[] {
   return [...new Set(versions as number[])].sort((a, b) => a - b);
 }
 
-/** Parses an ecosystem-format list; servers without a UDP address are left out. */
-export function parseServerList(text: string, source: string): RoughtimeServer[] {
+/** A parsed list: the servers saturn can use, and one sentence for each entry it skipped. */
+export interface ServerList {
+  readonly servers: RoughtimeServer[];
+  readonly skipped: string[];
+}
+
+/**
+ * Parses an ecosystem-format list as lists are published: an entry saturn cannot use (a key type
+ * other than Ed25519, no UDP address, a version it does not speak, a bad key or address) is
+ * skipped with a one-sentence reason, and the rest are used. Throws a ConfigError only when the
+ * file is not a list at all or no entry is usable.
+ */
+export function parseServerList(text: string, source: string): ServerList {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -65,26 +93,41 @@ export function parseServerList(text: string, source: string): RoughtimeServer[]
   const entries = (json as { servers?: unknown } | null)?.servers;
   if (!Array.isArray(entries)) throw new ConfigError(`${source} has no "servers" array`);
   const servers: RoughtimeServer[] = [];
+  const skipped: string[] = [];
   entries.forEach((entry: unknown, i) => {
-    if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${source}: server ${i} is not an object`);
-    const e = entry as Record<string, unknown>;
-    const name = typeof e.name === 'string' && e.name !== '' ? e.name : `server ${i}`;
-    const what = `${source}: ${name}`;
-    if (e.publicKeyType !== undefined && String(e.publicKeyType).toLowerCase() !== 'ed25519')
-      throw new ConfigError(`${what}: publicKeyType ${JSON.stringify(e.publicKeyType)} is not ed25519`);
-    const publicKey = parsePublicKey(e.publicKey, what);
-    const versions = parseVersions(e.version, what);
-    if (!Array.isArray(e.addresses)) throw new ConfigError(`${what}: "addresses" must be an array`);
-    const udp = e.addresses.find(
-      (a: unknown) =>
-        typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp',
-    ) as Record<string, unknown> | undefined;
-    if (udp === undefined) return;
-    if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
-    servers.push({ name, ...parseServerAddress(udp.address, what), publicKey, versions });
+    try {
+      const server = parseEntry(entry, i, source);
+      if (server !== undefined) servers.push(server);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      skipped.push(`${error.message}; skipped`);
+    }
   });
-  if (servers.length === 0) throw new ConfigError(`${source} lists no server reachable over UDP`);
-  return servers;
+  if (servers.length === 0)
+    throw new ConfigError(
+      `${source} lists no server saturn can use${skipped.length > 0 ? ` (${skipped.join('; ')})` : ''}`,
+    );
+  return { servers, skipped };
+}
+
+/** One entry: the server, or a ConfigError saying why it cannot be used. */
+function parseEntry(entry: unknown, i: number, source: string): RoughtimeServer {
+  if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${source}: server ${i} is not an object`);
+  const e = entry as Record<string, unknown>;
+  const name = typeof e.name === 'string' && e.name !== '' ? e.name : `server ${i}`;
+  const what = `${source}: ${name}`;
+  if (e.publicKeyType !== undefined && String(e.publicKeyType).toLowerCase() !== 'ed25519')
+    throw new ConfigError(`${what}: publicKeyType ${JSON.stringify(e.publicKeyType)} is not ed25519`);
+  const publicKey = parsePublicKey(e.publicKey, what);
+  const versions = parseVersions(e.version, what);
+  if (!Array.isArray(e.addresses)) throw new ConfigError(`${what}: "addresses" must be an array`);
+  const udp = e.addresses.find(
+    (a: unknown) =>
+      typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp',
+  ) as Record<string, unknown> | undefined;
+  if (udp === undefined) throw new ConfigError(`${what}: no UDP address (saturn speaks Roughtime over UDP only)`);
+  if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
+  return { name, ...parseServerAddress(udp.address, what), publicKey, versions };
 }
 
 /** Parses `host:port=BASE64KEY` (the `--roughtime-server` option), offering every IETF version. */

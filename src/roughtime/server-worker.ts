@@ -6,18 +6,19 @@
 import type { BatchOutput } from '../pipeline/batch-codec.js';
 import type { BatchHandler } from '../pipeline/batch-handler.js';
 import type { AcceptPolicy } from './request.js';
-import { BatchResponder, type BatchTime, type WireDelegation } from './server-core.js';
+import type { Delegation } from './delegation.js';
+import { BatchResponder, type BatchTime } from './server-core.js';
 
 /** What each worker is started with. */
 export interface RoughtimeWorkerInit {
   readonly policy: AcceptPolicy;
-  readonly delegation: WireDelegation;
+  readonly delegation: Delegation;
 }
 
 /** The control message that rotates the online key. */
 export interface RotateMessage {
   readonly kind: 'delegation';
-  readonly delegation: WireDelegation;
+  readonly delegation: Delegation;
 }
 
 /** The pipeline's entry point (see src/pipeline/batch-handler.ts). */

@@ -18,7 +18,8 @@ import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { createPipeline, type BatchDispatch, type PipelineStats } from '../pipeline/pipeline.js';
 import { serverId } from './crypto.js';
-import type { AcceptPolicy } from './request.js';
+import type { ErrorCode } from '../errors.js';
+import { MAX_REQUEST_PACKET_BYTES, MIN_REQUEST_PACKET_BYTES, type AcceptPolicy } from './request.js';
 import type { BatchTime } from './server-core.js';
 import { OnlineKeys, type OnlineKeyOptions, type RoughtimeKeys } from './server-keys.js';
 import type { RotateMessage, RoughtimeWorkerInit } from './server-worker.js';
@@ -33,10 +34,14 @@ export interface RoughtimePipelineOptions {
   readonly maxBatch?: number;
   /** Longest wait for a batch to fill, ms; default 1. */
   readonly flushMs?: number;
+  /** Sign what has been read when the socket is drained, without waiting for a full batch (default true). */
+  readonly cutOnDrain?: boolean;
   /** Worker threads; default 1 (0 = sign on the main thread). */
   readonly workers?: number;
   /** Requests queued before the oldest is dropped; default 8192. */
   readonly queueCapacity?: number;
+  /** Bytes of requests queued before the oldest is dropped; default 8 MiB. */
+  readonly queueBytes?: number;
   /** SO_RCVBUF to ask for, bytes. */
   readonly receiveBufferBytes?: number;
 }
@@ -70,6 +75,14 @@ export interface RunningRoughtimeServer {
 }
 
 const SECOND_NS = 1_000_000_000;
+
+/** The socket's size check: RT_SHORT below 1024 bytes, RT_LONG above 1472, undefined for a possible request. */
+export function screenDatagram(datagram: Uint8Array): ErrorCode | undefined {
+  const length = datagram.byteLength;
+  if (length < MIN_REQUEST_PACKET_BYTES) return 'SATURN_ERR_RT_SHORT';
+  if (length > MAX_REQUEST_PACKET_BYTES) return 'SATURN_ERR_RT_LONG';
+  return undefined;
+}
 
 /** Starts a Roughtime server; resolves once the socket is bound and the workers are ready. */
 export async function startRoughtimeServer(options: RoughtimeServerOptions): Promise<RunningRoughtimeServer> {
@@ -111,8 +124,13 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
       batched: {
         maxBatch: pipelineOptions.maxBatch,
         flushMs: pipelineOptions.flushMs,
+        cutOnDrain: pipelineOptions.cutOnDrain,
         workers: pipelineOptions.workers,
         queueCapacity: pipelineOptions.queueCapacity,
+        queueBytes: pipelineOptions.queueBytes,
+        // A datagram no request can be (short, or longer than any client sends) is refused at the
+        // socket: it never takes room in the queue or a worker's time.
+        screen: screenDatagram,
         handlerModule: new URL('./server-worker.js', import.meta.url),
         handlerInit: init,
         prepare,

@@ -25,6 +25,8 @@ import {
 
 /** RADI a server sends when its own clock is unsynchronised: its time says nothing. */
 export const RADI_UNSYNCHRONISED = 0xffffffff;
+/** The smallest radius a timestamp of the version's resolution can honestly state: one unit. */
+const MIN_RADI = 1;
 
 export interface VerifyResult {
   readonly valid: boolean;
@@ -36,9 +38,16 @@ export interface VerifyResult {
   readonly radi: number | null;
   readonly mint: bigint | null;
   readonly maxt: bigint | null;
-  /** The same in saturn's units: instants in bigint nanoseconds since the epoch, the radius in number nanoseconds. */
+  /**
+   * The same in saturn's units: instants in bigint nanoseconds since the epoch, the radius in
+   * number nanoseconds. A RADI below the version's resolution (0: some servers truncate a
+   * sub-second radius) counts as one unit of it (1 s for IETF versions, 1 µs for Google's), so a
+   * correct clock never looks wrong for the server's rounding; `radiBelowResolution` says so.
+   */
   readonly midpNs: bigint | null;
   readonly radiNs: number | null;
+  /** RADI was 0, below the version's timestamp resolution: a server fault (the answer is still used, widened). */
+  readonly radiBelowResolution: boolean;
   /** RADI is 0xffffffff: the server admits it does not know the time. */
   readonly unsynchronised: boolean;
   /** Why the response is not valid (one sentence), null when it is. */
@@ -100,7 +109,8 @@ function result(seen: Seen, reason: string | null, code: VerifyResult['code']): 
     mint: seen.mint,
     maxt: seen.maxt,
     midpNs: family && seen.midp !== null ? timeToNanos(family, seen.midp) : null,
-    radiNs: family && seen.radi !== null ? radiusToNanos(family, seen.radi) : null,
+    radiNs: family && seen.radi !== null ? radiusToNanos(family, Math.max(seen.radi, MIN_RADI)) : null,
+    radiBelowResolution: seen.radi !== null && seen.radi < MIN_RADI,
     unsynchronised: seen.radi === RADI_UNSYNCHRONISED,
     reason,
     code,
@@ -115,9 +125,18 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
-function onlyTags(message: RtMessage, allowed: readonly number[], required: readonly number[]): void {
+const DEFINED_TAGS: ReadonlySet<number> = new Set(Object.values(Tag));
+
+/**
+ * Every tag the version requires must be there. A tag the protocol does not define is ignored:
+ * the drafts tell clients to ignore undefined tags, and deployed servers grease a share of their
+ * replies with them (a response that carries one is still valid, and still proof in a
+ * malfeasance report). A defined tag where it does not belong is still rejected.
+ */
+function checkTags(message: RtMessage, allowed: readonly number[], required: readonly number[]): void {
   for (const tag of message.tags)
-    if (!allowed.includes(tag)) invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
+    if (DEFINED_TAGS.has(tag) && !allowed.includes(tag))
+      invalid(`${message.what} carries unexpected tag ${tagName(tag)}`);
   for (const tag of required) message.require(tag);
 }
 
@@ -159,12 +178,12 @@ function check(input: VerifyInput, seen: Seen): void {
   }
   seen.family = family;
 
-  onlyTags(top, family.responseTags, family.requiredResponseTags);
-  onlyTags(srep, family.srepTags, family.srepTags);
+  checkTags(top, family.responseTags, family.requiredResponseTags);
+  checkTags(srep, family.srepTags, family.srepTags);
   const cert = top.message(Tag.CERT);
-  onlyTags(cert, [Tag.SIG, Tag.DELE], [Tag.SIG, Tag.DELE]);
+  checkTags(cert, [Tag.SIG, Tag.DELE], [Tag.SIG, Tag.DELE]);
   const dele = cert.message(Tag.DELE);
-  onlyTags(dele, [Tag.PUBK, Tag.MINT, Tag.MAXT], [Tag.PUBK, Tag.MINT, Tag.MAXT]);
+  checkTags(dele, [Tag.PUBK, Tag.MINT, Tag.MAXT], [Tag.PUBK, Tag.MINT, Tag.MAXT]);
 
   const signature = top.require(Tag.SIG, 64);
   const path = top.require(Tag.PATH);

@@ -7,6 +7,9 @@ import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { driftText } from '../fleet/drift-rate.js';
 import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
+import { FleetMesh, type MeshChanges } from '../fleet/fleet-mesh.js';
+import type { NodeVerdict } from '../mesh/consensus.js';
+import type { MeshInput } from '../http/status.js';
 import type { EventSubject } from '../events/event.js';
 import { type FinishedCheck, CheckResponder } from '../protocol/responder.js';
 import { DEFAULT_COOKIE_ROTATION_NS } from '../protocol/cookies.js';
@@ -35,6 +38,8 @@ export interface MasterDeps {
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
 export class MasterService {
   readonly fleet: Fleet;
+  /** Peer results, peer assignments and the consensus (inactive with --peers 0). */
+  readonly mesh: FleetMesh;
   readonly drops = new DropCounts();
   /** The envelope of every datagram: its keys (reloaded on SIGHUP) and the datagrams per key id. */
   readonly envelope: Envelope;
@@ -59,9 +64,17 @@ export class MasterService {
       forgetAfterNs: config.forgetAfterNs,
       maxNodes: config.maxNodes,
     });
+    this.mesh = new FleetMesh(this.fleet, {
+      masterId: config.name,
+      peersPerNode: config.peers,
+      toleranceNs: config.meshToleranceNs,
+      masterErrorNs: deps.clock.resolutionNs,
+      intervalNs: config.intervalNs,
+    });
     this.envelope = new Envelope(config.hmacKeys);
     this.core = new CheckResponder({
       envelope: this.envelope,
+      nodeId: config.name,
       rounds: config.rounds,
       // Both clocks' resolution widens each sample: the master's plus the slave's (assumed alike).
       resolutionNs: 2 * deps.clock.resolutionNs,
@@ -144,8 +157,11 @@ export class MasterService {
           send(from, (sentAt) => outcome.conclude(undefined).build(sentAt));
           return;
         }
-        const record = this.fleet.record(outcome.finished);
-        send(from, (sentAt) => outcome.conclude(record.verdict).build(sentAt));
+        const record = this.fleet.record(outcome.finished, (node) => this.mesh.referenceFor(node, receivedAt.mono));
+        for (const code of this.mesh.recordReports(record.node, outcome.finished.peerResults, receivedAt))
+          this.drops.add(code);
+        const peers = this.mesh.peersFor(record.node, receivedAt);
+        send(from, (sentAt) => outcome.conclude(record.verdict, peers).build(sentAt));
         this.report(record, outcome.finished);
         return;
       }
@@ -212,6 +228,7 @@ export class MasterService {
 
   private nameConflict(conflict: NameConflict, at: Nanos): void {
     const [a, b] = conflict.addrs;
+    this.mesh.forget(conflict.name);
     this.deps.journal.emit({
       kind: 'name_conflict',
       at,
@@ -226,6 +243,8 @@ export class MasterService {
       const now = this.deps.clock.read();
       this.steps.poll(now.wall);
       this.sweep(now);
+      const changes = this.mesh.evaluate(now);
+      if (changes) this.meshEvents(changes, now.wall);
       this.scheduleSweep();
     });
   }
@@ -234,6 +253,7 @@ export class MasterService {
   private sweep(now: Instant): void {
     const { lost, forgotten } = this.fleet.sweep(now);
     for (const node of forgotten) {
+      this.mesh.forget(node.id);
       this.deps.forgotten?.(node);
       const silentS = Math.round(Number(now.mono - node.lastSeenMono) / 1e9);
       this.deps.journal.emit({
@@ -253,6 +273,46 @@ export class MasterService {
         detail: `no check for ${silentS} s (last good check: ${last})`,
       });
     }
+  }
+
+  /** The mesh's events: each node named or cleared, the majority lost or back. */
+  private meshEvents(changes: MeshChanges, at: Nanos): void {
+    const { agree, of } = changes.consensus;
+    const about = (verdict: NodeVerdict) => ({
+      at,
+      node: this.subjectById(verdict.id),
+      offsetNs: verdict.consensusOffsetNs,
+      errorNs: verdict.consensusErrorNs,
+      agree,
+      of,
+    });
+    for (const verdict of changes.newFalsetickers) this.deps.journal.emit({ kind: 'falseticker', ...about(verdict) });
+    for (const verdict of changes.recovered)
+      this.deps.journal.emit({ kind: 'falseticker_recovered', ...about(verdict) });
+    if (changes.majorityLost) this.deps.journal.emit({ kind: 'no_majority', at, agree, of });
+    if (changes.majorityRegained) this.deps.journal.emit({ kind: 'no_majority_recovered', at, agree, of });
+  }
+
+  /** The master's own entry and the mesh's vote, for /status and the dashboard. */
+  meshInput(): MeshInput {
+    return {
+      peers: this.config.peers,
+      consensus: this.mesh.consensus,
+      master: {
+        id: this.config.name,
+        addr: formatHostPort(this.pipeline?.address ?? this.config.listenAddr),
+        intervalNs: this.config.intervalNs,
+        resolutionNs: this.deps.clock.resolutionNs,
+        view: this.mesh.masterView,
+      },
+    };
+  }
+
+  /** A node the mesh names, the master included (by its --name and listen address). */
+  private subjectById(id: string): EventSubject {
+    const node = id === this.config.name ? undefined : this.fleet.get(id);
+    if (node) return subjectOf(node);
+    return { id, addr: formatHostPort(this.pipeline?.address ?? this.config.listenAddr) };
   }
 
   async close(): Promise<void> {

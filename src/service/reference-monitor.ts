@@ -1,10 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventJournal } from '../events/journal.js';
-import type { Clock, Timer } from '../clock/clock.js';
+import type { Clock, Nanos, OffsetNs, Timer } from '../clock/clock.js';
+import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
 import { type QueryAnswer, queryChain } from '../roughtime/client.js';
+import { RoughtimeClientEdge } from '../roughtime/client-edge.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { formatHostPort } from '../util/parse.js';
 
@@ -13,6 +15,8 @@ export interface ReferenceRound {
   answers: readonly QueryAnswer[];
   /** Answers whose interval does not contain the local clock (unsynchronised servers excluded). */
   wrong: readonly QueryAnswer[];
+  /** Answers that carried a server fault (RADI below the version's resolution, read as one unit). */
+  serverFaults: number;
   failures: number;
   /** Path of the malfeasance report written, when servers contradicted each other. */
   reportPath: string | undefined;
@@ -32,6 +36,65 @@ export interface ReferenceMonitorOptions {
   timeoutMs?: number;
   /** Called after each round (events and metrics hook in here). */
   onRound?: (round: ReferenceRound) => void;
+  /** Repeat reference_clock_wrong this often while the clock stays wrong, ns (default 10 min; --realert). */
+  realertNs?: number;
+}
+
+/** What the reference alarm asks the caller to announce. */
+export type ReferenceEvent = 'raise' | 'realert' | 'recovered';
+
+/**
+ * The reference clock's alarm as a pure state machine, like drift's: `raise` when a round first
+ * finds the local clock outside a server's interval, `realert` every `realertNs` (monotonic age)
+ * while rounds keep finding it so, `recovered` on the first round in which every answer agrees. A
+ * round without a usable answer (servers silent or unsynchronised) proves nothing: the state stays.
+ */
+export class ReferenceAlarm {
+  #lastAlertAt: Nanos | undefined; // set while wrong: when (monotonic) the last raise or realert was
+
+  constructor(readonly realertNs: number = DEFAULT_REALERT_NS) {
+    if (Number.isNaN(realertNs) || realertNs < 0) throw new RangeError(`realertNs must be >= 0, got ${realertNs}`);
+  }
+
+  /** True while the local clock is held wrong (since the last `raise`). */
+  get wrong(): boolean {
+    return this.#lastAlertAt !== undefined;
+  }
+
+  /** Feeds one round at monotonic instant `at`: how many usable answers agreed and disagreed. */
+  evaluate(at: Nanos, agreeing: number, disagreeing: number): ReferenceEvent | undefined {
+    if (!(Number.isInteger(agreeing) && Number.isInteger(disagreeing) && agreeing >= 0 && disagreeing >= 0))
+      throw new RangeError(`answer counts must be integers >= 0, got ${agreeing} and ${disagreeing}`);
+    const last = this.#lastAlertAt;
+    if (disagreeing === 0) {
+      if (agreeing === 0 || last === undefined) return undefined;
+      this.#lastAlertAt = undefined;
+      return 'recovered';
+    }
+    if (last === undefined) {
+      this.#lastAlertAt = at;
+      return 'raise';
+    }
+    // A monotonic clock never goes back; an age below the interval just waits.
+    if (Number(at - last) >= this.realertNs) {
+      this.#lastAlertAt = at;
+      return 'realert';
+    }
+    return undefined;
+  }
+}
+
+/** The master's own reference state, for /status, /metrics and the dashboard. */
+export interface ReferenceState {
+  /** `unknown` until a round has a usable answer; then `ok` or `wrong` (the alarm's state). */
+  readonly state: 'unknown' | 'ok' | 'wrong';
+  /** Wall time of the last round with a usable answer, ns since the epoch. */
+  readonly checkedAt: Nanos | undefined;
+  /** The answer that decided the last such round: the worst disagreeing one, or the first agreeing one. */
+  readonly server: string | undefined;
+  /** This clock − the server's MIDP (positive: this clock is ahead), and how far it may be off. */
+  readonly offsetNs: OffsetNs | undefined;
+  readonly errorNs: number | undefined;
 }
 
 /**
@@ -43,9 +106,27 @@ export class ReferenceMonitor {
   private timer: Timer | undefined;
   private running: Promise<ReferenceRound> | undefined;
   private closed = false;
+  private readonly alarm: ReferenceAlarm;
+  private edge: Promise<RoughtimeClientEdge> | undefined;
+  /** The server the standing alarm was raised on. */
+  private raisedOn: { id: string; addr: string } | undefined;
+  private current: ReferenceState = {
+    state: 'unknown',
+    checkedAt: undefined,
+    server: undefined,
+    offsetNs: undefined,
+    errorNs: undefined,
+  };
   lastRound: ReferenceRound | undefined;
 
-  constructor(private readonly options: ReferenceMonitorOptions) {}
+  constructor(private readonly options: ReferenceMonitorOptions) {
+    this.alarm = new ReferenceAlarm(options.realertNs);
+  }
+
+  /** The master's own reference state now. */
+  state(): ReferenceState {
+    return this.current;
+  }
 
   /** Runs a round now and then every interval. */
   start(): void {
@@ -68,7 +149,14 @@ export class ReferenceMonitor {
     const { servers, clock, logger } = this.options;
     // Twice over the list when there are several servers: the spec's way to catch one that lies.
     const sequence = servers.length > 1 ? [...servers, ...servers] : [...servers];
-    const outcome = await queryChain(sequence, { clock, backoff: { initialMs: this.options.timeoutMs ?? 1000 } });
+    // One pipeline edge for the monitor's life: its requests and answers cross the pipeline's
+    // socket, and answers are verified on its worker thread, off the thread that times the legs.
+    const edge = await (this.edge ??= RoughtimeClientEdge.open(clock));
+    const outcome = await queryChain(sequence, {
+      clock,
+      edge,
+      backoff: { initialMs: this.options.timeoutMs ?? 1000 },
+    });
     for (const failure of outcome.failures) {
       logger.warn(
         { server: failure.server.name, err: (failure.error as Error).message },
@@ -76,7 +164,16 @@ export class ReferenceMonitor {
       );
     }
     const wrong: QueryAnswer[] = [];
+    const agreeing: QueryAnswer[] = [];
+    let serverFaults = 0;
     for (const answer of outcome.answers) {
+      if (answer.result.radiBelowResolution) {
+        serverFaults++;
+        logger.warn(
+          { server: answer.server.name, radi: answer.result.radi },
+          'roughtime server fault: RADI below its timestamp resolution, read as one unit',
+        );
+      }
       if (answer.result.unsynchronised) {
         logger.warn({ server: answer.server.name }, 'roughtime server says its own clock is unsynchronised; ignored');
         continue;
@@ -90,19 +187,9 @@ export class ReferenceMonitor {
         },
         'roughtime reference checked',
       );
-      if (answer.withinInterval) continue;
-      wrong.push(answer);
-      // Offset as everywhere in saturn: this clock minus the reference (positive: we are ahead).
-      this.options.journal.emit({
-        kind: 'reference_clock_wrong',
-        at: answer.receivedNs,
-        node: { id: answer.server.name, addr: formatHostPort(answer.server) },
-        offsetNs: answer.offsetNs,
-        errorNs: answer.uncertaintyNs,
-        rttNs: answer.rttNs,
-        detail: 'the local clock lies outside MIDP ± (RADI + RTT/2)',
-      });
+      (answer.withinInterval ? agreeing : wrong).push(answer);
     }
+    this.judge(agreeing, wrong);
     let reportPath: string | undefined;
     if (outcome.report) {
       if (this.options.stateDir) {
@@ -127,6 +214,7 @@ export class ReferenceMonitor {
     const round: ReferenceRound = {
       answers: outcome.answers,
       wrong,
+      serverFaults,
       failures: outcome.failures.length,
       reportPath,
       contradictions: outcome.contradictions.length,
@@ -136,9 +224,45 @@ export class ReferenceMonitor {
     return round;
   }
 
+  /** Feeds a round's usable answers to the alarm; emits what it says and updates the state. */
+  private judge(agreeing: readonly QueryAnswer[], wrong: readonly QueryAnswer[]): void {
+    if (agreeing.length + wrong.length === 0) return;
+    const { clock, journal } = this.options;
+    // The worst disagreement names the event; with none, the first agreeing answer shows the state.
+    const worst = [...wrong].sort((a, b) => Math.abs(b.offsetNs) - Math.abs(a.offsetNs))[0];
+    const decisive = worst ?? agreeing[0]!;
+    const event = this.alarm.evaluate(clock.monotonic(), agreeing.length, wrong.length);
+    this.current = {
+      state: this.alarm.wrong ? 'wrong' : 'ok',
+      checkedAt: decisive.receivedNs,
+      server: decisive.server.name,
+      offsetNs: decisive.offsetNs,
+      errorNs: decisive.uncertaintyNs,
+    };
+    if (event === undefined) return;
+    // The recovery names the server the alarm was raised on, so a receiver resolves that very alert.
+    const subject = { id: decisive.server.name, addr: formatHostPort(decisive.server) };
+    if (event === 'raise') this.raisedOn = subject;
+    // Offset as everywhere in saturn: this clock minus the reference (positive: we are ahead).
+    journal.emit({
+      kind: event === 'recovered' ? 'reference_clock_recovered' : 'reference_clock_wrong',
+      at: decisive.receivedNs,
+      node: event === 'raise' ? subject : (this.raisedOn ?? subject),
+      offsetNs: decisive.offsetNs,
+      errorNs: decisive.uncertaintyNs,
+      rttNs: decisive.rttNs,
+      repeat: event === 'realert' ? true : undefined,
+      detail:
+        event === 'recovered'
+          ? `the local clock lies inside MIDP ± (RADI + RTT/2) of all ${agreeing.length} answer(s)`
+          : `the local clock lies outside MIDP ± (RADI + RTT/2) of ${wrong.length} of ${agreeing.length + wrong.length} answer(s)`,
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
     await this.running?.catch(() => undefined);
+    await (await this.edge?.catch(() => undefined))?.close();
   }
 }

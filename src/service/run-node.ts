@@ -4,7 +4,8 @@ import { LlogWriter } from '../log/llog.js';
 import type { Config } from '../config/options.js';
 import { loadHmacKeyFile } from '../config/key-file.js';
 import { formatHostPort } from '../util/parse.js';
-import type { Clock } from '../clock/clock.js';
+import type { Clock, Instant } from '../clock/clock.js';
+import { peerAgreement } from '../mesh/peer-agreement.js';
 import { renderDashboard } from '../http/dashboard.js';
 import { HttpServer } from '../http/http-server.js';
 import { loadWebConfig } from '../http/web-config.js';
@@ -18,7 +19,7 @@ import { reasonOf } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { startRoughtimeServer, type RunningRoughtimeServer } from '../roughtime/server.js';
 import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
-import { ReferenceMonitor } from './reference-monitor.js';
+import { ReferenceMonitor, type ReferenceState } from './reference-monitor.js';
 import { SlaveService } from './slave-service.js';
 import { listening } from './listen.js';
 import { SlaveMetrics, type SlaveView, slaveStatusDocument } from '../http/slave-view.js';
@@ -29,9 +30,21 @@ function json(doc: unknown) {
 }
 
 /** The part of a SlaveService its HTTP view reads. */
-function slaveState(slave: SlaveService) {
-  const { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed } = slave;
-  return { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed };
+function slaveState(slave: SlaveService, config: Config, now: Instant): SlaveView {
+  const { lastResult, lastResultAt, masterReachable, checksCompleted, checksFailed, masterStates } = slave;
+  const peers = slave.peerMeasurements(now.mono);
+  return {
+    lastResult,
+    lastResultAt,
+    masterReachable,
+    checksCompleted,
+    checksFailed,
+    masters: masterStates,
+    peers,
+    peersDisagreeing: peerAgreement(peers, config.meshToleranceNs).disagree,
+    name: config.name,
+    master: slave.masterNames(),
+  };
 }
 
 /** A running master or slave with whatever else it serves; `close()` stops everything, newest first. */
@@ -64,6 +77,9 @@ function dashboardUrl(address: { host: string; port: number }, scheme: string): 
   const host = address.host === '0.0.0.0' || address.host === '::' ? hostname() : address.host;
   return `${scheme}://${formatHostPort({ host, port: address.port })}/`;
 }
+
+/** Fleets up to this size export their pairwise peer offsets (about 3 series per node). */
+const MAX_PAIRWISE_NODES = 200;
 
 /** Starts the role the configuration asks for, plus the optional HTTP endpoint and reference check. */
 export async function startNode(config: Config, deps: NodeDeps): Promise<RunningNode> {
@@ -113,11 +129,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
       node.slave = slave;
       closers.push(() => slave.close());
       if (config.metricsAddr) {
-        const view = (): SlaveView => ({
-          ...slaveState(slave),
-          name: config.name,
-          master: formatHostPort(config.masterAddr!),
-        });
+        const view = (): SlaveView => slaveState(slave, config, deps.clock.read());
         const slaveMetrics = new SlaveMetrics(view, {
           drops: () => slave.drops.snapshot(),
           events: () => events.journal.counts,
@@ -150,9 +162,17 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         journal: journalState,
         webhooks: () => events.webhooks,
         stages: (): Record<string, StageTimings> => (node.master ? { master_leg_hold: node.master.legHold } : {}),
+        reference: () => node.reference?.state().state,
         keyUse: () => node.master?.envelope.keyUse ?? { received: new Map(), sent: new Map() },
         receiveBufferDrops: () => node.master?.receiveBufferDrops(),
         cookiesSent: () => node.master?.cookiesSent ?? 0,
+        mesh: config.peers > 0 ? () => node.master!.meshInput() : undefined,
+        // A series per measured pair: only for fleets small enough that it is cheap.
+        meshPairs: () => {
+          const master = node.master;
+          if (!master || master.fleet.size > MAX_PAIRWISE_NODES) return [];
+          return master.mesh.freshEdges(deps.clock.monotonic());
+        },
       });
       metrics = masterMetrics;
       // The metrics see every finished check (the RTT histogram) and forget what they kept of a forgotten node.
@@ -173,8 +193,9 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             {
               '/status': () =>
                 json({
-                  ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot()),
+                  ...statusDocument(master.fleet.all(), deps.clock.read(), master.drops.snapshot(), master.meshInput()),
                   legHoldUs: master.legHold.summary(),
+                  reference: referenceStatus(node.reference?.state()),
                 }),
               '/healthz': () => ({ type: 'text/plain', body: 'ok\n' }),
               '/metrics': async () => ({ type: masterMetrics.contentType, body: await masterMetrics.render() }),
@@ -184,6 +205,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
                   nodes: master.fleet.all(),
                   thresholdNs: config.thresholdNs,
                   now: deps.clock.read(),
+                  reference: node.reference === undefined ? undefined : referenceView(node.reference.state()),
                 }),
               }),
             },
@@ -230,9 +252,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         logger: deps.logger,
         journal: events.journal,
         stateDir: config.stateDir,
+        realertNs: config.realertNs,
         onRound: (round) => {
-          for (const answer of round.answers)
+          for (const answer of round.answers) {
             metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+            if (answer.result.radiBelowResolution) metrics?.observeRoughtime(answer.server.name, 'server_fault');
+          }
           for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
         },
       });
@@ -244,4 +269,31 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
     throw err;
   }
   return node;
+}
+
+/**
+ * The master's own reference state in /status: `configured: false` without Roughtime servers;
+ * offsets in milliseconds (this clock − the server's MIDP), the check time as ISO 8601.
+ */
+function referenceStatus(state: ReferenceState | undefined): Record<string, unknown> {
+  if (state === undefined) return { configured: false, state: 'unknown' };
+  return {
+    configured: true,
+    state: state.state,
+    checkedAt: state.checkedAt === undefined ? null : new Date(Number(state.checkedAt / 1_000_000n)).toISOString(),
+    server: state.server ?? null,
+    offsetMs: state.offsetNs === undefined ? null : state.offsetNs / 1e6,
+    errorMs: state.errorNs === undefined ? null : state.errorNs / 1e6,
+  };
+}
+
+/** The dashboard's line on the master's reference clock: the state and the answer that decided it. */
+function referenceView(state: ReferenceState): { state: string; detail: string } {
+  if (state.offsetNs === undefined || state.errorNs === undefined)
+    return { state: state.state, detail: '(no usable answer yet)' };
+  const sign = state.offsetNs >= 0 ? '+' : '−';
+  return {
+    state: state.state,
+    detail: `${state.server}: ${sign}${(Math.abs(state.offsetNs) / 1e6).toFixed(3)} ms ± ${(state.errorNs / 1e6).toFixed(3)} ms`,
+  };
 }

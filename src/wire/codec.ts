@@ -48,6 +48,13 @@ export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
           clockSteps: message.clockSteps,
           cookie: message.cookie,
           intervalNs: message.intervalNs,
+          peerResults: message.peerResults.map((p) => ({
+            nodeId: p.peerId,
+            offsetNs: p.offsetNs,
+            errorNs: p.errorNs,
+            rttNs: p.rttNs,
+            ageNs: Math.max(0, Math.round(p.ageNs)),
+          })),
         },
       };
       break;
@@ -76,6 +83,8 @@ export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
           samples: message.samples,
           reason: message.reason,
           cookie: message.cookie,
+          responderId: message.responderId,
+          peers: message.peers.map((p) => ({ nodeId: p.id, addr: p.addr })),
         },
       };
       break;
@@ -122,6 +131,13 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       clockSteps: r.clockSteps ?? 0,
       cookie: r.cookie ?? EMPTY,
       intervalNs: Number(r.intervalNs ?? 0),
+      peerResults: (r.peerResults ?? []).map((p: Record<string, any>) => ({
+        peerId: p.nodeId ?? '',
+        offsetNs: p.offsetNs ?? 0,
+        errorNs: p.errorNs ?? 0,
+        rttNs: p.rttNs ?? 0,
+        ageNs: Number(p.ageNs ?? 0),
+      })),
     };
   }
   const s = packet.response;
@@ -150,6 +166,8 @@ export function decodeMessage(bytes: Uint8Array): Message | undefined {
       samples: x.samples ?? 0,
       reason: x.reason ?? '',
       cookie: x.cookie ?? EMPTY,
+      responderId: x.responderId ?? '',
+      peers: (x.peers ?? []).map((p: Record<string, any>) => ({ id: p.nodeId ?? '', addr: p.addr ?? '' })),
     };
   }
   const c = packet.cookie;

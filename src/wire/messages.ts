@@ -15,6 +15,23 @@ export interface Report {
   cookie: Uint8Array;
   /** The initiator's check interval, ns (0: not said); the master judges it lost by it. */
   intervalNs: number;
+  /** Leg 0 to a master: the initiator's recent peer checks (the mesh); empty otherwise. */
+  peerResults: readonly PeerResult[];
+}
+
+/** A peer to check, as a master names it: the node's id and its address as the master saw it. */
+export interface PeerAddress {
+  id: string;
+  addr: string;
+}
+
+/** One peer check's result, reported to the master (offset = reporter − peer). */
+export interface PeerResult {
+  peerId: string;
+  offsetNs: number;
+  errorNs: number;
+  rttNs: number;
+  ageNs: number;
 }
 
 /** A decoded master -> slave leg. */
@@ -42,6 +59,10 @@ export interface Result {
   reason: string;
   /** The cookie for the initiator's next check (empty: none). */
   cookie: Uint8Array;
+  /** Who answered: the responder's node id (empty from an old responder). */
+  responderId: string;
+  /** From a master: the peers the initiator checks this interval. */
+  peers: readonly PeerAddress[];
 }
 
 /** The responder's answer to a leg 0 without a valid cookie: no session, try again with this. */

@@ -5,6 +5,7 @@ import { allOk, formatStatusTable } from '../../src/cli/status.js';
 import type { NodeStatus } from '../../src/http/status.js';
 import { startMesh } from '../helpers/mesh.js';
 import { lineSink } from '../helpers/sinks.js';
+import { until } from '../helpers/wait.js';
 
 async function run(...argv: string[]) {
   const stdout = lineSink();
@@ -19,10 +20,16 @@ describe('saturn status against a running master (in process)', () => {
     for (const c of cleanups) await c();
   });
 
-  test("a table of the mesh, worst first, with each node's state; --json for machines; --check", async () => {
-    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }]);
+  test("a table of the mesh, worst first, with each node's state, the master's row; --json for machines; --check", async () => {
+    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-2' }, { name: 'web-3', clockOffset: '750ms' }]);
     cleanups.push(mesh.close);
     await mesh.checked(2);
+    // The vote and web-3's alarm are both in (the vote runs on the master's sweep, after checks).
+    const master = mesh.master.master!;
+    await until(
+      'web-3 named and over the threshold',
+      () => master.mesh.isFalseticker('web-3') && master.fleet.get('web-3')!.alarm.over,
+    );
     const addr = mesh.base.replace('http://', '');
 
     const table = await run('status', '--metrics-addr', addr);
@@ -30,23 +37,28 @@ describe('saturn status against a running master (in process)', () => {
     const lines = table.stdout.split('\n');
     assert.match(
       lines[0]!,
-      /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks\s+Discarded\s+Last$/,
+      /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Vs agreed\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks\s+Discarded\s+Last$/,
     );
     assert.match(lines[1]!, /^=+$/);
-    assert.match(lines[2]!, /^\*\s+web-3\s+127\.0\.0\.1:\d+\s+over_threshold\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
-    assert.match(lines[3]!, /^ \s+web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
+    assert.match(lines[2]!, /^x\s+web-3\s+127\.0\.0\.1:\d+\s+falseticker\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
+    assert.match(table.stdout, /\n {3}master \(master\)\s+127\.0\.0\.1:\d+\s+ok\s+\+0\.000ms/);
+    assert.match(table.stdout, /\n {3}web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
     assert.match(
       table.stdout,
-      /2 nodes: 0 falseticker \(x\), 1 over threshold \(\*\), 0 lost and 0 pending \(\?\), 0 drifting too fast/,
+      /4 nodes: 1 falseticker \(x\), 0 over threshold \(\*\), 0 lost and 0 pending \(\?\), 0 drifting too fast/,
     );
+    assert.match(table.stdout, /mesh: 3 of 4 clocks agree; .*falsetickers: web-3/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
     assert.equal(json.code, 0);
     const doc = JSON.parse(json.stdout);
-    assert.deepEqual(doc.nodes.map((n: any) => n.id).sort(), ['web-1', 'web-3']);
+    assert.deepEqual(doc.nodes.map((n: any) => n.id).sort(), ['master', 'web-1', 'web-2', 'web-3']);
     const web3 = doc.nodes.find((n: any) => n.id === 'web-3');
-    assert.equal(web3.state, 'over_threshold');
+    assert.equal(web3.state, 'falseticker');
+    assert.equal(web3.falseticker, true);
     assert.equal(web3.overThreshold, true);
+    assert.equal(web3.reference, 'agreed');
+    assert.ok(Math.abs(web3.consensusOffsetSeconds - 0.75) < 0.01, String(web3.consensusOffsetSeconds));
     assert.equal(web3.intervalSeconds, 0.25, 'the slave said its own interval');
     // Both clocks are this machine's: the frequency is 0 within its bound, and nothing drifts.
     assert.ok(
@@ -54,9 +66,12 @@ describe('saturn status against a running master (in process)', () => {
       `${web3.frequencyPpm} ± ${web3.frequencyErrorPpm}`,
     );
     assert.equal(web3.driftRateAlarm, false);
+    assert.deepEqual(doc.mesh.falsetickers, ['web-3']);
+    assert.equal(doc.mesh.majority, true);
+    assert.deepEqual([doc.mesh.agree, doc.mesh.of], [3, 4]);
 
     const check = await run('status', '--metrics-addr', addr, '--check');
-    assert.equal(check.code, 1, 'a node over threshold fails the check');
+    assert.equal(check.code, 1, 'a falseticker fails the check');
   });
 
   test('--check passes when every node is ok', async () => {
@@ -125,12 +140,20 @@ const status = (over: Partial<NodeStatus>): NodeStatus => ({
   frequencyPpm: 0.012,
   frequencyErrorPpm: 0.0041,
   driftRateAlarm: false,
+  role: 'slave',
+  reference: 'master',
+  falseticker: false,
+  consensusOffsetSeconds: null,
+  consensusErrorSeconds: null,
+  meshPaths: 0,
+  disagreeingPaths: [],
   ...over,
 });
 
 test('the table marks nodes that are not current, sorts worst first and aligns columns', () => {
   const text = formatStatusTable({
     drops: {},
+    mesh: { peers: 0, falsetickers: [], agree: 0, of: 0, majority: false, agreedOffsetSeconds: null },
     nodes: [
       status({}),
       status({
@@ -153,17 +176,20 @@ test('the table marks nodes that are not current, sorts worst first and aligns c
     ],
   });
   const lines = text.split('\n');
-  assert.match(lines[0]!, /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks/);
+  assert.match(
+    lines[0]!,
+    /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Vs agreed\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks/,
+  );
   assert.match(
     lines[2]!,
-    /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+7m$/,
+    /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+-\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+7m$/,
   );
-  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+-\s+-\s+0\s+0\s+2s$/);
+  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+0\s+2s$/);
   assert.match(
     lines[4]!,
-    /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+10s$/,
+    /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+-\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+10s$/,
   );
-  assert.match(lines[5]!, /^~  fast\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+\+1000\.500\s+1\.250\s+/);
+  assert.match(lines[5]!, /^~  fast\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+-\s+\+1000\.500\s+1\.250\s+/);
   assert.match(
     text,
     /4 nodes: 0 falseticker \(x\), 0 over threshold \(\*\), 1 lost and 1 pending \(\?\), 1 drifting too fast \(~\)/,
@@ -175,6 +201,36 @@ test('the table marks nodes that are not current, sorts worst first and aligns c
 });
 
 test('--check fails on a node that drifts too fast, even while it is within the threshold', () => {
-  assert.equal(allOk({ drops: {}, nodes: [status({})] }), true);
-  assert.equal(allOk({ drops: {}, nodes: [status({}), status({ id: 'fast', driftRateAlarm: true })] }), false);
+  const mesh = { peers: 0, falsetickers: [], agree: 0, of: 0, majority: false, agreedOffsetSeconds: null };
+  assert.equal(allOk({ drops: {}, mesh, nodes: [status({})] }), true);
+  assert.equal(allOk({ drops: {}, mesh, nodes: [status({}), status({ id: 'fast', driftRateAlarm: true })] }), false);
+});
+
+test('with the mesh on, the master is a row of its own, a falseticker is marked x and first, and a line says the vote', () => {
+  const text = formatStatusTable({
+    drops: {},
+    mesh: { peers: 3, falsetickers: ['m1'], agree: 4, of: 5, majority: true, agreedOffsetSeconds: -0.5 },
+    nodes: [
+      status({
+        id: 'm1',
+        name: 'm1',
+        role: 'master',
+        state: 'falseticker',
+        offsetSeconds: 0,
+        falseticker: true,
+        consensusOffsetSeconds: 0.5001,
+      }),
+      status({ id: 'web-1', consensusOffsetSeconds: -0.0001 }),
+    ],
+  });
+  const lines = text.split('\n');
+  assert.match(lines[2]!, /^x  m1 \(master\)\s+10\.0\.0\.1:4123\s+falseticker\s+\+0\.000ms\s+0\.020ms\s+\+500\.100ms/);
+  assert.match(lines[3]!, /^ {3}web-1\s.*ok\s+-0\.123ms\s+0\.020ms\s+-0\.100ms/);
+  assert.match(text, /mesh: 4 of 5 clocks agree; agreed time = master clock -500\.000ms; falsetickers: m1/);
+  const split = formatStatusTable({
+    drops: {},
+    mesh: { peers: 3, falsetickers: [], agree: 2, of: 4, majority: false, agreedOffsetSeconds: null },
+    nodes: [status({})],
+  });
+  assert.match(split, /mesh: NO MAJORITY, at most 2 of 4 clocks agree/);
 });

@@ -134,7 +134,7 @@ describe(
 
       const master = SaturnProcess.start([
         ...['--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--log-format', 'json'],
-        ...['--name', 'master', '--interval', '500ms', '--alert-repost', '500ms'],
+        ...['--name', 'master', '--interval', '500ms', '--alert-repost', '1s'],
         ...['--webhook-url', `alertmanager=${api}/alerts`],
       ]);
       procs.push(master);
@@ -161,7 +161,9 @@ describe(
       const drifts = () => master.lines.filter((l) => parseLlog(l.text)?.fields.event === 'drift').length;
       assert.equal(drifts(), 1, 'one drift event (--realert is 10 min): the re-posts keep the alert alive');
 
-      // Three resolve timeouts: without re-posts Alertmanager would have resolved it after the first.
+      // Three resolve timeouts, longer than the alert's hold (4 re-posts of 1 s, its endsAt): without
+      // re-posts Alertmanager would have resolved it. (A hold of 4 x 500 ms was shorter than a
+      // loaded machine's stalls: the alert lapsed and fired twice.)
       const watchUntil = Date.now() + 3 * RESOLVE_TIMEOUT_MS;
       while (Date.now() < watchUntil) {
         assert.equal((await firing()).length, 1, 'the alert is still firing');

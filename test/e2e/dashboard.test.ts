@@ -38,8 +38,9 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
     'dashboard: '.length,
   );
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-  // Enough checks for a line per node, and the drift alert through the webhook.
-  await demo.waitForLine((l) => l.text.startsWith('webhook receiver: got #1 drift web-3'), 30_000);
+  // Enough checks for a line per node, and the mesh's verdict and the drift alert through the webhook.
+  await demo.waitForLine((l) => /^webhook receiver: got #\d+ falseticker web-3/.test(l.text), 30_000);
+  await demo.waitForLine((l) => /^webhook receiver: got #\d+ drift web-3/.test(l.text), 30_000);
   let seen = 0;
   await demo.waitForLine((l) => parseLlog(l.text)?.message === 'slave offset' && ++seen >= 45, 30_000);
 
@@ -65,17 +66,17 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   // The summary and the table: worst first, one state per node, the same words as /status.
   assert.match(
     await page.locator('p.summary').innerText(),
-    /0 falseticker\s+1 over threshold\s+0 lost\s+0 pending\s+2 ok/,
+    /1 falseticker\s+0 over threshold\s+0 lost\s+0 pending\s+2 ok/,
   );
   const rows = page.locator('tbody tr');
   assert.equal(await rows.count(), 3);
-  assert.equal(await rows.nth(0).getAttribute('data-node'), 'web-3', 'the node over threshold comes first');
+  assert.equal(await rows.nth(0).getAttribute('data-node'), 'web-3', 'the falseticker comes first');
   assert.deepEqual((await page.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort(), [
     'web-1',
     'web-2',
     'web-3',
   ]);
-  assert.equal((await page.locator('tr[data-node="web-3"] .badge').innerText()).trim(), 'over threshold');
+  assert.equal((await page.locator('tr[data-node="web-3"] .badge').innerText()).trim(), 'falseticker');
   assert.equal((await page.locator('tr[data-node="web-1"] .badge').innerText()).trim(), 'ok');
 
   // The overview: one visible line per node, a legend naming each in its colour, no node in the alert colour,

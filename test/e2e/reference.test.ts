@@ -86,4 +86,32 @@ describe('end to end: the master checks its clock against Roughtime', () => {
     assert.equal(doc.servers[0].version, '1');
     await master.stop();
   });
+
+  test("the master's own reference state shows in /status, /metrics and the dashboard", async () => {
+    const spec = await startRoughtimeServer(procs);
+    const master = startMaster(procs, [
+      '--roughtime-server',
+      spec,
+      '--clock-offset',
+      '10s',
+      '--metrics-addr',
+      '127.0.0.1:0',
+    ]);
+    const { addr } = await master.waitForLog('http listening');
+    await master.waitForLine((l) => parseLlog(l.text)?.message === 'reference clock disagrees with roughtime');
+    const status = (await (await fetch(`http://${addr}/status`)).json()) as { reference: Record<string, unknown> };
+    assert.equal(status.reference.configured, true);
+    assert.equal(status.reference.state, 'wrong');
+    assert.equal(status.reference.server, spec.split('=')[0]);
+    assert.ok(Math.abs(Number(status.reference.offsetMs) - 10_000) <= 1_000, JSON.stringify(status.reference));
+    const metrics = await (await fetch(`http://${addr}/metrics`)).text();
+    assert.match(metrics, /^saturn_reference_clock_state\{state="wrong"\} 1$/m);
+    assert.match(metrics, /^saturn_reference_clock_state\{state="ok"\} 0$/m);
+    const page = await (await fetch(`http://${addr}/`)).text();
+    assert.match(
+      page,
+      /<span class="reference wrong">master clock vs Roughtime: <b>wrong<\/b> <small>127\.0\.0\.1:\d+: \+\d+\.\d{3} ms ± /,
+    );
+    await master.stop();
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SaturnEvent } from '../../src/events/event.js';
+import { type SaturnEvent, eventLlogLine } from '../../src/events/event.js';
+import { formatLlog } from '../../src/log/llog.js';
 import {
   alertmanagerBody,
   alertmanagerRepost,
@@ -39,6 +40,8 @@ describe('formats', () => {
       thresholdSeconds: 0.1,
       frequencyPpm: null,
       frequencyErrorPpm: null,
+      agree: null,
+      of: null,
       repeat: false,
       detail: null,
       time: '2024-05-01T12:00:00.123456789Z',
@@ -67,6 +70,38 @@ describe('formats', () => {
     const [resolved] = alertmanagerBody({ ...fast, kind: 'drift_rate_recovered', sequence: 11 }, CONTEXT) as any[];
     assert.deepEqual(resolved.labels, firing.labels);
     assert.equal(resolved.endsAt, '2024-05-01T12:00:00.123456789Z');
+  });
+
+  test('a falseticker names the node and the vote, in llog, json and Alertmanager forms', () => {
+    const named: SaturnEvent = {
+      ...event(9, 'falseticker'),
+      node: { id: 'master-1', addr: '10.0.0.1:4123' },
+      offsetNs: 500_120_000,
+      errorNs: 310_000,
+      rttNs: undefined,
+      thresholdNs: undefined,
+      agree: 4,
+      of: 5,
+    };
+    const line = eventLlogLine(named);
+    assert.equal(
+      formatLlog(line.level, line.message, line.fields),
+      '~ ERROR -- clock disagrees with the majority -- agree="4" error="0.31" event="falseticker" name="master-1" of="5" offset="500.12" sequence="9"',
+    );
+    assert.deepEqual([jsonBody(named).agree, jsonBody(named).of], [4, 5]);
+    const [alert] = JSON.parse(webhookBody(named, 'alertmanager', CONTEXT));
+    assert.equal(alert.labels.alertname, 'SaturnFalseticker');
+    assert.equal(alert.labels.node, 'master-1');
+    assert.equal(alert.annotations.agree, '4 of 5');
+    assert.match(
+      alert.annotations.summary,
+      /master-1 \(10\.0\.0\.1:4123\) clock disagrees with the majority \(4 of 5 agree\)/,
+    );
+    const [resolved] = JSON.parse(
+      webhookBody({ ...named, kind: 'falseticker_recovered', sequence: 10 }, 'alertmanager', CONTEXT),
+    );
+    assert.deepEqual(resolved.labels, alert.labels, 'the recovery resolves the same alert');
+    assert.ok(resolved.endsAt);
   });
 
   test('slack is a text message', () => {
@@ -100,11 +135,22 @@ describe('formats', () => {
     assert.equal(resolved.endsAt, '2024-05-01T12:00:00.123456789Z');
   });
 
-  test('alertmanager: an alert nothing resolves yet is posted without endsAt (its resolve_timeout ends it)', () => {
+  test('alertmanager: an alert nothing resolves (a moment, not a state) is posted without endsAt (its resolve_timeout ends it)', () => {
+    const [step] = alertmanagerBody(event(9, 'clock_step'), CONTEXT) as any[];
+    assert.equal(step.labels.alertname, 'SaturnClockStep');
+    assert.equal(step.labels.severity, 'warning');
+    assert.equal(step.endsAt, undefined);
+    const [majority] = alertmanagerBody(event(10, 'no_majority'), CONTEXT) as any[];
+    assert.equal(majority.labels.severity, 'critical');
+    assert.ok(majority.endsAt, 'no_majority_recovered resolves it: held like any firing alert');
+  });
+
+  test('alertmanager: reference_clock_recovered resolves the SaturnReferenceClockWrong alert its wrong raised', () => {
     const [wrong] = alertmanagerBody(event(9, 'reference_clock_wrong'), CONTEXT) as any[];
-    assert.equal(wrong.labels.alertname, 'SaturnReferenceClockWrong');
+    const [recovered] = alertmanagerBody(event(10, 'reference_clock_recovered'), CONTEXT) as any[];
+    assert.deepEqual(recovered.labels, wrong.labels);
     assert.equal(wrong.labels.severity, 'critical');
-    assert.equal(wrong.endsAt, undefined);
+    assert.ok(recovered.endsAt !== undefined && recovered.endsAt <= wrong.endsAt);
   });
 
   test('alertmanager: a re-post keeps when each alert began and moves endsAt ahead', () => {

@@ -1,40 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Instant } from '../../src/clock/clock.js';
 import { Fleet, stateOf } from '../../src/fleet/fleet.js';
-import type { FinishedCheck } from '../../src/protocol/responder.js';
-
-const S = 1_000_000_000n;
-const WALL0 = 1_700_000_000n * S;
-
-interface CheckOptions {
-  offsetNs?: number;
-  wall?: bigint;
-  ip?: string;
-  port?: number;
-  intervalNs?: number;
-}
-
-/** A finished good check of `id` at monotonic second `second` (wall time in step with it unless `wall` says). */
-function check(id: string, second: bigint | number, options: CheckOptions = {}): FinishedCheck {
-  const mono = BigInt(Math.round(Number(second) * 1e9));
-  const at: Instant = { mono, wall: options.wall ?? WALL0 + mono };
-  return {
-    nodeId: id,
-    ip: options.ip ?? '127.0.0.1',
-    port: options.port ?? 1,
-    intervalNs: options.intervalNs ?? 0,
-    at,
-    samples: [],
-    outcome: {
-      ok: true,
-      estimate: { offsetNs: options.offsetNs ?? 0, errorNs: 1000, rttNs: 2000, kept: 4, total: 5 },
-    },
-  };
-}
-
-/** The instant at monotonic `mono` (wall in step). */
-const at = (mono: bigint): Instant => ({ mono, wall: WALL0 + mono });
+import { S, WALL0, at, check } from '../helpers/finished-check.js';
 
 const fleetOf = (intervalS = 10, forgetAfterS = 86_400) =>
   new Fleet({ thresholdNs: 100e6, intervalNs: intervalS * 1e9, forgetAfterNs: forgetAfterS * 1e9 });

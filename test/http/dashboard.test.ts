@@ -4,6 +4,7 @@ import { Fleet } from '../../src/fleet/fleet.js';
 import { OffsetSeries } from '../../src/fleet/series.js';
 import { ALERT_COLOUR, escapeHtml } from '../../src/http/dashboard.js';
 import { startMesh } from '../helpers/mesh.js';
+import { until } from '../helpers/wait.js';
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -15,6 +16,7 @@ function recordCheck(fleet: Fleet, name: string, second: number, offsetNs: numbe
     ip: '127.0.0.1',
     port: 1000,
     intervalNs: 1e9,
+    peerResults: [],
     at: { wall: T0 + BigInt(second) * S, mono: BigInt(second) * S },
     samples: [],
     outcome: { ok: true, estimate: { offsetNs, errorNs, rttNs: 1e5, kept: 4, total: 5 } },
@@ -32,6 +34,11 @@ describe('dashboard page (server-rendered, in process)', () => {
     const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }, { name: evil }]);
     cleanups.push(mesh.close);
     await mesh.checked(2);
+    const master = mesh.master.master!;
+    await until(
+      'the vote naming web-3',
+      () => master.mesh.isFalseticker('web-3') && master.fleet.get('web-3')!.alarm.over,
+    );
     const res = await fetch(`${mesh.base}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
@@ -45,8 +52,8 @@ describe('dashboard page (server-rendered, in process)', () => {
     const overview = /<svg id="overview"[\s\S]*?<\/svg>/.exec(html)![0];
     assert.equal(overview.match(/<g class="series"/g)?.length, 3);
     assert.equal(overview.match(/class="threshold"/g)?.length, 2, 'the overview always shows the threshold');
-    assert.match(html, /<tbody>\n<tr data-node="web-3" data-state="over_threshold">/, 'worst first');
-    assert.match(html, /<tr data-node="web-3"[^>]*>[\s\S]*?<span class="badge over_threshold">over threshold<\/span>/);
+    assert.match(html, /<tbody>\n<tr data-node="web-3" data-state="falseticker">/, 'worst first');
+    assert.match(html, /<tr data-node="web-3"[^>]*>[\s\S]*?<span class="badge falseticker">falseticker<\/span>/);
     assert.match(html, /<ul class="legend">(<li data-node="[^"]+">[\s\S]*?<\/li>){3}<\/ul>/);
     for (const colour of html.matchAll(/<polyline[^>]*stroke="([^"]+)"/g)) assert.notEqual(colour[1], ALERT_COLOUR);
   });
@@ -92,6 +99,7 @@ test('a large fleet shows its worst nodes only, and says so', async () => {
       ip: '127.0.0.1',
       port: 1000 + i,
       intervalNs: 0,
+      peerResults: [],
       at: { wall: t0, mono: 0n },
       samples: [],
       outcome: { ok: true, estimate: { offsetNs: i * 1e6, errorNs: 1e3, rttNs: 1e5, kept: 4, total: 5 } },

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { EVENT_KINDS } from '../../src/events/event.js';
 import { SATURN_VERSION } from '../../src/util/version.js';
 import { hasCommand } from '../helpers/system.js';
+import { until } from '../helpers/wait.js';
 
 describe('/metrics of a running master (in process, loopback)', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -17,11 +18,17 @@ describe('/metrics of a running master (in process, loopback)', () => {
   test('parses as Prometheus text and carries nodes, drops, events, webhook and stage figures', async () => {
     const receiver = await new WebhookReceiver().listen();
     await receiver.close(); // refused: the outbox fills and failures are counted
-    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-3', clockOffset: '750ms' }], {
+    const mesh = await startMesh([{ name: 'web-1' }, { name: 'web-2' }, { name: 'web-3', clockOffset: '750ms' }], {
       webhookUrl: receiver.url,
     });
     cleanups.push(mesh.close);
     await mesh.checked(3);
+    // The vote runs on the master's sweep; peer edges arrive with the check after a peer check.
+    const master = mesh.master.master!;
+    await until(
+      'web-3 named, over the threshold, and peer edges in',
+      () => master.mesh.isFalseticker('web-3') && master.fleet.get('web-3')!.alarm.over && master.mesh.edges.size > 0,
+    );
 
     const res = await fetch(`${mesh.base}/metrics`);
     assert.equal(res.status, 200);
@@ -77,7 +84,7 @@ describe('/metrics of a running master (in process, loopback)', () => {
     assert.ok(Math.abs(ppm!.value) <= ppmBound!.value, `web-3 frequency ${ppm!.value} ± ${ppmBound!.value} ppm`);
     assert.deepEqual(
       samplesOf(families, 'saturn_node_drift_rate_alarm').map((s) => s.value),
-      [0, 0],
+      [0, 0, 0],
     );
 
     const byKind = Object.fromEntries(samplesOf(families, 'saturn_events_total').map((s) => [s.labels.kind, s.value]));
@@ -113,12 +120,29 @@ describe('/metrics of a running master (in process, loopback)', () => {
       samplesOf(families, 'saturn_node_state', { node: 'web-3' })
         .filter((x) => x.value === 1)
         .map((x) => x.labels.state),
-      ['over_threshold'],
+      ['falseticker'],
+      'the mesh names it: falseticker outranks over_threshold',
     );
     assert.deepEqual(
       samplesOf(families, 'saturn_node_up').map((x) => x.value),
-      [1, 1],
+      [1, 1, 1],
     );
+    // The mesh: the vote, each node named or not (the master under its --name), offsets from the agreed time.
+    const value = (name: string, labels = {}) => samplesOf(families, name, labels).map((x) => x.value);
+    assert.deepEqual(value('saturn_mesh_majority'), [1]);
+    assert.deepEqual(value('saturn_mesh_agree'), [3]);
+    assert.deepEqual(value('saturn_mesh_voters'), [4]);
+    assert.deepEqual(value('saturn_mesh_falseticker', { node: 'web-3' }), [1]);
+    assert.deepEqual(value('saturn_mesh_falseticker', { node: 'master' }), [0]);
+    const [fromAgreed] = value('saturn_mesh_consensus_offset_seconds', { node: 'web-3' });
+    assert.ok(Math.abs(fromAgreed! - 0.75) < 0.01, `web-3 vs the agreed time: ${fromAgreed}`);
+    assert.ok(Math.abs(value('saturn_mesh_agreed_offset_seconds')[0]!) < 0.005, 'the master agrees');
+    const pairs = samplesOf(families, 'saturn_mesh_peer_offset_seconds');
+    assert.ok(pairs.length > 0, 'pairwise offsets of a small fleet');
+    for (const pair of pairs) {
+      const shifted = (pair.labels.node === 'web-3' ? 0.75 : 0) - (pair.labels.peer === 'web-3' ? 0.75 : 0);
+      assert.ok(Math.abs(pair.value - shifted) < 0.01, `${pair.labels.node} - ${pair.labels.peer} = ${pair.value}`);
+    }
     const [build] = samplesOf(families, 'saturn_build_info');
     assert.equal(build!.labels.version, SATURN_VERSION);
   });

@@ -47,3 +47,15 @@ test('when told how many workers are idle, a partial batch waits for one; a full
     take: 2,
   });
 });
+
+test('a drained socket cuts a partial batch at once (for an idle worker), unless the policy says otherwise', () => {
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 2, socketDrained: true }), { kind: 'flush', take: 2 });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 2, socketDrained: false }), { kind: 'wait' });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 2, socketDrained: true, idleWorkers: 0 }), {
+    kind: 'idle',
+  });
+  assert.deepEqual(decideBatch(policy, { ...state, queued: 9, socketDrained: true }), { kind: 'flush', take: 4 });
+  assert.deepEqual(decideBatch({ ...policy, cutOnDrain: false }, { ...state, queued: 2, socketDrained: true }), {
+    kind: 'wait',
+  });
+});

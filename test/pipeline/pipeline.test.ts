@@ -35,7 +35,7 @@ async function start(
 
 for (const workers of [0, 1, 2]) {
   test(`${workers} worker(s): every datagram is answered, in batches, and drops are counted by reason`, async () => {
-    const { pipeline, client } = await start({ workers, maxBatch: 16, flushMs: 20 });
+    const { pipeline, client } = await start({ workers, maxBatch: 16, flushMs: 20, cutOnDrain: false });
     for (let i = 0; i < 40; i++) await client.send(text(`q${i}`), pipeline.address.port);
     await client.send(text('Xbad'), pipeline.address.port);
     const replies = await client.waitForReplies(40);
@@ -127,4 +127,38 @@ test('a broadcast reaches every worker before any batch dispatched after it', as
   for (let i = 0; i < 20; i++) await client.send(text(`q${i}`), pipeline.address.port);
   const replies = await client.waitForReplies(20);
   assert.ok(replies.every((r) => r.toString().startsWith('S')));
+});
+
+test("a job runs on the batched lane's worker and its outcomes come back to the caller, not to the socket", async () => {
+  const { pipeline } = await start({ workers: 1 });
+  const outcomes = await pipeline.run([text('job1'), text('Xbad')], undefined);
+  assert.deepEqual(
+    outcomes.map((o) => ('output' in o ? new TextDecoder().decode(o.output) : o.dropped)),
+    ['Rob1', 'SATURN_ERR_RT_MALFORMED'],
+  );
+  const stats = pipeline.stats();
+  assert.equal(stats.answered, 0, 'nothing was sent');
+  assert.equal(stats.received, 0);
+});
+
+test("a send of the program's own accord says whether the socket took it and when it left", async () => {
+  const { pipeline, client } = await start({ workers: 0 });
+  const before = clock.read();
+  const { sent, sentAt } = pipeline.send({ address: '127.0.0.1', port: client.port }, text('hello'));
+  assert.equal(sent, true);
+  assert.ok(sentAt.mono >= before.mono && sentAt.wall >= before.wall - 1_000_000n);
+  const [reply] = await client.waitForReplies(1);
+  assert.equal(reply!.toString(), 'hello');
+});
+
+test('a batch is cut when the socket is drained: a large maxBatch and a long flush timer cost no wait at low load', async () => {
+  const { pipeline, client } = await start({ workers: 1, maxBatch: 256, flushMs: 60_000 });
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 5; i++) await client.send(text(`d${i}`), pipeline.address.port);
+  // Without the drained-socket rule these would wait for 256 requests or the 60 s timer.
+  const replies = await client.waitForReplies(5, 30_000);
+  assert.equal(replies.length, 5);
+  assert.ok(Number(process.hrtime.bigint() - started) < 30e9);
+  const stats = pipeline.stats();
+  assert.ok(stats.batches >= 1 && stats.meanBatch < 256, `batches of ${stats.meanBatch}`);
 });

@@ -40,14 +40,14 @@ test('a replayed leg never matches: after the check, before it, and to the slave
   assert.deepEqual(reply, {});
   assert.equal(x.slaveOutcomes.at(-1)?.kind, 'drop');
   // A replay into a new check of the same slave is not part of it either.
-  x.slave.start(0).build(x.slaveNow());
+  x.slave.start('master', 0).outgoing.build(x.slaveNow());
   assert.deepEqual(x.toSlave(oldResponse), {});
   assert.deepEqual(x.slaveOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_UNKNOWN_SESSION' });
 });
 
 test('a duplicated report is answered from the cache with the same bytes and adds no sample', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 50_000, backNs: 50_000 });
-  const leg0 = x.slave.start(0).build(x.slaveNow());
+  const leg0 = x.slave.start('master', 0).outgoing.build(x.slaveNow());
   const first = x.toMaster(leg0)!;
   const again = x.toMaster(leg0)!;
   assert.deepEqual([...again], [...first]);
@@ -72,7 +72,7 @@ test('a duplicated report is answered from the cache with the same bytes and add
 
 test('a report with a valid MAC but the wrong echo is dropped (forged or crossed legs)', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-  const leg0 = x.slave.start(0).build(x.slaveNow());
+  const leg0 = x.slave.start('master', 0).outgoing.build(x.slaveNow());
   x.toMaster(leg0);
   const forged = new Envelope(KeyRing.single(KEY)).seal(
     encodeMessage(
@@ -88,6 +88,7 @@ test('a report with a valid MAC but the wrong echo is dropped (forged or crossed
         clockSteps: 0,
         cookie: new Uint8Array(0),
         intervalNs: 0,
+        peerResults: [],
       },
       200,
     ),
@@ -102,12 +103,12 @@ test('datagrams under another key are dropped as bad_mac, by master and slave al
     envelope: new Envelope(KeyRing.single(new TextEncoder().encode('the-wrong-key-0123456'))),
     nodeId: 'x',
   });
-  assert.equal(x.toMaster(stranger.start(0).build(instant(1n))), undefined);
+  assert.equal(x.toMaster(stranger.start('master', 0).outgoing.build(instant(1n))), undefined);
   assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_BAD_MAC', keyId: 0 });
   const strangerMaster = new CheckResponder({
     envelope: new Envelope(KeyRing.single(new TextEncoder().encode('the-wrong-key-0123456'))),
   });
-  const leg0 = x.slave.start(0).build(x.slaveNow());
+  const leg0 = x.slave.start('master', 0).outgoing.build(x.slaveNow());
   const o = strangerMaster.handle(leg0, '127.0.0.1', 1, instant(5n), 0);
   assert.deepEqual(o, { kind: 'drop', code: 'SATURN_ERR_BAD_MAC', keyId: 0 });
 });
@@ -118,7 +119,7 @@ test('the session table is bounded: the oldest session is dropped first', () => 
     (i) => new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: `n${i}`, random: seeded(i + 1) }),
   );
   for (const s of slaves) x.prime(s);
-  const firstAnswers = slaves.map((s) => x.toMaster(s.start(0).build(x.slaveNow()))!);
+  const firstAnswers = slaves.map((s) => x.toMaster(s.start('master', 0).outgoing.build(x.slaveNow()))!);
   assert.equal(x.master.sessions.size, 2);
   assert.equal(x.master.sessions.evicted, 1);
   // The evicted (oldest) slave's next leg finds no session; the newest goes on.
@@ -132,7 +133,7 @@ test('the session table is bounded: the oldest session is dropped first', () => 
 
 test('a clock step on either side during a check discards it, and the slave is told why', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-  const leg0 = x.slave.start(0).build(x.slaveNow());
+  const leg0 = x.slave.start('master', 0).outgoing.build(x.slaveNow());
   let answer = x.toMaster(leg0)!;
   x.masterClock.step(5_000_000);
   let result;
@@ -176,7 +177,7 @@ test('a report without a node name, or with an absurd one, is dropped as undecod
   for (const nodeId of ['', 'x'.repeat(256)]) {
     const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
     const odd = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId });
-    assert.equal(x.toMaster(odd.start(0).build(instant(1n))), undefined);
+    assert.equal(x.toMaster(odd.start('master', 0).outgoing.build(instant(1n))), undefined);
     assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
   }
 });

@@ -95,7 +95,7 @@ export class SimExchange {
 
   /** Runs one whole check; returns the slave's Result (undefined if the check stalled). */
   runCheck(): Result | undefined {
-    let datagram: Uint8Array | undefined = this.slave.start(this.slaveSteps).build(this.slaveNow());
+    let datagram: Uint8Array | undefined = this.slave.start('master', this.slaveSteps).outgoing.build(this.slaveNow());
     this.sentBySlave.push(datagram);
     for (let legs = 0; legs < 200 && datagram; legs++) {
       const answer = this.toMaster(datagram);
@@ -117,11 +117,11 @@ export class SimExchange {
  * a cookie gets one, and the initiator opens again with it; that opening is abandoned.
  */
 export function primeInitiator(responder: CheckResponder, initiator: CheckInitiator, at: Instant): void {
-  const cookie = responder.handle(initiator.start(0).build(at), '127.0.0.1', 5000, at, 0);
+  const cookie = responder.handle(initiator.start('master', 0).outgoing.build(at), '127.0.0.1', 5000, at, 0);
   if (cookie.kind !== 'reply') throw new Error(`priming: expected a cookie, got ${cookie.kind}`);
   const reopened = initiator.handle(cookie.reply.build(at), at, 0);
   if (reopened.kind !== 'reply') throw new Error(`priming: the initiator did not open again (${reopened.kind})`);
-  initiator.abandon();
+  initiator.abandon(reopened.session);
 }
 
 function verdictOf(check: FinishedCheck) {

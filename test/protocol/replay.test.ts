@@ -85,7 +85,7 @@ test('no reply is larger than the Report that caused it: Responses, Cookies and 
       const slave = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId });
       // A slave whose clock steps mid-check gets the longest Result: a discard with its reason.
       for (const stepAtLeg of [-1, 2]) {
-        let datagram: Uint8Array | undefined = slave.start(0).build(x.slaveNow());
+        let datagram: Uint8Array | undefined = slave.start('master', 0).outgoing.build(x.slaveNow());
         for (let leg = 0; datagram && leg < 20; leg++) {
           assert.ok(datagram.length >= REPORT_MIN_BYTES, `a ${datagram.length}-byte Report`);
           const reply = x.toMaster(datagram);
@@ -115,6 +115,7 @@ test('a Report shorter than the padded minimum is dropped before its MAC is chec
       clockSteps: 0,
       cookie: new Uint8Array(0),
       intervalNs: 0,
+      peerResults: [],
     }),
   );
   assert.ok(unpadded.length < REPORT_MIN_BYTES);
@@ -136,7 +137,7 @@ test('the first check costs one round trip for the cookie; the Result carries th
 
 test('a cookie is bound to the source address it was minted for', () => {
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
-  const leg0 = x.slave.start(0).build(x.slaveNow());
+  const leg0 = x.slave.start('master', 0).outgoing.build(x.slaveNow());
   const moved = deliver(x, leg0, '198.51.100.7', 5000);
   assert.equal(moved.outcome.kind, 'reply');
   assert.equal(x.master.sessions.size, 0, 'from another address: a cookie, no session');
@@ -147,12 +148,17 @@ test('a key holder opening leg-0-only sessions at full rate from one source is l
   const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 10_000, backNs: 10_000 });
   const attacker = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: 'flood' });
   const attackerIp = '203.0.113.9';
-  const cookie = deliver(x, attacker.start(0).build(x.slaveNow()), attackerIp);
+  const cookie = deliver(x, attacker.start('master', 0).outgoing.build(x.slaveNow()), attackerIp);
   attacker.handle(cookie.reply!, x.slaveNow(), 0);
   let limited = 0;
   for (let i = 0; i < 100_000; i++) {
     if (i % 1000 === 0) x.masterClock.advance(S / 100); // 100,000 openings a second
-    const { outcome } = deliver(x, attacker.start(0).build(x.slaveNow()), attackerIp, 40_000 + (i % 20_000));
+    const { outcome } = deliver(
+      x,
+      attacker.start('master', 0).outgoing.build(x.slaveNow()),
+      attackerIp,
+      40_000 + (i % 20_000),
+    );
     if (outcome.kind === 'drop' && outcome.code === 'SATURN_ERR_RATE_LIMITED') limited++;
   }
   const opened = 100_000 - limited;
@@ -174,7 +180,7 @@ test('a node the admit rule refuses opens no session (the fleet bound)', () => {
   const responder = new CheckResponder({ envelope: new Envelope(KeyRing.single(KEY)), admit: (id) => id !== 'web-9' });
   const slave = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: 'web-9' });
   const at = instant(1_700_000_000_000_000_000n, 5n);
-  const cookie = responder.handle(slave.start(0).build(at), '127.0.0.1', 1, at, 0);
+  const cookie = responder.handle(slave.start('master', 0).outgoing.build(at), '127.0.0.1', 1, at, 0);
   assert.equal(cookie.kind, 'reply');
   const again = slave.handle(cookie.kind === 'reply' ? cookie.reply.build(at) : new Uint8Array(), at, 0);
   assert.equal(again.kind, 'reply');

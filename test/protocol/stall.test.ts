@@ -26,7 +26,7 @@ function runCheck(options: {
   const slave = new CheckInitiator({ envelope: new Envelope(KeyRing.single(KEY)), nodeId: 'paused' });
   let now = 1_700_000_000_000_000_000n;
   primeInitiator(master, slave, instant(now, now));
-  let datagram = slave.start(0).build(instant(now, now));
+  let datagram = slave.start('master', 0).outgoing.build(instant(now, now));
   for (let leg = 0; leg < 10; leg++) {
     now += MS; // slave -> master
     const outcome = master.handle(datagram, '127.0.0.1', 5000, instant(now, now), 0);

@@ -34,6 +34,20 @@ test('queries a loopback server: version 1, verified, local clock inside the int
   });
 });
 
+test('RADI 0 (a truncated sub-second radius) counts as the 1 s resolution: a correct clock is inside; a server fault', async () => {
+  const local = await startTestServer({ seed: 31, radiZero: true });
+  await withServers([local], async () => {
+    const answer = await queryServer(local.server, { clock: testClock(), backoff: { initialMs: 2000 } });
+    assert.equal(answer.result.valid, true);
+    assert.equal(answer.result.radi, 0);
+    assert.equal(answer.result.radiBelowResolution, true);
+    assert.equal(answer.result.radiNs, 1e9);
+    // MIDP is the server's time floored to the second: this clock is up to 1 s past it, and right.
+    assert.ok(answer.uncertaintyNs >= 1e9);
+    assert.equal(answer.withinInterval, true, `offset ${answer.offsetNs} ns`);
+  });
+});
+
 test('offers what the list entry says: Google and a single draft version', async () => {
   const local = await startTestServer({ seed: 2 });
   await withServers([local], async () => {
@@ -99,7 +113,9 @@ test('a silent server: retried with backoff, then SATURN_ERR_RT_TIMEOUT', async 
 test('a dropped first request is retried and the answer to the retry accepted', async () => {
   const local = await startTestServer({ seed: 6, behaviour: (n) => (n === 1 ? 'silent' : 'answer') });
   await withServers([local], async () => {
-    const answer = await queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 50 } });
+    // The first wait is short (the first request is never answered); the second, 1.5 s, is more
+    // than a loaded machine takes to answer and verify the retry (at 75 ms a third was sometimes sent).
+    const answer = await queryServer(local.server, { clock: testClock(), attempts: 3, backoff: { initialMs: 1000 } });
     assert.equal(answer.attempts, 2);
     assert.deepEqual(answer.rejected, []);
   });

@@ -67,3 +67,31 @@ test('saturn keygen writes a 0600 key file and prints its public key; saturn rou
 test('without --key-file the server prints an ad hoc public key and warns it is not for production', async () => {
   await serveAndQuery([], true);
 });
+
+test('saturn roughtime serve and --roughtime-listen on a busy port exit 2 with one sentence (no worker left running)', async () => {
+  const { createSocket } = await import('node:dgram');
+  const holder = createSocket('udp4');
+  await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+  const busy = `127.0.0.1:${holder.address().port}`;
+  try {
+    for (const [option, args] of [
+      ['--listen-addr', ['roughtime', 'serve', '--listen-addr', busy, '--workers', '1']],
+      [
+        '--roughtime-listen',
+        ['--hmac-key', '0123456789abcdef', '--listen-addr', '127.0.0.1:0', '--roughtime-listen', busy],
+      ],
+    ] as const) {
+      // execFile's timeout would kill a process the workers keep alive: that is the failure this catches.
+      const failure = await run(process.execPath, [SATURN_BIN, ...args], { timeout: 60_000 }).then(
+        () => assert.fail(`${args.join(' ')} started on a busy port`),
+        (error: { code: number | null; killed: boolean; stderr: string }) => error,
+      );
+      assert.equal(failure.killed, false, `${args[0]}: still running after 60 s`);
+      assert.equal(failure.code, 2, failure.stderr);
+      const errors = failure.stderr.split('\n').filter((line) => line.startsWith('saturn:'));
+      assert.deepEqual(errors, [`saturn: ${option} ${busy}: the address is already in use`]);
+    }
+  } finally {
+    holder.close();
+  }
+});

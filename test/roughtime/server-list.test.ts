@@ -7,7 +7,7 @@ import { ALL_IETF_VERSIONS } from '../../src/roughtime/versions.js';
 const KEY = '0GD7c3yP8xEc4Zl2zeuN2SlLvDVVocjsPSL8/Rl/7zg=';
 
 test('parses the ecosystem format, picking UDP addresses and versions', () => {
-  const servers = parseServerList(
+  const { servers, skipped } = parseServerList(
     JSON.stringify({
       servers: [
         {
@@ -36,6 +36,7 @@ test('parses the ecosystem format, picking UDP addresses and versions', () => {
         },
         {
           name: 'tcp-only',
+          version: 'IETF-Roughtime',
           publicKeyType: 'ed25519',
           publicKey: KEY,
           addresses: [{ protocol: 'tcp', address: 'b:2' }],
@@ -44,6 +45,7 @@ test('parses the ecosystem format, picking UDP addresses and versions', () => {
     }),
     'list.json',
   );
+  assert.deepEqual(skipped, ['list.json: tcp-only: no UDP address (saturn speaks Roughtime over UDP only); skipped']);
   assert.deepEqual(
     servers.map((s) => [s.name, s.host, s.port, s.versions]),
     [
@@ -62,6 +64,7 @@ test('list problems are one-sentence ConfigErrors naming the entry', () => {
     publicKey: KEY,
     addresses: [{ protocol: 'udp', address: 'h:1' }],
   };
+  // One entry alone: a problem with it leaves no usable server, so the whole list is refused, naming it.
   const message = (text: string): string => {
     try {
       parseServerList(text, 'list.json');
@@ -91,7 +94,7 @@ test('list problems are one-sentence ConfigErrors naming the entry', () => {
     /address must be host:port/,
   );
   assert.match(message(JSON.stringify({ servers: [{ ...entry, addresses: 'h:1' }] })), /must be an array/);
-  assert.match(message(JSON.stringify({ servers: [] })), /no server reachable over UDP/);
+  assert.match(message(JSON.stringify({ servers: [] })), /lists no server saturn can use$/);
   assert.match(message(JSON.stringify({ servers: [5] })), /server 0 is not an object/);
 });
 
@@ -105,4 +108,73 @@ test('--roughtime-server host:port=BASE64KEY', () => {
   assert.throws(() => parseServerSpec('127.0.0.1:2002'), ConfigError);
   assert.throws(() => parseServerSpec(`127.0.0.1=${KEY}`), ConfigError);
   assert.throws(() => parseServerAddress('h:70000', 'x'), ConfigError);
+});
+
+test('a list as published: an ml-dsa-44 entry reachable only over TCP is skipped with a warning, the rest are used', () => {
+  const { servers, skipped } = parseServerList(
+    JSON.stringify({
+      servers: [
+        {
+          name: 'pq-tcp',
+          version: 'IETF-Roughtime',
+          publicKeyType: 'ml-dsa-44',
+          publicKey: Buffer.alloc(1312, 7).toString('base64'),
+          addresses: [{ protocol: 'tcp', address: 'pq.example:2002' }],
+        },
+        {
+          name: 'good',
+          version: 'IETF-Roughtime',
+          publicKeyType: 'ed25519',
+          publicKey: KEY,
+          addresses: [{ protocol: 'udp', address: 'good.example:2002' }],
+        },
+      ],
+    }),
+    'published.json',
+  );
+  assert.deepEqual(
+    servers.map((s) => s.name),
+    ['good'],
+  );
+  assert.deepEqual(skipped, ['published.json: pq-tcp: publicKeyType "ml-dsa-44" is not ed25519; skipped']);
+});
+
+test('no "version" means the original Google protocol; 3000600613 (pre-IETF) is Google too', () => {
+  const entry = { publicKeyType: 'ed25519', publicKey: KEY, addresses: [{ protocol: 'udp', address: 'h:1' }] };
+  const { servers } = parseServerList(
+    JSON.stringify({
+      servers: [
+        { ...entry, name: 'unversioned' },
+        { ...entry, name: 'number', version: 3000600613 },
+        { ...entry, name: 'string', version: '3000600613' },
+        { ...entry, name: 'ietf', version: 'IETF-Roughtime' },
+      ],
+    }),
+    'list.json',
+  );
+  assert.deepEqual(
+    servers.map((s) => [s.name, s.versions]),
+    [
+      ['unversioned', 'google'],
+      ['number', 'google'],
+      ['string', 'google'],
+      ['ietf', ALL_IETF_VERSIONS],
+    ],
+  );
+});
+
+test('a list with no usable entry is refused, and says why for each', () => {
+  assert.throws(
+    () =>
+      parseServerList(
+        JSON.stringify({
+          servers: [{ name: 'pq', publicKeyType: 'ml-dsa-44', publicKey: KEY, addresses: [] }],
+        }),
+        'list.json',
+      ),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        'list.json lists no server saturn can use (list.json: pq: publicKeyType "ml-dsa-44" is not ed25519; skipped)',
+  );
 });

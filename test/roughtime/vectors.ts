@@ -1,6 +1,7 @@
 /**
- * Loads the shared Roughtime test vectors from ../shared/vectors/roughtime (beside the repo).
- * They are not copied into the repository; tests that need them skip when they are absent.
+ * Loads the public Roughtime test vectors kept in the repository under test/vectors/roughtime
+ * (test/vectors/README.md says where each comes from). A missing vector is a failure, never a
+ * skip: the tests that use them must run on every clone.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -13,23 +14,15 @@ function repoRoot(): string {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'src'))) return dir;
     dir = path.dirname(dir);
   }
-  return process.cwd();
+  throw new Error(`no repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-export const VECTOR_CANDIDATES = [
-  ...new Set([
-    path.resolve(process.cwd(), '..', 'shared', 'vectors', 'roughtime'),
-    path.resolve(repoRoot(), '..', 'shared', 'vectors', 'roughtime'),
-  ]),
-];
-
-/** The vectors directory, or undefined when it is not there. */
-export function vectorsDir(): string | undefined {
-  return VECTOR_CANDIDATES.find((dir) => existsSync(path.join(dir, 'cloudflare')));
+/** The vectors directory; throws when it is missing (a broken checkout, not a reason to skip). */
+export function vectorsDir(): string {
+  const dir = path.join(repoRoot(), 'test', 'vectors', 'roughtime');
+  if (!existsSync(path.join(dir, 'cloudflare'))) throw new Error(`the Roughtime test vectors are missing from ${dir}`);
+  return dir;
 }
-
-export const SKIP_MESSAGE = `vectors not found at ${VECTOR_CANDIDATES.join(' or ')}`;
-
 export interface CloudflareVector {
   readonly file: string;
   readonly info: string;

@@ -41,6 +41,7 @@ test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent
       ip: '127.0.0.1',
       port: 4000,
       intervalNs: 0,
+      peerResults: [],
       at: clock.read(),
       samples: [],
       outcome: { ok: true, estimate: { offsetNs: 0, errorNs: 1000, rttNs: 2000, kept: 4, total: 5 } },
@@ -111,7 +112,7 @@ async function udpPeer(master: MasterService) {
 /** Runs one whole check of `initiator` over `peer`; resolves with its Result, or undefined when it got no answer. */
 async function runCheck(initiator: CheckInitiator, peer: Awaited<ReturnType<typeof udpPeer>>) {
   const clock = new SimClock();
-  let datagram: Uint8Array | undefined = initiator.start(0).build(clock.read());
+  let datagram: Uint8Array | undefined = initiator.start('master', 0).outgoing.build(clock.read());
   for (let legs = 0; datagram && legs < 20; legs++) {
     const reply = await peer.exchange(datagram);
     if (!reply) return undefined;

@@ -7,10 +7,11 @@ import { EventJournal } from '../../src/events/journal.js';
 import { eventLlogLine } from '../../src/events/event.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
 import { formatLlog } from '../../src/log/llog.js';
+import { SimClock } from '../../src/clock/sim-clock.js';
 import { SystemClock } from '../../src/clock/system-clock.js';
 import { createDiagnostics } from '../../src/log/diagnostics.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
-import { ReferenceMonitor } from '../../src/service/reference-monitor.js';
+import { ReferenceAlarm, ReferenceMonitor } from '../../src/service/reference-monitor.js';
 import { parseLlog } from '../helpers/saturn-process.js';
 import { type TestServer, startTestServer } from '../roughtime/test-server.js';
 
@@ -44,18 +45,19 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
   return { result, events: events.lines.map((l) => parseLlog(l)!), diag: diag.lines };
 }
 
-test('a clock 10 s ahead of the Roughtime servers raises an ERROR line per answer', async () => {
+test('a clock 10 s ahead of the Roughtime servers raises one ERROR line for the round, not one per answer', async () => {
   const servers = [await startTestServer({ name: 'rt-a', seed: 1 }), await startTestServer({ name: 'rt-b', seed: 2 })];
   try {
     const { result, events } = await round(servers, 10e9);
     assert.equal(result.answers.length, 4, 'two servers, queried twice');
     assert.equal(result.wrong.length, 4);
     const errors = events.filter((e) => e.message === 'reference clock disagrees with roughtime');
-    assert.equal(errors.length, 4);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.fields.reason!, /outside .* of 4 of 4 answer/);
     assert.equal(errors[0]!.level, 'ERROR');
     // IETF Roughtime times are whole seconds: the offset is 10 s give or take one.
     assert.ok(Math.abs(Number(errors[0]!.fields.offset) - 10_000) <= 1_000, `offset ${errors[0]!.fields.offset} ms`);
-    assert.equal(errors[0]!.fields.server, 'rt-a');
+    assert.ok(['rt-a', 'rt-b'].includes(errors[0]!.fields.server!), 'named after the worst disagreement');
   } finally {
     await Promise.all(servers.map((s) => s.close()));
   }
@@ -106,6 +108,92 @@ test('a silent server is a warning, not a crash or a false alarm', async () => {
     assert.deepEqual(events, []);
     assert.ok(diag.some((l) => l.includes('did not answer')));
   } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('the reference alarm, on a simulated clock: raise, silence, realert every interval, recovery; no answer proves nothing', () => {
+  const clock = new SimClock();
+  const alarm = new ReferenceAlarm(600e9);
+  assert.equal(alarm.evaluate(clock.monotonic(), 2, 0), undefined, 'agreeing from the start: nothing to say');
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 0), undefined);
+  assert.equal(alarm.evaluate(clock.monotonic(), 1, 1), 'raise');
+  assert.equal(alarm.wrong, true);
+  clock.advance(300e9);
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 2), undefined, 'still wrong, inside the realert interval');
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 0), undefined, 'no usable answer keeps the state');
+  assert.equal(alarm.wrong, true);
+  clock.advance(300e9);
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 2), 'realert');
+  clock.step(-3_600e9); // a wall-clock step: the realert interval is monotonic
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 1), undefined);
+  clock.advance(600e9);
+  assert.equal(alarm.evaluate(clock.monotonic(), 0, 1), 'realert');
+  assert.equal(alarm.evaluate(clock.monotonic(), 3, 0), 'recovered');
+  assert.equal(alarm.wrong, false);
+  assert.equal(alarm.evaluate(clock.monotonic(), 3, 0), undefined, 'recovered once');
+  assert.throws(() => alarm.evaluate(0n, -1, 0), RangeError);
+  assert.throws(() => new ReferenceAlarm(-1), RangeError);
+});
+
+test('the monitor raises reference_clock_wrong once, re-alerts every --realert, then reports reference_clock_recovered', async () => {
+  // A generous RADI (10 s): the simulated clock is set against the real one between checks, and a
+  // loaded machine may take seconds over a check; being an hour off is unmistakable either way.
+  const servers = [await startTestServer({ name: 'rt-a', seed: 5, radiNs: 10e9 })];
+  const events = sinkLines();
+  // Simulated wall time, set to the server's (real) time plus `ahead` before each check; the
+  // server answers at once, so no retry timer must fire.
+  const HOUR_NS = 3_600_000_000_000n;
+  const clock = new SimClock(new SystemClock().now() + HOUR_NS);
+  const setAhead = (ahead: bigint): void => clock.step(new SystemClock().now() + ahead - clock.now());
+  const logger = createDiagnostics({ level: 'error', format: 'json', sink: sinkLines().sink });
+  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
+  journal.subscribe((event) => {
+    const { level, message, fields } = eventLlogLine(event);
+    events.sink.write(formatLlog(level, message, fields));
+  });
+  const monitor = new ReferenceMonitor({
+    servers: servers.map((s) => s.server),
+    intervalNs: 60e9,
+    clock,
+    logger,
+    journal,
+    stateDir: undefined,
+    realertNs: 120e9,
+  });
+  const kinds = () => events.lines.map((line) => parseLlog(line)!.fields);
+  try {
+    assert.equal(monitor.state().state, 'unknown');
+    setAhead(HOUR_NS);
+    await monitor.check();
+    assert.equal(monitor.state().state, 'wrong');
+    assert.ok(Math.abs(monitor.state().offsetNs! - 3600e9) <= 60e9, `offset ${monitor.state().offsetNs}`);
+    setAhead(HOUR_NS);
+    await monitor.check();
+    assert.equal(kinds().length, 1, 'a second wrong round inside --realert says nothing new');
+    clock.advance(120e9); // the realert interval passes on the monotonic clock
+    setAhead(HOUR_NS);
+    await monitor.check();
+    assert.deepEqual(
+      kinds().map((f) => [f.event, f.repeat]),
+      [
+        ['reference_clock_wrong', undefined],
+        ['reference_clock_wrong', 'true'],
+      ],
+    );
+    setAhead(0n); // the clock is put right
+    await monitor.check();
+    assert.equal(monitor.state().state, 'ok');
+    const last = parseLlog(events.lines.at(-1)!)!;
+    assert.equal(last.level, 'INFO');
+    assert.equal(last.message, 'reference clock agrees with roughtime again');
+    assert.equal(last.fields.event, 'reference_clock_recovered');
+    assert.equal(last.fields.server, 'rt-a');
+    setAhead(0n);
+    await monitor.check();
+    assert.equal(events.lines.length, 3, 'recovered once');
+  } finally {
+    await monitor.close();
     await Promise.all(servers.map((s) => s.close()));
   }
 });

@@ -56,7 +56,10 @@ function simulated() {
             : outcome.kind === 'finished'
               ? outcome.conclude({ offsetNs: 0, errorNs: 1000, rttNs: 2000, samples: 4 }).build(clock.read())
               : undefined;
-        if (answer) clock.setTimer(ONE_WAY_NS, () => slave.onDatagram(answer, clock.read()));
+        if (answer)
+          clock.setTimer(ONE_WAY_NS, () =>
+            slave.onDatagram(answer, clock.read(), { address: '127.0.0.1', port: 4123 }),
+          );
       });
     },
   };

@@ -20,6 +20,10 @@ test('every message round-trips, 64-bit instants exactly', () => {
       clockSteps: 2,
       cookie: new Uint8Array(17).fill(9),
       intervalNs: 0,
+      peerResults: [
+        { peerId: 'web-4', offsetNs: -1_250_000.5, errorNs: 180, rttNs: 350_000, ageNs: 2e9 },
+        { peerId: 'db-1', offsetNs: 3, errorNs: 0, rttNs: 0, ageNs: 0 },
+      ],
     },
     {
       kind: 'response',
@@ -42,6 +46,11 @@ test('every message round-trips, 64-bit instants exactly', () => {
       samples: 4,
       reason: '',
       cookie: new Uint8Array(17).fill(3),
+      responderId: 'master-a',
+      peers: [
+        { id: 'web-4', addr: '10.0.0.4:4444' },
+        { id: 'db-1', addr: '[2001:db8::1]:4444' },
+      ],
     },
     {
       kind: 'result',
@@ -54,6 +63,8 @@ test('every message round-trips, 64-bit instants exactly', () => {
       samples: 0,
       reason: 'a clock stepped',
       cookie: new Uint8Array(0),
+      responderId: '',
+      peers: [],
     },
     { kind: 'cookie', session: 99n, echo: nonce(7), cookie: new Uint8Array(17).fill(1) },
   ];
@@ -88,6 +99,7 @@ test('truncating an encoded report never yields a different valid report silentl
     clockSteps: 0,
     cookie: new Uint8Array(0),
     intervalNs: 0,
+    peerResults: [],
   });
   for (let cut = 0; cut < bytes.length; cut++) {
     const m = decodeMessage(bytes.subarray(0, cut));
@@ -111,6 +123,7 @@ test('a report is padded to the length asked for (at most 2 bytes over) and deco
       clockSteps: 0,
       cookie: new Uint8Array(0),
       intervalNs: 0,
+      peerResults: [],
     }) as const;
   for (const nodeId of ['n', 'web-3', 'x'.repeat(100), 'y'.repeat(255)]) {
     const plain = encodeMessage(report(nodeId));

@@ -1,0 +1,207 @@
+/**
+ * The mesh on the master: the peer results slaves report, who checks whom, the consensus over the
+ * fleet (the master included) and what changed since the last one. Pure state over the Fleet: no
+ * sockets, no clock reads (instants come in), no events (the master service turns the changes
+ * returned here into events).
+ *
+ * The rules (SPEC §5, issue 9):
+ * - a report is recorded only about a node the master knows, fresh (3 of the reporter's intervals),
+ *   and plausible; the rest is dropped with a code for the caller to count (EdgeTable);
+ * - the consensus runs over the nodes that are not lost and have an estimate, with the edges of
+ *   the last 3 intervals of each reporter; the master is a node at 0 ± its clock's resolution;
+ * - the drift rule judges a node against the agreed time while a majority agrees; with the mesh on,
+ *   a node's first alarm waits (`hold`) until there is a majority or one of its intervals has passed
+ *   since its first check; otherwise it judges against the master, as the original tool did.
+ */
+import type { Instant, Nanos } from '../clock/clock.js';
+import type { ErrorCode } from '../errors.js';
+import { halfWidth, midpoint } from '../estimate/interval.js';
+import { type Consensus, type NodeVerdict, type PeerEdge, evaluateConsensus } from '../mesh/consensus.js';
+import { EdgeTable, type PeerReport } from '../mesh/edge-table.js';
+import { type PeerAddress, PeerRing } from '../mesh/peers.js';
+import {
+  type DriftReference,
+  type Fleet,
+  LOST_AFTER_INTERVALS,
+  type MeshView,
+  type NodeState,
+  addrOf,
+} from './fleet.js';
+
+export interface FleetMeshOptions {
+  /** The master's --name: its node id in the consensus. */
+  masterId: string;
+  /** --peers: peers each slave checks (0: the mesh is off; no consensus, drift against the master). */
+  peersPerNode: number;
+  /** --mesh-tolerance, ns. */
+  toleranceNs: number;
+  /** The master's clock resolution, ns: its interval in the vote is 0 ± this. */
+  masterErrorNs: number;
+  /** The master's --interval, ns: peer assignments rotate every ROTATE_INTERVALS of it. */
+  intervalNs: number;
+}
+
+/** Peer assignments change every this many master intervals (each slave sees a few peers in turn). */
+export const ROTATE_INTERVALS = 6;
+
+const RING_REBUILD_NS = 1_000_000_000n;
+
+/** What one evaluation changed. */
+export interface MeshChanges {
+  readonly consensus: Consensus;
+  /** Nodes named falsetickers now that were not, with the mesh's verdict on them. */
+  readonly newFalsetickers: readonly NodeVerdict[];
+  /** Former falsetickers the majority agrees with again. */
+  readonly recovered: readonly NodeVerdict[];
+  /** A majority was there (or nothing had been judged) and is not, among at least 3 voters. */
+  readonly majorityLost: boolean;
+  /** A majority is back after majorityLost. */
+  readonly majorityRegained: boolean;
+}
+
+export class FleetMesh {
+  readonly edges = new EdgeTable();
+  private last: Consensus | undefined;
+  private falsetickers = new Set<string>();
+  private noMajority = false;
+  private ring: PeerRing | undefined;
+  private ringMembership = -1;
+  private ringBuiltMono = 0n;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly options: FleetMeshOptions,
+  ) {
+    if (!(Number.isInteger(options.peersPerNode) && options.peersPerNode >= 0))
+      throw new RangeError(`peersPerNode must be an integer >= 0, got ${options.peersPerNode}`);
+  }
+
+  get enabled(): boolean {
+    return this.options.peersPerNode > 0;
+  }
+
+  /** The last consensus (undefined before the first evaluation, or with the mesh off). */
+  get consensus(): Consensus | undefined {
+    return this.last;
+  }
+
+  /** The mesh's view of the master itself, as of the last evaluation. */
+  get masterView(): MeshView | undefined {
+    const verdict = this.last?.nodes.get(this.options.masterId);
+    return verdict && viewOf(verdict);
+  }
+
+  /** Records what `reporter` says of its peers (its check finished at `at`); returns a drop code per refused result. */
+  recordReports(reporter: NodeState, reports: readonly PeerReport[], at: Instant): ErrorCode[] {
+    if (!this.enabled || reports.length === 0) return [];
+    return this.edges.record(
+      reporter.id,
+      reports,
+      at.mono,
+      (id) => this.fleet.get(id) !== undefined,
+      freshWindowNs(reporter),
+    );
+  }
+
+  /** The peers `node` should check next (sent in its Result): its place on the ring of live slaves. */
+  peersFor(node: NodeState, at: Instant): PeerAddress[] {
+    if (!this.enabled) return [];
+    const epoch = Math.floor(Number(at.mono) / (ROTATE_INTERVALS * this.options.intervalNs));
+    return this.currentRing(at.mono).peersOf(node.id, this.options.peersPerNode, epoch);
+  }
+
+  /**
+   * What the drift rule judges `node` against now: the agreed time while a majority agrees; `hold`
+   * while the mesh cannot judge yet and the node's first interval is not over; else the master.
+   */
+  referenceFor(node: NodeState, nowMono: Nanos): DriftReference {
+    if (!this.enabled) return { kind: 'master' };
+    const agreed = this.last?.majority ? this.last.agreed : undefined;
+    if (agreed) return { kind: 'agreed', agreedOffsetNs: midpoint(agreed), agreedErrorNs: halfWidth(agreed) };
+    const firstInterval = nowMono < node.firstSeenMono + BigInt(Math.round(node.intervalNs));
+    return this.last === undefined || firstInterval ? { kind: 'hold' } : { kind: 'master' };
+  }
+
+  /** Runs the consensus over the fleet as it is at `now`, updates each node's view, and returns what changed. */
+  evaluate(now: Instant): MeshChanges | undefined {
+    if (!this.enabled) return undefined;
+    const live = this.fleet.all().filter((n) => !n.lost && n.current !== undefined && n.id !== this.options.masterId);
+    const consensus = evaluateConsensus({
+      masterId: this.options.masterId,
+      masterErrorNs: this.options.masterErrorNs,
+      nodes: live.map((n) => ({ id: n.id, offsetNs: n.current!.offsetNs, errorNs: n.current!.errorNs })),
+      edges: this.freshEdges(now.mono),
+      toleranceNs: this.options.toleranceNs,
+    });
+    for (const node of this.fleet.all()) {
+      const verdict = consensus.nodes.get(node.id);
+      node.mesh = verdict && viewOf(verdict);
+    }
+    const named = new Set(consensus.falsetickers);
+    const newFalsetickers: NodeVerdict[] = [];
+    const recovered: NodeVerdict[] = [];
+    for (const id of named) if (!this.falsetickers.has(id)) newFalsetickers.push(consensus.nodes.get(id)!);
+    if (consensus.majority) {
+      // Recovery needs a majority that agrees with the node; a node gone (lost) keeps its flag.
+      for (const id of this.falsetickers) {
+        const verdict = consensus.nodes.get(id);
+        if (verdict && !verdict.falseticker) recovered.push(verdict);
+      }
+    }
+    for (const v of newFalsetickers) this.falsetickers.add(v.id);
+    for (const v of recovered) this.falsetickers.delete(v.id);
+    const split = !consensus.majority && consensus.of >= 3;
+    const majorityLost = split && !this.noMajority;
+    const majorityRegained = consensus.majority && this.noMajority;
+    if (majorityLost) this.noMajority = true;
+    if (majorityRegained) this.noMajority = false;
+    this.last = consensus;
+    return { consensus, newFalsetickers, recovered, majorityLost, majorityRegained };
+  }
+
+  /** The peer edges measured within 3 of their reporter's intervals before `nowMono`. */
+  freshEdges(nowMono: Nanos): PeerEdge[] {
+    return this.edges.fresh((reporter) => nowMono - BigInt(Math.round(freshWindowNs(this.fleet.get(reporter)))));
+  }
+
+  /** Whether the mesh currently names `id` (kept while the node is lost). */
+  isFalseticker(id: string): boolean {
+    return this.falsetickers.has(id);
+  }
+
+  /** Forgets a node (forgotten by the fleet, or its name found shared). */
+  forget(id: string): void {
+    this.edges.forget(id);
+    this.falsetickers.delete(id);
+  }
+
+  /**
+   * The ring of live slaves, rebuilt when the fleet's membership changed, at most once a second
+   * (a fleet of 10,000 starting at once changes with every check: a sort each would be quadratic).
+   */
+  private currentRing(nowMono: Nanos): PeerRing {
+    const stale = this.ringMembership !== this.fleet.membership && nowMono - this.ringBuiltMono >= RING_REBUILD_NS;
+    if (!this.ring || stale) {
+      this.ringBuiltMono = nowMono;
+      const live = this.fleet.all().filter((n) => !n.lost && n.id !== this.options.masterId);
+      this.ring = new PeerRing(live.map((n) => ({ id: n.id, addr: addrOf(n) })));
+      this.ringMembership = this.fleet.membership;
+    }
+    return this.ring;
+  }
+}
+
+/** How old a reporter's edges may be: 3 of its intervals (the master's default for an unknown reporter). */
+function freshWindowNs(reporter: NodeState | undefined): number {
+  return LOST_AFTER_INTERVALS * (reporter?.intervalNs ?? 0);
+}
+
+function viewOf(verdict: NodeVerdict): MeshView {
+  return {
+    falseticker: verdict.falseticker,
+    consensusOffsetNs: verdict.consensusOffsetNs,
+    consensusErrorNs: verdict.consensusErrorNs,
+    paths: verdict.paths,
+    disagreeing: verdict.disagreeing.map((d) => d.via),
+  };
+}

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Fleet, stateOf } from '../../src/fleet/fleet.js';
+import { FleetMesh } from '../../src/fleet/fleet-mesh.js';
+import { S, at, check } from '../helpers/finished-check.js';
+import type { CheckOptions } from '../helpers/finished-check.js';
+
+const MS = 1e6;
+const INTERVAL_S = 10;
+
+function meshOf(peersPerNode = 3) {
+  const fleet = new Fleet({ thresholdNs: 100 * MS, intervalNs: INTERVAL_S * 1e9 });
+  const mesh = new FleetMesh(fleet, {
+    masterId: 'master',
+    peersPerNode,
+    toleranceNs: 1 * MS,
+    masterErrorNs: 1000,
+    intervalNs: INTERVAL_S * 1e9,
+  });
+  /** Records a check as the master does: the drift rule judged against the mesh's reference. */
+  const record = (id: string, second: number, options: CheckOptions = {}) => {
+    const finished = check(id, second, { intervalNs: INTERVAL_S * 1e9, ...options });
+    const result = fleet.record(finished, (node) => mesh.referenceFor(node, finished.at.mono));
+    const drops = mesh.recordReports(result.node, finished.peerResults, finished.at);
+    return { ...result, drops };
+  };
+  return { fleet, mesh, record };
+}
+
+test('the master 500 ms fast: the mesh names the master once, and its healthy slaves raise no drift alarm', () => {
+  const { fleet, mesh, record } = meshOf();
+  // Before any vote, a slave's first alarm waits (its offset from the master says nothing yet).
+  const first = record('s1', 0, { offsetNs: -500 * MS });
+  assert.equal(first.alarm, undefined);
+  assert.equal(first.node.reference, 'hold');
+  for (const id of ['s2', 's3', 's4']) record(id, 1, { offsetNs: -500 * MS });
+  const changes = mesh.evaluate(at(2n * S))!;
+  assert.deepEqual(
+    changes.newFalsetickers.map((v) => v.id),
+    ['master'],
+  );
+  assert.ok(Math.abs(changes.newFalsetickers[0]!.consensusOffsetNs! - 500 * MS) < 0.01 * MS);
+  assert.deepEqual([changes.consensus.agree, changes.consensus.of], [4, 5]);
+  assert.equal(mesh.masterView?.falseticker, true);
+  // Checks after the vote are judged against the agreed time: 0 ms off, no alarm.
+  for (const id of ['s1', 's2', 's3', 's4']) {
+    const later = record(id, 12, { offsetNs: -500 * MS });
+    assert.equal(later.alarm, undefined, id);
+    assert.equal(later.node.reference, 'agreed');
+    assert.equal(stateOf(later.node), 'ok');
+  }
+  assert.equal(mesh.evaluate(at(13n * S))!.newFalsetickers.length, 0, 'named once');
+  // The master is fixed: the slaves read 0 again and the master recovers.
+  for (const id of ['s1', 's2', 's3', 's4']) record(id, 20, { offsetNs: 0 });
+  const fixed = mesh.evaluate(at(21n * S))!;
+  assert.deepEqual(
+    fixed.recovered.map((v) => v.id),
+    ['master'],
+  );
+  assert.equal(fleet.size, 4);
+});
+
+test('one slave 500 ms off: it is named and over the threshold against the agreed time; the master is not', () => {
+  const { mesh, record } = meshOf();
+  for (const id of ['s1', 's2', 's3']) record(id, 0, { offsetNs: 0 });
+  record('bad', 0, { offsetNs: 500 * MS });
+  const changes = mesh.evaluate(at(1n * S))!;
+  assert.deepEqual(
+    changes.newFalsetickers.map((v) => v.id),
+    ['bad'],
+  );
+  const later = record('bad', 11, { offsetNs: 500 * MS });
+  assert.equal(later.alarm, 'drift');
+  assert.equal(stateOf(later.node), 'falseticker', 'falseticker outranks over_threshold');
+  assert.equal(mesh.isFalseticker('master'), false);
+});
+
+test('a 2/2 split (the master and one slave against two): no_majority once, nobody named, drift against the master', () => {
+  const { mesh, record } = meshOf();
+  record('s1', 0, { offsetNs: 0 });
+  record('s2', 0, { offsetNs: 500 * MS });
+  record('s3', 0, { offsetNs: 500 * MS });
+  const changes = mesh.evaluate(at(1n * S))!;
+  assert.equal(changes.majorityLost, true);
+  assert.deepEqual(changes.consensus.falsetickers, []);
+  assert.equal(mesh.evaluate(at(2n * S))!.majorityLost, false, 'raised once');
+  // After its first interval a node is judged against the master while the mesh cannot judge.
+  const later = record('s2', 11, { offsetNs: 500 * MS });
+  assert.equal(later.node.reference, 'master');
+  assert.equal(later.alarm, 'drift');
+  // One of the two comes back: a majority again.
+  record('s3', 12, { offsetNs: 0 });
+  assert.equal(mesh.evaluate(at(13n * S))!.majorityRegained, true);
+});
+
+test('fewer than 3 voters: no verdict and no no_majority (a master with one slave behaves as before)', () => {
+  const { mesh, record } = meshOf();
+  record('s1', 0, { offsetNs: 500 * MS });
+  const changes = mesh.evaluate(at(1n * S))!;
+  assert.equal(changes.majorityLost, false);
+  assert.equal(changes.consensus.majority, false);
+  const later = record('s1', 11, { offsetNs: 500 * MS });
+  assert.equal(later.node.reference, 'master');
+  assert.equal(later.alarm, 'drift');
+});
+
+test('--peers 0: no vote, no hold, no peers handed out; the drift rule is the master’s', () => {
+  const { mesh, record } = meshOf(0);
+  const first = record('s1', 0, { offsetNs: 500 * MS });
+  assert.equal(first.node.reference, 'master');
+  assert.equal(first.alarm, 'drift');
+  assert.equal(mesh.evaluate(at(1n * S)), undefined);
+  assert.deepEqual(mesh.peersFor(first.node, at(1n * S)), []);
+});
+
+test('peer reports: unknown, stale and absurd results are dropped with a code; fresh ones become edges', () => {
+  const { mesh, record } = meshOf();
+  record('s1', 0);
+  record('s2', 0);
+  const result = (peerId: string, over: object = {}) => ({
+    peerId,
+    offsetNs: 0.1 * MS,
+    errorNs: 0.2 * MS,
+    rttNs: 0.3 * MS,
+    ageNs: 1e9,
+    ...over,
+  });
+  const { drops } = record('s3', 1, {
+    peerResults: [
+      result('s1'),
+      result('nobody'),
+      result('s3'),
+      result('s2', { ageNs: 31e9 }),
+      result('s2', { offsetNs: Number.NaN }),
+      result('s2', { errorNs: -1 }),
+    ],
+  });
+  assert.deepEqual(drops, [
+    'SATURN_ERR_PEER_UNKNOWN',
+    'SATURN_ERR_PEER_UNKNOWN',
+    'SATURN_ERR_PEER_STALE',
+    'SATURN_ERR_PEER_ABSURD',
+    'SATURN_ERR_PEER_ABSURD',
+  ]);
+  assert.deepEqual(
+    mesh.freshEdges(2n * S).map((e) => [e.from, e.to]),
+    [['s3', 's1']],
+  );
+  assert.deepEqual(mesh.freshEdges(32n * S), [], 'stale after 3 of the reporter’s intervals');
+});
+
+test('a lying reporter (valid key, false offsets) does not get an honest node named', () => {
+  const { mesh, record } = meshOf();
+  for (const id of ['s1', 's2', 's3']) record(id, 0, { offsetNs: 0 });
+  // The liar says s1 is 400 ms behind it; the master and the others measure s1 at 0.
+  const lie = { peerId: 's1', offsetNs: 400 * MS, errorNs: 0.1 * MS, rttNs: 0.2 * MS, ageNs: 0 };
+  record('liar', 1, { offsetNs: 0, peerResults: [lie] });
+  const honest = { offsetNs: 0, errorNs: 0.1 * MS, rttNs: 0.2 * MS, ageNs: 0 };
+  record('s2', 1, { peerResults: [{ peerId: 's1', ...honest }] });
+  record('s3', 1, { peerResults: [{ peerId: 's1', ...honest }] });
+  const changes = mesh.evaluate(at(2n * S))!;
+  assert.deepEqual(changes.consensus.falsetickers, []);
+  assert.ok(
+    changes.consensus.nodes.get('s1')!.disagreeing.some((p) => p.via === 'liar'),
+    'the lie shows as a path',
+  );
+});
+
+test('peers: each live slave gets min(N, others) peers, never itself, from the ring', () => {
+  const { fleet, mesh, record } = meshOf(3);
+  for (let i = 0; i < 10; i++) record(`n${i}`, 0);
+  const inDegree = new Map<string, number>();
+  for (const node of fleet.all()) {
+    const peers = mesh.peersFor(node, at(5n * S));
+    assert.equal(peers.length, 3);
+    assert.ok(!peers.some((p) => p.id === node.id));
+    for (const p of peers) inDegree.set(p.id, (inDegree.get(p.id) ?? 0) + 1);
+  }
+  assert.deepEqual([...new Set(inDegree.values())], [3], 'each node checked by exactly 3');
+});
+
+test('a lost falseticker keeps its flag (a silent node has not recovered); forgetting it clears it', () => {
+  const { fleet, mesh, record } = meshOf();
+  for (const id of ['s1', 's2', 's3']) record(id, 0);
+  record('bad', 0, { offsetNs: 500 * MS });
+  mesh.evaluate(at(1n * S));
+  for (const id of ['s1', 's2', 's3']) record(id, 25);
+  fleet.sweep(at(31n * S)); // bad silent for 3 intervals: lost
+  const changes = mesh.evaluate(at(31n * S))!;
+  assert.deepEqual(changes.recovered, []);
+  assert.equal(mesh.isFalseticker('bad'), true);
+  mesh.forget('bad');
+  assert.equal(mesh.isFalseticker('bad'), false);
+});
