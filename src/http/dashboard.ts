@@ -7,7 +7,8 @@
  * - one plot of every node's offset on a symmetric-log axis, so 20 µs and 750 ms are both readable,
  *   with a legend, round ticks, zero and gridlines, and the threshold;
  * - per node, a plot of offset ± error bound on its own axis (the band is visible at tens of µs),
- *   with drift, recovery, loss and return marked.
+ *   with drift, recovery, loss and return marked;
+ * - with the mesh on, the master's own row in the table and who agrees with whom (mesh-matrix.ts).
  *
  * Server-rendered HTML and SVG, no script; the page reloads itself. Pure: `now` comes in.
  */
@@ -16,7 +17,12 @@ import { ppmText } from '../fleet/drift-rate.js';
 import { type NodeMark, type NodeState, stateOf } from '../fleet/fleet.js';
 import type { SeriesPoint } from '../fleet/series.js';
 import { type Scale, linearScale, offsetLabel, symlogScale, timeTicks } from './scales.js';
-import { type NodeStatus, nodeStatus, worstFirst } from './status.js';
+import type { PeerEdge } from '../mesh/consensus.js';
+import { escapeHtml } from './html.js';
+import { MESH_STYLE, meshSection } from './mesh-matrix.js';
+import { type MeshInput, type NodeStatus, masterStatus, nodeStatus, worstFirst } from './status.js';
+
+export { escapeHtml };
 
 /** The master's own clock against its Roughtime servers, as the page shows it. */
 export interface ReferenceView {
@@ -32,6 +38,8 @@ export interface DashboardInput {
   now: Instant;
   /** The master's reference check; undefined when no Roughtime server is configured. */
   reference?: ReferenceView;
+  /** The mesh (--peers > 0): the vote, the master's own entry, the tolerance and the fresh peer edges. */
+  mesh?: MeshInput & { toleranceNs: number; edges: readonly PeerEdge[] };
   /** Seconds between reloads. Default 5. */
   refreshSeconds?: number;
   /** The plotted window, ns. Default 1 h. */
@@ -66,11 +74,6 @@ export const MAX_SHOWN_NODES = 24;
 
 /** Below this the symmetric-log axis is linear: offsets under 10 µs are noise on any real network. */
 const SYMLOG_LINEAR_NS = 10_000;
-
-/** HTML-escapes text (node names come from the network). */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const fixed = (x: number, digits = 3) => x.toFixed(digits);
 const px = (x: number) => x.toFixed(1);
@@ -259,14 +262,18 @@ function agoText(seconds: number): string {
       : `${Math.round(seconds / 3600)} h ago`;
 }
 
-function row(item: Shown): string {
+const signedFixed = (v: number) => `${v >= 0 ? '+' : ''}${fixed(v * 1e3)}`;
+
+/** A table row; `mesh` adds the node's offset from the agreed time. */
+function row(item: Pick<Shown, 'status' | 'colour'>, mesh: boolean): string {
   const { status: s, colour } = item;
   const num = (v: number | null, f: (x: number) => string) => `<td class="num">${v === null ? '–' : f(v)}</td>`;
   return (
     `<tr data-node="${escapeHtml(s.id)}" data-state="${s.state}"><td><span class="swatch" style="background:${colour}"></span>${escapeHtml(s.id)}</td>` +
     `<td>${escapeHtml(s.addr)}</td>${stateCell(s)}` +
-    num(s.offsetSeconds, (v) => `${v >= 0 ? '+' : ''}${fixed(v * 1e3)}`) +
+    num(s.offsetSeconds, signedFixed) +
     num(s.errorSeconds, (v) => `±${fixed(v * 1e3)}`) +
+    (mesh ? num(s.consensusOffsetSeconds, signedFixed) : '') +
     num(s.frequencyPpm, (v) => `${v >= 0 ? '+' : ''}${fixed(v)}`) +
     num(s.frequencyErrorPpm, (v) => `±${fixed(v)}`) +
     num(s.rttSeconds, (v) => fixed(v * 1e3)) +
@@ -308,6 +315,21 @@ svg text.note{fill:#999;font-style:italic}
 p.marks{color:#666;font-size:.9em}
 `;
 
+function meshMatrixInput(input: DashboardInput, mesh: NonNullable<DashboardInput['mesh']>) {
+  const direct = new Map(
+    input.nodes
+      .filter((n) => n.current !== undefined && !n.lost)
+      .map((n) => [n.id, { offsetNs: n.current!.offsetNs, errorNs: n.current!.errorNs }]),
+  );
+  return {
+    masterId: mesh.master.id,
+    toleranceNs: mesh.toleranceNs,
+    consensus: mesh.consensus,
+    direct,
+    edges: mesh.edges,
+  };
+}
+
 /** The whole page. Fleets over MAX_SHOWN_NODES show their worst nodes; /status has them all. */
 export function renderDashboard(input: DashboardInput): string {
   const { thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
@@ -322,6 +344,15 @@ export function renderDashboard(input: DashboardInput): string {
     points: node.series.points(since),
   }));
   const hidden = all.length - shown.length;
+  // With the mesh on the master is a node too: a row of its own (its offset from itself is 0; the
+  // mesh may still name it), first among equals; no plot.
+  const master = input.mesh ? masterStatus(input.mesh.master) : undefined;
+  const statuses = [...(master ? [master] : []), ...all.map((a) => a.status)].sort(worstFirst);
+  const tableRows = statuses
+    .filter((s) => s === master || shown.some((x) => x.status === s))
+    .map((s) =>
+      row(s === master ? { status: s, colour: '#222' } : shown.find((x) => x.status === s)!, master !== undefined),
+    );
   const plotInput: PlotInput = {
     now: now.wall,
     spanNs: plottedSpan(
@@ -331,7 +362,7 @@ export function renderDashboard(input: DashboardInput): string {
     ),
     thresholdNs,
   };
-  const fleetSize = all.length;
+  const fleetSize = statuses.length;
   const legend = shown
     .map(
       (s) =>
@@ -352,18 +383,23 @@ export function renderDashboard(input: DashboardInput): string {
 <meta http-equiv="refresh" content="${refreshSeconds}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>saturn: ${fleetSize} node${fleetSize === 1 ? '' : 's'}</title>
-<style>${STYLE}</style></head>
+<style>${STYLE}${input.mesh ? MESH_STYLE : ''}</style></head>
 <body>
 <h1>saturn</h1>
-${summary(
-  all.map((a) => a.status),
-  input,
-)}
+${summary(statuses, input)}
 <p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${shown.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ±${offsetLabel(thresholdNs).slice(1)} · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
-<table><thead><tr><th>node</th><th>address</th><th>state</th><th class="num">offset ms</th><th class="num">error ms</th><th class="num">freq ppm</th><th class="num">± ppm</th><th class="num">rtt ms</th><th class="num">interval</th><th class="num">checks</th><th class="num">discarded</th><th>last seen</th></tr></thead>
+<table><thead><tr><th>node</th><th>address</th><th>state</th><th class="num">offset ms</th><th class="num">error ms</th>${master ? '<th class="num" title="node clock − the time the majority agrees on">vs agreed ms</th>' : ''}<th class="num">freq ppm</th><th class="num">± ppm</th><th class="num">rtt ms</th><th class="num">interval</th><th class="num">checks</th><th class="num">discarded</th><th>last seen</th></tr></thead>
 <tbody>
-${shown.map(row).join('\n')}
+${tableRows.join('\n')}
 </tbody></table>
+${
+  input.mesh
+    ? meshSection(
+        meshMatrixInput(input, input.mesh),
+        statuses.map((s) => s.id),
+      )
+    : ''
+}
 <h2>All nodes: offset (symmetric log scale)</h2>
 ${overviewPlot(shown, plotInput)}
 <ul class="legend">${legend}</ul>

@@ -206,6 +206,14 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
                   thresholdNs: config.thresholdNs,
                   now: deps.clock.read(),
                   reference: node.reference === undefined ? undefined : referenceView(node.reference.state()),
+                  mesh:
+                    config.peers > 0
+                      ? {
+                          ...master.meshInput(),
+                          toleranceNs: config.meshToleranceNs,
+                          edges: master.mesh.freshEdges(deps.clock.monotonic()),
+                        }
+                      : undefined,
                 }),
               }),
             },

@@ -61,21 +61,29 @@ test('the dashboard of a running demo, as a person sees it in Chromium: one seri
   await page.screenshot({ path: shot, fullPage: true });
   assert.ok(existsSync(shot));
   t.diagnostic(`screenshot: ${shot}`);
-  assert.match(await page.title(), /^saturn: 3 nodes$/);
+  assert.match(await page.title(), /^saturn: 4 nodes$/, 'three slaves and the master');
 
   // The summary and the table: worst first, one state per node, the same words as /status.
   assert.match(
     await page.locator('p.summary').innerText(),
-    /1 falseticker\s+0 over threshold\s+0 lost\s+0 pending\s+2 ok/,
+    /1 falseticker\s+0 over threshold\s+0 lost\s+0 pending\s+3 ok/,
   );
-  const rows = page.locator('tbody tr');
-  assert.equal(await rows.count(), 3);
+  const rows = page.locator('tbody tr[data-node]');
+  assert.equal(await rows.count(), 4);
   assert.equal(await rows.nth(0).getAttribute('data-node'), 'web-3', 'the falseticker comes first');
-  assert.deepEqual((await page.locator('tbody tr td:first-child').allInnerTexts()).map((s) => s.trim()).sort(), [
-    'web-1',
-    'web-2',
-    'web-3',
-  ]);
+  assert.deepEqual(
+    (await page.locator('tbody tr[data-node] td:first-child').allInnerTexts()).map((s) => s.trim()).sort(),
+    ['master', 'web-1', 'web-2', 'web-3'],
+  );
+  assert.equal((await page.locator('tr[data-node="master"] .badge').innerText()).trim(), 'ok');
+
+  // The mesh: the vote in words, and who agrees with whom, web-3 marked and its cells red.
+  assert.match(await page.locator('p.vote').innerText(), /3 of 4 clocks agree; .*falsetickers: web-3/);
+  assert.deepEqual(await page.locator('table.matrix thead th.falseticker').allInnerTexts(), ['x web-3']);
+  const web3Row = page.locator('table.matrix tbody tr', { has: page.locator('th.falseticker') });
+  assert.equal(await web3Row.locator('td.disagree').count(), 3, 'web-3 disagrees with each of the others');
+  assert.equal(await page.locator('table.matrix td.disagree').count(), 6, 'and only web-3');
+  assert.ok((await page.locator('table.matrix td.agree').count()) >= 2, 'the others agree (master and peer checks)');
   assert.equal((await page.locator('tr[data-node="web-3"] .badge').innerText()).trim(), 'falseticker');
   assert.equal((await page.locator('tr[data-node="web-1"] .badge').innerText()).trim(), 'ok');
 

@@ -48,7 +48,9 @@ describe('dashboard page (server-rendered, in process)', () => {
     assert.ok(!html.includes(evil), 'a node name reached the page unescaped');
     assert.ok(html.includes(escapeHtml(evil)));
     assert.equal(html.match(/<svg class="plot"/g)?.length, 3);
-    assert.equal(html.match(/<tr data-node=/g)?.length, 3);
+    assert.equal(html.match(/<tr data-node=/g)?.length, 4, 'three slaves and the master');
+    assert.match(html, /<table class="matrix">/);
+    assert.match(html, /<th class="falseticker" title="web-3">x web-3<\/th>/);
     const overview = /<svg id="overview"[\s\S]*?<\/svg>/.exec(html)![0];
     assert.equal(overview.match(/<g class="series"/g)?.length, 3);
     assert.equal(overview.match(/class="threshold"/g)?.length, 2, 'the overview always shows the threshold');
