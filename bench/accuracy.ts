@@ -6,15 +6,28 @@
  * estimate, its history-combined estimate and alarm state, and the original tool's estimate of
  * the same samples, all in the same run.
  *
- *   npm run bench:accuracy -- [--checks 40] [--interval 500ms] [--rounds 8] [--seed 1] [--only jitter]
+ *   npm run bench:accuracy -- [--checks 40] [--interval 500ms] [--rounds 8] [--seed 1] [--only jitter] [--dump rows.json]
  *
  * True offset = the slave's --clock-offset: both processes read the same kernel clock, so what
  * remains besides the shift is each process's anchor error (see the clock section of the output).
+ * A drifting scenario runs the master's clock that many ppm slow (SystemClock's drift testing aid),
+ * which to the estimator is the same as a slave running that much fast: the offset (slave −
+ * master) grows at exactly that rate from a monotonic instant the bench knows, so the truth line
+ * is exact. (A slave under `faketime -f '+0 xRATE'` drifts for real, as the end-to-end tests run
+ * one, but libfaketime starts its clock when the process loads, 10-150 ms after the spawn on a
+ * busy machine: at 1,000 ppm that is up to 150 µs of unknown intercept.)
+ *
+ * Every scenario is also replayed as if its checks had been 10 s apart, the default interval: the
+ * same single-check intervals fed to an OffsetHistory at stretched instants (a drifting slave's
+ * intervals moved along its true drift to the stretched instant), so the history's widening is
+ * measured at the default interval without runs of many minutes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from '../src/clock/system-clock.js';
 import type { Estimate } from '../src/estimate/check.js';
+import type { Frequency } from '../src/estimate/frequency.js';
 import { OffsetHistory } from '../src/estimate/history.js';
 import { originalEstimate } from '../src/estimate/original.js';
 import { EventJournal } from '../src/events/journal.js';
@@ -25,6 +38,7 @@ import { LlogWriter } from '../src/log/llog.js';
 import type { FinishedCheck, Verdict } from '../src/protocol/responder.js';
 import { MasterService } from '../src/service/master-service.js';
 import { SaturnProcess } from '../test/helpers/saturn-process.js';
+import { FixedDriftHistory } from './lib/fixed-drift-history.js';
 
 const KEY = 'accuracy-bench-key-0123456789';
 const PROXY = fileURLToPath(new URL('../test/tools/impairment-proxy.js', import.meta.url));
@@ -38,6 +52,8 @@ interface Scenario {
   jitterMeanNs?: number;
   /** Equal delay distributions both ways: coverage must be >= 99%. */
   symmetric: boolean;
+  /** The slave's clock runs this much fast relative to the master's, ppm: its offset grows by this × elapsed time. */
+  driftPpm?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -85,7 +101,20 @@ const SCENARIOS: Scenario[] = [
     jitterMeanNs: 1e6,
     symmetric: true,
   },
+  ...[10, 100, 1000].map((driftPpm): Scenario => ({
+    name: `slave drifting +${driftPpm} ppm, exp 1 ms`,
+    proxy: ['--delay', 'exp:1ms'],
+    shiftNs: 0,
+    jitterMeanNs: 1e6,
+    symmetric: true,
+    driftPpm,
+  })),
 ];
+
+/** The true offset of a scenario's slave at the master's monotonic instant `mono`, given when the drift started. */
+function truthAt(s: Scenario, driftSinceMono: bigint, mono: bigint): number {
+  return s.shiftNs + ((s.driftPpm ?? 0) * Number(mono - driftSinceMono)) / 1e6;
+}
 
 interface Options {
   checks: number;
@@ -96,6 +125,8 @@ interface Options {
   only: string | undefined;
   /** False-alarm threshold = |true offset| + this. */
   marginNs: number;
+  /** Write every check (instants, single-check and combined estimates, truth) here as JSON. */
+  dump: string | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -107,6 +138,7 @@ function parseArgs(argv: string[]): Options {
     seed: 1,
     only: undefined,
     marginNs: 100_000,
+    dump: undefined,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -121,6 +153,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--seed') o.seed = Number(value);
     else if (flag === '--only') o.only = value;
     else if (flag === '--margin-us') o.marginNs = Number(value) * 1e3;
+    else if (flag === '--dump') o.dump = value;
     else throw new RangeError(`unknown option ${flag}`);
   }
   return o;
@@ -134,10 +167,17 @@ interface Row {
   /** The Fleet's alarm after this check (threshold = |truth| + margin). */
   alarmOver: boolean;
   original: number | undefined;
+  /** The true offset when the check finished. */
+  truthNs: number;
 }
 
 /** The real MasterService (pipeline fast lane, Fleet, alarm), quiet, with a tap on every finished check. */
-async function startMaster(clock: SystemClock, rounds: number, thresholdNs: number, onRow: (row: Row) => void) {
+async function startMaster(
+  clock: SystemClock,
+  rounds: number,
+  thresholdNs: number,
+  onRow: (row: Omit<Row, 'truthNs'>) => void,
+) {
   const config = buildConfig({
     listenAddr: '127.0.0.1:0',
     hmacKey: KEY,
@@ -196,9 +236,12 @@ async function startProxy(
 async function runScenario(s: Scenario, o: Options, clock: SystemClock, seed: number): Promise<Row[]> {
   const rows: Row[] = [];
   let wake: () => void = () => {};
+  // A drifting slave passes the threshold sooner or later: its false alarms are not counted.
   const thresholdNs = Math.abs(s.shiftNs) + o.marginNs;
-  const master = await startMaster(clock, o.rounds, thresholdNs, (row) => {
-    rows.push(row);
+  const sinceMono = process.hrtime.bigint();
+  const masterClock = s.driftPpm === undefined ? clock : new SystemClock({ drift: { ppm: -s.driftPpm, sinceMono } });
+  const master = await startMaster(masterClock, o.rounds, thresholdNs, (row) => {
+    rows.push({ ...row, truthNs: truthAt(s, sinceMono, row.finished.at.mono) });
     wake();
   });
   const masterAddr = `127.0.0.1:${master.address.port}`;
@@ -254,93 +297,119 @@ function percentile(values: number[], p: number): number {
 const us = (ns: number) => (Number.isFinite(ns) ? (ns / 1e3).toFixed(Math.abs(ns) < 1e5 ? 1 : 0) : '-');
 const pct = (part: number, whole: number) => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 
+/** Errors and coverage of one estimator over a scenario's checks. */
+interface Figures {
+  median: number;
+  p99: number;
+  covered: number;
+  n: number;
+  meanBound: number;
+}
+
 interface Summary {
   scenario: Scenario;
   checks: number;
   discarded: string[];
-  history: {
-    median: number;
-    p99: number;
-    covered: number;
-    n: number;
-    meanBound: number;
-    falseAlarms: number;
-    bias: number;
-  };
-  single: { median: number; p99: number; covered: number; n: number; meanBound: number; falseAlarms: number };
+  history: Figures & { falseAlarms: number; bias: number };
+  single: Figures & { falseAlarms: number };
   original: { median: number; p99: number; n: number; undefinedCount: number; falseAlarms: number };
-  /** Median errors of the history with its point at the proven midpoint vs from the likely drift, on the same checks. */
-  ablation: { provenHistory: number; spacedProven: number; spacedNow: number };
+  /**
+   * The same checks replayed through a fresh history, the fixed-drift one before frequencies and
+   * the one the master runs now: as they came, and as if 10 s apart.
+   */
+  replay: { fixed: Figures; fixedSpaced: Figures; now: Replayed; nowSpaced: Replayed };
+}
+
+/** Median, p99, coverage and mean bound of (estimate, truth) pairs. */
+function figures(pairs: { offsetNs: number; errorNs: number; truthNs: number }[]): Figures {
+  const errors = pairs.map((p) => Math.abs(p.offsetNs - p.truthNs));
+  return {
+    median: percentile(errors, 50),
+    p99: percentile(errors, 99),
+    covered: pairs.filter((p) => Math.abs(p.offsetNs - p.truthNs) <= p.errorNs).length,
+    n: pairs.length,
+    meanBound: pairs.reduce((a, p) => a + p.errorNs, 0) / Math.max(1, pairs.length),
+  };
+}
+
+/** How a history measured the frequency over a scenario's checks, against the true rate. */
+interface FrequencyFigures {
+  /** Checks after which the history had a frequency. */
+  n: number;
+  /** Median |point − true rate|, ppm. */
+  median: number;
+  /** Median half-width of the bound, ppm. */
+  medianBound: number;
+  /** Checks whose frequency bound held the true rate. */
+  covered: number;
+}
+
+type Replayed = Figures & { frequency: FrequencyFigures };
+
+/** What a replay needs of a history. */
+interface Replayable {
+  add(at: bigint, estimate: Estimate): { offsetNs: number; errorNs: number; frequency?: Frequency | undefined };
 }
 
 /**
- * Median error of a history fed `estimateOf` each check, in order; `likely` false: the point is the
- * proven midpoint. `stretch` spaces the checks that many times further apart (the true offset is
- * constant here, so this shows what the same checks would give at a longer interval).
+ * A fresh history fed each good check's single-check estimate, in order. `stretch` spaces the
+ * checks that many times further apart; a drifting slave's intervals move along its true drift
+ * to the stretched instant, so the truth stays a line of the same slope.
  */
-function historyMedian(
-  rows: Row[],
-  truth: number,
-  estimateOf: (r: Row) => Estimate | undefined,
-  likely: boolean,
-  stretch = 1n,
-): number {
-  const history = new OffsetHistory(likely ? {} : { likelyDriftPpm: 100 });
-  const errors: number[] = [];
-  const start = rows[0]?.finished.at.wall ?? 0n;
+function replay(s: Scenario, rows: Row[], history: Replayable, stretch = 1n): Replayed {
+  const start = rows[0]?.finished.at.mono ?? 0n;
+  const truePpm = s.driftPpm ?? 0;
+  const pairs: { offsetNs: number; errorNs: number; truthNs: number }[] = [];
+  const frequencies: Frequency[] = [];
   for (const r of rows) {
-    const e = r.finished.outcome.ok ? estimateOf(r) : undefined;
-    if (e) errors.push(Math.abs(history.add(start + (r.finished.at.wall - start) * stretch, e).offsetNs - truth));
+    if (!r.single) continue;
+    const at = start + (r.finished.at.mono - start) * stretch;
+    const movedNs = (truePpm * Number(at - r.finished.at.mono)) / 1e6;
+    const combined = history.add(at, { ...r.single, offsetNs: r.single.offsetNs + movedNs });
+    pairs.push({ offsetNs: combined.offsetNs, errorNs: combined.errorNs, truthNs: r.truthNs + movedNs });
+    if (combined.frequency) frequencies.push(combined.frequency);
   }
-  return percentile(errors, 50);
+  return {
+    ...figures(pairs),
+    frequency: {
+      n: frequencies.length,
+      median: percentile(
+        frequencies.map((f) => Math.abs(f.ppm - truePpm)),
+        50,
+      ),
+      medianBound: percentile(
+        frequencies.map((f) => (f.hiPpm - f.loPpm) / 2),
+        50,
+      ),
+      covered: frequencies.filter((f) => f.loPpm <= truePpm && truePpm <= f.hiPpm).length,
+    },
+  };
 }
 
 function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: number): Summary {
   const stretch = BigInt(Math.max(1, Math.round(10_000 / intervalMs))); // as if checks were 10 s apart, the default interval
-  const truth = s.shiftNs;
   const ok = rows.filter((r) => r.single && r.combined);
-  const errs = (f: (r: Row) => number) => ok.map((r) => Math.abs(f(r) - truth));
-  const covered = (off: (r: Row) => number, err: (r: Row) => number) =>
-    ok.filter((r) => Math.abs(off(r) - truth) <= err(r)).length;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const hist = errs((r) => r.combined!.offsetNs);
+  // An alarm is false when the truth is within the threshold (a drifting slave crosses it for real).
+  const under = (r: Row) => Math.abs(r.truthNs) <= thresholdNs;
+  const hist = figures(ok.map((r) => ({ ...r.combined!, truthNs: r.truthNs })));
   // Signed median: a constant part of the error (the two processes' clock anchors, a fixed asymmetry).
   const bias =
     percentile(
-      ok.map((r) => r.combined!.offsetNs - truth).map((x) => x + 1e12),
+      ok.map((r) => r.combined!.offsetNs - r.truthNs + 1e12),
       50,
     ) - 1e12;
-  const single = errs((r) => r.single!.offsetNs);
   const origRows = rows.filter((r) => r.original !== undefined);
-  const orig = origRows.map((r) => Math.abs(r.original! - truth));
+  const orig = origRows.map((r) => Math.abs(r.original! - r.truthNs));
   return {
     scenario: s,
     checks: rows.length,
     discarded: rows
       .filter((r) => !r.finished.outcome.ok)
       .map((r) => (r.finished.outcome.ok ? '' : r.finished.outcome.code)),
-    history: {
-      median: percentile(hist, 50),
-      p99: percentile(hist, 99),
-      covered: covered(
-        (r) => r.combined!.offsetNs,
-        (r) => r.combined!.errorNs,
-      ),
-      n: ok.length,
-      meanBound: mean(ok.map((r) => r.combined!.errorNs)),
-      falseAlarms: ok.filter((r) => r.alarmOver).length,
-      bias,
-    },
+    history: { ...hist, falseAlarms: ok.filter((r) => r.alarmOver && under(r)).length, bias },
     single: {
-      median: percentile(single, 50),
-      p99: percentile(single, 99),
-      covered: covered(
-        (r) => r.single!.offsetNs,
-        (r) => r.single!.errorNs,
-      ),
-      n: ok.length,
-      meanBound: mean(ok.map((r) => r.single!.errorNs)),
-      falseAlarms: ok.filter((r) => Math.abs(r.single!.offsetNs) - r.single!.errorNs > thresholdNs).length,
+      ...figures(ok.map((r) => ({ ...r.single!, truthNs: r.truthNs }))),
+      falseAlarms: ok.filter((r) => Math.abs(r.single!.offsetNs) - r.single!.errorNs > thresholdNs && under(r)).length,
     },
     original: {
       median: percentile(orig, 50),
@@ -348,13 +417,26 @@ function summarise(s: Scenario, rows: Row[], thresholdNs: number, intervalMs: nu
       n: origRows.length,
       undefinedCount: rows.length - origRows.length,
       // The original has no bound: it alarms when its offset alone is over the threshold.
-      falseAlarms: origRows.filter((r) => Math.abs(r.original!) > thresholdNs).length,
+      falseAlarms: origRows.filter((r) => Math.abs(r.original!) > thresholdNs && under(r)).length,
     },
-    ablation: {
-      provenHistory: historyMedian(rows, truth, (r) => r.single, false),
-      spacedProven: historyMedian(rows, truth, (r) => r.single, false, stretch),
-      spacedNow: historyMedian(rows, truth, (r) => r.single, true, stretch),
+    replay: {
+      fixed: replay(s, ok, new FixedDriftHistory()),
+      fixedSpaced: replay(s, ok, new FixedDriftHistory(), stretch),
+      now: replay(s, ok, new OffsetHistory()),
+      nowSpaced: replay(s, ok, new OffsetHistory(), stretch),
     },
+  };
+}
+
+/** One check as --dump writes it. */
+function dumpRow(r: Row) {
+  return {
+    wall: r.finished.at.wall,
+    mono: r.finished.at.mono,
+    truthNs: r.truthNs,
+    single: r.single ?? null,
+    combined: r.combined ?? null,
+    original: r.original ?? null,
   };
 }
 
@@ -400,16 +482,19 @@ async function main(): Promise<void> {
   const lines = clockReport(clock);
   for (const l of lines) console.log(l);
   console.log(
-    `checks per scenario ${o.checks}, interval ${o.interval}, rounds ${o.rounds}, proxy seed ${o.seed} × 100 + scenario index, history 8 checks at 100 ppm, false-alarm threshold |truth| + ${o.marginNs / 1e3} µs`,
+    `checks per scenario ${o.checks}, interval ${o.interval}, rounds ${o.rounds}, proxy seed ${o.seed} × 100 + scenario index, history of 8 checks at the measured frequency, false-alarm threshold |truth| + ${o.marginNs / 1e3} µs`,
   );
   const summaries: Summary[] = [];
+  const dumped: unknown[] = [];
   for (const [i, s] of SCENARIOS.entries()) {
     if (o.only && !s.name.includes(o.only)) continue;
     process.stderr.write(`scenario: ${s.name}\n`);
     // A seed per scenario: one realization of the delays is not repeated in every row (its luck would be too).
     const rows = await runScenario(s, o, clock, o.seed * 100 + i);
     summaries.push(summarise(s, rows, Math.abs(s.shiftNs) + o.marginNs, o.intervalMs));
+    dumped.push({ scenario: s, rows: rows.map(dumpRow) });
   }
+  if (o.dump) writeFileSync(o.dump, `${JSON.stringify(dumped, (_, v) => (typeof v === 'bigint' ? String(v) : v))}\n`);
   console.log('');
   console.log('errors in µs (|estimate − true offset|); coverage = share of checks whose bound holds the true offset');
   console.log('');
@@ -427,24 +512,43 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(
-    'where the gain comes from (median error in µs, same checks): one check alone; the history of 8 checks with its point at the',
+    'the same checks replayed through a fresh history (median error µs; coverage; mean bound µs): before, older checks widened',
   );
   console.log(
-    'midpoint of the proven (100 ppm-widened) intersection; the history with its point from the 15 ppm likely-drift intersection (what',
+    'by a fixed 100 ppm (the point from 15 ppm); now, carried at the measured frequency. As they came, and as if the checks had',
   );
-  console.log(
-    'the master reports); the last two columns replay the same checks as if they were 10 s apart, the default interval (the offset is',
-  );
-  console.log('constant here, so only the drift widening changes)');
+  console.log('been 10 s apart, the default interval (a drifting slave moved along its true drift)');
   console.log('');
   console.log(
-    '| scenario | single check | history, proven midpoint | history, 15 ppm point (now) | original | 10 s apart: proven midpoint | 10 s apart: now |',
+    '| scenario | single check | before | now | original | 10 s apart: single | before | coverage | mean bound | now | coverage | mean bound | now ÷ single |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const x of summaries) {
-    const a = x.ablation;
+    const r = x.replay;
     console.log(
-      `| ${x.scenario.name} | ${us(x.single.median)} | ${us(a.provenHistory)} | ${us(x.history.median)} | ${us(x.original.median)} | ${us(a.spacedProven)} | ${us(a.spacedNow)} |`,
+      `| ${x.scenario.name} | ${us(x.single.median)} | ${us(r.fixed.median)} (${pct(r.fixed.covered, r.fixed.n)}) | ${us(r.now.median)} (${pct(r.now.covered, r.now.n)}) | ${us(x.original.median)} ` +
+        `| ${us(x.single.median)} | ${us(r.fixedSpaced.median)} | ${pct(r.fixedSpaced.covered, r.fixedSpaced.n)} | ${us(r.fixedSpaced.meanBound)} ` +
+        `| ${us(r.nowSpaced.median)} | ${pct(r.nowSpaced.covered, r.nowSpaced.n)} | ${us(r.nowSpaced.meanBound)} | ${(r.nowSpaced.median / x.single.median).toFixed(2)} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    'frequency (slave − master, ppm; the truth is the drift the scenario sets, 0 otherwise): median |estimate − truth|, half-width of',
+  );
+  console.log(
+    'the bound, and the share of checks with a frequency whose bound held the truth; as they came and 10 s apart',
+  );
+  console.log('');
+  console.log(
+    '| scenario | true ppm | median error | bound ± | coverage | 10 s apart: median error | bound ± | coverage |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  const ppm = (x: number) => (Number.isFinite(x) ? x.toFixed(Math.abs(x) < 10 ? 3 : 1) : '-');
+  for (const x of summaries) {
+    const [a, b] = [x.replay.now.frequency, x.replay.nowSpaced.frequency];
+    console.log(
+      `| ${x.scenario.name} | ${x.scenario.driftPpm ?? 0} | ${ppm(a.median)} | ${ppm(a.medianBound)} | ${pct(a.covered, a.n)} ` +
+        `| ${ppm(b.median)} | ${ppm(b.medianBound)} | ${pct(b.covered, b.n)} |`,
     );
   }
   console.log('');

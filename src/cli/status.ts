@@ -4,7 +4,8 @@
  * --check it is a check for cron and Nagios-style monitors.
  *
  * Exit codes: 0 shown (with --check: every node ok); 1 with --check only: some node is over the
- * threshold, lost, pending or a falseticker; 2 the master could not be asked, or a usage error.
+ * threshold, lost, pending, a falseticker or drifting too fast; 2 the master could not be asked,
+ * or a usage error.
  */
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
@@ -24,13 +25,19 @@ const DEFAULT_TIMEOUT = '5s';
 const ms = (seconds: number | null, sign = false) =>
   seconds === null ? '-' : `${sign && seconds >= 0 ? '+' : ''}${(seconds * 1e3).toFixed(3)}ms`;
 
+const ppm = (value: number | null, sign = false) =>
+  value === null ? '-' : `${sign && value >= 0 ? '+' : ''}${value.toFixed(3)}`;
+
 function ago(seconds: number): string {
   if (seconds < 100) return `${Math.round(seconds)}s`;
   if (seconds < 6000) return `${Math.round(seconds / 60)}m`;
   return `${Math.round(seconds / 3600)}h`;
 }
 
-/** The mark in the first column, as chronyc marks its sources: `x` falseticker, `*` over threshold, `?` not current. */
+/**
+ * The mark in the first column, as chronyc marks its sources: `x` falseticker, `*` over threshold,
+ * `?` not current, `~` drifting too fast (chronyc's mark for a source too variable to trust).
+ */
 function mark(node: NodeStatus): string {
   switch (node.state) {
     case 'falseticker':
@@ -41,7 +48,7 @@ function mark(node: NodeStatus): string {
     case 'pending':
       return '?';
     default:
-      return ' ';
+      return node.driftRateAlarm ? '~' : ' ';
   }
 }
 
@@ -55,6 +62,8 @@ export function formatStatusTable(doc: StatusDocument): string {
     'Offset',
     '+/- Error',
     'Vs agreed',
+    'Freq ppm',
+    '+/- ppm',
     'RTT',
     'Checks',
     'Discarded',
@@ -70,13 +79,15 @@ export function formatStatusTable(doc: StatusDocument): string {
       ms(n.offsetSeconds, true),
       ms(n.errorSeconds),
       ms(n.consensusOffsetSeconds ?? null, true),
+      ppm(n.frequencyPpm ?? null, true),
+      ppm(n.frequencyErrorPpm ?? null),
       ms(n.rttSeconds),
       String(n.checks),
       String(n.discarded),
       ago(n.lastSeenSecondsAgo),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([4, 5, 6, 7, 8, 9, 10]);
+  const numeric = new Set([4, 5, 6, 7, 8, 9, 10, 11, 12]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
@@ -87,7 +98,8 @@ export function formatStatusTable(doc: StatusDocument): string {
   out.push(
     '',
     `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('falseticker')} falseticker (x), ${count('over_threshold')} over threshold (*), ` +
-      `${count('lost')} lost and ${count('pending')} pending (?); offset = node clock - master clock`,
+      `${count('lost')} lost and ${count('pending')} pending (?), ${doc.nodes.filter((n) => n.driftRateAlarm).length} drifting too fast (~); ` +
+      'offset = node clock - master clock, freq = how fast it grows',
   );
   if (doc.mesh && doc.mesh.peers > 0) out.push(meshLine(doc.mesh));
   return `${out.join('\n')}\n`;
@@ -106,9 +118,9 @@ function meshLine(mesh: MeshStatus): string {
   );
 }
 
-/** Whether every node is in a state a check accepts. */
+/** Whether every node is in a state a check accepts, and none drifts too fast. */
 export function allOk(doc: StatusDocument): boolean {
-  return doc.nodes.every((n) => n.state === 'ok');
+  return doc.nodes.every((n) => n.state === 'ok' && !n.driftRateAlarm);
 }
 
 /** The `status` subcommand. */

@@ -4,6 +4,11 @@ import { NODE_OS_TIME, type OsTime } from './os-time.js';
 export interface SystemClockOptions {
   /** Added to every reading; a testing aid behind `--clock-offset` (default 0). */
   offsetNs?: number;
+  /**
+   * A testing aid: from monotonic instant `sinceMono` on, wall time runs `ppm` fast (negative:
+   * slow), as a clock with a frequency error does; the accuracy bench drifts a clock with it.
+   */
+  drift?: { ppm: number; sinceMono: bigint };
   /** How many Date.now() tick-overs the anchor is the median of (default 7: one can be hundreds of µs off). */
   anchorTicks?: number;
   /** A disagreement with Date.now() beyond this is a step of the system clock (default 2 ms). */
@@ -26,6 +31,7 @@ export class SystemClock implements Clock {
   private anchorNs: bigint;
   private anchorSpreadNs: number;
   private readonly offsetNs: bigint;
+  private readonly drift: { ppm: number; sinceMono: bigint } | undefined;
   private readonly ticks: number;
   private readonly stepToleranceNs: bigint;
   private readonly os: OsTime;
@@ -36,6 +42,10 @@ export class SystemClock implements Clock {
     const offsetNs = options.offsetNs ?? 0;
     if (!Number.isFinite(offsetNs)) throw new RangeError(`clock offset must be finite, got ${offsetNs}`);
     this.offsetNs = BigInt(Math.round(offsetNs));
+    if (options.drift && !Number.isFinite(options.drift.ppm)) {
+      throw new RangeError(`clock drift must be finite, got ${options.drift.ppm} ppm`);
+    }
+    this.drift = options.drift;
     this.ticks = options.anchorTicks ?? 7;
     this.stepToleranceNs = BigInt(options.stepToleranceNs ?? 2 * NS_PER_MS);
     this.os = options.os ?? NODE_OS_TIME;
@@ -71,8 +81,14 @@ export class SystemClock implements Clock {
 
   read(): Instant {
     const mono = this.os.monotonicNs();
-    if (this.inStep(mono, this.os.realtimeMs())) return { wall: this.anchorNs + mono + this.offsetNs, mono };
+    if (this.inStep(mono, this.os.realtimeMs())) return this.instant(mono);
     return this.confirmStep();
+  }
+
+  /** The reading at monotonic `mono`: the anchor, then the testing aids (after the step check, which they must not trip). */
+  private instant(mono: bigint): Instant {
+    const driftNs = this.drift ? BigInt(Math.round((this.drift.ppm * Number(mono - this.drift.sinceMono)) / 1e6)) : 0n;
+    return { wall: this.anchorNs + mono + this.offsetNs + driftNs, mono };
   }
 
   setTimer(delayNs: number, fn: () => void): Timer {
@@ -95,15 +111,14 @@ export class SystemClock implements Clock {
       const realtimeMs = this.os.realtimeMs();
       const after = this.os.monotonicNs();
       if (after - before > 100_000n) continue; // preempted again: this read proves nothing
-      if (this.inStep(before, realtimeMs)) return { wall: this.anchorNs + after + this.offsetNs, mono: after };
+      if (this.inStep(before, realtimeMs)) return this.instant(after);
       break;
     }
     const before = this.anchorNs;
     ({ anchorNs: this.anchorNs, spreadNs: this.anchorSpreadNs } = measureAnchorWithSpread(this.ticks, this.os));
     this.steps++;
     this.lastStep = Number(this.anchorNs - before);
-    const mono = this.os.monotonicNs();
-    return { wall: this.anchorNs + mono + this.offsetNs, mono };
+    return this.instant(this.os.monotonicNs());
   }
 }
 

@@ -125,6 +125,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
     intervalNs,
     realertNs: parseDuration(pick('realert'), label('realert'), 's'),
+    maxDriftPpm: positiveNumber(pick('maxDriftPpm'), label('maxDriftPpm'), 'ppm'),
+    predictNs: parseDuration(pick('predict'), label('predict'), 's'),
     forgetAfterNs: positiveDuration(pick('forgetAfter'), label('forgetAfter')),
     logLevel: logLevel as LogLevel,
     logFormat,
@@ -229,6 +231,15 @@ function positiveDuration(text: string, option: string): number {
   const ns = parseDuration(text, option, 's');
   if (ns <= 0) throw new ConfigError(`${option} must be more than 0, got "${text}"`);
   return ns;
+}
+
+/** A finite number above 0, in `unit` ("500", "12.5"). */
+function positiveNumber(text: string, option: string, unit: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${option} must be a number of ${unit} above 0, got "${text}"`);
+  }
+  return value;
 }
 
 /**

@@ -8,6 +8,7 @@ import { DEFAULT_ALERT_REPOST_NS } from '../events/open-journal.js';
 import { DEFAULT_OUTBOX_MAX } from '../events/outbox.js';
 import type { WebhookSpec } from '../events/formats.js';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../events/webhook.js';
+import { DEFAULT_MAX_DRIFT_PPM, DEFAULT_PREDICT_NS } from '../fleet/drift-rate.js';
 import { DEFAULT_FORGET_AFTER_NS, DEFAULT_MAX_NODES } from '../fleet/fleet.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { LogFormat, LogLevel } from '../log/diagnostics.js';
@@ -40,6 +41,10 @@ export interface Config {
   thresholdNs: number;
   intervalNs: number;
   realertNs: number;
+  /** Alert (drift_rate) when a node's proven frequency is beyond ± this, ppm. */
+  maxDriftPpm: number;
+  /** Alert (drift_rate) when a node's proven drift takes it over the threshold within this; 0: never. */
+  predictNs: number;
   /** A slave lost for this long is forgotten. */
   forgetAfterNs: number;
   logLevel: LogLevel;
@@ -154,6 +159,16 @@ export const OPTIONS = {
     flag: '--realert <duration>',
     help: 'repeat an alert this often while over threshold; bare number = seconds',
     default: formatDuration(DEFAULT_REALERT_NS),
+  },
+  maxDriftPpm: {
+    flag: '--max-drift-ppm <ppm>',
+    help: "alert (drift_rate) when a node's proven frequency is beyond +/- this many ppm",
+    default: String(DEFAULT_MAX_DRIFT_PPM),
+  },
+  predict: {
+    flag: '--predict <duration>',
+    help: "alert (drift_rate) when a node's proven drift takes it over the threshold within this; 0 = never; bare number = seconds",
+    default: formatDuration(DEFAULT_PREDICT_NS),
   },
   forgetAfter: {
     flag: '--forget-after <duration>',

@@ -1,38 +1,50 @@
 /**
- * Per-slave history across checks. Each check's interval stays true for later instants
- * only up to the slave's drift since then, so an older interval is widened by driftPpm × its age
- * before it is intersected with the newest one. Quiet periods sharpen the estimate; one congested
- * check (a wide interval) cannot move it.
+ * Per-slave history across checks: the slave's frequency, and its offset sharpened by its older
+ * checks carried forward at that frequency.
  *
- * Reset: if the newest interval does not meet the widened history, some interval is wrong for
- * the clock as it is now — the slave stepped or slewed faster than driftPpm, or a check lied. The
- * newest check describes the clock that exists now, so the history restarts from it alone
- * (reset: true): a real change of a slave's clock must show at once, not be outvoted by old data.
- * The proven interval is always inside the newest check's interval, so the history can only
- * narrow what the newest check says.
+ * Each check's interval holds the true offset at its instant. The history keeps the checks of
+ * the last `windowNs` (an hour by default: the newest `size` as they came, older ones thinned
+ * to at most `capacity`, keeping the narrower of two close checks) and bounds the frequency from
+ * them (frequency.ts): within the window the frequency stays in a band `wanderPpm` wide, at any
+ * value. Then an older check's interval [lo, hi], Δ before the newest, holds the offset now
+ * within [lo + f_lo·Δ, hi + f_hi·Δ], and the newest `size` checks carried forward are
+ * intersected with the newest. No largest drift rate is assumed: a clock drifting at 130 ppm or
+ * 5,000 ppm is measured and carried at its rate, and while the rate is not yet known (one check)
+ * nothing is carried.
  *
- * Bound and point are chosen separately. The bound must hold for any drift up to driftPpm, so it
- * is the drift-widened intersection above. The point estimate uses the drift clocks really show
- * (likelyDriftPpm, default 15 ppm, NTP's PHI): intersecting the same checks widened that little
- * keeps the sharpness of many samples that the worst-case widening throws away. The point is the
- * midpoint of that tighter intersection, which lies inside the proven one, and the error is its
- * distance to the farther edge of the proven interval, so offset ± error still contains everything
- * the proof allows (it can only be wider than the proven half-width, never narrower). When the
- * tighter intersection is empty (the clock drifts faster than likely), the point is the proven
- * midpoint, exactly as without it.
+ * Reset: when no frequency band fits the checks (a step, a change of rate by more than the
+ * wander, a check that lied), the history restarts from the newest check and `reset` says so: a
+ * real change of a clock must show at once, not be outvoted by old data. (Keeping the newest
+ * checks that still fit would keep a step's check with the one before it: two checks always fit
+ * a line, and a 300 ms step 10 s after the last check would read as 30,000 ppm.) The proven
+ * interval is always inside the newest check's, so the history can only narrow what the newest
+ * check says.
+ *
+ * Bound and point are chosen separately. The bound is the intersection above, at the proven
+ * frequency bound. The point is the middle of the same intersection at the point frequency,
+ * each carried interval widened by the least rate error (ε·Δ) that makes them meet: exactly the
+ * intersection when the checks fit a line at that frequency, a little more when noise says
+ * otherwise. That intersection lies inside the proven one (ε never exceeds the bound's
+ * half-width), and the error is the point's distance to the farther edge of the proven interval,
+ * so offset ± error contains everything the proof allows.
+ *
+ * Instants are on one monotonic time axis (the master's monotonic clock), so a step of the
+ * master's wall clock does not stretch the ages. Pure: no clock is read.
  */
 import type { Nanos, OffsetNs } from '../clock/clock.js';
 import type { Estimate } from './check.js';
-import { type OffsetInterval, around, intersect, isEmpty, midpoint, widen } from './interval.js';
+import { type Frequency, DEFAULT_WANDER_PPM, contradicts, frequencyOf, slopeBounds } from './frequency.js';
 
 /** Options of an OffsetHistory. */
 export interface OffsetHistoryOptions {
-  /** How many checks (the newest included) are combined. Default 8. */
+  /** How many checks (the newest included) are combined for the offset. Default 8. */
   size?: number;
-  /** Largest drift rate of the slave's clock relative to the master's, in ppm. Default 100. */
-  driftPpm?: number;
-  /** Drift assumed for the point estimate only, in ppm (<= driftPpm). Default 15 (or driftPpm if lower). */
-  likelyDriftPpm?: number;
+  /** Most checks kept for the frequency (the newest `size` and older ones, thinned); >= size + 2. Default 32. */
+  capacity?: number;
+  /** How far back checks inform the frequency, ns. Default 1 h. */
+  windowNs?: number;
+  /** How far the frequency may wander within the window, ppm. Default DEFAULT_WANDER_PPM (5). */
+  wanderPpm?: number;
 }
 
 /** The history's estimate at the newest check's instant, in nanoseconds. */
@@ -43,94 +55,198 @@ export interface Combined {
   rttNs: number;
   /** How many checks' intervals were combined (1 after a reset). */
   checks: number;
-  /** True when the newest check contradicted the history and replaced it. */
+  /** True when the newest check contradicted the history and older checks were dropped. */
   reset: boolean;
+  /** The slave's frequency over the history's checks; undefined while one instant is all there is. */
+  frequency: Frequency | undefined;
 }
 
-interface Entry {
-  at: Nanos;
-  interval: OffsetInterval;
-}
-
-/** The default number of checks a history combines. */
+/** The default number of checks a history combines for the offset. */
 export const DEFAULT_HISTORY_SIZE = 8;
-/** The default largest drift rate, in ppm (a poor quartz is well within it). */
-export const DEFAULT_DRIFT_PPM = 100;
-/** The default drift the point estimate assumes: NTP's frequency tolerance PHI (RFC 5905), 15 ppm. */
-export const DEFAULT_LIKELY_DRIFT_PPM = 15;
+/** The default number of checks kept for the frequency. */
+export const DEFAULT_HISTORY_CAPACITY = 32;
+/** The default span of checks the frequency is measured over: an hour. */
+export const DEFAULT_HISTORY_WINDOW_NS = 3600e9;
 
-/** A short history of one slave's check estimates, combined by drift-widened intersection. */
+/**
+ * Every carried interval is widened by this much: float rounding of a slope times an age is
+ * ~1e-6 ns, so the bound never narrows by rounding.
+ */
+const ROUNDING_NS = 1e-3;
+
+/** A history of one slave's check intervals, combined at their proven frequency. */
 export class OffsetHistory {
   readonly size: number;
-  readonly driftPpm: number;
-  readonly likelyDriftPpm: number;
-  #entries: Entry[] = [];
+  readonly capacity: number;
+  readonly windowNs: number;
+  readonly wanderPpm: number;
+  /** Instants are kept as ns since #origin (exact as numbers for 104 days; rebased as checks leave). */
+  #origin: Nanos = 0n;
+  #at: number[] = [];
+  #lo: number[] = [];
+  #hi: number[] = [];
 
   constructor(options: OffsetHistoryOptions = {}) {
-    const size = options.size ?? DEFAULT_HISTORY_SIZE;
-    const driftPpm = options.driftPpm ?? DEFAULT_DRIFT_PPM;
+    const {
+      size = DEFAULT_HISTORY_SIZE,
+      capacity = Math.max(DEFAULT_HISTORY_CAPACITY, size + 2),
+      windowNs = DEFAULT_HISTORY_WINDOW_NS,
+      wanderPpm = DEFAULT_WANDER_PPM,
+    } = options;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be an integer >= 1, got ${size}`);
-    if (!(Number.isFinite(driftPpm) && driftPpm >= 0)) {
-      throw new RangeError(`driftPpm must be a finite number >= 0, got ${driftPpm}`);
+    if (!Number.isInteger(capacity) || capacity < size + 2) {
+      throw new RangeError(`capacity must be an integer >= size + 2 (${size + 2}), got ${capacity}`);
     }
-    const likelyDriftPpm = options.likelyDriftPpm ?? Math.min(DEFAULT_LIKELY_DRIFT_PPM, driftPpm);
-    if (!(Number.isFinite(likelyDriftPpm) && likelyDriftPpm >= 0 && likelyDriftPpm <= driftPpm)) {
-      throw new RangeError(
-        `likelyDriftPpm must be a finite number from 0 to driftPpm (${driftPpm}), got ${likelyDriftPpm}`,
-      );
+    if (!(windowNs > 0)) throw new RangeError(`windowNs must be > 0, got ${windowNs}`);
+    if (!(Number.isFinite(wanderPpm) && wanderPpm >= 0)) {
+      throw new RangeError(`wanderPpm must be a finite number >= 0, got ${wanderPpm}`);
     }
     this.size = size;
-    this.driftPpm = driftPpm;
-    this.likelyDriftPpm = likelyDriftPpm;
+    this.capacity = capacity;
+    this.windowNs = windowNs;
+    this.wanderPpm = wanderPpm;
   }
 
-  /** Checks currently held. */
+  /** Checks currently held (for the offset and the frequency). */
   get length(): number {
-    return this.#entries.length;
+    return this.#at.length;
   }
 
-  /** Adds a check's estimate measured at `at` and returns the combined estimate at `at`. */
+  /** Adds a check's estimate measured at monotonic instant `at` and returns the combined estimate at `at`. */
   add(at: Nanos, estimate: Estimate): Combined {
     if (!(Number.isFinite(estimate.offsetNs) && Number.isFinite(estimate.errorNs) && estimate.errorNs >= 0)) {
       throw new RangeError(
         `estimate must have a finite offset and error >= 0, got ${estimate.offsetNs} ± ${estimate.errorNs}`,
       );
     }
-    const newest: Entry = { at, interval: around(estimate.offsetNs, estimate.errorNs) };
+    // A check older than the newest held (never from one monotonic clock) starts the history afresh.
+    let reset = this.length > 0 && at < this.#origin + BigInt(this.#at.at(-1)!);
+    if (reset || this.length === 0) this.#restart(at);
+    this.#at.push(Number(at - this.#origin));
+    this.#lo.push(estimate.offsetNs - estimate.errorNs);
+    this.#hi.push(estimate.offsetNs + estimate.errorNs);
 
-    // The newest takes one of the `size` places: drop the oldest first so at most `size` are combined.
-    if (this.#entries.length >= this.size) this.#entries.splice(0, this.#entries.length - this.size + 1);
-    let past: OffsetInterval = { loNs: -Infinity, hiNs: Infinity };
-    let likelyPast: OffsetInterval = { loNs: -Infinity, hiNs: Infinity };
-    for (const entry of this.#entries) {
-      past = intersect(past, widen(entry.interval, this.#driftNs(at, entry.at, this.driftPpm)));
-      likelyPast = intersect(likelyPast, widen(entry.interval, this.#driftNs(at, entry.at, this.likelyDriftPpm)));
+    const newestAt = this.#at.at(-1)!;
+    let old = 0;
+    while (this.#at[old]! < newestAt - this.windowNs) old++;
+    this.#dropOldest(old);
+    while (this.length > this.capacity) this.#thin();
+
+    // No frequency band fits them all: the newest check describes the clock as it is now.
+    let bounds = slopeBounds(this.#at, this.#lo, this.#hi);
+    if (contradicts(bounds, this.wanderPpm)) {
+      reset = true;
+      this.#dropOldest(this.length - 1);
+      bounds = { lo: -Infinity, hi: Infinity };
     }
-    const combined = intersect(past, newest.interval);
+    const frequency = frequencyOf(bounds, this.wanderPpm, this.#at.at(-1)! - this.#at[0]!, this.length);
+    const combined = this.#combine(frequency);
+    return { ...combined, rttNs: estimate.rttNs, reset: reset || combined.reset };
+  }
 
-    const reset = isEmpty(combined);
-    if (reset) this.#entries = [];
-    this.#entries.push(newest);
-
-    const bound = reset ? newest.interval : combined;
-    const likely = intersect(likelyPast, newest.interval); // inside `combined`: less widening
-    const offsetNs = reset || isEmpty(likely) ? midpoint(bound) : midpoint(likely);
-    return {
-      offsetNs,
-      errorNs: Math.max(offsetNs - bound.loNs, bound.hiNs - offsetNs),
-      rttNs: estimate.rttNs,
-      checks: reset ? 1 : this.#entries.length,
-      reset,
-    };
+  /** The newest `size` checks carried to the newest's instant: the proven interval and the point in it. */
+  #combine(frequency: Frequency | undefined): Omit<Combined, 'rttNs'> {
+    const n = this.length - 1;
+    const from = Math.max(0, this.length - this.size);
+    const loRate = frequency ? frequency.loPpm / 1e6 : -Infinity;
+    const hiRate = frequency ? frequency.hiPpm / 1e6 : Infinity;
+    let lo = this.#lo[n]!;
+    let hi = this.#hi[n]!;
+    for (let i = from; i < n; i++) {
+      const ageNs = this.#at[n]! - this.#at[i]!;
+      if (ageNs === 0) {
+        lo = Math.max(lo, this.#lo[i]!);
+        hi = Math.min(hi, this.#hi[i]!);
+      } else {
+        lo = Math.max(lo, this.#lo[i]! + loRate * ageNs - ROUNDING_NS);
+        hi = Math.min(hi, this.#hi[i]! + hiRate * ageNs + ROUNDING_NS);
+      }
+    }
+    const checks = n - from + 1;
+    if (!(lo <= hi)) {
+      // Only rounding can get here (one band fits every check): start again from the newest.
+      this.#dropOldest(n);
+      return {
+        offsetNs: (this.#lo[0]! + this.#hi[0]!) / 2,
+        errorNs: (this.#hi[0]! - this.#lo[0]!) / 2,
+        checks: 1,
+        reset: true,
+        frequency: undefined,
+      };
+    }
+    // To the whole ns, the error rounded up so that offset ± error still covers [lo, hi]: carried
+    // checks have fractions of a ns that mean nothing and would print as 13 decimals in llog lines.
+    const point = Math.round(
+      frequency ? Math.min(hi, Math.max(lo, this.#point(from, frequency.ppm / 1e6))) : (lo + hi) / 2,
+    );
+    return { offsetNs: point, errorNs: Math.ceil(Math.max(point - lo, hi - point)), checks, reset: false, frequency };
   }
 
   /**
-   * How far the offset can have moved between two instants. The age is taken as an absolute
-   * value (the bound is symmetric in time), so an out-of-order `at` gives a loose but true bound.
-   * Rounded up so float rounding never makes the bound narrower than the drift allows.
+   * The middle of the checks from `from` on carried at `rate`, each widened by ε × its age with
+   * the least ε that makes them meet (every pair i, j must overlap: ε ≥ (a_i − b_j)/(age_i + age_j)).
    */
-  #driftNs(now: Nanos, then: Nanos, ppm: number): number {
-    const ageNs = Number(now >= then ? now - then : then - now);
-    return Math.ceil((ageNs * ppm) / 1e6);
+  #point(from: number, rate: number): number {
+    const n = this.length - 1;
+    const ages: number[] = [];
+    const los: number[] = [];
+    const his: number[] = [];
+    for (let i = from; i <= n; i++) {
+      const ageNs = this.#at[n]! - this.#at[i]!;
+      ages.push(ageNs);
+      los.push(this.#lo[i]! + rate * ageNs);
+      his.push(this.#hi[i]! + rate * ageNs);
+    }
+    let epsilon = 0;
+    for (let i = 0; i < ages.length; i++) {
+      for (let j = 0; j < ages.length; j++) {
+        const sum = ages[i]! + ages[j]!;
+        if (sum > 0) epsilon = Math.max(epsilon, (los[i]! - his[j]!) / sum);
+      }
+    }
+    let lo = -Infinity;
+    let hi = Infinity;
+    for (let i = 0; i < ages.length; i++) {
+      lo = Math.max(lo, los[i]! - epsilon * ages[i]!);
+      hi = Math.min(hi, his[i]! + epsilon * ages[i]!);
+    }
+    return (lo + hi) / 2;
+  }
+
+  /** Forgets everything; the next check's instant becomes the origin. */
+  #restart(origin: Nanos): void {
+    this.#origin = origin;
+    this.#at = [];
+    this.#lo = [];
+    this.#hi = [];
+  }
+
+  /** Drops the `count` oldest checks and rebases the instants on the oldest left. */
+  #dropOldest(count: number): void {
+    if (count <= 0) return;
+    this.#at.splice(0, count);
+    this.#lo.splice(0, count);
+    this.#hi.splice(0, count);
+    const shift = this.#at[0]!;
+    this.#origin += BigInt(shift);
+    for (let i = 0; i < this.#at.length; i++) this.#at[i] = this.#at[i]! - shift;
+  }
+
+  /**
+   * Makes room: of the two closest neighbours among the checks older than the newest `size`, the
+   * wider goes. The span stays covered and the narrow checks, which bound the frequency, stay.
+   */
+  #thin(): void {
+    const older = this.length - this.size; // >= 2: capacity >= size + 2
+    let closest = 0;
+    for (let i = 1; i + 1 < older; i++) {
+      if (this.#at[i + 1]! - this.#at[i]! < this.#at[closest + 1]! - this.#at[closest]!) closest = i;
+    }
+    const width = (i: number) => this.#hi[i]! - this.#lo[i]!;
+    const drop = width(closest + 1) >= width(closest) ? closest + 1 : closest;
+    if (drop === 0) return this.#dropOldest(1);
+    this.#at.splice(drop, 1);
+    this.#lo.splice(drop, 1);
+    this.#hi.splice(drop, 1);
   }
 }

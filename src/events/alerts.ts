@@ -29,6 +29,7 @@ export interface AlertRule {
 /** Every alert saturn raises. Each event kind appears exactly once, raising or resolving. */
 export const ALERT_RULES: readonly AlertRule[] = [
   { alertname: 'SaturnClockOffset', severity: 'warning', raisedBy: 'drift', resolvedBy: ['recovered'] },
+  { alertname: 'SaturnDriftRate', severity: 'warning', raisedBy: 'drift_rate', resolvedBy: ['drift_rate_recovered'] },
   // A forgotten node's lost alert is over too.
   {
     alertname: 'SaturnSlaveLost',

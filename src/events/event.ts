@@ -6,11 +6,13 @@
  * numbers and publishes events.
  */
 import type { Nanos, OffsetNs } from '../clock/clock.js';
-import { type LlogFields, type LlogLevel, nsToMillisText } from '../log/llog.js';
+import { type LlogFields, type LlogLevel, nsToMillisText, plainDecimal } from '../log/llog.js';
 
 export const EVENT_KINDS = [
   'drift',
   'recovered',
+  'drift_rate',
+  'drift_rate_recovered',
   'slave_lost',
   'slave_back',
   'slave_forgotten',
@@ -43,10 +45,13 @@ export interface EventInput {
   errorNs?: number;
   rttNs?: number;
   thresholdNs?: number;
+  /** The node's frequency (node − reference), ppm, and its error bound: the frequency is within ppm ± this. */
+  frequencyPpm?: number;
+  frequencyErrorPpm?: number;
   /** The mesh's vote (falseticker, no_majority and their recoveries): nodes that agree, of how many voted. */
   agree?: number;
   of?: number;
-  /** A repeated 'drift' or 'reference_clock_wrong' while still so (--realert). */
+  /** A repeated 'drift', 'drift_rate' or 'reference_clock_wrong' while still so (--realert). */
   repeat?: boolean;
   /** Free text: why (e.g. the reason the master is unreachable). */
   detail?: string;
@@ -62,6 +67,8 @@ export interface SaturnEvent extends EventInput {
 const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   drift: { level: 'WARN', message: 'slave offset is over threshold' },
   recovered: { level: 'INFO', message: 'slave offset back under threshold' },
+  drift_rate: { level: 'WARN', message: 'slave clock drifts too fast' },
+  drift_rate_recovered: { level: 'INFO', message: 'slave clock drift back within limits' },
   slave_lost: { level: 'WARN', message: 'slave lost' },
   slave_back: { level: 'INFO', message: 'slave back' },
   slave_forgotten: { level: 'INFO', message: 'slave forgotten' },
@@ -86,11 +93,14 @@ function hostOf(addr: string): string {
 }
 
 const ms = (ns: number | undefined) => (ns === undefined ? undefined : nsToMillisText(ns));
+/** ppm to a thousandth: finer than any bound a check proves. */
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
  * An event as one llog line, in the original tool's vocabulary: offsets in milliseconds, the
- * slave as `name` and `ip`; plus `event` and `sequence`. The master an (un)reachable-master event
- * is about appears as `master`, and `name` is then the slave that reports it.
+ * slave as `name` and `ip`; plus `event` and `sequence`, and a frequency and its error in ppm. The
+ * master an (un)reachable-master event is about appears as `master`, and `name` is then the slave
+ * that reports it.
  */
 export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: string; fields: LlogFields } {
   const { level, message } = LLOG_LINES[event.kind];
@@ -110,6 +120,8 @@ export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: 
     error: ms(event.errorNs),
     rtt: ms(event.rttNs),
     threshold: ms(event.thresholdNs),
+    frequency: event.frequencyPpm === undefined ? undefined : plainDecimal(round3(event.frequencyPpm)),
+    frequency_error: event.frequencyErrorPpm === undefined ? undefined : plainDecimal(round3(event.frequencyErrorPpm)),
     agree: event.agree,
     of: event.of,
     repeat: event.repeat ? true : undefined,

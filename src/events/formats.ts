@@ -56,6 +56,8 @@ export function jsonBody(event: SaturnEvent): Record<string, unknown> {
     errorSeconds: seconds(event.errorNs),
     rttSeconds: seconds(event.rttNs),
     thresholdSeconds: seconds(event.thresholdNs),
+    frequencyPpm: event.frequencyPpm ?? null,
+    frequencyErrorPpm: event.frequencyErrorPpm ?? null,
     agree: event.agree ?? null,
     of: event.of ?? null,
     repeat: event.repeat ?? false,
@@ -85,6 +87,8 @@ export function summaryText(event: SaturnEvent): string {
   const what: Record<EventKind, string> = {
     drift: event.repeat ? 'still over threshold' : 'over threshold',
     recovered: 'back under threshold',
+    drift_rate: event.repeat ? 'still drifts too fast' : 'drifts too fast',
+    drift_rate_recovered: 'drift back within limits',
     slave_lost: 'lost (no check for 3 intervals)',
     slave_back: 'back',
     slave_forgotten: 'forgotten (lost for longer than --forget-after)',
@@ -139,6 +143,7 @@ export function alertmanagerAlert(
   if (event.offsetNs !== undefined) annotations.offset_seconds = String(event.offsetNs / 1e9);
   if (event.errorNs !== undefined) annotations.error_seconds = String(event.errorNs / 1e9);
   if (event.thresholdNs !== undefined) annotations.threshold_seconds = String(event.thresholdNs / 1e9);
+  if (event.frequencyPpm !== undefined) annotations.frequency_ppm = String(event.frequencyPpm);
   if (event.detail !== undefined) annotations.detail = event.detail;
   if (event.agree !== undefined) annotations.agree = `${event.agree} of ${event.of}`;
   const alert: Record<string, unknown> = { labels: alertLabels(event), annotations, startsAt: isoNanos(startsAt) };

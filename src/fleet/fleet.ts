@@ -20,6 +20,7 @@ import type { Estimate } from '../estimate/check.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from '../protocol/responder.js';
 import { formatHostPort } from '../util/parse.js';
+import { DriftRateAlarm, type DriftRateAlarmOptions, type DriftRateEvent } from './drift-rate.js';
 import { OffsetSeries, type OffsetSeriesOptions } from './series.js';
 import { DEFAULT_REALERT_NS, ThresholdAlarm, type ThresholdEvent } from './threshold.js';
 
@@ -61,6 +62,8 @@ export interface NodeState {
   lastCheck: Estimate | undefined;
   readonly history: OffsetHistory;
   readonly alarm: ThresholdAlarm;
+  /** Raised while the node's proven frequency is too fast, or carries it over the threshold soon. */
+  readonly driftRate: DriftRateAlarm;
   /** The combined estimates of the last hour, for the dashboard. */
   readonly series: OffsetSeries;
   /** The address this name was seen at before the current one, while that may still be alive. */
@@ -129,7 +132,7 @@ export const DEFAULT_FORGET_AFTER_NS = 24 * 3600e9;
  */
 export const DEFAULT_MAX_NODES = 100_000;
 
-export interface FleetOptions extends OffsetHistoryOptions {
+export interface FleetOptions extends OffsetHistoryOptions, Pick<DriftRateAlarmOptions, 'maxDriftPpm' | 'predictNs'> {
   thresholdNs: number;
   /** Default DEFAULT_REALERT_NS (10 min). */
   realertNs?: number;
@@ -156,6 +159,7 @@ export interface CheckRecord {
   node: NodeState;
   verdict: Verdict | undefined;
   alarm: ThresholdEvent | undefined;
+  driftRate: DriftRateEvent | undefined;
   /** The node had been lost and is heard of again. */
   back: boolean;
   /** This check revealed that two hosts share its name. */
@@ -247,10 +251,10 @@ export class Fleet {
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return { node, verdict: undefined, alarm: undefined, back, conflict };
+      return { node, verdict: undefined, alarm: undefined, driftRate: undefined, back, conflict };
     }
     const estimate = check.outcome.estimate;
-    const combined = node.history.add(check.at.wall, estimate);
+    const combined = node.history.add(check.at.mono, estimate);
     node.checks++;
     node.lastCheckAt = check.at.wall;
     node.current = combined;
@@ -269,13 +273,19 @@ export class Fleet {
             )
           : node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
     if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
+    // The frequency is measured against the master: judged only while the master is the reference
+    // (a wrong master would make every slave drift); otherwise the drift-rate alarm keeps its state.
+    const driftRate =
+      judged.kind === 'master'
+        ? node.driftRate.evaluate(check.at.mono, combined.offsetNs, combined.errorNs, combined.frequency)
+        : undefined;
     const verdict = {
       offsetNs: combined.offsetNs,
       errorNs: combined.errorNs,
       rttNs: combined.rttNs,
       samples: estimate.kept,
     };
-    return { node, verdict, alarm, back, conflict };
+    return { node, verdict, alarm, driftRate, back, conflict };
   }
 
   /** Nodes that became lost, and nodes forgotten, at `now`. */
@@ -346,6 +356,12 @@ export class Fleet {
       alarm: new ThresholdAlarm({
         thresholdNs: this.options.thresholdNs,
         realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
+      }),
+      driftRate: new DriftRateAlarm({
+        thresholdNs: this.options.thresholdNs,
+        realertNs: this.options.realertNs ?? DEFAULT_REALERT_NS,
+        maxDriftPpm: this.options.maxDriftPpm,
+        predictNs: this.options.predictNs,
       }),
       series: new OffsetSeries(this.options.series),
       previous: undefined,

@@ -5,6 +5,7 @@
  * the re-alert interval is an age.
  */
 import type { Nanos } from '../clock/clock.js';
+import { AlarmLifecycle } from './alarm-lifecycle.js';
 
 /** Options of a ThresholdAlarm. */
 export interface ThresholdAlarmOptions {
@@ -23,22 +24,24 @@ export const DEFAULT_REALERT_NS = 10 * 60 * 1e9;
 /** One slave's alarm: 'drift' on crossing, 'realert' every realertNs while over, 'recovered' once back under. */
 export class ThresholdAlarm {
   readonly thresholdNs: number;
-  readonly realertNs: number;
-  #lastAlertAt: Nanos | undefined; // set while over: when (monotonic) 'drift' or the last 'realert' was raised
+  readonly #lifecycle: AlarmLifecycle;
 
   constructor(options: ThresholdAlarmOptions) {
     const { thresholdNs, realertNs = DEFAULT_REALERT_NS } = options;
     if (!(Number.isFinite(thresholdNs) && thresholdNs >= 0)) {
       throw new RangeError(`thresholdNs must be a finite number >= 0, got ${thresholdNs}`);
     }
-    if (Number.isNaN(realertNs) || realertNs < 0) throw new RangeError(`realertNs must be >= 0, got ${realertNs}`);
     this.thresholdNs = thresholdNs;
-    this.realertNs = realertNs;
+    this.#lifecycle = new AlarmLifecycle(realertNs);
+  }
+
+  get realertNs(): number {
+    return this.#lifecycle.realertNs;
   }
 
   /** True while the slave is over threshold (since the last 'drift'). */
   get over(): boolean {
-    return this.#lastAlertAt !== undefined;
+    return this.#lifecycle.raised;
   }
 
   /** Whether an estimate proves the offset beyond the threshold. */
@@ -51,20 +54,7 @@ export class ThresholdAlarm {
     if (!(Number.isFinite(offsetNs) && Number.isFinite(errorNs) && errorNs >= 0)) {
       throw new RangeError(`estimate must have a finite offset and error >= 0, got ${offsetNs} ± ${errorNs}`);
     }
-    const last = this.#lastAlertAt;
-    if (!this.isOver(offsetNs, errorNs)) {
-      this.#lastAlertAt = undefined;
-      return last === undefined ? undefined : 'recovered';
-    }
-    if (last === undefined) {
-      this.#lastAlertAt = at;
-      return 'drift';
-    }
-    // A clock that went backwards (at < last) gives a negative age: no realert until it catches up.
-    if (Number(at - last) >= this.realertNs) {
-      this.#lastAlertAt = at;
-      return 'realert';
-    }
-    return undefined;
+    const step = this.#lifecycle.step(at, this.isOver(offsetNs, errorNs));
+    return step === 'raise' ? 'drift' : step === 'clear' ? 'recovered' : step;
   }
 }

@@ -2,7 +2,8 @@
  * The dashboard page at `/`, read by an operator in a second:
  *
  * - a summary (how many nodes in each state, the threshold, the master's own clock against its
- *   Roughtime reference) and a table of the nodes, worst first, with the same states as /status;
+ *   Roughtime reference) and a table of the nodes, worst first, with the same states as /status,
+ *   their frequencies and who drifts too fast;
  * - one plot of every node's offset on a symmetric-log axis, so 20 µs and 750 ms are both readable,
  *   with a legend, round ticks, zero and gridlines, and the threshold;
  * - per node, a plot of offset ± error bound on its own axis (the band is visible at tens of µs),
@@ -12,6 +13,7 @@
  * Server-rendered HTML and SVG, no script; the page reloads itself. Pure: `now` comes in.
  */
 import { type Instant, type Nanos, isoNanos } from '../clock/clock.js';
+import { ppmText } from '../fleet/drift-rate.js';
 import { type NodeMark, type NodeState, stateOf } from '../fleet/fleet.js';
 import type { SeriesPoint } from '../fleet/series.js';
 import { type Scale, linearScale, offsetLabel, symlogScale, timeTicks } from './scales.js';
@@ -242,7 +244,14 @@ interface Shown {
 
 function stateCell(status: NodeStatus): string {
   const label = status.state.replace('_', ' ');
-  return `<td class="state"><span class="badge ${status.state}">${label}</span></td>`;
+  const drifting = status.driftRateAlarm ? ' <span class="alarm drift_rate">drifts too fast</span>' : '';
+  return `<td class="state"><span class="badge ${status.state}">${label}</span>${drifting}</td>`;
+}
+
+/** "+1,000 ppm ± 2 ppm", or nothing while the frequency is unknown. */
+function frequencyText(status: NodeStatus): string {
+  if (status.frequencyPpm === null || status.frequencyErrorPpm === null) return '';
+  return `${ppmText(status.frequencyPpm)} ± ${ppmText(status.frequencyErrorPpm).replace(/^[+−]/, '')}`;
 }
 
 function agoText(seconds: number): string {
@@ -265,6 +274,8 @@ function row(item: Pick<Shown, 'status' | 'colour'>, mesh: boolean): string {
     num(s.offsetSeconds, signedFixed) +
     num(s.errorSeconds, (v) => `±${fixed(v * 1e3)}`) +
     (mesh ? num(s.consensusOffsetSeconds, signedFixed) : '') +
+    num(s.frequencyPpm, (v) => `${v >= 0 ? '+' : ''}${fixed(v)}`) +
+    num(s.frequencyErrorPpm, (v) => `±${fixed(v)}`) +
     num(s.rttSeconds, (v) => fixed(v * 1e3)) +
     `<td class="num">${s.intervalSeconds} s</td><td class="num">${s.checks}</td><td class="num">${s.discarded}</td>` +
     `<td>${agoText(s.lastSeenSecondsAgo)}</td></tr>`
@@ -273,9 +284,11 @@ function row(item: Pick<Shown, 'status' | 'colour'>, mesh: boolean): string {
 
 function summary(statuses: readonly NodeStatus[], input: DashboardInput): string {
   const count = (state: NodeStatus['state']) => statuses.filter((s) => s.state === state).length;
-  const chips = (['falseticker', 'over_threshold', 'lost', 'pending', 'ok'] as const)
-    .map((state) => `<span class="badge ${state}">${count(state)} ${state.replace('_', ' ')}</span>`)
-    .join(' ');
+  const drifting = statuses.filter((s) => s.driftRateAlarm).length;
+  const chips =
+    (['falseticker', 'over_threshold', 'lost', 'pending', 'ok'] as const)
+      .map((state) => `<span class="badge ${state}">${count(state)} ${state.replace('_', ' ')}</span>`)
+      .join(' ') + (drifting > 0 ? ` <span class="alarm drift_rate">${drifting} drifting too fast</span>` : '');
   const reference = input.reference
     ? `<span class="reference ${escapeHtml(input.reference.state)}">master clock vs Roughtime: <b>${escapeHtml(input.reference.state)}</b> <small>${escapeHtml(input.reference.detail)}</small></span>`
     : `<span class="reference none">master clock vs Roughtime: <b>not checked</b> <small>(no --roughtime-server)</small></span>`;
@@ -292,6 +305,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.lost{color:#444;border-color:#999;background:#e4e4e4}
 .badge.falseticker{color:${ALERT_COLOUR};border-color:${ALERT_COLOUR};background:#fff0f0;font-weight:bold}
 .badge.pending{color:#35557a;border-color:#9ab;background:#eef3f8}
+.alarm.drift_rate{color:${ALERT_COLOUR};font-weight:bold;font-size:.9em}
 .reference b{text-transform:uppercase}.reference.wrong b{color:${ALERT_COLOUR}}.reference.ok b{color:#1d6b1d}
 .swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em;border-radius:2px}
 ul.legend{list-style:none;padding:0;margin:.3em 0 1em;display:flex;flex-wrap:wrap;gap:.4em 1.2em}
@@ -358,7 +372,7 @@ export function renderDashboard(input: DashboardInput): string {
   const plots = shown
     .map(
       (s) =>
-        `<section class="node"><h3><span class="swatch" style="background:${s.colour}"></span>${escapeHtml(s.node.id)} <small>${escapeHtml(s.status.addr)} · ${stateOf(s.node).replace('_', ' ')}</small></h3>${nodePlot(s, plotInput)}</section>`,
+        `<section class="node"><h3><span class="swatch" style="background:${s.colour}"></span>${escapeHtml(s.node.id)} <small>${escapeHtml(s.status.addr)} · ${stateOf(s.node).replace('_', ' ')}${frequencyText(s.status) ? ` · ${frequencyText(s.status)}` : ''}</small></h3>${nodePlot(s, plotInput)}</section>`,
     )
     .join('\n');
   const markLegend = (Object.keys(MARK_SYMBOLS) as NodeMark['kind'][])
@@ -374,7 +388,7 @@ export function renderDashboard(input: DashboardInput): string {
 <h1>saturn</h1>
 ${summary(statuses, input)}
 <p>${fleetSize} node${fleetSize === 1 ? '' : 's'}${hidden > 0 ? ` (the ${shown.length} furthest from the master's time shown; all in <a href="/status">/status</a> and <code>saturn status</code>)` : ''} · threshold ±${offsetLabel(thresholdNs).slice(1)} · offset = node clock − master clock · as of ${isoNanos(now.wall).slice(0, 19)}Z (master clock) · reloads every ${refreshSeconds} s · <a href="/status">/status</a> · <a href="/metrics">/metrics</a></p>
-<table><thead><tr><th>node</th><th>address</th><th>state</th><th class="num">offset ms</th><th class="num">error ms</th>${master ? '<th class="num" title="node clock − the time the majority agrees on">vs agreed ms</th>' : ''}<th class="num">rtt ms</th><th class="num">interval</th><th class="num">checks</th><th class="num">discarded</th><th>last seen</th></tr></thead>
+<table><thead><tr><th>node</th><th>address</th><th>state</th><th class="num">offset ms</th><th class="num">error ms</th>${master ? '<th class="num" title="node clock − the time the majority agrees on">vs agreed ms</th>' : ''}<th class="num">freq ppm</th><th class="num">± ppm</th><th class="num">rtt ms</th><th class="num">interval</th><th class="num">checks</th><th class="num">discarded</th><th>last seen</th></tr></thead>
 <tbody>
 ${tableRows.join('\n')}
 </tbody></table>

@@ -163,6 +163,37 @@ export class SaturnMetrics {
           .filter((n) => !n.lost)
           .map((n) => [nodeLabels(n), n.alarm.over ? 1 : 0]),
     );
+    // The frequency of nodes that have one and are not lost (a lost node's last rate is not current).
+    const withFrequency = () => withCheck().filter((n) => n.current!.frequency !== undefined);
+    mirroredGauge(
+      r,
+      'saturn_node_frequency_ppm',
+      'Frequency of the node relative to the master, in ppm: how fast its offset grows (positive: it runs fast).',
+      ['node', 'addr'],
+      () => withFrequency().map((n) => [nodeLabels(n), n.current!.frequency!.ppm]),
+    );
+    mirroredGauge(
+      r,
+      'saturn_node_frequency_error_bound_ppm',
+      'Error bound of the frequency: it is within frequency +/- this, in ppm.',
+      ['node', 'addr'],
+      () =>
+        withFrequency().map((n) => {
+          const { loPpm, hiPpm } = n.current!.frequency!;
+          return [nodeLabels(n), (hiPpm - loPpm) / 2];
+        }),
+    );
+    mirroredGauge(
+      r,
+      'saturn_node_drift_rate_alarm',
+      '1 while the node drifts too fast (proven beyond --max-drift-ppm, or over the threshold within --predict); not exported while it is lost.',
+      ['node', 'addr'],
+      () =>
+        sources
+          .nodes()
+          .filter((n) => !n.lost)
+          .map((n) => [nodeLabels(n), n.driftRate.raised ? 1 : 0]),
+    );
     mirroredCounter(r, 'saturn_node_checks_total', 'Checks of the node, by result.', ['node', 'addr', 'result'], () =>
       sources.nodes().flatMap((n): [Labels, number][] => [
         [{ ...nodeLabels(n), result: 'ok' }, n.checks],

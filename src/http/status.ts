@@ -37,6 +37,12 @@ export interface NodeStatus {
   intervalSeconds: number;
   /** Proven over the threshold (|offset| - error > threshold) since its last alert. */
   overThreshold: boolean;
+  /** The node's frequency (node − master), ppm: how fast its offset grows; null while unknown. */
+  frequencyPpm: number | null;
+  /** Its error bound: the frequency is within frequencyPpm ± this (as long as it wanders less than the model allows). */
+  frequencyErrorPpm: number | null;
+  /** Its drift_rate alarm is raised: proven too fast, or heading over the threshold soon. */
+  driftRateAlarm: boolean;
   /** What the threshold judged the offset against: `master`, `agreed` (the mesh's agreed time) or `hold` (waiting for the mesh). */
   reference: DriftReference['kind'];
   /** The mesh names this node's clock as wrong (outside the agreed time). */
@@ -92,6 +98,7 @@ function meshFields(view: MeshView | undefined) {
 
 /** One node's entry. */
 export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
+  const frequency = n.current?.frequency;
   return {
     id: n.id,
     name: n.name,
@@ -107,6 +114,9 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
     lastSeenSecondsAgo: Math.max(0, Math.round(Number(now.mono - n.lastSeenMono) / 1e6) / 1e3),
     intervalSeconds: n.intervalNs / 1e9,
     overThreshold: n.alarm.over,
+    frequencyPpm: frequency ? frequency.ppm : null,
+    frequencyErrorPpm: frequency ? (frequency.hiPpm - frequency.loPpm) / 2 : null,
+    driftRateAlarm: n.driftRate.raised,
     reference: n.reference,
     ...meshFields(n.mesh),
   };
@@ -129,6 +139,10 @@ export function masterStatus(master: MeshInput['master']): NodeStatus {
     lastSeenSecondsAgo: 0,
     intervalSeconds: master.intervalNs / 1e9,
     overThreshold: false,
+    // Its own frequency is its reference's: nothing to measure.
+    frequencyPpm: null,
+    frequencyErrorPpm: null,
+    driftRateAlarm: false,
     reference: 'master',
     ...meshFields(master.view),
   };

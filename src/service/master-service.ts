@@ -5,6 +5,7 @@ import { formatHostPort } from '../util/parse.js';
 import { type Clock, type Instant, type Nanos, type Timer, isoNanos } from '../clock/clock.js';
 import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
+import { driftText } from '../fleet/drift-rate.js';
 import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
 import { FleetMesh, type MeshChanges } from '../fleet/fleet-mesh.js';
 import type { NodeVerdict } from '../mesh/consensus.js';
@@ -57,6 +58,8 @@ export class MasterService {
     this.fleet = new Fleet({
       thresholdNs: config.thresholdNs,
       realertNs: config.realertNs,
+      maxDriftPpm: config.maxDriftPpm,
+      predictNs: config.predictNs,
       intervalNs: config.intervalNs,
       forgetAfterNs: config.forgetAfterNs,
       maxNodes: config.maxNodes,
@@ -165,7 +168,7 @@ export class MasterService {
     }
   }
 
-  /** The llog line of one finished check (INFO), and its event on crossing, re-alert or recovery. */
+  /** The llog line of one finished check (INFO), and its events on crossing, re-alert or recovery (threshold, drift rate). */
   private report(record: CheckRecord, finished: FinishedCheck): void {
     const at = finished.at.wall;
     const discardReason = finished.outcome.ok ? undefined : finished.outcome.detail;
@@ -186,17 +189,33 @@ export class MasterService {
       rtt: nsToMillisText(verdict.rttNs),
     };
     this.deps.llog.line('INFO', 'slave offset', fields, at);
-    if (alarm === undefined) return;
-    this.deps.journal.emit({
-      kind: alarm === 'recovered' ? 'recovered' : 'drift',
-      at,
-      node: subject,
-      offsetNs: verdict.offsetNs,
-      errorNs: verdict.errorNs,
-      rttNs: verdict.rttNs,
-      thresholdNs: this.config.thresholdNs,
-      repeat: alarm === 'realert' ? true : undefined,
-    });
+    if (alarm !== undefined) {
+      this.deps.journal.emit({
+        kind: alarm === 'recovered' ? 'recovered' : 'drift',
+        at,
+        node: subject,
+        offsetNs: verdict.offsetNs,
+        errorNs: verdict.errorNs,
+        rttNs: verdict.rttNs,
+        thresholdNs: this.config.thresholdNs,
+        repeat: alarm === 'realert' ? true : undefined,
+      });
+    }
+    const frequency = node.current?.frequency;
+    if (record.driftRate !== undefined && frequency) {
+      this.deps.journal.emit({
+        kind: record.driftRate === 'recovered' ? 'drift_rate_recovered' : 'drift_rate',
+        at,
+        node: subject,
+        offsetNs: verdict.offsetNs,
+        errorNs: verdict.errorNs,
+        thresholdNs: this.config.thresholdNs,
+        frequencyPpm: frequency.ppm,
+        frequencyErrorPpm: (frequency.hiPpm - frequency.loPpm) / 2,
+        repeat: record.driftRate === 'realert' ? true : undefined,
+        detail: driftText(verdict.offsetNs, frequency, this.config.thresholdNs),
+      });
+    }
   }
 
   private logFleetFull(from: Peer, at: Instant): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { formatStatusTable } from '../../src/cli/status.js';
+import { allOk, formatStatusTable } from '../../src/cli/status.js';
 import type { NodeStatus } from '../../src/http/status.js';
 import { startMesh } from '../helpers/mesh.js';
 import { lineSink } from '../helpers/sinks.js';
@@ -37,13 +37,16 @@ describe('saturn status against a running master (in process)', () => {
     const lines = table.stdout.split('\n');
     assert.match(
       lines[0]!,
-      /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Vs agreed\s+RTT\s+Checks\s+Discarded\s+Last$/,
+      /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Vs agreed\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks\s+Discarded\s+Last$/,
     );
     assert.match(lines[1]!, /^=+$/);
     assert.match(lines[2]!, /^x\s+web-3\s+127\.0\.0\.1:\d+\s+falseticker\s+\+7(4\d|5\d)\.\d{3}ms/, 'worst first');
     assert.match(table.stdout, /\n {3}master \(master\)\s+127\.0\.0\.1:\d+\s+ok\s+\+0\.000ms/);
     assert.match(table.stdout, /\n {3}web-1\s+127\.0\.0\.1:\d+\s+ok\s+[+-]\d\.\d{3}ms/);
-    assert.match(table.stdout, /4 nodes: 1 falseticker \(x\), 0 over threshold \(\*\), 0 lost and 0 pending/);
+    assert.match(
+      table.stdout,
+      /4 nodes: 1 falseticker \(x\), 0 over threshold \(\*\), 0 lost and 0 pending \(\?\), 0 drifting too fast/,
+    );
     assert.match(table.stdout, /mesh: 3 of 4 clocks agree; .*falsetickers: web-3/);
 
     const json = await run('status', '--metrics-addr', addr, '--json');
@@ -57,6 +60,12 @@ describe('saturn status against a running master (in process)', () => {
     assert.equal(web3.reference, 'agreed');
     assert.ok(Math.abs(web3.consensusOffsetSeconds - 0.75) < 0.01, String(web3.consensusOffsetSeconds));
     assert.equal(web3.intervalSeconds, 0.25, 'the slave said its own interval');
+    // Both clocks are this machine's: the frequency is 0 within its bound, and nothing drifts.
+    assert.ok(
+      Math.abs(web3.frequencyPpm) <= web3.frequencyErrorPpm,
+      `${web3.frequencyPpm} ± ${web3.frequencyErrorPpm}`,
+    );
+    assert.equal(web3.driftRateAlarm, false);
     assert.deepEqual(doc.mesh.falsetickers, ['web-3']);
     assert.equal(doc.mesh.majority, true);
     assert.deepEqual([doc.mesh.agree, doc.mesh.of], [3, 4]);
@@ -128,6 +137,9 @@ const status = (over: Partial<NodeStatus>): NodeStatus => ({
   lastSeenSecondsAgo: 10,
   intervalSeconds: 10,
   overThreshold: false,
+  frequencyPpm: 0.012,
+  frequencyErrorPpm: 0.0041,
+  driftRateAlarm: false,
   role: 'slave',
   reference: 'master',
   falseticker: false,
@@ -156,17 +168,42 @@ test('the table marks nodes that are not current, sorts worst first and aligns c
         discarded: 0,
         lastCheckAt: null,
         lastSeenSecondsAgo: 2,
+        frequencyPpm: null,
+        frequencyErrorPpm: null,
       }),
       status({ id: 'gone', name: 'gone', state: 'lost', lastSeenSecondsAgo: 400 }),
+      status({ id: 'fast', name: 'fast', frequencyPpm: 1000.5, frequencyErrorPpm: 1.25, driftRateAlarm: true }),
     ],
   });
   const lines = text.split('\n');
-  assert.match(lines[2]!, /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+-\s+0\.400ms\s+12\s+1\s+7m$/);
-  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+-\s+0\s+0\s+2s$/);
-  assert.match(lines[4]!, /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+-\s+0\.400ms\s+12\s+1\s+10s$/);
+  assert.match(
+    lines[0]!,
+    /^S\s+Name\s+Address\s+State\s+Offset\s+\+\/- Error\s+Vs agreed\s+Freq ppm\s+\+\/- ppm\s+RTT\s+Checks/,
+  );
+  assert.match(
+    lines[2]!,
+    /^\?  gone\s+10\.0\.0\.1:4123\s+lost\s+-0\.123ms\s+0\.020ms\s+-\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+7m$/,
+  );
+  assert.match(lines[3]!, /^\?  new-node\s+10\.0\.0\.22:4123\s+pending\s+-\s+-\s+-\s+-\s+-\s+-\s+0\s+0\s+2s$/);
+  assert.match(
+    lines[4]!,
+    /^ {3}a\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+-\s+\+0\.012\s+0\.004\s+0\.400ms\s+12\s+1\s+10s$/,
+  );
+  assert.match(lines[5]!, /^~  fast\s+10\.0\.0\.1:4123\s+ok\s+-0\.123ms\s+0\.020ms\s+-\s+\+1000\.500\s+1\.250\s+/);
+  assert.match(
+    text,
+    /4 nodes: 0 falseticker \(x\), 0 over threshold \(\*\), 1 lost and 1 pending \(\?\), 1 drifting too fast \(~\)/,
+  );
   // Right-aligned numbers: the Checks column ends at the same place in every row.
   const end = (l: string, cell: string) => l.indexOf(cell) + cell.length;
   assert.equal(end(lines[4]!, ' 12'), end(lines[0]!, 'Checks'));
+  assert.equal(end(lines[5]!, '+1000.500'), end(lines[0]!, 'Freq ppm'));
+});
+
+test('--check fails on a node that drifts too fast, even while it is within the threshold', () => {
+  const mesh = { peers: 0, falsetickers: [], agree: 0, of: 0, majority: false, agreedOffsetSeconds: null };
+  assert.equal(allOk({ drops: {}, mesh, nodes: [status({})] }), true);
+  assert.equal(allOk({ drops: {}, mesh, nodes: [status({}), status({ id: 'fast', driftRateAlarm: true })] }), false);
 });
 
 test('with the mesh on, the master is a row of its own, a falseticker is marked x and first, and a line says the vote', () => {

@@ -100,6 +100,23 @@ test('--clock-offset shifts every wall reading by exactly the offset, not monoto
   assert.throws(() => new SystemClock({ offsetNs: Number.NaN }), RangeError);
 });
 
+test('the drift testing aid runs the wall clock that many ppm fast from its instant on, never tripping the step check', () => {
+  const os = new ScriptedOs();
+  const since = os.monoNs;
+  const clock = new SystemClock({ os, drift: { ppm: -500, sinceMono: since } });
+  os.tickNs = 1_000_000n; // 1 ms a read: 10 s of readings below
+  for (let i = 0; i < 10_000; i++) {
+    const { wall, mono } = clock.read();
+    const expected = mono + os.wallMinusMonoNs - ((mono - since) * 500n) / 1_000_000n;
+    assert.ok(wall - expected < 2_000n && expected - wall < 2_000n, `reading ${wall} vs ${expected}`);
+  }
+  assert.equal(clock.stepCount, 0, '5 ms of drift is not a step');
+  assert.throws(
+    () => new SystemClock({ drift: { ppm: Number.POSITIVE_INFINITY, sinceMono: 0n } }),
+    /drift .* Infinity/,
+  );
+});
+
 test('on the real OS: the clock agrees with Date.now() and two anchors agree to well under a millisecond', () => {
   const clock = new SystemClock();
   for (let i = 0; i < 200; i++) {

@@ -79,6 +79,25 @@ test('out-of-range values are one clear sentence each', () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:0' }), /needs a port/);
 });
 
+test('--max-drift-ppm and --predict: defaults, units, one sentence when wrong', () => {
+  const defaults = buildConfig({ hmacKey: KEY });
+  assert.deepEqual([defaults.maxDriftPpm, defaults.predictNs], [500, 600e9]);
+  const set = buildConfig({ hmacKey: KEY, maxDriftPpm: '12.5', predict: '90' });
+  assert.deepEqual([set.maxDriftPpm, set.predictNs], [12.5, 90e9], 'a bare --predict is seconds');
+  assert.equal(buildConfig({ hmacKey: KEY, predict: '0' }).predictNs, 0, '0 turns prediction off');
+  for (const bad of ['0', '-5', 'fast', '', 'Infinity']) {
+    assert.throws(
+      () => buildConfig({ hmacKey: KEY, maxDriftPpm: bad }),
+      new RegExp(`^ConfigError: --max-drift-ppm must be a number of ppm above 0, got "${bad}"$`),
+    );
+  }
+  assert.throws(() => buildConfig({ hmacKey: KEY, predict: '-1m' }), /--predict/);
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, maxDriftPpm: 'x' }, { maxDriftPpm: 'SATURN_MAX_DRIFT_PPM' }),
+    /^ConfigError: SATURN_MAX_DRIFT_PPM must be/,
+  );
+});
+
 test('each --webhook-url may carry its own format; the rest take --webhook-format', () => {
   const config = buildConfig({
     hmacKey: KEY,

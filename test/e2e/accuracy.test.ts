@@ -2,12 +2,16 @@
  * A shortened accuracy bench (bench/accuracy.ts) through the real processes: a master and a slave
  * with a known --clock-offset, joined by the impairment proxy. Asserts what the error bound
  * promises (it holds the true offset), the error targets with wide margins (shared, noisy cores),
- * and that a threshold just above the true offset never alarms.
+ * and that a threshold just above the true offset never alarms. Then slaves whose clocks run fast
+ * under faketime: the bound holds a drifting offset, the frequency is measured, and a fast drift
+ * is announced before the threshold is crossed.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { ImpairmentProxy, type ImpairmentProxyOptions, parseDelay } from '../tools/impairment-proxy.js';
 import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
+import { hasCommand } from '../helpers/system.js';
+import { startMasterProcess, startSlaveProcess } from '../helpers/nodes.js';
 
 const KEY = 'e2e-accuracy-key-0123456789';
 const CHECKS = 12;
@@ -141,5 +145,143 @@ describe('accuracy through the impairment proxy (real processes)', () => {
     const med = median(observed.map((o) => Math.abs(o.offsetMs)));
     assert.ok(med < 0.3, `median error ${med} ms`);
     assert.equal(warnings, 0);
+  });
+});
+
+/**
+ * A slave whose wall and monotonic clocks both run `ppm` fast, as on a machine with a fast clock.
+ * (faketime's default; with FAKETIME_DONT_FAKE_MONOTONIC=1 only the wall clock would run fast,
+ * which no kernel does: saturn's clock would see it pull away from the monotonic clock and treat
+ * it as a step every few ms of drift, re-anchoring in a staircase instead of drifting.)
+ */
+function fastSlave(masterAddr: string, ppm: number, interval: string): SaturnProcess {
+  return startSlaveProcess(masterAddr, KEY, 'fast', ['--interval', interval], {
+    prefix: ['faketime', '-f', `+0 x${1 + ppm / 1e6}`],
+  });
+}
+
+async function startMaster(procs: SaturnProcess[], extra: string[]) {
+  const started = await startMasterProcess(KEY, extra);
+  procs.push(started.master);
+  return started;
+}
+
+async function nodeStatus(statusUrl: string, id: string): Promise<any> {
+  const doc = (await (await fetch(statusUrl)).json()) as any;
+  return doc.nodes.find((n: any) => n.id === id);
+}
+
+describe('a slave whose clock runs fast (faketime, real processes)', () => {
+  const procs: SaturnProcess[] = [];
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  });
+
+  test('130 ppm fast, 1 s checks: one line of the true slope runs through every reported interval (0 misses)', async (t) => {
+    if (!hasCommand('faketime')) {
+      t.skip('faketime is not installed (apt-get install faketime; .ci/run installs it)');
+      return;
+    }
+    const ppm = 130;
+    const checks = 30;
+    const { master, udpAddr, statusUrl } = await startMaster(procs, ['--threshold', '10s']);
+    procs.push(fastSlave(udpAddr, ppm, '1s'));
+    // Every check the master reports for the node, with the master's instant of it (ms; at 130 ppm a
+    // millisecond is 0.13 µs of offset). /status is polled far faster than the slave checks.
+    const seen = new Map<string, { atMs: number; offsetNs: number; errorNs: number; node: any }>();
+    for (let polls = 0; seen.size < checks; polls++) {
+      assert.ok(polls < checks * 40, `only ${seen.size} checks seen; master:\n${master.output()}`);
+      const node = await nodeStatus(statusUrl, 'fast');
+      if (node?.lastCheckAt && !seen.has(node.lastCheckAt)) {
+        seen.set(node.lastCheckAt, {
+          atMs: Date.parse(node.lastCheckAt),
+          offsetNs: node.offsetSeconds * 1e9,
+          errorNs: node.errorSeconds * 1e9,
+          node,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The true offset is a + 130 ppm × t for one unknown a (when faketime started, each process's
+    // clock anchor): some a must lie in every interval moved back along the slope. A clock that
+    // re-anchors under load steps the truth itself; the history then restarts (no frequency yet),
+    // and the line is fitted again from there.
+    const rows = [...seen.values()];
+    const roundingNs = (ppm * 1e6) / 1e6; // the instants' millisecond truncation, at the slope
+    const segment: typeof rows = [];
+    const fitLine = (part: typeof rows) => {
+      let highestLo = -Infinity;
+      let lowestHi = Infinity;
+      for (const r of part) {
+        const alongNs = (ppm * (r.atMs - rows[0]!.atMs) * 1e6) / 1e6;
+        highestLo = Math.max(highestLo, r.offsetNs - r.errorNs - alongNs - roundingNs);
+        lowestHi = Math.min(lowestHi, r.offsetNs + r.errorNs - alongNs + roundingNs);
+      }
+      const table = part.map((r) => `${r.atMs}: ${(r.offsetNs / 1e3).toFixed(2)} ± ${(r.errorNs / 1e3).toFixed(2)} µs`);
+      assert.ok(
+        highestLo <= lowestHi,
+        `no line of slope ${ppm} ppm fits every interval (short by ${((highestLo - lowestHi) / 1e3).toFixed(2)} µs):\n` +
+          table.join('\n'),
+      );
+    };
+    for (const r of rows) {
+      if (r.node.frequencyPpm === null && segment.length > 0) fitLine(segment.splice(0));
+      segment.push(r);
+    }
+    fitLine(segment);
+    // The frequency's bound holds the truth after every check, and proves the clock fast once the
+    // checks span enough time (a history restarted by a step of either clock, under load, starts over).
+    const frequencies = rows.map((r) => r.node).filter((n) => n.frequencyPpm !== null);
+    for (const n of frequencies) {
+      assert.ok(
+        Math.abs(n.frequencyPpm - ppm) <= n.frequencyErrorPpm,
+        `${n.frequencyPpm} ± ${n.frequencyErrorPpm} ppm`,
+      );
+    }
+    assert.ok(
+      frequencies.some((n) => n.frequencyPpm - n.frequencyErrorPpm > 0),
+      `never proven fast: ${frequencies.map((n) => `${n.frequencyPpm} ± ${n.frequencyErrorPpm}`).join(', ')}`,
+    );
+    assert.ok(
+      rows.every((r) => !r.node.driftRateAlarm),
+      '130 ppm is within --max-drift-ppm and 10 s is hours away',
+    );
+  });
+
+  test('1,000 ppm fast: drift_rate arrives before the threshold is crossed, and the frequency is within 50 ppm', async (t) => {
+    if (!hasCommand('faketime')) {
+      t.skip('faketime is not installed (apt-get install faketime; .ci/run installs it)');
+      return;
+    }
+    const { master, udpAddr, statusUrl } = await startMaster(procs, ['--threshold', '100ms']);
+    procs.push(fastSlave(udpAddr, 1000, '500ms'));
+    const isEvent = (text: string, kind: string) => parseLlog(text)?.fields.event === kind;
+    const line = await master.waitForLine((l) => l.stream === 'stdout' && isEvent(l.text, 'drift_rate'), 30_000);
+    const alert = parseLlog(line.text)!;
+    assert.equal(alert.level, 'WARN');
+    assert.equal(alert.message, 'slave clock drifts too fast');
+    assert.equal(alert.fields.name, 'fast');
+    const before = master.lines.slice(0, master.lines.indexOf(line));
+    assert.ok(!before.some((l) => isEvent(l.text, 'drift')), 'the threshold was crossed before the drift-rate alert');
+    assert.ok(Number(alert.fields.offset) < 100, `offset ${alert.fields.offset} ms at the alert`);
+    // Raised on a proven rate: beyond 500 ppm, or (sooner) fast enough to reach 100 ms within 10 min.
+    const slowestPpm = Number(alert.fields.frequency) - Number(alert.fields.frequency_error);
+    assert.ok(
+      slowestPpm * 600e-6 * 1e3 + Number(alert.fields.offset) > 100,
+      `${alert.fields.frequency} ± ${alert.fields.frequency_error} ppm`,
+    );
+    assert.match(alert.fields.reason!, /^drifts \+[\d,.]+ ppm ± [\d,.]+ ppm, over 100 ms in about \d+(\.\d)? (s|min)$/);
+    // More checks narrow the bound; once it is under 50 ppm the reported rate is within 50 of the truth.
+    // A few seconds here; on a loaded machine checks are ±1 ms wide and it takes ~40 s (seen in npm test).
+    let node: any;
+    for (let polls = 0; !(node?.frequencyErrorPpm < 50); polls++) {
+      assert.ok(polls < 1800, `the bound never got under 50 ppm: ${JSON.stringify(node)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      node = await nodeStatus(statusUrl, 'fast');
+    }
+    assert.ok(Math.abs(node.frequencyPpm - 1000) <= 50, `/status frequency ${node.frequencyPpm} ppm`);
+    assert.ok(Math.abs(node.frequencyPpm - 1000) <= node.frequencyErrorPpm, 'the bound holds the true rate');
+    assert.equal(node.driftRateAlarm, true);
+    assert.equal(node.state, 'ok', 'not over the threshold yet');
   });
 });

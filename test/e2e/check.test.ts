@@ -2,54 +2,15 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type SaturnProcess as Proc, SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
 import { hasCommand } from '../helpers/system.js';
+import { startMasterProcess, startSlaveProcess } from '../helpers/nodes.js';
 
 const KEY = 'e2e-test-key-0123456789';
 
-/** Starts a master on an ephemeral port with /status; returns it with its UDP and HTTP addresses. */
-async function startMaster(extra: string[] = [], port = 0) {
-  const master = SaturnProcess.start([
-    '--listen-addr',
-    `127.0.0.1:${port}`,
-    '--metrics-addr',
-    '127.0.0.1:0',
-    '--hmac-key',
-    KEY,
-    '--log-format',
-    'json',
-    '--threshold',
-    '100ms',
-    ...extra,
-  ]);
-  const udp = await master.waitForLog('master listening');
-  const http = await master.waitForLog('http listening');
-  return { master, udpAddr: udp.addr as string, statusUrl: http.url as string };
-}
-
-function startSlave(
-  masterAddr: string,
-  name: string,
-  extra: string[] = [],
-  options: Parameters<typeof SaturnProcess.start>[1] = {},
-) {
-  return SaturnProcess.start(
-    [
-      '--master-addr',
-      masterAddr,
-      '--listen-addr',
-      '127.0.0.1:0',
-      '--hmac-key',
-      KEY,
-      '--name',
-      name,
-      '--interval',
-      '200ms',
-      '--log-format',
-      'json',
-      ...extra,
-    ],
-    options,
-  );
-}
+/** A master with /status (threshold 100 ms) and a slave checking every 200 ms, on loopback. */
+const startMaster = (extra: string[] = [], port = 0) =>
+  startMasterProcess(KEY, ['--threshold', '100ms', ...extra], port);
+const startSlave = (masterAddr: string, name: string, extra: string[] = [], options = {}) =>
+  startSlaveProcess(masterAddr, KEY, name, extra, options);
 
 async function status(url: string): Promise<any> {
   const res = await fetch(url);

@@ -5,47 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { type Line, type SaturnProcess as Proc, SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
+import { type Line, type SaturnProcess as Proc, parseLlog } from '../helpers/saturn-process.js';
 import { parsePrometheusText, samplesOf } from '../helpers/prom-text.js';
+import { startMasterProcess, startSlaveProcess } from '../helpers/nodes.js';
 
 const KEY = 'lifecycle-test-key-0123456789';
 
-async function startMaster(extra: string[] = []) {
-  const master = SaturnProcess.start([
-    '--listen-addr',
-    '127.0.0.1:0',
-    '--metrics-addr',
-    '127.0.0.1:0',
-    '--hmac-key',
-    KEY,
-    '--log-format',
-    'json',
-    '--interval',
-    '200ms',
-    ...extra,
-  ]);
-  const udp = await master.waitForLog('master listening');
-  const http = await master.waitForLog('http listening');
-  return { master, udpAddr: udp.addr as string, base: (http.url as string).replace(/\/status$/, '') };
-}
-
-function startSlave(masterAddr: string, name: string, extra: string[] = []) {
-  return SaturnProcess.start([
-    '--master-addr',
-    masterAddr,
-    '--listen-addr',
-    '127.0.0.1:0',
-    '--hmac-key',
-    KEY,
-    '--name',
-    name,
-    '--interval',
-    '200ms',
-    '--log-format',
-    'json',
-    ...extra,
-  ]);
-}
+/** A master whose own --interval is 200 ms, and slaves checking every 200 ms, on loopback. */
+const startMaster = (extra: string[] = []) => startMasterProcess(KEY, ['--interval', '200ms', ...extra]);
+const startSlave = (masterAddr: string, name: string, extra: string[] = []) =>
+  startSlaveProcess(masterAddr, KEY, name, extra);
 
 const event = (kind: string, name?: string) => (l: Line) => {
   const p = parseLlog(l.text);

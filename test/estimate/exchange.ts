@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import type { Nanos } from '../../src/clock/clock.js';
+import { type Estimate, estimateCheck } from '../../src/estimate/check.js';
 import { type Sample, sampleFrom } from '../../src/estimate/sample.js';
 
 /** One sample's true one-way delays and the slave's processing time, in ns. */
@@ -76,3 +77,24 @@ export const legArb: fc.Arbitrary<Leg> = fc.oneof(
 
 /** Clock resolutions from 1 ns to 1 ms (Date.now()-like). */
 export const resolutionArb = fc.constantFrom(1, 100, 1000, 1_000_000);
+
+/**
+ * The checks of a slave whose offset grows at `ppm` from `startOffsetNs` (at EPOCH_2023_NS), each
+ * `gapMs` after the one before; a check is instantaneous next to the drift (its samples see the
+ * offset of its instant, rounded to the ns). Yields each check's instant, true offset and estimate.
+ */
+export function* driftingChecks(
+  startOffsetNs: number,
+  ppm: number,
+  checks: readonly { gapMs: number; legs: readonly Leg[] }[],
+  resolutionNs: number,
+): Generator<{ at: Nanos; truthNs: number; estimate: Estimate }> {
+  let at = EPOCH_2023_NS;
+  for (const check of checks) {
+    at += BigInt(check.gapMs) * 1_000_000n;
+    const truthNs = Math.round(startOffsetNs + (ppm * Number(at - EPOCH_2023_NS)) / 1e6);
+    const outcome = estimateCheck(simulateCheck(at, truthNs, check.legs, resolutionNs, resolutionNs), 2 * resolutionNs);
+    if (!outcome.ok) throw new Error(`a check of honest samples gave no estimate: ${outcome.detail}`);
+    yield { at, truthNs, estimate: outcome.estimate };
+  }
+}

@@ -38,12 +38,38 @@ describe('formats', () => {
       errorSeconds: 0.0002,
       rttSeconds: 0.0004,
       thresholdSeconds: 0.1,
+      frequencyPpm: null,
+      frequencyErrorPpm: null,
       agree: null,
       of: null,
       repeat: false,
       detail: null,
       time: '2024-05-01T12:00:00.123456789Z',
     });
+  });
+
+  test('a drift-rate alert carries the frequency in every format, and its recovery resolves it', () => {
+    const fast: SaturnEvent = {
+      ...event(10, 'drift_rate'),
+      offsetNs: 10e6,
+      frequencyPpm: 5000,
+      frequencyErrorPpm: 2,
+      detail: 'drifts +5,000 ppm ± 2 ppm, over 100 ms in about 18 s',
+    };
+    assert.deepEqual([jsonBody(fast).frequencyPpm, jsonBody(fast).frequencyErrorPpm], [5000, 2]);
+    assert.equal(
+      summaryText(fast),
+      'saturn #10: web-3 (127.0.0.1:4000) drifts too fast offset +10.000 ms ± 0.200 ms, threshold 100.000 ms: drifts +5,000 ppm ± 2 ppm, over 100 ms in about 18 s',
+    );
+    assert.match(summaryText({ ...fast, repeat: true }), /still drifts too fast/);
+    const [firing] = alertmanagerBody(fast, CONTEXT) as any[];
+    assert.deepEqual(
+      [firing.labels.alertname, firing.annotations.frequency_ppm, firing.endsAt],
+      ['SaturnDriftRate', '5000', '2024-05-01T12:04:10.123456789Z'],
+    );
+    const [resolved] = alertmanagerBody({ ...fast, kind: 'drift_rate_recovered', sequence: 11 }, CONTEXT) as any[];
+    assert.deepEqual(resolved.labels, firing.labels);
+    assert.equal(resolved.endsAt, '2024-05-01T12:00:00.123456789Z');
   });
 
   test('a falseticker names the node and the vote, in llog, json and Alertmanager forms', () => {

@@ -80,6 +80,19 @@ test('llog lines keep the original message and fields, plus event and sequence',
     formatLlog(unreachable.level, unreachable.message, unreachable.fields),
     '~ WARN -- master unreachable -- event="master_unreachable" master="[::1]:4123" name="web-1" reason="no answer" sequence="3"',
   );
+  const fast = eventLlogLine({
+    ...drift,
+    kind: 'drift_rate',
+    offsetNs: 10e6,
+    rttNs: undefined,
+    frequencyPpm: 5000.00042,
+    frequencyErrorPpm: 1.5,
+    detail: 'drifts +5,000 ppm ± 1.5 ppm, over 100 ms in about 18 s',
+  });
+  assert.equal(
+    formatLlog(fast.level, fast.message, fast.fields),
+    '~ WARN -- slave clock drifts too fast -- error="0.25" event="drift_rate" frequency="5000" frequency_error="1.5" ip="10.42.0.9" name="web-3" offset="10" reason="drifts +5,000 ppm ± 1.5 ppm, over 100 ms in about 18 s" sequence="12" threshold="100"',
+  );
   for (const kind of EVENT_KINDS)
     assert.ok(eventLlogLine({ kind, at: AT, sequence: 1, reporter: 'x' }).message.length > 0);
 });

@@ -121,6 +121,32 @@ test('an address that went quiet long ago coming back is a move back, not a conf
   assert.equal(fleet.record(check('web-3', 100, { ip: '10.0.0.5' })).conflict, undefined);
 });
 
+test('a node drifting fast gets its frequency measured and a drift-rate alarm before it crosses the threshold', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9, maxDriftPpm: 500, predictNs: 600e9 });
+  const events: (string | undefined)[] = [];
+  let record;
+  // 5,000 ppm: 5 ms a second, ±1 µs checks, the wall clock stepped a day ahead midway (ages are monotonic).
+  for (let second = 0; second <= 5; second++) {
+    const wall = second >= 3 ? WALL0 + 86_400n * S + BigInt(second) * S : undefined;
+    record = fleet.record(check('web-4', second, { offsetNs: 5e6 * second, wall }));
+    events.push(record.driftRate);
+  }
+  assert.deepEqual(events, [undefined, 'drift_rate', undefined, undefined, undefined, undefined]);
+  const { frequency } = record!.node.current!;
+  assert.ok(frequency!.loPpm <= 5000 && 5000 <= frequency!.hiPpm && frequency!.hiPpm - frequency!.loPpm < 2 * 5 + 3); // ± the 5 ppm of wander the model allows
+  assert.equal(record!.node.alarm.over, false, 'raised while still 75 ms from the threshold');
+  assert.equal(record!.node.driftRate.raised, true);
+});
+
+test('the drift rate is judged only against the master: while the mesh holds or judges by the agreed time, its alarm keeps its state', () => {
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
+  const fast = (second: number, kind: 'hold' | 'master') =>
+    fleet.record(check('web-4', second, { offsetNs: 5e6 * second }), () => ({ kind })).driftRate;
+  assert.deepEqual([fast(0, 'hold'), fast(1, 'hold'), fast(2, 'hold')], [undefined, undefined, undefined]);
+  assert.equal(fleet.get('web-4')!.driftRate.raised, false);
+  assert.equal(fast(3, 'master'), 'drift_rate');
+});
+
 test('the fleet bound: known nodes are always admitted, new ones (a new name, a shared name from a new address) only while there is room', () => {
   const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9, maxNodes: 2 });
   assert.ok(fleet.admits('web-1', '10.0.0.5:4123'));

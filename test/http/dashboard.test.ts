@@ -1,11 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { Fleet } from '../../src/fleet/fleet.js';
 import { OffsetSeries } from '../../src/fleet/series.js';
 import { ALERT_COLOUR, escapeHtml } from '../../src/http/dashboard.js';
 import { startMesh } from '../helpers/mesh.js';
 import { until } from '../helpers/wait.js';
 
 const S = 1_000_000_000n;
+const T0 = 1_700_000_000n * S;
+
+/** A good check of `name` at second `second` (monotonic; wall from T0), 1 s interval, offset ± error. */
+function recordCheck(fleet: Fleet, name: string, second: number, offsetNs: number, errorNs: number): void {
+  fleet.record({
+    nodeId: name,
+    ip: '127.0.0.1',
+    port: 1000,
+    intervalNs: 1e9,
+    peerResults: [],
+    at: { wall: T0 + BigInt(second) * S, mono: BigInt(second) * S },
+    samples: [],
+    outcome: { ok: true, estimate: { offsetNs, errorNs, rttNs: 1e5, kept: 4, total: 5 } },
+  });
+}
 
 describe('dashboard page (server-rendered, in process)', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -100,28 +116,31 @@ test('a large fleet shows its worst nodes only, and says so', async () => {
 
 test('a lost node is shown as lost, with its loss marked on its plot', async () => {
   const { renderDashboard } = await import('../../src/http/dashboard.js');
-  const { Fleet } = await import('../../src/fleet/fleet.js');
   const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
-  const t0 = 1_700_000_000n * S;
   for (let i = 0; i < 5; i++) {
-    for (const name of ['up', 'gone']) {
-      if (name === 'gone' && i > 2) continue;
-      fleet.record({
-        nodeId: name,
-        ip: '127.0.0.1',
-        port: 1000,
-        intervalNs: 1e9,
-        peerResults: [],
-        at: { wall: t0 + BigInt(i) * S, mono: BigInt(i) * S },
-        samples: [],
-        outcome: { ok: true, estimate: { offsetNs: 20e3, errorNs: 5e3, rttNs: 1e5, kept: 4, total: 5 } },
-      });
-    }
+    for (const name of ['up', 'gone']) if (name === 'up' || i <= 2) recordCheck(fleet, name, i, 20e3, 5e3);
   }
-  fleet.sweep({ wall: t0 + 6n * S, mono: 6n * S });
-  const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now: { wall: t0 + 6n * S, mono: 6n * S } });
+  fleet.sweep({ wall: T0 + 6n * S, mono: 6n * S });
+  const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now: { wall: T0 + 6n * S, mono: 6n * S } });
   assert.match(html, /<tr data-node="gone" data-state="lost">[\s\S]*?<span class="badge lost">lost<\/span>/);
   assert.match(html, /<svg class="plot" data-node="gone"[\s\S]*?<g class="mark" data-kind="lost">/);
   assert.match(html, /1 lost/);
   assert.doesNotMatch(/<tr data-node="gone"[\s\S]*?<\/tr>/.exec(html)![0], /badge ok/);
+});
+
+test('a node drifting fast shows its frequency, and the drift-rate alarm beside its state', async () => {
+  const { renderDashboard } = await import('../../src/http/dashboard.js');
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
+  for (let i = 0; i < 4; i++) {
+    recordCheck(fleet, 'steady', i, 0, 1e3);
+    recordCheck(fleet, 'fast', i, 1e6 * i, 1e3); // 1,000 ppm
+  }
+  const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now: { wall: T0 + 4n * S, mono: 4n * S } });
+  const row = (name: string) => new RegExp(`<tr data-node="${name}"[\\s\\S]*?</tr>`).exec(html)![0];
+  assert.match(row('fast'), /<span class="badge ok">ok<\/span> <span class="alarm drift_rate">drifts too fast<\/span>/);
+  // ± the slopes the ±1 µs checks allow over 3 s, plus the 5 ppm the model lets a rate wander.
+  assert.match(row('fast'), /<td class="num">\+1000\.000<\/td><td class="num">±5\.667<\/td>/);
+  assert.doesNotMatch(row('steady'), /drift_rate/);
+  assert.match(html, /1 drifting too fast/);
+  assert.match(html, /<h3>[\s\S]*?fast <small>127\.0\.0\.1:1000 · ok · \+1,000 ppm ± 5\.67 ppm<\/small>/);
 });

@@ -77,6 +77,15 @@ describe('/metrics of a running master (in process, loopback)', () => {
       samplesOf(families, 'saturn_threshold_seconds').map((s) => s.value),
       [0.1],
     );
+    // Both clocks are this machine's: a frequency of 0 within its bound, and no drift-rate alarm.
+    assert.equal(type('saturn_node_frequency_ppm'), 'gauge');
+    const [ppm] = samplesOf(families, 'saturn_node_frequency_ppm', { node: 'web-3' });
+    const [ppmBound] = samplesOf(families, 'saturn_node_frequency_error_bound_ppm', { node: 'web-3' });
+    assert.ok(Math.abs(ppm!.value) <= ppmBound!.value, `web-3 frequency ${ppm!.value} ± ${ppmBound!.value} ppm`);
+    assert.deepEqual(
+      samplesOf(families, 'saturn_node_drift_rate_alarm').map((s) => s.value),
+      [0, 0, 0],
+    );
 
     const byKind = Object.fromEntries(samplesOf(families, 'saturn_events_total').map((s) => [s.labels.kind, s.value]));
     assert.equal(byKind.drift, 1);
@@ -159,6 +168,8 @@ describe('/metrics of a running master (in process, loopback)', () => {
       'saturn_node_offset_seconds',
       'saturn_node_error_bound_seconds',
       'saturn_node_over_threshold',
+      'saturn_node_frequency_ppm',
+      'saturn_node_drift_rate_alarm',
     ]) {
       assert.deepEqual(samplesOf(families, name, { node: 'web-2' }), [], `${name} of a lost node`);
       assert.equal(samplesOf(families, name, { node: 'web-1' }).length, 1, `${name} of a live node`);
