@@ -9,7 +9,13 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
- *                          [--reference-check 1s]
+ *                          [--peers 3] [--mesh-baseline] [--reference-check 1s]
+ *
+ * The simulated slaves run the mesh as a default slave does (`--peers 3`): leg 0 of each check
+ * reports three fresh peer results (about the next three slaves) and is padded to leave room for
+ * the peers the master names in its Result; the master runs at its defaults (the consensus each
+ * sweep). With `--peers 0` both sides run without it. `--mesh-baseline` measures each N once more
+ * with the mesh off on both sides, and a last line gives what the mesh adds per check.
  *
  * With --reference-check, each N is measured once more with the master also checking its clock
  * against a local `saturn roughtime serve` that often (its requests and answers through the
@@ -46,6 +52,8 @@ import { DurationHistogram } from '../src/pipeline/stats.js';
 import { CheckInitiator } from '../src/protocol/initiator.js';
 import { Envelope } from '../src/wire/envelope.js';
 import { KeyRing } from '../src/wire/keys.js';
+import { type PeerResult, REPORT_MIN_BYTES } from '../src/wire/messages.js';
+import { PEER_ROOM_BYTES } from '../src/service/slave-service.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
 
 const KEY = 'bench-master-scale-key-0123456789';
@@ -64,11 +72,14 @@ const { values } = parseArgs({
     'state-root': { type: 'string', default: tmpdir() },
     'master-bin': { type: 'string', multiple: true, default: [`this=${BIN}`] },
     'reference-check': { type: 'string' },
+    peers: { type: 'string', default: '3' },
+    'mesh-baseline': { type: 'boolean', default: false },
   },
 });
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
 const rounds = Number(values.rounds);
 const measureMs = Number(values.seconds) * 1000;
+const peers = Number(values.peers);
 
 interface Target {
   port: number;
@@ -83,17 +94,34 @@ interface Driver {
   next(reply: Buffer): Uint8Array | 'done' | undefined;
 }
 
-/** A slave's check driver; `clockOf()` is read at the start of each check (the drift swaps the clock). */
-function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
+/**
+ * A slave's check driver; `clockOf()` is read at the start of each check (the drift swaps the clock).
+ * With `peerIds`, leg 0 reports one fresh result about each (within ±50 µs, as an honest fleet on
+ * one host measures) and is padded as a slave with that many peers pads it.
+ */
+function saturnDriver(name: string, clockOf: () => SystemClock, peerIds: readonly string[] = []): Driver {
   const core = new CheckInitiator({
     envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
     nodeId: name,
   });
+  const options =
+    peerIds.length === 0
+      ? {}
+      : {
+          padToBytes: REPORT_MIN_BYTES + PEER_ROOM_BYTES * peerIds.length,
+          peerResults: peerIds.map((peerId): PeerResult => ({
+            peerId,
+            offsetNs: Math.round((Math.random() - 0.5) * 100e3),
+            errorNs: 200e3,
+            rttNs: 60e3,
+            ageNs: 1e9,
+          })),
+        };
   let clock = clockOf();
   return {
     begin: () => {
       clock = clockOf();
-      return core.start('master', clock.stepCount).outgoing.build(clock.read());
+      return core.start('master', clock.stepCount, options).outgoing.build(clock.read());
     },
     next: (reply) => {
       const outcome = core.handle(reply, clock.read(), clock.stepCount);
@@ -102,6 +130,13 @@ function saturnDriver(name: string, clockOf: () => SystemClock): Driver {
       return undefined;
     },
   };
+}
+
+/** The simulated slave i's driver, its mesh as `meshPeers` says (its peers: the next slaves round the ring). */
+function simSlave(i: number, n: number, meshPeers: number, clockOf: () => SystemClock = () => clock): Driver {
+  const count = Math.min(meshPeers, n - 1);
+  const peerIds = Array.from({ length: count }, (_, k) => `sim-${(i + 1 + k) % n}`);
+  return saturnDriver(`sim-${i}`, clockOf, peerIds);
 }
 
 /** The same datagram pattern against the echo server: rounds + 1 round trips per check. */
@@ -352,8 +387,15 @@ async function referenceLine(
   without: { p50Us: number; p99Us: number },
 ): Promise<string> {
   const referenceCheck = values['reference-check']!;
-  const checked = await startMaster(build.bin, ['--roughtime-server', spec, '--roughtime-interval', referenceCheck]);
-  const withReference = await load(checked, n, (i) => saturnDriver(`sim-${i}`, () => clock));
+  const checked = await startMaster(build.bin, [
+    '--peers',
+    String(peers),
+    '--roughtime-server',
+    spec,
+    '--roughtime-interval',
+    referenceCheck,
+  ]);
+  const withReference = await load(checked, n, (i) => simSlave(i, n, peers));
   const status = (await (await fetch(checked.statusUrl!)).json()) as {
     legHoldUs: { p50Us: number; p99Us: number };
     reference: { state: string };
@@ -368,23 +410,43 @@ async function referenceLine(
   );
 }
 
+/** One master at `--peers meshPeers`, its slaves reporting as many peer results; with its /status. */
+async function measureMaster(bin: string, n: number, meshPeers: number) {
+  const master = await startMaster(bin, ['--peers', String(meshPeers)]);
+  const result = await load(master, n, (i) => simSlave(i, n, meshPeers));
+  const status = (await (await fetch(master.statusUrl!)).json()) as {
+    legHoldUs: { p50Us: number; p99Us: number };
+    drops: object;
+    mesh?: { agree: number; of: number };
+  };
+  if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
+  if (meshPeers > 0) console.log(`(mesh vote at the end: ${status.mesh?.agree} of ${status.mesh?.of} agree)`);
+  await stop(master);
+  return { result, status };
+}
+
+/** With --mesh-baseline: the same load with the mesh off on both sides; what the mesh adds per check. */
+async function meshLine(build: { label: string; bin: string }, n: number, withMesh: LoadResult): Promise<string> {
+  const { result: without } = await measureMaster(build.bin, n, 0);
+  const perCheck = (r: LoadResult) => r.cpuUs / r.completed;
+  return (
+    `${build.label} | ${n} slaves, mesh --peers ${peers} vs 0: CPU µs/check ${fmt(perCheck(withMesh))} vs ${fmt(perCheck(without))} ` +
+    `(+${fmt(perCheck(withMesh) - perCheck(without))} µs, ${fmt(perCheck(withMesh) / perCheck(without), 2)}x), ` +
+    `RSS MB ${fmt(withMesh.rss / 2 ** 20)} vs ${fmt(without.rss / 2 ** 20)}, lost ${withMesh.lost}/${withMesh.started} vs ${without.lost}/${without.started}`
+  );
+}
+
 /** Load-only figures: the master against the echo baseline. */
 async function runScale() {
   const roughtime = values['reference-check'] === undefined ? undefined : await startRoughtime();
   const referenceLines: string[] = [];
+  const meshLines: string[] = [];
   console.log(
     'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
   );
   for (const n of values.slaves.split(',').map(Number)) {
     for (const build of builds) {
-      const master = await startMaster(build.bin);
-      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => clock));
-      const status = (await (await fetch(master.statusUrl!)).json()) as {
-        legHoldUs: { p50Us: number; p99Us: number };
-        drops: object;
-      };
-      if (Object.keys(status.drops).length > 0) console.log(`master drops: ${JSON.stringify(status.drops)}`);
-      await stop(master);
+      const { result: ours, status } = await measureMaster(build.bin, n, peers);
       const echo = await startEcho();
       const base = await load(echo, n, () => echoDriver());
       await stop(echo);
@@ -406,9 +468,10 @@ async function runScale() {
         ].join(' | '),
       );
       if (roughtime !== undefined) referenceLines.push(await referenceLine(build, n, roughtime.spec, status.legHoldUs));
+      if (values['mesh-baseline'] && peers > 0) meshLines.push(await meshLine(build, n, ours));
     }
   }
-  for (const line of referenceLines) console.log(line);
+  for (const line of [...meshLines, ...referenceLines]) console.log(line);
   if (roughtime !== undefined) await stop({ port: 0, pid: roughtime.process.pid!, process: roughtime.process });
 }
 
@@ -428,12 +491,12 @@ async function runDrift() {
       const receiver = await startReceiver();
       const master = await startMaster(
         build.bin,
-        ['--state-dir', stateDir, '--webhook-url', receiver.url],
+        ['--peers', String(peers), '--state-dir', stateDir, '--webhook-url', receiver.url],
         ['--import', LOOP_DELAY],
       );
       let drifted = false;
       let burstAt = 0;
-      const ours = await load(master, n, (i) => saturnDriver(`sim-${i}`, () => (drifted ? shifted : clock)), {
+      const ours = await load(master, n, (i) => simSlave(i, n, peers, () => (drifted ? shifted : clock)), {
         atWindowStart: () => {
           master.process.kill('SIGUSR2'); // the loop-delay probe measures the window only
           drifted = true;

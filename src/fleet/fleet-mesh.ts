@@ -4,14 +4,18 @@
  * sockets, no clock reads (instants come in), no events (the master service turns the changes
  * returned here into events).
  *
- * The rules (SPEC §5, issue 9):
+ * The rules:
  * - a report is recorded only about a node the master knows, fresh (3 of the reporter's intervals),
  *   and plausible; the rest is dropped with a code for the caller to count (EdgeTable);
  * - the consensus runs over the nodes that are not lost and have an estimate, with the edges of
  *   the last 3 intervals of each reporter; the master is a node at 0 ± its clock's resolution;
  * - the drift rule judges a node against the agreed time while a majority agrees; with the mesh on,
  *   a node's first alarm waits (`hold`) until there is a majority or one of its intervals has passed
- *   since its first check; otherwise it judges against the master, as the original tool did.
+ *   since its first check; otherwise it judges against the master, as the original tool did;
+ * - a node is named a falseticker only once one of its intervals has passed since its first check
+ *   (for the master: since it started): a fleet that is still checking in after a (re)start is a
+ *   partial vote, and two wrong nodes that happen to check in first must not get a right one named.
+ *   The verdict waits; the node keeps its state meanwhile.
  */
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
@@ -39,6 +43,8 @@ export interface FleetMeshOptions {
   masterErrorNs: number;
   /** The master's --interval, ns: peer assignments rotate every ROTATE_INTERVALS of it. */
   intervalNs: number;
+  /** Monotonic instant the master started: it is not named before one interval after it. */
+  startMono: Nanos;
 }
 
 /** Peer assignments change every this many master intervals (each slave sees a few peers in turn). */
@@ -88,7 +94,7 @@ export class FleetMesh {
   /** The mesh's view of the master itself, as of the last evaluation. */
   get masterView(): MeshView | undefined {
     const verdict = this.last?.nodes.get(this.options.masterId);
-    return verdict && viewOf(verdict);
+    return verdict && this.viewOf(verdict);
   }
 
   /** Records what `reporter` says of its peers (its check finished at `at`); returns a drop code per refused result. */
@@ -133,14 +139,10 @@ export class FleetMesh {
       edges: this.freshEdges(now.mono),
       toleranceNs: this.options.toleranceNs,
     });
-    for (const node of this.fleet.all()) {
-      const verdict = consensus.nodes.get(node.id);
-      node.mesh = verdict && viewOf(verdict);
-    }
-    const named = new Set(consensus.falsetickers);
     const newFalsetickers: NodeVerdict[] = [];
     const recovered: NodeVerdict[] = [];
-    for (const id of named) if (!this.falsetickers.has(id)) newFalsetickers.push(consensus.nodes.get(id)!);
+    for (const id of consensus.falsetickers)
+      if (!this.falsetickers.has(id) && this.judgeable(id, now.mono)) newFalsetickers.push(consensus.nodes.get(id)!);
     if (consensus.majority) {
       // Recovery needs a majority that agrees with the node; a node gone (lost) keeps its flag.
       for (const id of this.falsetickers) {
@@ -150,6 +152,10 @@ export class FleetMesh {
     }
     for (const v of newFalsetickers) this.falsetickers.add(v.id);
     for (const v of recovered) this.falsetickers.delete(v.id);
+    for (const node of this.fleet.all()) {
+      const verdict = consensus.nodes.get(node.id);
+      node.mesh = verdict && this.viewOf(verdict);
+    }
     const split = !consensus.majority && consensus.of >= 3;
     const majorityLost = split && !this.noMajority;
     const majorityRegained = consensus.majority && this.noMajority;
@@ -157,6 +163,24 @@ export class FleetMesh {
     if (majorityRegained) this.noMajority = false;
     this.last = consensus;
     return { consensus, newFalsetickers, recovered, majorityLost, majorityRegained };
+  }
+
+  /** Whether `id` may be named now: one of its intervals has passed since its first check (the master's: since it started). */
+  private judgeable(id: string, nowMono: Nanos): boolean {
+    if (id === this.options.masterId) return nowMono >= this.options.startMono + BigInt(this.options.intervalNs);
+    const node = this.fleet.get(id);
+    return node !== undefined && nowMono >= node.firstSeenMono + BigInt(Math.round(node.intervalNs));
+  }
+
+  /** A verdict as the node's state shows it: a falseticker is a node the mesh has named (its event raised). */
+  private viewOf(verdict: NodeVerdict): MeshView {
+    return {
+      falseticker: this.falsetickers.has(verdict.id),
+      consensusOffsetNs: verdict.consensusOffsetNs,
+      consensusErrorNs: verdict.consensusErrorNs,
+      paths: verdict.paths,
+      disagreeing: verdict.disagreeing.map((d) => d.via),
+    };
   }
 
   /** The peer edges measured within 3 of their reporter's intervals before `nowMono`. */
@@ -194,14 +218,4 @@ export class FleetMesh {
 /** How old a reporter's edges may be: 3 of its intervals (the master's default for an unknown reporter). */
 function freshWindowNs(reporter: NodeState | undefined): number {
   return LOST_AFTER_INTERVALS * (reporter?.intervalNs ?? 0);
-}
-
-function viewOf(verdict: NodeVerdict): MeshView {
-  return {
-    falseticker: verdict.falseticker,
-    consensusOffsetNs: verdict.consensusOffsetNs,
-    consensusErrorNs: verdict.consensusErrorNs,
-    paths: verdict.paths,
-    disagreeing: verdict.disagreeing.map((d) => d.via),
-  };
 }

@@ -70,6 +70,7 @@ export class MasterService {
       toleranceNs: config.meshToleranceNs,
       masterErrorNs: deps.clock.resolutionNs,
       intervalNs: config.intervalNs,
+      startMono: deps.clock.monotonic(),
     });
     this.envelope = new Envelope(config.hmacKeys);
     this.core = new CheckResponder({

@@ -56,7 +56,7 @@ export const NO_ANSWER =
 const NO_PEER_ANSWER = 'no answer from the peer';
 
 /** Room a Report leaves per peer a master may name in its Result (an id and an address). */
-const PEER_ROOM_BYTES = 64;
+export const PEER_ROOM_BYTES = 64;
 
 /** What the slave knows of one master. */
 export interface MasterLinkState {

@@ -28,7 +28,7 @@ async function run(
   procs: SaturnProcess[],
   proxies: ImpairmentProxy[],
   scenario: { shiftMs: number; impair: Omit<ImpairmentProxyOptions, 'upstream'> },
-): Promise<{ observed: Observed[]; warnings: number }> {
+): Promise<{ observed: Observed[]; warnings: number; lateMs: number }> {
   const thresholdMs = Math.abs(scenario.shiftMs) + 0.5; // just above the true offset
   const master = SaturnProcess.start([
     '--listen-addr',
@@ -75,6 +75,7 @@ async function run(
     from = master.lines.indexOf(line) + 1;
   }
   await slave.stop();
+  const { forward, back } = proxy.stats();
   await proxy.close();
   await master.stop();
   const stdout = master.lines.filter((l) => l.stream === 'stdout').map((l) => parseLlog(l.text));
@@ -82,7 +83,7 @@ async function run(
     .filter((p) => p?.message === 'slave offset' && p.fields.name === 'measured')
     .map((p) => ({ offsetMs: Number(p!.fields.offset), errorMs: Number(p!.fields.error) }));
   const warnings = stdout.filter((p) => p?.level === 'WARN').length;
-  return { observed, warnings };
+  return { observed, warnings, lateMs: (forward.meanLateNs + back.meanLateNs) / 1e6 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -97,7 +98,7 @@ describe('accuracy through the impairment proxy (real processes)', () => {
 
   test('symmetric exponential jitter (mean 1 ms), slave +750 ms: bound holds, error far below the jitter, no alarm', async () => {
     const shiftMs = 750;
-    const { observed, warnings } = await run(procs, proxies, {
+    const { observed, warnings, lateMs } = await run(procs, proxies, {
       shiftMs,
       impair: { forward: { delay: parseDelay('exp:1ms') }, back: { delay: parseDelay('exp:1ms') } },
     });
@@ -108,9 +109,12 @@ describe('accuracy through the impairment proxy (real processes)', () => {
         `truth ${shiftMs} ms outside ${o.offsetMs} ± ${o.errorMs} ms`,
       );
     }
-    // Target: median < 10% of the mean jitter (0.1 ms); the bench measures ~0.03 ms. Margin 3x.
+    // Target: median < 10% of the mean jitter (0.1 ms); the bench measures ~0.03 ms. Margin 3x, plus
+    // twice the jitter a loaded machine added on top of the drawn delays (the proxy's mean lateness
+    // in both directions): a single round's median error here would be ~0.35 ms on a quiet machine.
     const med = median(observed.map((o) => Math.abs(o.offsetMs - shiftMs)));
-    assert.ok(med < 0.3, `median error ${med} ms`);
+    const allowedMs = 0.3 + 2 * lateMs;
+    assert.ok(med < allowedMs, `median error ${med} ms, allowed ${allowedMs} ms (proxy lateness ${lateMs} ms)`);
     assert.equal(warnings, 0, 'no alarm with the threshold 0.5 ms above the true offset');
   });
 

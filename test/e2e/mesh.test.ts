@@ -19,13 +19,16 @@ const INTERVAL = '500ms';
 
 type Llog = NonNullable<ReturnType<typeof parseLlog>>;
 
-/** A master with /status; `shift` moves its wall clock (faketime where installed, as a real wrong clock). */
-async function startMaster(shift?: string) {
+/**
+ * A master with /status; `shift` moves its wall clock (faketime where installed, as a real wrong
+ * clock); `listen` and `interval` default to an ephemeral port and INTERVAL.
+ */
+async function startMaster(shift?: string, listen = '127.0.0.1:0', interval = INTERVAL) {
   const faked = shift !== undefined && hasCommand('faketime');
   const master = SaturnProcess.start(
     [
-      ...['--listen-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'master-1'],
-      ...['--interval', INTERVAL, '--threshold', '100ms', '--log-format', 'json', '--peers', '3'],
+      ...['--listen-addr', listen, '--metrics-addr', '127.0.0.1:0', '--hmac-key', KEY, '--name', 'master-1'],
+      ...['--interval', interval, '--threshold', '100ms', '--log-format', 'json', '--peers', '3'],
       ...(shift !== undefined && !faked ? ['--clock-offset', shift] : []),
     ],
     faked ? { prefix: ['faketime', '-f', `+${Number.parseFloat(shift!) / 1000}s`], env: FAKE_WALL_ONLY } : {},
@@ -53,6 +56,15 @@ const llog = (p: Proc): { line: Line; index: number; l: Llog }[] =>
 const events = (p: Proc, kind: string) => llog(p).filter((x) => x.l.fields.event === kind);
 const checksOf = (p: Proc, name: string) =>
   llog(p).filter((x) => x.l.message === 'slave offset' && x.l.fields.name === name);
+
+/** A loopback UDP address nothing listens on (bound, read, released), for a master started later. */
+async function freeUdpAddress(): Promise<string> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return `127.0.0.1:${port}`;
+}
 
 async function status(url: string): Promise<any> {
   return (await fetch(url)).json();
@@ -132,11 +144,19 @@ describe('the mesh, end to end', () => {
   });
 
   test('4 nodes split 2/2: no_majority, nobody named', async () => {
-    const { master, udp, statusUrl } = await startMaster();
+    // The whole fleet checks in within one slave interval: the slaves run (checking every 500 ms,
+    // unanswered) before the master starts, and the master (2 s interval) names nobody in its
+    // first interval. A slave starting late would make a partial vote, which this is not about.
+    const udp = await freeUdpAddress();
+    const slaves = [
+      startSlave(udp, 'with-master'),
+      startSlave(udp, 'ahead-1', '500ms'),
+      startSlave(udp, 'ahead-2', '500ms'),
+    ];
+    procs.push(...slaves);
+    for (const slave of slaves) await slave.waitForLog('slave listening');
+    const { master, statusUrl } = await startMaster(undefined, udp, '2s');
     procs.push(master);
-    procs.push(startSlave(udp, 'with-master'));
-    procs.push(startSlave(udp, 'ahead-1', '500ms'));
-    procs.push(startSlave(udp, 'ahead-2', '500ms'));
     const split = parseLlog(
       (await master.waitForLine((l) => parseLlog(l.text)?.fields.event === 'no_majority', 60_000)).text,
     )!;

@@ -16,6 +16,7 @@ function meshOf(peersPerNode = 3) {
     toleranceNs: 1 * MS,
     masterErrorNs: 1000,
     intervalNs: INTERVAL_S * 1e9,
+    startMono: 0n,
   });
   /** Records a check as the master does: the drift rule judged against the mesh's reference. */
   const record = (id: string, second: number, options: CheckOptions = {}) => {
@@ -34,7 +35,12 @@ test('the master 500 ms fast: the mesh names the master once, and its healthy sl
   assert.equal(first.alarm, undefined);
   assert.equal(first.node.reference, 'hold');
   for (const id of ['s2', 's3', 's4']) record(id, 1, { offsetNs: -500 * MS });
-  const changes = mesh.evaluate(at(2n * S))!;
+  // In the master's first interval the vote may be partial: it names nobody yet.
+  const early = mesh.evaluate(at(2n * S))!;
+  assert.deepEqual(early.consensus.falsetickers, ['master']);
+  assert.deepEqual(early.newFalsetickers, []);
+  assert.equal(mesh.masterView?.falseticker, false, 'not shown as a falseticker before it is named');
+  const changes = mesh.evaluate(at(10n * S))!;
   assert.deepEqual(
     changes.newFalsetickers.map((v) => v.id),
     ['master'],
@@ -64,7 +70,8 @@ test('one slave 500 ms off: it is named and over the threshold against the agree
   const { mesh, record } = meshOf();
   for (const id of ['s1', 's2', 's3']) record(id, 0, { offsetNs: 0 });
   record('bad', 0, { offsetNs: 500 * MS });
-  const changes = mesh.evaluate(at(1n * S))!;
+  assert.deepEqual(mesh.evaluate(at(1n * S))!.newFalsetickers, [], 'named only after its first interval');
+  const changes = mesh.evaluate(at(10n * S))!;
   assert.deepEqual(
     changes.newFalsetickers.map((v) => v.id),
     ['bad'],
@@ -91,6 +98,21 @@ test('a 2/2 split (the master and one slave against two): no_majority once, nobo
   // One of the two comes back: a majority again.
   record('s3', 12, { offsetNs: 0 });
   assert.equal(mesh.evaluate(at(13n * S))!.majorityRegained, true);
+});
+
+test('a fleet checking in after a restart: the two wrong nodes that came first do not get the master named', () => {
+  const { mesh, record } = meshOf();
+  record('bad1', 0, { offsetNs: 500 * MS });
+  record('bad2', 1, { offsetNs: 500 * MS });
+  const partial = mesh.evaluate(at(2n * S))!;
+  assert.deepEqual(partial.consensus.falsetickers, ['master'], 'two of three is a majority of those in');
+  assert.deepEqual(partial.newFalsetickers, []);
+  record('s1', 4, { offsetNs: 0 });
+  record('s2', 5, { offsetNs: 0 });
+  const settled = mesh.evaluate(at(11n * S))!;
+  assert.deepEqual([...settled.consensus.falsetickers].sort(), ['bad1', 'bad2']);
+  assert.deepEqual(settled.newFalsetickers.map((v) => v.id).sort(), ['bad1', 'bad2']);
+  assert.equal(mesh.isFalseticker('master'), false);
 });
 
 test('fewer than 3 voters: no verdict and no no_majority (a master with one slave behaves as before)', () => {
@@ -183,7 +205,10 @@ test('a lost falseticker keeps its flag (a silent node has not recovered); forge
   const { fleet, mesh, record } = meshOf();
   for (const id of ['s1', 's2', 's3']) record(id, 0);
   record('bad', 0, { offsetNs: 500 * MS });
-  mesh.evaluate(at(1n * S));
+  assert.deepEqual(
+    mesh.evaluate(at(10n * S))!.newFalsetickers.map((v) => v.id),
+    ['bad'],
+  );
   for (const id of ['s1', 's2', 's3']) record(id, 25);
   fleet.sweep(at(31n * S)); // bad silent for 3 intervals: lost
   const changes = mesh.evaluate(at(31n * S))!;
