@@ -202,19 +202,21 @@ export class MasterService {
         repeat: alarm === 'realert' ? true : undefined,
       });
     }
-    const frequency = node.current?.frequency;
-    if (record.driftRate !== undefined && frequency) {
+    // The numbers the rule judged: against the master, or against the agreed time while a majority agrees.
+    const rate = record.rate;
+    if (record.driftRate !== undefined && rate) {
+      const { frequency } = rate;
       this.deps.journal.emit({
         kind: record.driftRate === 'recovered' ? 'drift_rate_recovered' : 'drift_rate',
         at,
         node: subject,
-        offsetNs: verdict.offsetNs,
-        errorNs: verdict.errorNs,
+        offsetNs: rate.offsetNs,
+        errorNs: rate.errorNs,
         thresholdNs: this.config.thresholdNs,
         frequencyPpm: frequency.ppm,
         frequencyErrorPpm: (frequency.hiPpm - frequency.loPpm) / 2,
         repeat: record.driftRate === 'realert' ? true : undefined,
-        detail: driftText(verdict.offsetNs, frequency, this.config.thresholdNs),
+        detail: driftText(rate.offsetNs, frequency, this.config.thresholdNs),
       });
     }
   }
@@ -306,6 +308,7 @@ export class MasterService {
         resolutionNs: this.deps.clock.resolutionNs,
         view: this.mesh.masterView,
       },
+      masterFrequency: this.mesh.masterFrequency,
     };
   }
 

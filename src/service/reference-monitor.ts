@@ -204,7 +204,7 @@ export class ReferenceMonitor {
       const first = outcome.contradictions[0]!;
       const names = [outcome.links[first.earlier]?.server.name, outcome.links[first.later]?.server.name].join(' vs ');
       this.options.journal.emit({
-        kind: 'falseticker',
+        kind: 'roughtime_malfeasance',
         at: clock.now(),
         node: { id: `roughtime ${names}`, addr: names },
         detail: `roughtime servers contradict each other (${outcome.contradictions.length} pair(s)); malfeasance report: ${reportPath ?? 'not written, no --state-dir'}`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Fleet, stateOf } from '../../src/fleet/fleet.js';
+import { Fleet, frequencyVsAgreed, stateOf } from '../../src/fleet/fleet.js';
 import { FleetMesh } from '../../src/fleet/fleet-mesh.js';
 import { S, at, check } from '../helpers/finished-check.js';
 import type { CheckOptions } from '../helpers/finished-check.js';
@@ -264,4 +264,79 @@ test('--peers 0: a step of the master holds nothing (the drift rule is the maste
   record('s1', 0, { offsetNs: 0 });
   mesh.masterStepped(1n * S);
   assert.equal(record('s1', 2, { offsetNs: -500 * MS }).alarm, 'drift');
+});
+
+/**
+ * A fleet of slaves whose clocks run at `ppm` (against true time) and a master at `masterPpm`,
+ * checked every interval (slave i `staggerS`·i seconds into it) and voted on every second for
+ * `seconds`; each check is the true offset (slave − master) ± 50 µs.
+ */
+function simulate(slaves: Record<string, number>, masterPpm: number, seconds: number, staggerS: number) {
+  const { fleet, mesh, record } = meshOf();
+  const driftRates: [number, string, string][] = [];
+  const majority: boolean[] = [];
+  const ids = Object.keys(slaves);
+  for (let tenth = 0; tenth <= seconds * 10; tenth++) {
+    const second = tenth / 10;
+    ids.forEach((id, i) => {
+      if (Math.round(tenth - staggerS * 10 * i) % (INTERVAL_S * 10) !== 0 || second < staggerS * i) return;
+      const offsetNs = (slaves[id]! - masterPpm) * 1e3 * second;
+      const result = record(id, second, { offsetNs, errorNs: 0.05 * MS });
+      if (result.driftRate) driftRates.push([second, id, result.driftRate]);
+    });
+    if (tenth % 10 === 0) majority.push(mesh.evaluate(at(BigInt(tenth / 10) * S))!.consensus.majority);
+  }
+  return { fleet, mesh, driftRates, majority };
+}
+
+test('the master 1,000 ppm fast among 4 honest slaves: the mesh measures the master’s rate and no slave raises drift_rate', () => {
+  const honest = { s1: 0, s2: 0, s3: 0, s4: 0 };
+  const { fleet, mesh, driftRates, majority } = simulate(honest, 1000, 600, 0.1);
+  assert.deepEqual(driftRates, []);
+  assert.ok(majority.slice(1).every(Boolean), 'a majority at every vote once three clocks are in');
+  assert.ok(mesh.isFalseticker('master'), 'the master is the clock named');
+  const master = mesh.masterFrequency!;
+  assert.ok(master.loPpm <= 1000 && 1000 <= master.hiPpm && master.hiPpm - master.loPpm < 12, JSON.stringify(master));
+  for (const node of fleet.all()) {
+    assert.ok(node.current!.frequency!.hiPpm < -990, `${node.id} drifts −1,000 ppm against the master`);
+    const vsAgreed = frequencyVsAgreed(node, master)!;
+    assert.ok(vsAgreed.loPpm <= 0 && 0 <= vsAgreed.hiPpm && vsAgreed.hiPpm - vsAgreed.loPpm < 25, node.id);
+    assert.equal(node.reference, 'agreed');
+    assert.equal(node.driftRate.raised, false);
+  }
+});
+
+test('one slave 1,000 ppm fast among honest nodes still raises drift_rate, judged against the agreed time', () => {
+  const { fleet, mesh, driftRates } = simulate({ s1: 0, s2: 0, s3: 0, fast: 1000 }, 0, 120, 0.1);
+  assert.deepEqual(
+    driftRates.map(([, id, kind]) => [id, kind]),
+    [['fast', 'drift_rate']],
+  );
+  assert.ok(driftRates[0]![0] <= 30, `raised at ${driftRates[0]![0]} s: within 3 checks of a proven rate`);
+  const master = mesh.masterFrequency!;
+  assert.ok(master.loPpm <= 0 && 0 <= master.hiPpm);
+  const fast = fleet.get('fast')!;
+  assert.equal(fast.reference, 'agreed');
+  assert.ok(fast.driftRate.raised);
+  const vsAgreed = frequencyVsAgreed(fast, master)!;
+  assert.ok(vsAgreed.loPpm <= 1000 && 1000 <= vsAgreed.hiPpm);
+});
+
+test('checks spread over the interval: estimates carried to the vote’s instant keep a fast master’s honest fleet together', () => {
+  // The slaves check 2 s apart: compared as measured they would sit 2, 4, 6 ms apart (1,000 ppm).
+  const { fleet, majority, driftRates } = simulate({ s1: 0, s2: 0, s3: 0, s4: 0 }, 1000, 300, 2);
+  assert.ok(
+    majority.slice(40).every(Boolean),
+    `a majority at every vote once rates are known: ${majority.indexOf(false, 40)}`,
+  );
+  // Until the slaves' rates rest on 3 checks (30 s) nothing is carried, the vote splits, and drift
+  // is judged against the master as without a mesh: raised, then recovered once the mesh judges.
+  assert.ok(
+    driftRates.every(([second]) => second <= 40),
+    JSON.stringify(driftRates),
+  );
+  for (const node of fleet.all()) {
+    assert.ok(Math.abs(node.mesh!.consensusOffsetNs!) < 1 * MS, `${node.id}: ${node.mesh!.consensusOffsetNs} ns`);
+    assert.equal(node.driftRate.raised, false, node.id);
+  }
 });

@@ -90,9 +90,13 @@ test('servers that contradict each other produce a verifiable malfeasance report
     assert.equal(files.length, 1);
     const verdict = verifyMalfeasanceReport(JSON.parse(readFileSync(join(stateDir, files[0]!), 'utf8')));
     assert.equal(verdict.valid, true, verdict.reason ?? undefined);
-    const falseticker = events.find((e) => e.fields.event === 'falseticker');
-    assert.ok(falseticker, 'a falseticker event names the contradicting pair');
-    assert.match(falseticker.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
+    const malfeasance = events.find((e) => e.fields.event === 'roughtime_malfeasance');
+    assert.ok(malfeasance, 'a roughtime_malfeasance event names the contradicting pair');
+    assert.match(malfeasance.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
+    assert.ok(
+      !events.some((e) => e.fields.event === 'falseticker'),
+      'not the mesh’s falseticker: no alert held forever',
+    );
     // The liar's answers also disagree with the (correct) local clock.
     assert.ok(result.wrong.every((a) => a.server.name === 'liar'));
   } finally {
