@@ -22,6 +22,10 @@
  *   (for the master: since it started): a fleet that is still checking in after a (re)start is a
  *   partial vote, and two wrong nodes that happen to check in first must not get a right one named.
  *   The verdict waits; the node keeps its state meanwhile.
+ * - after the master's own clock stepped, every offset measured before is against a clock that
+ *   moved: drift waits (`hold`), and nobody is named nor the majority declared lost, until every
+ *   live node has a good check since the step (a check spanning it is discarded) and the mesh has
+ *   voted on those, so the slaves' agreement, not a half-updated fleet, decides whose clock moved.
  */
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
@@ -83,6 +87,8 @@ export class FleetMesh {
   private ring: PeerRing | undefined;
   private ringMembership = -1;
   private ringBuiltMono = 0n;
+  /** Since the master's clock stepped: each live node's good checks then; cleared once each has one more. */
+  private stepHold: { atMono: Nanos; checks: Map<string, number> } | undefined;
 
   constructor(
     private readonly fleet: Fleet,
@@ -136,11 +142,25 @@ export class FleetMesh {
   }
 
   /**
+   * The master's own clock stepped (noticed at monotonic `atMono`): holds drift, new falsetickers
+   * and a lost majority until every node live now has a good check since, or has been silent for
+   * LOST_AFTER_INTERVALS of its intervals (it would be lost anyway). Nothing to hold with the mesh off.
+   */
+  masterStepped(atMono: Nanos): void {
+    if (!this.enabled) return;
+    const checks = new Map<string, number>();
+    for (const node of this.fleet.all())
+      if (!node.lost && node.id !== this.options.masterId) checks.set(node.id, node.checks);
+    this.stepHold = { atMono, checks };
+  }
+
+  /**
    * What the drift rule judges `node` against now: the agreed time while a majority agrees; `hold`
    * while the mesh cannot judge yet and the node's first interval is not over; else the master.
    */
   referenceFor(node: NodeState, nowMono: Nanos): DriftReference {
     if (!this.enabled) return { kind: 'master' };
+    if (this.stepHold !== undefined) return { kind: 'hold' };
     const agreed = this.last?.majority ? this.last.agreed : undefined;
     if (agreed) {
       return {
@@ -165,10 +185,15 @@ export class FleetMesh {
       edges: this.freshEdges(now.mono),
       toleranceNs: this.options.toleranceNs,
     });
+    // The vote above ran on what the fleet holds now: if every node was re-measured since the
+    // master's step, the hold ends with it; until then its verdicts name nobody.
+    const holding = this.stepHold !== undefined && !this.settledSinceStep(now.mono);
+    if (!holding) this.stepHold = undefined;
     const newFalsetickers: NodeVerdict[] = [];
     const recovered: NodeVerdict[] = [];
     for (const id of consensus.falsetickers)
-      if (!this.falsetickers.has(id) && this.judgeable(id, now.mono)) newFalsetickers.push(consensus.nodes.get(id)!);
+      if (!holding && !this.falsetickers.has(id) && this.judgeable(id, now.mono))
+        newFalsetickers.push(consensus.nodes.get(id)!);
     if (consensus.majority) {
       // Recovery needs a majority that agrees with the node; a node gone (lost) keeps its flag.
       for (const id of this.falsetickers) {
@@ -183,13 +208,25 @@ export class FleetMesh {
       node.mesh = verdict && this.viewOf(verdict);
     }
     const split = !consensus.majority && consensus.of >= 3;
-    const majorityLost = split && !this.noMajority;
+    const majorityLost = split && !this.noMajority && !holding;
     const majorityRegained = consensus.majority && this.noMajority;
     if (majorityLost) this.noMajority = true;
     if (majorityRegained) this.noMajority = false;
     this.last = consensus;
     this.masterRate.observe(now.mono, consensus);
     return { consensus, newFalsetickers, recovered, majorityLost, majorityRegained };
+  }
+
+  /** Whether every node held since the master's step has a good check since, or has been silent too long to wait for. */
+  private settledSinceStep(nowMono: Nanos): boolean {
+    const hold = this.stepHold!;
+    for (const [id, before] of hold.checks) {
+      const node = this.fleet.get(id);
+      if (node === undefined || node.lost || node.checks > before) continue;
+      if (nowMono - hold.atMono >= BigInt(Math.round(LOST_AFTER_INTERVALS * node.intervalNs))) continue;
+      return false;
+    }
+    return true;
   }
 
   /** Whether `id` may be named now: one of its intervals has passed since its first check (the master's: since it started). */

@@ -133,7 +133,7 @@ export class MasterService {
 
   private onDatagram(datagram: Buffer, from: Peer, receivedAt: Instant, send: FastSend): void {
     const { clock, logger } = this.deps;
-    this.steps.poll(receivedAt.wall);
+    if (this.steps.poll(receivedAt.wall)) this.mesh.masterStepped(receivedAt.mono);
     const outcome = this.core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
     switch (outcome.kind) {
       case 'drop':
@@ -244,7 +244,7 @@ export class MasterService {
   private scheduleSweep(): void {
     this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
       const now = this.deps.clock.read();
-      this.steps.poll(now.wall);
+      if (this.steps.poll(now.wall)) this.mesh.masterStepped(now.mono);
       this.sweep(now);
       const changes = this.mesh.evaluate(now);
       if (changes) this.meshEvents(changes, now.wall);

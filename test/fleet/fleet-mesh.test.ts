@@ -218,6 +218,54 @@ test('a lost falseticker keeps its flag (a silent node has not recovered); forge
   assert.equal(mesh.isFalseticker('bad'), false);
 });
 
+test("the master's own clock steps 500 ms: nobody alarmed or named until every slave is re-measured, then the master is", () => {
+  const { mesh, record } = meshOf();
+  for (const second of [0, 10, 20]) {
+    for (const id of ['s1', 's2', 's3']) record(id, second, { offsetNs: 0 });
+    mesh.evaluate(at(BigInt(second + 1) * S));
+  }
+  assert.equal(mesh.consensus?.majority, true);
+  mesh.masterStepped(25n * S); // the master's clock now reads 500 ms ahead: slaves measure -500 ms
+  const first = record('s1', 30, { offsetNs: -500 * MS });
+  assert.equal(first.alarm, undefined, 'judged against a vote taken before the step, s1 would drift');
+  assert.equal(first.node.reference, 'hold');
+  // Half the fleet re-measured: the vote would name s1 (or split); it names nobody yet.
+  const partial = mesh.evaluate(at(31n * S))!;
+  assert.deepEqual(partial.newFalsetickers, []);
+  assert.equal(partial.majorityLost, false);
+  for (const id of ['s2', 's3']) assert.equal(record(id, 32, { offsetNs: -500 * MS }).alarm, undefined, id);
+  const settled = mesh.evaluate(at(33n * S))!;
+  assert.deepEqual(
+    settled.newFalsetickers.map((v) => v.id),
+    ['master'],
+    'every slave re-measured: the master is the one that moved',
+  );
+  for (const id of ['s1', 's2', 's3']) {
+    const later = record(id, 40, { offsetNs: -500 * MS });
+    assert.equal(later.alarm, undefined, id);
+    assert.equal(later.node.reference, 'agreed');
+  }
+});
+
+test("after the master's clock steps, a slave that is not checked again holds the fleet for 3 of its intervals at most", () => {
+  const { mesh, record } = meshOf();
+  for (const id of ['s1', 's2', 's3', 'quiet']) record(id, 0, { offsetNs: 0 });
+  mesh.evaluate(at(10n * S));
+  mesh.masterStepped(11n * S);
+  for (const id of ['s1', 's2', 's3']) record(id, 12, { offsetNs: -500 * MS });
+  mesh.evaluate(at(13n * S));
+  assert.equal(record('s1', 14, { offsetNs: -500 * MS }).node.reference, 'hold', 'quiet has not been re-measured');
+  mesh.evaluate(at(41n * S)); // 3 intervals of quiet's since the step
+  assert.equal(record('s1', 42, { offsetNs: -500 * MS }).node.reference, 'agreed');
+});
+
+test('--peers 0: a step of the master holds nothing (the drift rule is the master’s)', () => {
+  const { mesh, record } = meshOf(0);
+  record('s1', 0, { offsetNs: 0 });
+  mesh.masterStepped(1n * S);
+  assert.equal(record('s1', 2, { offsetNs: -500 * MS }).alarm, 'drift');
+});
+
 /**
  * A fleet of slaves whose clocks run at `ppm` (against true time) and a master at `masterPpm`,
  * checked every interval (slave i `staggerS`·i seconds into it) and voted on every second for

@@ -201,3 +201,32 @@ test('the monitor raises reference_clock_wrong once, re-alerts every --realert, 
     await Promise.all(servers.map((s) => s.close()));
   }
 });
+
+test('a server signing RADI 0 is a server fault: counted in the round and logged at WARN, and a correct clock stays right', async () => {
+  const servers = [await startTestServer({ name: 'truncating', seed: 7, radiZero: true })];
+  try {
+    const { result, events, diag } = await round(servers, 0);
+    assert.equal(result.answers.length, 1);
+    assert.equal(result.serverFaults, 1);
+    assert.equal(result.wrong.length, 0, 'RADI 0 read as 1 s: the local clock lies inside');
+    assert.deepEqual(events, []);
+    const faults = diag.map((l) => JSON.parse(l)).filter((l) => String(l.msg).startsWith('roughtime server fault'));
+    assert.equal(faults.length, 1, diag.join('\n'));
+    assert.equal(faults[0].level, 40, 'pino WARN');
+    assert.equal(faults[0].server, 'truncating');
+    assert.equal(faults[0].radi, 0);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('a server signing a proper RADI is no server fault', async () => {
+  const servers = [await startTestServer({ name: 'proper', seed: 8 })];
+  try {
+    const { result, diag } = await round(servers, 0);
+    assert.equal(result.serverFaults, 0);
+    assert.ok(!diag.some((l) => l.includes('server fault')), diag.join('\n'));
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
