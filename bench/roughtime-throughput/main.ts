@@ -39,7 +39,7 @@ const configs = (args.get('configs') ?? 'default,1x1,64x1,256x1,1x2,64x2,256x2')
   const [batch, workers] = c.split('x').map(Number);
   return {
     name: c,
-    flags: ['--max-batch', String(batch), '--workers', String(workers), '--flush-ms', flushOption ?? '1'],
+    flags: ['--max-batch', String(batch), '--workers', String(workers), '--flush', flushOption ?? '1'],
     batch: batch!,
   };
 });

@@ -8,15 +8,21 @@ import { Command, Option } from 'commander';
 import type { Clock } from '../clock/clock.js';
 import { ConfigError } from '../errors.js';
 import { verifyMalfeasanceReport, writeMalfeasanceReport, type Contradiction } from '../roughtime/chain.js';
-import { queryChain, type QueryAnswer } from '../roughtime/client.js';
+import { DEFAULT_ATTEMPTS, DEFAULT_QUERY_TIMEOUT_NS, queryChain, type QueryAnswer } from '../roughtime/client.js';
 import { parseServerList, parseServerSpec, type RoughtimeServer } from '../roughtime/server-list.js';
 import { verifyResponse, type VerifyResult } from '../roughtime/verify.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { createDiagnostics } from '../log/diagnostics.js';
-import { startRoughtimeServer } from '../roughtime/server.js';
-import { adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
+import {
+  DEFAULT_FLUSH_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_QUEUE_CAPACITY,
+  DEFAULT_WORKERS,
+} from '../pipeline/batched-lane.js';
+import { DEFAULT_CLOCK_UNCERTAINTY_NS, DEFAULT_ROUGHTIME_LISTEN, startRoughtimeServer } from '../roughtime/server.js';
+import { DEFAULT_DELEGATION_WINDOW_NS, adHocKeys, loadKeyFile } from '../roughtime/server-keys.js';
 import { checkPrivateFile } from '../config/key-file.js';
-import { formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { formatDuration, formatHostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { listening } from '../service/listen.js';
 import { waitForShutdown } from '../service/signals.js';
 import type { Sink } from '../log/sink.js';
@@ -123,6 +129,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+function positiveDuration(value: string, option: string): number {
+  const ns = parseDuration(value, option, 'ms');
+  if (ns <= 0) throw new ConfigError(`${option} must be a positive duration, got ${JSON.stringify(value)}`);
+  return ns;
+}
+
 function positiveNumber(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
@@ -154,8 +166,12 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
       .option('--roughtime-servers <file>', 'server list in the ecosystem JSON format')
       .option('--roughtime-server <host:port=BASE64KEY>', 'a server to query (repeatable)', collect, [])
       .option('--json', 'print JSON')
-      .option('--timeout <ms>', 'wait for the first attempt, growing 1.5x per retry', '1000')
-      .option('--attempts <n>', 'requests per server before giving up', '3')
+      .option(
+        '--timeout <duration>',
+        'wait for the first attempt, growing 1.5x per retry; bare number = ms',
+        formatDuration(DEFAULT_QUERY_TIMEOUT_NS),
+      )
+      .option('--attempts <n>', 'requests per server before giving up', String(DEFAULT_ATTEMPTS))
       .option('--rounds <n>', 'passes over the list (2 = the spec\'s "same sequence again")', '1')
       .addOption(
         new Option('--malfeasance-report <file>', 'where to write the proof if servers contradict each other').default(
@@ -193,7 +209,7 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           const outcome = await query(sequence, {
             clock: deps.clock ?? new SystemClock(),
             attempts,
-            backoff: { initialMs: positiveNumber(opts.timeout, '--timeout') },
+            backoff: { initialMs: positiveDuration(opts.timeout, '--timeout') / 1e6 },
           });
           let reportFile: string | null = null;
           if (outcome.report) {
@@ -286,25 +302,30 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
       .description(
         "run a Roughtime server (versions 1, 0x8000000c, drafts 08-11 and Google's original) until SIGINT/SIGTERM",
       )
-      .option('--listen-addr <host:port>', 'UDP address to answer on', '0.0.0.0:2002')
+      .option('--listen-addr <host:port>', 'UDP address to answer on', DEFAULT_ROUGHTIME_LISTEN)
       .option(
         '--key-file <file>',
         'long-term key (saturn keygen writes one); without it an ad hoc key, not for production',
       )
       .option('--allow-insecure-key-file', 'accept a --key-file that group or others may read (refused otherwise)')
-      .option('--max-batch <n>', 'requests per signed batch', '64')
-      .option('--flush-ms <ms>', 'longest wait for a batch to fill', '1')
-      .option('--workers <n>', 'signing worker threads (0 = main thread)', '1')
-      .option('--queue-size <n>', 'requests queued before the oldest is dropped', '8192')
+      .option('--max-batch <n>', 'requests per signed batch', String(DEFAULT_MAX_BATCH))
+      .option(
+        '--flush <duration>',
+        'longest wait for a batch to fill (at most 1s); bare number = ms',
+        formatDuration(DEFAULT_FLUSH_MS * 1e6),
+      )
+      .addOption(new Option('--flush-ms <duration>', 'the former name of --flush').hideHelp())
+      .option('--workers <n>', 'signing worker threads (0 = main thread)', String(DEFAULT_WORKERS))
+      .option('--queue-size <n>', 'requests queued before the oldest is dropped', String(DEFAULT_QUEUE_CAPACITY))
       .option(
         '--delegation-window <duration>',
         'how long an online key is delegated for (renewed with a quarter left)',
-        '1h',
+        formatDuration(DEFAULT_DELEGATION_WINDOW_NS),
       )
       .option(
         '--clock-uncertainty <duration>',
         'how far the local clock may be off; RADI adds the batch wait to it',
-        '1s',
+        formatDuration(DEFAULT_CLOCK_UNCERTAINTY_NS),
       )
       .option('--log-level <level>', 'debug, info, warn or error', 'info')
       .action(
@@ -313,7 +334,8 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           keyFile?: string;
           allowInsecureKeyFile?: boolean;
           maxBatch: string;
-          flushMs: string;
+          flush: string;
+          flushMs?: string;
           workers: string;
           queueSize: string;
           delegationWindow: string;
@@ -324,12 +346,13 @@ export function roughtimeCommand(deps: RoughtimeCommandDeps = {}): Command {
           if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
             throw new ConfigError(`--log-level must be debug, info, warn or error, got "${opts.logLevel}"`);
           const listenAddr = parseHostPort(opts.listenAddr, '--listen-addr');
-          const flushMs = Number(opts.flushMs);
-          if (!Number.isFinite(flushMs) || flushMs < 0 || flushMs > 1000)
-            throw new ConfigError(`--flush-ms must be a number from 0 to 1000, got "${opts.flushMs}"`);
+          const [flushFlag, flushText] =
+            opts.flushMs === undefined ? ['--flush', opts.flush] : ['--flush-ms', opts.flushMs];
+          const flushNs = parseDuration(flushText, flushFlag, 'ms');
+          if (flushNs > 1e9) throw new ConfigError(`${flushFlag} must be at most 1s, got "${flushText}"`);
           const pipelineOptions = {
             maxBatch: parseCount(opts.maxBatch, '--max-batch', 1, 65536),
-            flushMs,
+            flushMs: flushNs / 1e6,
             workers: parseCount(opts.workers, '--workers', 0, 64),
             queueCapacity: parseCount(opts.queueSize, '--queue-size', 1, 1 << 24),
             receiveBufferBytes: 4 << 20,

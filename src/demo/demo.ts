@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildConfig } from '../config/build-config.js';
 import { formatHostPort } from '../util/parse.js';
 import { waitForShutdown } from '../service/signals.js';
+import type { Clock, Timer } from '../clock/clock.js';
 import { SystemClock } from '../clock/system-clock.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { startRoughtimeServer } from '../roughtime/server.js';
@@ -22,6 +23,8 @@ export interface DemoOptions {
   metricsAddr?: string;
   /** Which clock is wrong (DEMO_SCENARIOS); default `slave-wrong`. */
   scenario?: DemoScenarioName;
+  /** Times the demo's own timer (--duration); default the system clock. The nodes keep their own clocks, each with its scenario's offset. */
+  clock?: Clock;
 }
 
 interface DemoScenario {
@@ -118,9 +121,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
           ? 'press Ctrl-C to stop\n'
           : `stopping after ${options.durationNs / 1e9} s\n`),
     );
+    let stop: Timer | undefined;
+    const clock = options.clock ?? new SystemClock();
     await (options.durationNs === undefined
       ? waitForShutdown()
-      : Promise.race([waitForShutdown(), new Promise((r) => setTimeout(r, options.durationNs! / 1e6))]));
+      : Promise.race([
+          waitForShutdown(),
+          new Promise<void>((resolve) => (stop = clock.setTimer(options.durationNs!, resolve))),
+        ]));
+    stop?.cancel();
   } finally {
     for (const node of nodes.reverse()) await node.close();
     await receiver.close();

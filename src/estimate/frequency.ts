@@ -162,3 +162,39 @@ export function estimateFrequency(points: readonly TimedInterval[], wanderPpm = 
   }
   return { ok: true, frequency };
 }
+
+/**
+ * The frequency of a clock against a third one from its frequency against a middle one and the
+ * middle one's against the third: a's rate − c's = (a − b) + (b − c), so the rates and their
+ * bounds add as intervals (every band allowed for each is within its bound). Span and intervals
+ * are those of the shorter-lived of the two (the one that says less).
+ */
+export function addFrequencies(ab: Frequency, bc: Frequency): Frequency {
+  const loPpm = ab.loPpm + bc.loPpm;
+  const hiPpm = ab.hiPpm + bc.hiPpm;
+  return {
+    ppm: (loPpm + hiPpm) / 2,
+    loPpm,
+    hiPpm,
+    spanNs: Math.min(ab.spanNs, bc.spanNs),
+    intervals: Math.min(ab.intervals, bc.intervals),
+  };
+}
+
+/**
+ * An interval that held a clock's offset `ageNs` ago, carried to now at the clock's frequency
+ * bound: [lo + f_lo·age, hi + f_hi·age] (ns; the frequency's own bound makes it hold wherever the
+ * frequency's does). Without a frequency nothing is known of the motion, and the interval is
+ * returned as it was (the caller's data are as old as they are).
+ */
+export function carryInterval(
+  interval: OffsetInterval,
+  frequency: Frequency | undefined,
+  ageNs: number,
+): OffsetInterval {
+  if (frequency === undefined || !(ageNs > 0)) return interval;
+  return {
+    loNs: interval.loNs + (frequency.loPpm / 1e6) * ageNs,
+    hiNs: interval.hiNs + (frequency.hiPpm / 1e6) * ageNs,
+  };
+}

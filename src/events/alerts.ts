@@ -65,6 +65,13 @@ export const ALERT_RULES: readonly AlertRule[] = [
   },
   // A step is a moment, not a state: posted once, it ends by Alertmanager's resolve_timeout.
   { alertname: 'SaturnClockStep', severity: 'warning', raisedBy: 'clock_step', resolvedBy: [] },
+  // A proof of a past fact (a pair of signed answers), not a state: posted once.
+  {
+    alertname: 'SaturnRoughtimeMalfeasance',
+    severity: 'warning',
+    raisedBy: 'roughtime_malfeasance',
+    resolvedBy: [],
+  },
 ];
 
 /** An event kind's alert, and whether the kind resolves it (rather than raising it). */

@@ -21,6 +21,7 @@ export const EVENT_KINDS = [
   'master_reachable',
   'reference_clock_wrong',
   'reference_clock_recovered',
+  'roughtime_malfeasance',
   'falseticker',
   'falseticker_recovered',
   'no_majority',
@@ -77,6 +78,7 @@ const LLOG_LINES: Record<EventKind, { level: LlogLevel; message: string }> = {
   master_reachable: { level: 'INFO', message: 'master reachable again' },
   reference_clock_wrong: { level: 'ERROR', message: 'reference clock disagrees with roughtime' },
   reference_clock_recovered: { level: 'INFO', message: 'reference clock agrees with roughtime again' },
+  roughtime_malfeasance: { level: 'ERROR', message: 'roughtime servers contradict each other' },
   falseticker: { level: 'ERROR', message: 'clock disagrees with the majority' },
   falseticker_recovered: { level: 'INFO', message: 'clock agrees with the majority again' },
   no_majority: { level: 'ERROR', message: 'no majority of clocks agrees' },
@@ -105,8 +107,11 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 export function eventLlogLine(event: SaturnEvent): { level: LlogLevel; message: string; fields: LlogFields } {
   const { level, message } = LLOG_LINES[event.kind];
   const aboutMaster = event.kind === 'master_unreachable' || event.kind === 'master_reachable';
-  // A reference event is about a Roughtime server, named as the operator configured it.
-  const aboutServer = event.kind === 'reference_clock_wrong' || event.kind === 'reference_clock_recovered';
+  // A reference event is about a Roughtime server (a malfeasance, a pair), named as the operator configured it.
+  const aboutServer =
+    event.kind === 'reference_clock_wrong' ||
+    event.kind === 'reference_clock_recovered' ||
+    event.kind === 'roughtime_malfeasance';
   // The mesh names a node by its name alone (it may be the master): agree="4" of="5" say the vote.
   const aboutVote = event.agree !== undefined;
   const fields: LlogFields = {

@@ -97,6 +97,7 @@ export function summaryText(event: SaturnEvent): string {
     master_reachable: `reachable again from ${event.reporter}`,
     reference_clock_wrong: event.repeat ? 'reference clock is still wrong' : 'reference clock is wrong',
     reference_clock_recovered: 'reference clock agrees again',
+    roughtime_malfeasance: 'contradict each other: one of them signed a wrong time',
     falseticker: `clock disagrees with the majority (${event.agree} of ${event.of} agree)`,
     falseticker_recovered: 'clock agrees with the majority again',
     no_majority: `no majority of clocks agrees (at most ${event.agree} of ${event.of})`,

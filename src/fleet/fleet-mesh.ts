@@ -8,7 +8,13 @@
  * - a report is recorded only about a node the master knows, fresh (3 of the reporter's intervals),
  *   and plausible; the rest is dropped with a code for the caller to count (EdgeTable);
  * - the consensus runs over the nodes that are not lost and have an estimate, with the edges of
- *   the last 3 intervals of each reporter; the master is a node at 0 ± its clock's resolution;
+ *   the last 3 intervals of each reporter; the master is a node at 0 ± its clock's resolution.
+ *   Each node's estimate is carried from its last check to the evaluation's instant at its
+ *   frequency bound (unmoved while its frequency is unknown or rests on two checks), so the vote
+ *   compares clocks at one instant: a master drifting at 1,000 ppm moves every slave's offset by
+ *   10 ms between checks 10 s apart, which compared as they were would split an honest fleet;
+ * - the master's own frequency relative to the agreed time is measured from the consensuses
+ *   (MasterFrequency); the drift-rate rule judges a node against the agreed time with it;
  * - the drift rule judges a node against the agreed time while a majority agrees; with the mesh on,
  *   a node's first alarm waits (`hold`) until there is a majority or one of its intervals has passed
  *   since its first check; otherwise it judges against the master, as the original tool did;
@@ -16,12 +22,18 @@
  *   (for the master: since it started): a fleet that is still checking in after a (re)start is a
  *   partial vote, and two wrong nodes that happen to check in first must not get a right one named.
  *   The verdict waits; the node keeps its state meanwhile.
+ * - after the master's own clock stepped, every offset measured before is against a clock that
+ *   moved: drift waits (`hold`), and nobody is named nor the majority declared lost, until every
+ *   live node has a good check since the step (a check spanning it is discarded) and the mesh has
+ *   voted on those, so the slaves' agreement, not a half-updated fleet, decides whose clock moved.
  */
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
-import { halfWidth, midpoint } from '../estimate/interval.js';
+import { type Frequency, carryInterval } from '../estimate/frequency.js';
+import { around, halfWidth, midpoint } from '../estimate/interval.js';
 import { type Consensus, type NodeVerdict, type PeerEdge, evaluateConsensus } from '../mesh/consensus.js';
 import { EdgeTable, type PeerReport } from '../mesh/edge-table.js';
+import { MasterFrequency } from '../mesh/master-frequency.js';
 import { type PeerAddress, PeerRing } from '../mesh/peers.js';
 import {
   type DriftReference,
@@ -67,12 +79,16 @@ export interface MeshChanges {
 
 export class FleetMesh {
   readonly edges = new EdgeTable();
+  /** The master's frequency relative to the agreed time, from the consensuses. */
+  private readonly masterRate: MasterFrequency;
   private last: Consensus | undefined;
   private falsetickers = new Set<string>();
   private noMajority = false;
   private ring: PeerRing | undefined;
   private ringMembership = -1;
   private ringBuiltMono = 0n;
+  /** Since the master's clock stepped: each live node's good checks then; cleared once each has one more. */
+  private stepHold: { atMono: Nanos; checks: Map<string, number> } | undefined;
 
   constructor(
     private readonly fleet: Fleet,
@@ -80,6 +96,7 @@ export class FleetMesh {
   ) {
     if (!(Number.isInteger(options.peersPerNode) && options.peersPerNode >= 0))
       throw new RangeError(`peersPerNode must be an integer >= 0, got ${options.peersPerNode}`);
+    this.masterRate = new MasterFrequency(options.intervalNs);
   }
 
   get enabled(): boolean {
@@ -89,6 +106,14 @@ export class FleetMesh {
   /** The last consensus (undefined before the first evaluation, or with the mesh off). */
   get consensus(): Consensus | undefined {
     return this.last;
+  }
+
+  /**
+   * The master's frequency relative to the agreed time (master − agreed, ppm), as of the last
+   * evaluation: undefined without a majority, or until it is measured.
+   */
+  get masterFrequency(): Frequency | undefined {
+    return this.masterRate.frequency;
   }
 
   /** The mesh's view of the master itself, as of the last evaluation. */
@@ -117,13 +142,34 @@ export class FleetMesh {
   }
 
   /**
+   * The master's own clock stepped (noticed at monotonic `atMono`): holds drift, new falsetickers
+   * and a lost majority until every node live now has a good check since, or has been silent for
+   * LOST_AFTER_INTERVALS of its intervals (it would be lost anyway). Nothing to hold with the mesh off.
+   */
+  masterStepped(atMono: Nanos): void {
+    if (!this.enabled) return;
+    const checks = new Map<string, number>();
+    for (const node of this.fleet.all())
+      if (!node.lost && node.id !== this.options.masterId) checks.set(node.id, node.checks);
+    this.stepHold = { atMono, checks };
+  }
+
+  /**
    * What the drift rule judges `node` against now: the agreed time while a majority agrees; `hold`
    * while the mesh cannot judge yet and the node's first interval is not over; else the master.
    */
   referenceFor(node: NodeState, nowMono: Nanos): DriftReference {
     if (!this.enabled) return { kind: 'master' };
+    if (this.stepHold !== undefined) return { kind: 'hold' };
     const agreed = this.last?.majority ? this.last.agreed : undefined;
-    if (agreed) return { kind: 'agreed', agreedOffsetNs: midpoint(agreed), agreedErrorNs: halfWidth(agreed) };
+    if (agreed) {
+      return {
+        kind: 'agreed',
+        agreedOffsetNs: midpoint(agreed),
+        agreedErrorNs: halfWidth(agreed),
+        masterFrequency: this.masterRate.frequency,
+      };
+    }
     const firstInterval = nowMono < node.firstSeenMono + BigInt(Math.round(node.intervalNs));
     return this.last === undefined || firstInterval ? { kind: 'hold' } : { kind: 'master' };
   }
@@ -135,14 +181,19 @@ export class FleetMesh {
     const consensus = evaluateConsensus({
       masterId: this.options.masterId,
       masterErrorNs: this.options.masterErrorNs,
-      nodes: live.map((n) => ({ id: n.id, offsetNs: n.current!.offsetNs, errorNs: n.current!.errorNs })),
+      nodes: live.map((n) => carried(n, now.mono)),
       edges: this.freshEdges(now.mono),
       toleranceNs: this.options.toleranceNs,
     });
+    // The vote above ran on what the fleet holds now: if every node was re-measured since the
+    // master's step, the hold ends with it; until then its verdicts name nobody.
+    const holding = this.stepHold !== undefined && !this.settledSinceStep(now.mono);
+    if (!holding) this.stepHold = undefined;
     const newFalsetickers: NodeVerdict[] = [];
     const recovered: NodeVerdict[] = [];
     for (const id of consensus.falsetickers)
-      if (!this.falsetickers.has(id) && this.judgeable(id, now.mono)) newFalsetickers.push(consensus.nodes.get(id)!);
+      if (!holding && !this.falsetickers.has(id) && this.judgeable(id, now.mono))
+        newFalsetickers.push(consensus.nodes.get(id)!);
     if (consensus.majority) {
       // Recovery needs a majority that agrees with the node; a node gone (lost) keeps its flag.
       for (const id of this.falsetickers) {
@@ -159,12 +210,25 @@ export class FleetMesh {
       else node.mesh = this.viewOf(verdict);
     }
     const split = !consensus.majority && consensus.of >= 3;
-    const majorityLost = split && !this.noMajority;
+    const majorityLost = split && !this.noMajority && !holding;
     const majorityRegained = consensus.majority && this.noMajority;
     if (majorityLost) this.noMajority = true;
     if (majorityRegained) this.noMajority = false;
     this.last = consensus;
+    this.masterRate.observe(now.mono, consensus);
     return { consensus, newFalsetickers, recovered, majorityLost, majorityRegained };
+  }
+
+  /** Whether every node held since the master's step has a good check since, or has been silent too long to wait for. */
+  private settledSinceStep(nowMono: Nanos): boolean {
+    const hold = this.stepHold!;
+    for (const [id, before] of hold.checks) {
+      const node = this.fleet.get(id);
+      if (node === undefined || node.lost || node.checks > before) continue;
+      if (nowMono - hold.atMono >= BigInt(Math.round(LOST_AFTER_INTERVALS * node.intervalNs))) continue;
+      return false;
+    }
+    return true;
   }
 
   /** Whether `id` may be named now: one of its intervals has passed since its first check (the master's: since it started). */
@@ -209,6 +273,23 @@ export class FleetMesh {
     }
     return this.ring;
   }
+}
+
+/**
+ * Checks a frequency must rest on before the vote carries a node's estimate at it. Two checks
+ * always fit a line, so a clock stepped between them reads as a rate (300 ms in 10 s: 30,000
+ * ppm) that carrying would turn into a wrong offset; a third check contradicts such a rate (the
+ * history resets), so a rate from three is one the clock kept.
+ */
+export const CARRY_MIN_CHECKS = 3;
+
+/** A node's estimate carried from its last check to `nowMono` at its frequency bound. */
+function carried(node: NodeState, nowMono: Nanos): { id: string; offsetNs: number; errorNs: number } {
+  const { offsetNs, errorNs, frequency } = node.current!;
+  const ageNs = node.checkedMono === undefined ? 0 : Number(nowMono - node.checkedMono);
+  const proven = frequency && frequency.intervals >= CARRY_MIN_CHECKS ? frequency : undefined;
+  const interval = carryInterval(around(offsetNs, errorNs), proven, ageNs);
+  return { id: node.id, offsetNs: midpoint(interval), errorNs: halfWidth(interval) };
 }
 
 /** How old a reporter's edges may be: 3 of its intervals (the master's default for an unknown reporter). */

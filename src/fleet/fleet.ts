@@ -17,6 +17,7 @@
  */
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { Estimate } from '../estimate/check.js';
+import { type Frequency, addFrequencies } from '../estimate/frequency.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
 import type { FinishedCheck, Verdict } from '../protocol/responder.js';
 import { formatHostPort } from '../util/parse.js';
@@ -58,6 +59,8 @@ export interface NodeState {
   lost: boolean;
   /** The node's combined estimate (history of checks) after its last good check. */
   current: Combined | undefined;
+  /** Monotonic instant of the last good check: `current` holds at it. */
+  checkedMono: Nanos | undefined;
   /** The last good check on its own. */
   lastCheck: Estimate | undefined;
   readonly history: OffsetHistory;
@@ -94,13 +97,29 @@ export function stateOf(node: NodeState): NodeStateName {
 /**
  * What the drift rule judges a node's offset against. `master`: the offset as measured (node −
  * master). `agreed`: the mesh's agreed time, offset − agreedOffset (whose own error widens the
- * bound): used while a majority agrees, so a wrong master does not page for every slave. `hold`:
- * the mesh cannot judge yet (a fleet that just started); the first alarm waits.
+ * bound): used while a majority agrees, so a wrong master does not page for every slave; the
+ * drift rate is then judged against the agreed time too, once the master's own frequency
+ * relative to it is known (`masterFrequency`, master − agreed). `hold`: the mesh cannot judge yet
+ * (a fleet that just started); the first alarm waits.
  */
 export type DriftReference =
   | { readonly kind: 'master' }
-  | { readonly kind: 'agreed'; readonly agreedOffsetNs: number; readonly agreedErrorNs: number }
+  | {
+      readonly kind: 'agreed';
+      readonly agreedOffsetNs: number;
+      readonly agreedErrorNs: number;
+      readonly masterFrequency: Frequency | undefined;
+    }
   | { readonly kind: 'hold' };
+
+/**
+ * A node's frequency relative to the agreed time: its frequency relative to the master plus the
+ * master's relative to the agreed time; undefined unless both are known.
+ */
+export function frequencyVsAgreed(node: NodeState, masterFrequency: Frequency | undefined): Frequency | undefined {
+  const own = node.current?.frequency;
+  return own && masterFrequency && addFrequencies(own, masterFrequency);
+}
 
 /** The mesh's last word on a node (kept on the node between evaluations). */
 export interface MeshView {
@@ -154,12 +173,21 @@ export interface NameConflict {
   merged: NodeState;
 }
 
+/** What the drift-rate rule judged: the offset and frequency against the node's reference (the master, or the agreed time). */
+export interface RateJudged {
+  offsetNs: number;
+  errorNs: number;
+  frequency: Frequency;
+}
+
 /** What a finished check changed, for the caller to log and alert on. */
 export interface CheckRecord {
   node: NodeState;
   verdict: Verdict | undefined;
   alarm: ThresholdEvent | undefined;
   driftRate: DriftRateEvent | undefined;
+  /** What the drift-rate rule judged, when it judged (the numbers a drift_rate event quotes). */
+  rate: RateJudged | undefined;
   /** The node had been lost and is heard of again. */
   back: boolean;
   /** This check revealed that two hosts share its name. */
@@ -251,13 +279,14 @@ export class Fleet {
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return { node, verdict: undefined, alarm: undefined, driftRate: undefined, back, conflict };
+      return { node, verdict: undefined, alarm: undefined, driftRate: undefined, rate: undefined, back, conflict };
     }
     const estimate = check.outcome.estimate;
     const combined = node.history.add(check.at.mono, estimate);
     node.checks++;
     node.lastCheckAt = check.at.wall;
     node.current = combined;
+    node.checkedMono = check.at.mono;
     node.lastCheck = estimate;
     node.series.add({ at: check.at.wall, offsetNs: combined.offsetNs, errorNs: combined.errorNs });
     const judged = reference(node);
@@ -273,19 +302,15 @@ export class Fleet {
             )
           : node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
     if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
-    // The frequency is measured against the master: judged only while the master is the reference
-    // (a wrong master would make every slave drift); otherwise the drift-rate alarm keeps its state.
-    const driftRate =
-      judged.kind === 'master'
-        ? node.driftRate.evaluate(check.at.mono, combined.offsetNs, combined.errorNs, combined.frequency)
-        : undefined;
+    const rate = rateAgainst(combined, judged);
+    const driftRate = rate && node.driftRate.evaluate(check.at.mono, rate.offsetNs, rate.errorNs, rate.frequency);
     const verdict = {
       offsetNs: combined.offsetNs,
       errorNs: combined.errorNs,
       rttNs: combined.rttNs,
       samples: estimate.kept,
     };
-    return { node, verdict, alarm, driftRate, back, conflict };
+    return { node, verdict, alarm, driftRate, rate, back, conflict };
   }
 
   /** Nodes that became lost, and nodes forgotten, at `now`. */
@@ -351,6 +376,7 @@ export class Fleet {
       lastSeenMono: at.mono,
       lost: false,
       current: undefined,
+      checkedMono: undefined,
       lastCheck: undefined,
       history: new OffsetHistory(this.options),
       alarm: new ThresholdAlarm({
@@ -371,6 +397,25 @@ export class Fleet {
       mesh: undefined,
     };
   }
+}
+
+/**
+ * What the drift-rate rule judges: against the master, the node's offset and frequency as
+ * measured; against the agreed time, both relative to it (a master whose clock drifts makes every
+ * slave drift the other way against it, and must not page for them). Undefined (the alarm keeps
+ * its state) while the mesh holds, while the node's frequency is unknown, or while the agreed
+ * time's is.
+ */
+function rateAgainst(combined: Combined, judged: DriftReference): RateJudged | undefined {
+  const own = combined.frequency;
+  if (own === undefined || judged.kind === 'hold') return undefined;
+  if (judged.kind === 'master') return { offsetNs: combined.offsetNs, errorNs: combined.errorNs, frequency: own };
+  if (judged.masterFrequency === undefined) return undefined;
+  return {
+    offsetNs: combined.offsetNs - judged.agreedOffsetNs,
+    errorNs: combined.errorNs + judged.agreedErrorNs,
+    frequency: addFrequencies(own, judged.masterFrequency),
+  };
 }
 
 /** Silence that makes a node lost: 3 of its own intervals. */

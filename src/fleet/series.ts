@@ -8,6 +8,7 @@
  * 10 s interval keep an hour in ~58 MB, where objects with bigint instants took ~300 MB.
  */
 import type { Nanos } from '../clock/clock.js';
+import { DEFAULT_HISTORY_WINDOW_NS } from '../estimate/history.js';
 
 /** One point of a node's series. */
 export interface SeriesPoint {
@@ -23,6 +24,9 @@ export interface OffsetSeriesOptions {
   /** How far back points are kept, ns. Default 1 h. */
   windowNs?: number;
 }
+
+/** How far back a series keeps points by default: the hour the history measures the frequency over, ns. */
+export const DEFAULT_SERIES_WINDOW_NS = DEFAULT_HISTORY_WINDOW_NS;
 
 const INITIAL_POINTS = 16;
 
@@ -72,7 +76,7 @@ export class OffsetSeries {
   #ring: Ring;
 
   constructor(options: OffsetSeriesOptions = {}) {
-    const { capacity = 3600, windowNs = 3600e9 } = options;
+    const { capacity = 3600, windowNs = DEFAULT_SERIES_WINDOW_NS } = options;
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     }

@@ -15,7 +15,7 @@
 import { type Instant, type Nanos, isoNanos } from '../clock/clock.js';
 import { ppmText } from '../fleet/drift-rate.js';
 import { type NodeMark, type NodeState, stateOf } from '../fleet/fleet.js';
-import type { SeriesPoint } from '../fleet/series.js';
+import { DEFAULT_SERIES_WINDOW_NS, type SeriesPoint } from '../fleet/series.js';
 import { type Scale, linearScale, offsetLabel, symlogScale, timeTicks } from './scales.js';
 import type { PeerEdge } from '../mesh/consensus.js';
 import { escapeHtml } from './html.js';
@@ -332,9 +332,9 @@ function meshMatrixInput(input: DashboardInput, mesh: NonNullable<DashboardInput
 
 /** The whole page. Fleets over MAX_SHOWN_NODES show their worst nodes; /status has them all. */
 export function renderDashboard(input: DashboardInput): string {
-  const { thresholdNs, now, refreshSeconds = 5, windowNs = 3600e9 } = input;
+  const { thresholdNs, now, refreshSeconds = 5, windowNs = DEFAULT_SERIES_WINDOW_NS } = input;
   const colourOf = new Map(input.nodes.map((n, i) => [n.id, PALETTE[i % PALETTE.length]!]));
-  const all = input.nodes.map((node) => ({ node, status: nodeStatus(node, now) }));
+  const all = input.nodes.map((node) => ({ node, status: nodeStatus(node, now, input.mesh?.masterFrequency) }));
   all.sort((a, b) => worstFirst(a.status, b.status));
   const since = now.wall - BigInt(windowNs);
   const shown: Shown[] = all.slice(0, MAX_SHOWN_NODES).map(({ node, status }) => ({
@@ -346,7 +346,7 @@ export function renderDashboard(input: DashboardInput): string {
   const hidden = all.length - shown.length;
   // With the mesh on the master is a node too: a row of its own (its offset from itself is 0; the
   // mesh may still name it), first among equals; no plot.
-  const master = input.mesh ? masterStatus(input.mesh.master) : undefined;
+  const master = input.mesh ? masterStatus(input.mesh.master, input.mesh.masterFrequency) : undefined;
   const statuses = [...(master ? [master] : []), ...all.map((a) => a.status)].sort(worstFirst);
   const tableRows = statuses
     .filter((s) => s === master || shown.some((x) => x.status === s))

@@ -10,7 +10,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import { WEBHOOK_FAILURE_REASONS } from '../events/post.js';
 import type { WebhookTarget } from '../events/webhook.js';
-import { type CheckRecord, NODE_STATES, type NodeState, addrOf, stateOf } from '../fleet/fleet.js';
+import type { Frequency } from '../estimate/frequency.js';
+import { type CheckRecord, NODE_STATES, type NodeState, addrOf, frequencyVsAgreed, stateOf } from '../fleet/fleet.js';
 import type { PeerEdge } from '../mesh/consensus.js';
 import type { KeyUse } from '../wire/envelope.js';
 import type { MeshInput } from './status.js';
@@ -189,6 +190,31 @@ export class SaturnMetrics {
           return [nodeLabels(n), (hiPpm - loPpm) / 2];
         }),
     );
+    const mesh = sources.mesh;
+    if (mesh) {
+      // Relative to the agreed time: each node's, and the master's own under its --name; only while a majority agrees.
+      const vsAgreed = (): [Labels, Frequency][] => {
+        const { master, masterFrequency } = mesh();
+        if (masterFrequency === undefined) return [];
+        const rows: [Labels, Frequency][] = [[{ node: master.id, addr: master.addr }, masterFrequency]];
+        for (const n of withFrequency()) rows.push([nodeLabels(n), frequencyVsAgreed(n, masterFrequency)!]);
+        return rows;
+      };
+      mirroredGauge(
+        r,
+        'saturn_node_frequency_vs_agreed_ppm',
+        "Frequency of the node relative to the time the mesh's majority agrees on, in ppm (the master under its --name); not exported without a majority.",
+        ['node', 'addr'],
+        () => vsAgreed().map(([labels, f]) => [labels, f.ppm]),
+      );
+      mirroredGauge(
+        r,
+        'saturn_node_frequency_vs_agreed_error_bound_ppm',
+        'Error bound of the frequency relative to the agreed time: it is within that frequency +/- this, in ppm.',
+        ['node', 'addr'],
+        () => vsAgreed().map(([labels, f]) => [labels, (f.hiPpm - f.loPpm) / 2]),
+      );
+    }
     mirroredGauge(
       r,
       'saturn_node_drift_rate_alarm',
@@ -216,7 +242,7 @@ export class SaturnMetrics {
     mirroredGauge(r, 'saturn_threshold_seconds', 'The alert threshold (--threshold).', [], () => [
       [{}, sources.thresholdNs / 1e9],
     ]);
-    if (sources.mesh) registerMesh(r, sources.mesh, sources.meshPairs ?? (() => []));
+    if (mesh) registerMesh(r, mesh, sources.meshPairs ?? (() => []));
     registerCommon(r, sources);
     const reference = sources.reference;
     if (reference !== undefined)

@@ -9,8 +9,10 @@ import {
   type NodeState,
   type NodeStateName,
   addrOf,
+  frequencyVsAgreed,
   stateOf,
 } from '../fleet/fleet.js';
+import type { Frequency } from '../estimate/frequency.js';
 import type { Consensus } from '../mesh/consensus.js';
 
 /** One node as /status shows it. */
@@ -41,6 +43,13 @@ export interface NodeStatus {
   frequencyPpm: number | null;
   /** Its error bound: the frequency is within frequencyPpm ± this (as long as it wanders less than the model allows). */
   frequencyErrorPpm: number | null;
+  /**
+   * The node's frequency relative to the agreed time (node − agreed, ppm; for the master its own),
+   * and its bound: its frequency relative to the master plus the master's relative to the agreed
+   * time. Null without a majority, or while either is unknown.
+   */
+  frequencyVsAgreedPpm: number | null;
+  frequencyVsAgreedErrorPpm: number | null;
   /** Its drift_rate alarm is raised: proven too fast, or heading over the threshold soon. */
   driftRateAlarm: boolean;
   /** What the threshold judged the offset against: `master`, `agreed` (the mesh's agreed time) or `hold` (waiting for the mesh). */
@@ -76,6 +85,8 @@ export interface MeshInput {
   consensus: Consensus | undefined;
   /** The master: its --name, address, interval and clock resolution (its error bound), ns. */
   master: { id: string; addr: string; intervalNs: number; resolutionNs: number; view: MeshView | undefined };
+  /** The master's frequency relative to the agreed time (master − agreed); undefined without a majority or until measured. */
+  masterFrequency: Frequency | undefined;
 }
 
 export interface StatusDocument {
@@ -96,9 +107,15 @@ function meshFields(view: MeshView | undefined) {
   };
 }
 
-/** One node's entry. */
-export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
-  const frequency = n.current?.frequency;
+/** A frequency as /status shows it: ppm and the half-width of its bound, or nulls. */
+function frequencyFields(frequency: Frequency | undefined): [ppm: number | null, errorPpm: number | null] {
+  return frequency ? [frequency.ppm, (frequency.hiPpm - frequency.loPpm) / 2] : [null, null];
+}
+
+/** One node's entry; `masterFrequency` is the master's relative to the agreed time (MeshInput). */
+export function nodeStatus(n: NodeState, now: Instant, masterFrequency?: Frequency): NodeStatus {
+  const [frequencyPpm, frequencyErrorPpm] = frequencyFields(n.current?.frequency);
+  const [frequencyVsAgreedPpm, frequencyVsAgreedErrorPpm] = frequencyFields(frequencyVsAgreed(n, masterFrequency));
   return {
     id: n.id,
     name: n.name,
@@ -114,8 +131,10 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
     lastSeenSecondsAgo: Math.max(0, Math.round(Number(now.mono - n.lastSeenMono) / 1e6) / 1e3),
     intervalSeconds: n.intervalNs / 1e9,
     overThreshold: n.alarm.over,
-    frequencyPpm: frequency ? frequency.ppm : null,
-    frequencyErrorPpm: frequency ? (frequency.hiPpm - frequency.loPpm) / 2 : null,
+    frequencyPpm,
+    frequencyErrorPpm,
+    frequencyVsAgreedPpm,
+    frequencyVsAgreedErrorPpm,
     driftRateAlarm: n.driftRate.raised,
     reference: n.reference,
     ...meshFields(n.mesh),
@@ -123,7 +142,8 @@ export function nodeStatus(n: NodeState, now: Instant): NodeStatus {
 }
 
 /** The master's own entry: offset 0 from itself ± its resolution; the mesh may still name it. */
-export function masterStatus(master: MeshInput['master']): NodeStatus {
+export function masterStatus(master: MeshInput['master'], masterFrequency?: Frequency): NodeStatus {
+  const [frequencyVsAgreedPpm, frequencyVsAgreedErrorPpm] = frequencyFields(masterFrequency);
   return {
     id: master.id,
     name: master.id,
@@ -142,6 +162,8 @@ export function masterStatus(master: MeshInput['master']): NodeStatus {
     // Its own frequency is its reference's: nothing to measure.
     frequencyPpm: null,
     frequencyErrorPpm: null,
+    frequencyVsAgreedPpm,
+    frequencyVsAgreedErrorPpm,
     driftRateAlarm: false,
     reference: 'master',
     ...meshFields(master.view),
@@ -179,7 +201,7 @@ export function statusDocument(
   drops: Record<string, number> = {},
   mesh?: MeshInput,
 ): StatusDocument {
-  const listed = nodes.map((n) => nodeStatus(n, now));
-  if (mesh && mesh.peers > 0) listed.unshift(masterStatus(mesh.master));
+  const listed = nodes.map((n) => nodeStatus(n, now, mesh?.masterFrequency));
+  if (mesh && mesh.peers > 0) listed.unshift(masterStatus(mesh.master, mesh.masterFrequency));
   return { nodes: listed, mesh: meshStatus(mesh), drops };
 }

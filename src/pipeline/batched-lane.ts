@@ -28,6 +28,12 @@ export interface BatchDispatch {
   readonly count: number;
 }
 
+/** The defaults of BatchedLaneOptions: requests per batch, the flush wait (ms), worker threads, queued requests. */
+export const DEFAULT_MAX_BATCH = 64;
+export const DEFAULT_FLUSH_MS = 1;
+export const DEFAULT_WORKERS = 1;
+export const DEFAULT_QUEUE_CAPACITY = 8192;
+
 export interface BatchedLaneOptions {
   /** Most requests per batch (default 64). */
   readonly maxBatch?: number;
@@ -120,7 +126,7 @@ export class BatchedLane {
     private readonly socket: () => UdpSocket,
   ) {
     this.queue = new DropOldestQueue<Queued>(
-      options.queueCapacity ?? 8192,
+      options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY,
       options.queueBytes ?? DEFAULT_QUEUE_BYTES,
       (item) => item.datagram.byteLength,
     );
@@ -129,14 +135,14 @@ export class BatchedLane {
   /** Starts the workers; `socket` is the sender replies go to (bound after the lane exists). */
   static async start(options: BatchedLaneOptions, clock: Clock, socket: () => UdpSocket): Promise<BatchedLane> {
     const policy = checkBatchPolicy({
-      maxBatch: options.maxBatch ?? 64,
-      flushMs: options.flushMs ?? 1,
+      maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      flushMs: options.flushMs ?? DEFAULT_FLUSH_MS,
       cutOnDrain: options.cutOnDrain ?? true,
     });
     const executor = await startWorkerPool({
       handlerModule: options.handlerModule,
       init: options.handlerInit,
-      workers: options.workers ?? 1,
+      workers: options.workers ?? DEFAULT_WORKERS,
       // Replies are sent straight from the shared result region; a send the socket queues reads
       // it later, so the region is not written again until the send queue is empty.
       resultsReusable: () => socket().sendQueueCount() === 0,

@@ -17,6 +17,10 @@ import { RoughtimeClientEdge, type AddressFamily } from './client-edge.js';
 import type { VerifyResult } from './verify.js';
 import { GOOGLE, RFC } from './versions.js';
 
+/** The defaults of QueryOptions: requests per server before giving up, and the first attempt's wait, ns (growing 1.5x per retry). */
+export const DEFAULT_ATTEMPTS = 3;
+export const DEFAULT_QUERY_TIMEOUT_NS = 1_000_000_000;
+
 export interface QueryOptions {
   /** Timestamps of send and receive; the only clock the client reads. */
   readonly clock: Clock;
@@ -88,7 +92,8 @@ async function queryThrough(
   server: RoughtimeServer,
   options: QueryOptions,
 ): Promise<QueryAnswer> {
-  const { clock, attempts: maxAttempts = 3, backoff, signal } = options;
+  const { clock, attempts: maxAttempts = DEFAULT_ATTEMPTS, signal } = options;
+  const backoff = { initialMs: DEFAULT_QUERY_TIMEOUT_NS / 1e6, ...options.backoff };
   const nonces = options.nonces ?? nonceSource(undefined);
   const family = server.versions === 'google' ? GOOGLE : RFC;
   const { address, type } = await resolve(server.host);

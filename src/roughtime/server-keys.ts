@@ -80,7 +80,8 @@ export interface OnlineKeyOptions {
   readonly seeds?: () => Uint8Array;
 }
 
-const HOUR_NS = 3_600_000_000_000;
+/** The default of OnlineKeyOptions.windowNs: how long an online key is delegated for, ns. */
+export const DEFAULT_DELEGATION_WINDOW_NS = 3_600_000_000_000;
 const MINUTE_NS = 60_000_000_000;
 
 /**
@@ -101,7 +102,7 @@ export class OnlineKeys {
     private readonly longTermKey: SigningKey,
     options: OnlineKeyOptions = {},
   ) {
-    const windowNs = options.windowNs ?? HOUR_NS;
+    const windowNs = options.windowNs ?? DEFAULT_DELEGATION_WINDOW_NS;
     const renewBeforeNs = options.renewBeforeNs ?? windowNs / 4;
     if (!(windowNs > 0) || !(renewBeforeNs > 0) || renewBeforeNs >= windowNs)
       throw new RangeError(

@@ -74,7 +74,11 @@ export interface RunningRoughtimeServer {
   close(): Promise<RoughtimeServerStats>;
 }
 
-const SECOND_NS = 1_000_000_000;
+/** The default of the local clock's uncertainty (RoughtimeServerOptions.clockUncertaintyNs), ns. */
+export const DEFAULT_CLOCK_UNCERTAINTY_NS = 1_000_000_000;
+
+/** Where `saturn roughtime serve` answers by default: the port Roughtime servers commonly use. */
+export const DEFAULT_ROUGHTIME_LISTEN = '0.0.0.0:2002';
 
 /** The socket's size check: RT_SHORT below 1024 bytes, RT_LONG above 1472, undefined for a possible request. */
 export function screenDatagram(datagram: Uint8Array): ErrorCode | undefined {
@@ -93,7 +97,7 @@ export async function startRoughtimeServer(options: RoughtimeServerOptions): Pro
   };
   const online = new OnlineKeys(keys.longTermKey, options.delegation);
   const first = online.at(clock.now()).delegation;
-  const uncertaintyNs = options.clockUncertaintyNs ?? (() => SECOND_NS);
+  const uncertaintyNs = options.clockUncertaintyNs ?? (() => DEFAULT_CLOCK_UNCERTAINTY_NS);
   const allowanceNs = options.processingAllowanceNs ?? 10_000_000;
   const pipelineOptions = options.pipelineOptions ?? {};
   const init: RoughtimeWorkerInit = { policy, delegation: first };

@@ -22,7 +22,8 @@ export interface CheckRunnerDeps {
   legTimeoutNs: number;
 }
 
-export interface CheckRunnerEvents {
+/** What a runner tells its owner: a check's Result, or that it gave up. */
+export interface CheckRunnerCallbacks {
   onResult(result: Result, receivedAt: Instant): void;
   /** The check went unanswered (or a new one had to start while it was still open). */
   onGiveUp(reason: string): void;
@@ -38,7 +39,7 @@ export class CheckRunner {
     readonly key: string,
     public to: Peer,
     private readonly deps: CheckRunnerDeps,
-    private readonly events: CheckRunnerEvents,
+    private readonly callbacks: CheckRunnerCallbacks,
     private readonly noAnswer: string,
   ) {}
 
@@ -67,7 +68,7 @@ export class CheckRunner {
   onResult(result: Result, receivedAt: Instant): void {
     this.clearLegTimer();
     this.session = undefined;
-    this.events.onResult(result, receivedAt);
+    this.callbacks.onResult(result, receivedAt);
   }
 
   /** Stops: the open check is abandoned, its timer cancelled. */
@@ -101,6 +102,6 @@ export class CheckRunner {
 
   private giveUp(reason: string): void {
     this.cancel();
-    this.events.onGiveUp(reason);
+    this.callbacks.onGiveUp(reason);
   }
 }

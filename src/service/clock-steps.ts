@@ -20,10 +20,10 @@ export class ClockStepReporter {
     this.seen = clock.stepCount;
   }
 
-  /** Emits an event if the clock stepped since the last call; `at` is the instant the edge read. */
-  poll(at: Nanos): void {
+  /** Emits an event if the clock stepped since the last call, and says whether it did; `at` is the instant the edge read. */
+  poll(at: Nanos): boolean {
     const steps = this.clock.stepCount;
-    if (steps === this.seen) return;
+    if (steps === this.seen) return false;
     const count = steps - this.seen;
     this.seen = steps;
     const stepNs = this.clock.lastStepNs;
@@ -38,5 +38,6 @@ export class ClockStepReporter {
           ? `this node's clock was stepped by ${by}`
           : `${count} steps of this node's clock, the last by ${by}`) + '; checks that span it are discarded',
     });
+    return true;
   }
 }

@@ -133,7 +133,7 @@ export class MasterService {
 
   private onDatagram(datagram: Buffer, from: Peer, receivedAt: Instant, send: FastSend): void {
     const { clock, logger } = this.deps;
-    this.steps.poll(receivedAt.wall);
+    if (this.steps.poll(receivedAt.wall)) this.mesh.masterStepped(receivedAt.mono);
     const outcome = this.core.handle(datagram, from.address, from.port, receivedAt, clock.stepCount);
     switch (outcome.kind) {
       case 'drop':
@@ -202,19 +202,21 @@ export class MasterService {
         repeat: alarm === 'realert' ? true : undefined,
       });
     }
-    const frequency = node.current?.frequency;
-    if (record.driftRate !== undefined && frequency) {
+    // The numbers the rule judged: against the master, or against the agreed time while a majority agrees.
+    const rate = record.rate;
+    if (record.driftRate !== undefined && rate) {
+      const { frequency } = rate;
       this.deps.journal.emit({
         kind: record.driftRate === 'recovered' ? 'drift_rate_recovered' : 'drift_rate',
         at,
         node: subject,
-        offsetNs: verdict.offsetNs,
-        errorNs: verdict.errorNs,
+        offsetNs: rate.offsetNs,
+        errorNs: rate.errorNs,
         thresholdNs: this.config.thresholdNs,
         frequencyPpm: frequency.ppm,
         frequencyErrorPpm: (frequency.hiPpm - frequency.loPpm) / 2,
         repeat: record.driftRate === 'realert' ? true : undefined,
-        detail: driftText(verdict.offsetNs, frequency, this.config.thresholdNs),
+        detail: driftText(rate.offsetNs, frequency, this.config.thresholdNs),
       });
     }
   }
@@ -242,7 +244,7 @@ export class MasterService {
   private scheduleSweep(): void {
     this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
       const now = this.deps.clock.read();
-      this.steps.poll(now.wall);
+      if (this.steps.poll(now.wall)) this.mesh.masterStepped(now.mono);
       this.sweep(now);
       const changes = this.mesh.evaluate(now);
       if (changes) this.meshEvents(changes, now.wall);
@@ -306,6 +308,7 @@ export class MasterService {
         resolutionNs: this.deps.clock.resolutionNs,
         view: this.mesh.masterView,
       },
+      masterFrequency: this.mesh.masterFrequency,
     };
   }
 

@@ -5,7 +5,7 @@ import type { Clock, Nanos, OffsetNs, Timer } from '../clock/clock.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
-import { type QueryAnswer, queryChain } from '../roughtime/client.js';
+import { DEFAULT_QUERY_TIMEOUT_NS, type QueryAnswer, queryChain } from '../roughtime/client.js';
 import { RoughtimeClientEdge } from '../roughtime/client-edge.js';
 import type { RoughtimeServer } from '../roughtime/server-list.js';
 import { formatHostPort } from '../util/parse.js';
@@ -155,7 +155,7 @@ export class ReferenceMonitor {
     const outcome = await queryChain(sequence, {
       clock,
       edge,
-      backoff: { initialMs: this.options.timeoutMs ?? 1000 },
+      backoff: { initialMs: this.options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_NS / 1e6 },
     });
     for (const failure of outcome.failures) {
       logger.warn(
@@ -204,7 +204,7 @@ export class ReferenceMonitor {
       const first = outcome.contradictions[0]!;
       const names = [outcome.links[first.earlier]?.server.name, outcome.links[first.later]?.server.name].join(' vs ');
       this.options.journal.emit({
-        kind: 'falseticker',
+        kind: 'roughtime_malfeasance',
         at: clock.now(),
         node: { id: `roughtime ${names}`, addr: names },
         detail: `roughtime servers contradict each other (${outcome.contradictions.length} pair(s)); malfeasance report: ${reportPath ?? 'not written, no --state-dir'}`,

@@ -139,6 +139,8 @@ const status = (over: Partial<NodeStatus>): NodeStatus => ({
   overThreshold: false,
   frequencyPpm: 0.012,
   frequencyErrorPpm: 0.0041,
+  frequencyVsAgreedPpm: null,
+  frequencyVsAgreedErrorPpm: null,
   driftRateAlarm: false,
   role: 'slave',
   reference: 'master',

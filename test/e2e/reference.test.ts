@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { SaturnProcess, parseLlog } from '../helpers/saturn-process.js';
+import { until } from '../helpers/wait.js';
+import { startTestServer } from '../roughtime/test-server.js';
 
 const KEY = 'e2e-reference-key-0123456789';
 
@@ -113,5 +115,39 @@ describe('end to end: the master checks its clock against Roughtime', () => {
       /<span class="reference wrong">master clock vs Roughtime: <b>wrong<\/b> <small>127\.0\.0\.1:\d+: \+\d+\.\d{3} ms ± /,
     );
     await master.stop();
+  });
+  test('a server signing RADI 0 is counted as a server fault in /metrics and logged at WARN', async () => {
+    const truncating = await startTestServer({ seed: 41, radiZero: true });
+    try {
+      const addr = `127.0.0.1:${truncating.port}`;
+      const spec = `${addr}=${Buffer.from(truncating.publicKey).toString('base64')}`;
+      const master = startMaster(procs, ['--roughtime-server', spec, '--metrics-addr', '127.0.0.1:0']);
+      const http = await master.waitForLog('http listening');
+      const fault = await master.waitForLine(
+        (l) => l.stream === 'stderr' && l.text.includes('roughtime server fault: RADI below its timestamp resolution'),
+      );
+      assert.equal(JSON.parse(fault.text).level, 40, 'WARN');
+      // The round's metrics are counted after its log lines: wait for the round to finish.
+      await master.waitForLog('roughtime reference checked');
+      const server = addr.replace(/[.]/g, '\\.');
+      let metrics = '';
+      await until('the server fault counted in /metrics', async () => {
+        metrics = await (await fetch(`http://${http.addr}/metrics`)).text();
+        return metrics.includes('result="server_fault"');
+      });
+      const count = new RegExp(
+        `^saturn_roughtime_checks_total\\{server="${server}",result="server_fault"\\} (\\d+)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(count && Number(count[1]) >= 1, metrics);
+      assert.match(
+        metrics,
+        new RegExp(`^saturn_roughtime_checks_total\\{server="${server}",result="ok"\\} \\d+$`, 'm'),
+      );
+      assert.ok(!master.lines.some((l) => l.text.includes('reference clock disagrees')), master.output());
+      await master.stop();
+    } finally {
+      await truncating.close();
+    }
   });
 });

@@ -13,41 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { Agent, fetch } from 'undici';
+import { makeCertificate } from '../helpers/certificate.js';
 import { hasCommand } from '../helpers/system.js';
 import { SaturnProcess } from '../helpers/saturn-process.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-/** A self-signed certificate for 127.0.0.1, made for this run (no private key is committed). */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'server.crt');
-  const key = join(dir, 'server.key');
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=saturn test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(made.status, 0, made.stderr);
-  return { cert, key };
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();

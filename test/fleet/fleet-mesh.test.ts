@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Fleet, stateOf } from '../../src/fleet/fleet.js';
+import { Fleet, frequencyVsAgreed, stateOf } from '../../src/fleet/fleet.js';
 import { FleetMesh } from '../../src/fleet/fleet-mesh.js';
 import { S, at, check } from '../helpers/finished-check.js';
 import type { CheckOptions } from '../helpers/finished-check.js';
@@ -216,4 +216,127 @@ test('a lost falseticker keeps its flag (a silent node has not recovered); forge
   assert.equal(mesh.isFalseticker('bad'), true);
   mesh.forget('bad');
   assert.equal(mesh.isFalseticker('bad'), false);
+});
+
+test("the master's own clock steps 500 ms: nobody alarmed or named until every slave is re-measured, then the master is", () => {
+  const { mesh, record } = meshOf();
+  for (const second of [0, 10, 20]) {
+    for (const id of ['s1', 's2', 's3']) record(id, second, { offsetNs: 0 });
+    mesh.evaluate(at(BigInt(second + 1) * S));
+  }
+  assert.equal(mesh.consensus?.majority, true);
+  mesh.masterStepped(25n * S); // the master's clock now reads 500 ms ahead: slaves measure -500 ms
+  const first = record('s1', 30, { offsetNs: -500 * MS });
+  assert.equal(first.alarm, undefined, 'judged against a vote taken before the step, s1 would drift');
+  assert.equal(first.node.reference, 'hold');
+  // Half the fleet re-measured: the vote would name s1 (or split); it names nobody yet.
+  const partial = mesh.evaluate(at(31n * S))!;
+  assert.deepEqual(partial.newFalsetickers, []);
+  assert.equal(partial.majorityLost, false);
+  for (const id of ['s2', 's3']) assert.equal(record(id, 32, { offsetNs: -500 * MS }).alarm, undefined, id);
+  const settled = mesh.evaluate(at(33n * S))!;
+  assert.deepEqual(
+    settled.newFalsetickers.map((v) => v.id),
+    ['master'],
+    'every slave re-measured: the master is the one that moved',
+  );
+  for (const id of ['s1', 's2', 's3']) {
+    const later = record(id, 40, { offsetNs: -500 * MS });
+    assert.equal(later.alarm, undefined, id);
+    assert.equal(later.node.reference, 'agreed');
+  }
+});
+
+test("after the master's clock steps, a slave that is not checked again holds the fleet for 3 of its intervals at most", () => {
+  const { mesh, record } = meshOf();
+  for (const id of ['s1', 's2', 's3', 'quiet']) record(id, 0, { offsetNs: 0 });
+  mesh.evaluate(at(10n * S));
+  mesh.masterStepped(11n * S);
+  for (const id of ['s1', 's2', 's3']) record(id, 12, { offsetNs: -500 * MS });
+  mesh.evaluate(at(13n * S));
+  assert.equal(record('s1', 14, { offsetNs: -500 * MS }).node.reference, 'hold', 'quiet has not been re-measured');
+  mesh.evaluate(at(41n * S)); // 3 intervals of quiet's since the step
+  assert.equal(record('s1', 42, { offsetNs: -500 * MS }).node.reference, 'agreed');
+});
+
+test('--peers 0: a step of the master holds nothing (the drift rule is the master’s)', () => {
+  const { mesh, record } = meshOf(0);
+  record('s1', 0, { offsetNs: 0 });
+  mesh.masterStepped(1n * S);
+  assert.equal(record('s1', 2, { offsetNs: -500 * MS }).alarm, 'drift');
+});
+
+/**
+ * A fleet of slaves whose clocks run at `ppm` (against true time) and a master at `masterPpm`,
+ * checked every interval (slave i `staggerS`·i seconds into it) and voted on every second for
+ * `seconds`; each check is the true offset (slave − master) ± 50 µs.
+ */
+function simulate(slaves: Record<string, number>, masterPpm: number, seconds: number, staggerS: number) {
+  const { fleet, mesh, record } = meshOf();
+  const driftRates: [number, string, string][] = [];
+  const majority: boolean[] = [];
+  const ids = Object.keys(slaves);
+  for (let tenth = 0; tenth <= seconds * 10; tenth++) {
+    const second = tenth / 10;
+    ids.forEach((id, i) => {
+      if (Math.round(tenth - staggerS * 10 * i) % (INTERVAL_S * 10) !== 0 || second < staggerS * i) return;
+      const offsetNs = (slaves[id]! - masterPpm) * 1e3 * second;
+      const result = record(id, second, { offsetNs, errorNs: 0.05 * MS });
+      if (result.driftRate) driftRates.push([second, id, result.driftRate]);
+    });
+    if (tenth % 10 === 0) majority.push(mesh.evaluate(at(BigInt(tenth / 10) * S))!.consensus.majority);
+  }
+  return { fleet, mesh, driftRates, majority };
+}
+
+test('the master 1,000 ppm fast among 4 honest slaves: the mesh measures the master’s rate and no slave raises drift_rate', () => {
+  const honest = { s1: 0, s2: 0, s3: 0, s4: 0 };
+  const { fleet, mesh, driftRates, majority } = simulate(honest, 1000, 600, 0.1);
+  assert.deepEqual(driftRates, []);
+  assert.ok(majority.slice(1).every(Boolean), 'a majority at every vote once three clocks are in');
+  assert.ok(mesh.isFalseticker('master'), 'the master is the clock named');
+  const master = mesh.masterFrequency!;
+  assert.ok(master.loPpm <= 1000 && 1000 <= master.hiPpm && master.hiPpm - master.loPpm < 12, JSON.stringify(master));
+  for (const node of fleet.all()) {
+    assert.ok(node.current!.frequency!.hiPpm < -990, `${node.id} drifts −1,000 ppm against the master`);
+    const vsAgreed = frequencyVsAgreed(node, master)!;
+    assert.ok(vsAgreed.loPpm <= 0 && 0 <= vsAgreed.hiPpm && vsAgreed.hiPpm - vsAgreed.loPpm < 25, node.id);
+    assert.equal(node.reference, 'agreed');
+    assert.equal(node.driftRate.raised, false);
+  }
+});
+
+test('one slave 1,000 ppm fast among honest nodes still raises drift_rate, judged against the agreed time', () => {
+  const { fleet, mesh, driftRates } = simulate({ s1: 0, s2: 0, s3: 0, fast: 1000 }, 0, 120, 0.1);
+  assert.deepEqual(
+    driftRates.map(([, id, kind]) => [id, kind]),
+    [['fast', 'drift_rate']],
+  );
+  assert.ok(driftRates[0]![0] <= 30, `raised at ${driftRates[0]![0]} s: within 3 checks of a proven rate`);
+  const master = mesh.masterFrequency!;
+  assert.ok(master.loPpm <= 0 && 0 <= master.hiPpm);
+  const fast = fleet.get('fast')!;
+  assert.equal(fast.reference, 'agreed');
+  assert.ok(fast.driftRate.raised);
+  const vsAgreed = frequencyVsAgreed(fast, master)!;
+  assert.ok(vsAgreed.loPpm <= 1000 && 1000 <= vsAgreed.hiPpm);
+});
+
+test('checks spread over the interval: estimates carried to the vote’s instant keep a fast master’s honest fleet together', () => {
+  // The slaves check 2 s apart: compared as measured they would sit 2, 4, 6 ms apart (1,000 ppm).
+  const { fleet, majority, driftRates } = simulate({ s1: 0, s2: 0, s3: 0, s4: 0 }, 1000, 300, 2);
+  assert.ok(
+    majority.slice(40).every(Boolean),
+    `a majority at every vote once rates are known: ${majority.indexOf(false, 40)}`,
+  );
+  // Until the slaves' rates rest on 3 checks (30 s) nothing is carried, the vote splits, and drift
+  // is judged against the master as without a mesh: raised, then recovered once the mesh judges.
+  assert.ok(
+    driftRates.every(([second]) => second <= 40),
+    JSON.stringify(driftRates),
+  );
+  for (const node of fleet.all()) {
+    assert.ok(Math.abs(node.mesh!.consensusOffsetNs!) < 1 * MS, `${node.id}: ${node.mesh!.consensusOffsetNs} ns`);
+    assert.equal(node.driftRate.raised, false, node.id);
+  }
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Fleet, stateOf } from '../../src/fleet/fleet.js';
+import type { Frequency } from '../../src/estimate/frequency.js';
+import { type DriftReference, Fleet, stateOf } from '../../src/fleet/fleet.js';
 import { S, WALL0, at, check } from '../helpers/finished-check.js';
 
 const fleetOf = (intervalS = 10, forgetAfterS = 86_400) =>
@@ -138,13 +139,40 @@ test('a node drifting fast gets its frequency measured and a drift-rate alarm be
   assert.equal(record!.node.driftRate.raised, true);
 });
 
-test('the drift rate is judged only against the master: while the mesh holds or judges by the agreed time, its alarm keeps its state', () => {
+test('the drift rate is judged against the reference: held while the mesh holds, against the agreed time once its frequency is known', () => {
   const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
-  const fast = (second: number, kind: 'hold' | 'master') =>
-    fleet.record(check('web-4', second, { offsetNs: 5e6 * second }), () => ({ kind })).driftRate;
-  assert.deepEqual([fast(0, 'hold'), fast(1, 'hold'), fast(2, 'hold')], [undefined, undefined, undefined]);
+  const masterFast = { ppm: 5000, loPpm: 4995, hiPpm: 5005, spanNs: 60e9, intervals: 6 };
+  const record = (second: number, reference: DriftReference) =>
+    fleet.record(check('web-4', second, { offsetNs: -5e6 * second }), () => reference);
+  const hold: DriftReference = { kind: 'hold' };
+  const agreed = (masterFrequency?: Frequency): DriftReference => ({
+    kind: 'agreed',
+    agreedOffsetNs: 0,
+    agreedErrorNs: 0,
+    masterFrequency,
+  });
+  // web-4 runs 5,000 ppm slow against the master: against the master it drifts.
+  assert.deepEqual(
+    [record(0, hold).driftRate, record(1, hold).driftRate, record(2, hold).driftRate],
+    [undefined, undefined, undefined],
+  );
   assert.equal(fleet.get('web-4')!.driftRate.raised, false);
-  assert.equal(fast(3, 'master'), 'drift_rate');
+  // Against the agreed time, while the master's own frequency is unknown: kept as it is.
+  assert.equal(record(3, agreed()).driftRate, undefined);
+  // The master runs 5,000 ppm fast against the agreed time: web-4 is on time, no alarm.
+  const onTime = record(4, agreed(masterFast));
+  assert.equal(onTime.driftRate, undefined);
+  assert.ok(Math.abs(onTime.rate!.frequency.ppm) < 10, `${onTime.rate!.frequency.ppm} ppm against the agreed time`);
+  assert.equal(fleet.get('web-4')!.driftRate.raised, false);
+  // The master is the reference (no majority): web-4 drifts −5,000 ppm against it.
+  const judged = record(5, { kind: 'master' });
+  assert.equal(judged.driftRate, 'drift_rate');
+  assert.ok(judged.rate!.frequency.hiPpm < -4990);
+  // Back to the agreed time, with the master on time: web-4 is the one drifting.
+  const masterOnTime = { ppm: 0, loPpm: -5, hiPpm: 5, spanNs: 60e9, intervals: 6 };
+  assert.equal(record(6, agreed(masterOnTime)).driftRate, undefined, 'still raised, no new event');
+  assert.equal(fleet.get('web-4')!.driftRate.raised, true);
+  assert.equal(record(7, agreed(masterFast)).driftRate, 'recovered');
 });
 
 test('the fleet bound: known nodes are always admitted, new ones (a new name, a shared name from a new address) only while there is room', () => {

@@ -128,6 +128,39 @@ test('a lost node is shown as lost, with its loss marked on its plot', async () 
   assert.doesNotMatch(/<tr data-node="gone"[\s\S]*?<\/tr>/.exec(html)![0], /badge ok/);
 });
 
+test('a node that drifts, recovers, is lost and comes back has each marked on its plot, in order, with its symbol', async () => {
+  const { renderDashboard } = await import('../../src/http/dashboard.js');
+  const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });
+  for (let i = 0; i < 3; i++) recordCheck(fleet, 'web-3', i, 20e3, 5e3);
+  recordCheck(fleet, 'web-3', 3, 500e6, 5e3); // over the threshold
+  recordCheck(fleet, 'web-3', 4, 20e3, 5e3); // back under it
+  fleet.sweep({ wall: T0 + 8n * S, mono: 8n * S }); // silent for 3 intervals: lost
+  recordCheck(fleet, 'web-3', 9, 20e3, 5e3); // checks again
+  const now = { wall: T0 + 10n * S, mono: 10n * S };
+  const html = renderDashboard({ nodes: fleet.all(), thresholdNs: 100e6, now });
+  const plot = /<svg class="plot" data-node="web-3"[\s\S]*?<\/svg>/.exec(html)![0];
+  const marks = [
+    ...plot.matchAll(
+      /<g class="mark" data-kind="([a-z]+)"><title>([a-z]+) at ([\d:]+)Z<\/title>[\s\S]*?>(.)<\/text><\/g>/g,
+    ),
+  ];
+  assert.deepEqual(
+    marks.map((m) => [m[1], m[2], m[4]]),
+    [
+      ['drift', 'drift', '▲'],
+      ['recovered', 'recovered', '▼'],
+      ['lost', 'lost', '✕'],
+      ['back', 'back', '●'],
+    ],
+  );
+  const clock = (second: bigint) => new Date(Number((T0 + second * S) / 1_000_000n)).toISOString().slice(11, 19);
+  assert.deepEqual(
+    marks.map((m) => m[3]),
+    [clock(3n), clock(4n), clock(8n), clock(9n)],
+  );
+  assert.match(html, /<p class="marks">Marks: [\s\S]*▼[\s\S]*●/, 'the legend explains the symbols');
+});
+
 test('a node drifting fast shows its frequency, and the drift-rate alarm beside its state', async () => {
   const { renderDashboard } = await import('../../src/http/dashboard.js');
   const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 1e9 });

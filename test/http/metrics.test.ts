@@ -29,6 +29,10 @@ describe('/metrics of a running master (in process, loopback)', () => {
       'web-3 named, over the threshold, and peer edges in',
       () => master.mesh.isFalseticker('web-3') && master.fleet.get('web-3')!.alarm.over && master.mesh.edges.size > 0,
     );
+    await until(
+      "the master's frequency against the agreed time, and every slave's against the master",
+      () => master.mesh.masterFrequency !== undefined && master.fleet.all().every((n) => n.current?.frequency),
+    );
 
     const res = await fetch(`${mesh.base}/metrics`);
     assert.equal(res.status, 200);
@@ -137,6 +141,19 @@ describe('/metrics of a running master (in process, loopback)', () => {
     const [fromAgreed] = value('saturn_mesh_consensus_offset_seconds', { node: 'web-3' });
     assert.ok(Math.abs(fromAgreed! - 0.75) < 0.01, `web-3 vs the agreed time: ${fromAgreed}`);
     assert.ok(Math.abs(value('saturn_mesh_agreed_offset_seconds')[0]!) < 0.005, 'the master agrees');
+    // One clock under them all: every frequency against the agreed time holds 0, the master's included.
+    const vsAgreed = samplesOf(families, 'saturn_node_frequency_vs_agreed_ppm');
+    assert.deepEqual(vsAgreed.map((x) => x.labels.node).sort(), ['master', 'web-1', 'web-2', 'web-3']);
+    for (const { labels, value: ppm } of vsAgreed) {
+      const [bound] = value('saturn_node_frequency_vs_agreed_error_bound_ppm', { node: labels.node });
+      assert.ok(Math.abs(ppm) <= bound!, `${labels.node}: ${ppm} ± ${bound} ppm`);
+    }
+    const status = (await (await fetch(`${mesh.base}/status`)).json()) as any;
+    for (const node of status.nodes) {
+      assert.equal(typeof node.frequencyVsAgreedPpm, 'number', node.id);
+      assert.ok(Math.abs(node.frequencyVsAgreedPpm) <= node.frequencyVsAgreedErrorPpm, node.id);
+    }
+    assert.equal(status.nodes[0].role, 'master');
     const pairs = samplesOf(families, 'saturn_mesh_peer_offset_seconds');
     assert.ok(pairs.length > 0, 'pairwise offsets of a small fleet');
     for (const pair of pairs) {

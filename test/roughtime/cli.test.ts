@@ -4,9 +4,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeExchangeFile, toJson } from '../../src/cli/roughtime.js';
+import {
+  DEFAULT_FLUSH_MS,
+  DEFAULT_MAX_BATCH,
+  DEFAULT_QUEUE_CAPACITY,
+  DEFAULT_WORKERS,
+} from '../../src/pipeline/batched-lane.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
+import { DEFAULT_QUERY_TIMEOUT_NS, type queryChain } from '../../src/roughtime/client.js';
 import { signingKeyFromSeed } from '../../src/roughtime/crypto.js';
-import { startRoughtimeServer } from '../../src/roughtime/server.js';
+import {
+  DEFAULT_CLOCK_UNCERTAINTY_NS,
+  DEFAULT_ROUGHTIME_LISTEN,
+  startRoughtimeServer,
+} from '../../src/roughtime/server.js';
+import { DEFAULT_DELEGATION_WINDOW_NS } from '../../src/roughtime/server-keys.js';
 import { runCli } from './run-cli.js';
 import { startTestServer, testClock } from './test-server.js';
 import { draft19ReportText, roughenoughVector, vectorsDir } from './vectors.js';
@@ -158,7 +170,17 @@ test('query: a list with a silent server and a liar exits 1 and writes the malfe
     );
     const reportFile = path.join(dir, 'malfeasance.json');
     const run = await runCli(
-      ['query', '--roughtime-servers', list, '--timeout', '50', '--attempts', '2', '--malfeasance-report', reportFile],
+      [
+        'query',
+        '--roughtime-servers',
+        list,
+        '--timeout',
+        '50ms',
+        '--attempts',
+        '2',
+        '--malfeasance-report',
+        reportFile,
+      ],
       { clock: testClock() },
     );
     assert.equal(run.exitCode, 1);
@@ -246,4 +268,50 @@ test('IPv6 addresses print as the ecosystem writes them: [::1]:port in what serv
   } finally {
     await server.close();
   }
+});
+
+test('query --timeout is a duration (a bare number is milliseconds, as before); its default is the client’s', async () => {
+  const waits: (number | undefined)[] = [];
+  const query: typeof queryChain = async (_servers, options) => {
+    waits.push(options.backoff?.initialMs);
+    return { answers: [], failures: [], contradictions: [], links: [], report: undefined };
+  };
+  const server = ['query', '--roughtime-server', `127.0.0.1:1=${ROUGHENOUGH_KEY}`];
+  for (const timeout of ['2s', '250ms', '250'])
+    assert.equal((await runCli([...server, '--timeout', timeout], { query })).exitCode, 0);
+  assert.equal((await runCli(server, { query })).exitCode, 0);
+  assert.deepEqual(waits, [2000, 250, 250, DEFAULT_QUERY_TIMEOUT_NS / 1e6]);
+  for (const timeout of ['0', 'soon', '-1s']) {
+    const run = await runCli([...server, '--timeout', timeout], { query });
+    assert.equal(run.exitCode, 2, timeout);
+    assert.match(run.stderr, /^saturn: --timeout must (be a positive duration|be a duration|not be negative)/m);
+  }
+});
+
+test('serve --flush is a duration up to 1s (--flush-ms, its former name, still works); help shows the owners’ defaults', async () => {
+  for (const [args, message] of [
+    [['--flush', '2s'], /--flush must be at most 1s, got "2s"/],
+    [['--flush', 'soon'], /--flush must be a duration/],
+    [['--flush-ms', '1500'], /--flush-ms must be at most 1s, got "1500"/],
+  ] as const) {
+    const run = await runCli(['serve', '--listen-addr', '127.0.0.1:0', ...args]);
+    assert.equal(run.exitCode, 2, args.join(' '));
+    assert.match(run.stderr, message);
+  }
+  const served = await runCli(['serve', '--listen-addr', '127.0.0.1:0', '--workers', '0', '--flush', '5ms'], {
+    shutdown: () => Promise.resolve(),
+  });
+  assert.equal(served.exitCode, 0, served.stderr);
+  const help = (await runCli(['serve', '--help'])).stdout.replace(/\s+/g, ' ');
+  for (const [flag, value] of [
+    ['--listen-addr', DEFAULT_ROUGHTIME_LISTEN],
+    ['--max-batch', String(DEFAULT_MAX_BATCH)],
+    ['--flush', `${DEFAULT_FLUSH_MS}ms`],
+    ['--workers', String(DEFAULT_WORKERS)],
+    ['--queue-size', String(DEFAULT_QUEUE_CAPACITY)],
+    ['--delegation-window', `${DEFAULT_DELEGATION_WINDOW_NS / 3_600e9}h`],
+    ['--clock-uncertainty', `${DEFAULT_CLOCK_UNCERTAINTY_NS / 1e9}s`],
+  ])
+    assert.match(help, new RegExp(`${flag} <[^>]+>(?:(?! --).)*\\(default: "${value}"\\)`), flag);
+  assert.doesNotMatch(help, /--flush-ms/, 'the former name is not advertised');
 });

@@ -87,9 +87,9 @@ async function simMaster(options: RawOptions = {}) {
 const KEY = 'master-service-key-0123456789';
 
 /** A UDP socket that sends to the master and hands back its next reply (or undefined after 1 s). */
-async function udpPeer(master: MasterService) {
+async function udpPeer(master: MasterService, host = '127.0.0.1') {
   const socket = createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => socket.bind(0, host, r));
   const replies: Buffer[] = [];
   const waiting: ((b: Buffer | undefined) => void)[] = [];
   socket.on('message', (m) => (waiting.length > 0 ? waiting.shift()!(m) : replies.push(m)));
@@ -123,9 +123,11 @@ async function runCheck(initiator: CheckInitiator, peer: Awaited<ReturnType<type
   return undefined;
 }
 
-test('datagrams under a wrong or unknown key: counted by reason, the source logged at WARN once a minute', async () => {
+test('datagrams under a wrong or unknown key: counted by reason, each source logged at WARN once a minute', async () => {
   const { clock, log, master } = await simMaster();
   const peer = await udpPeer(master);
+  // A second source: another loopback address (the limit is per source address, not per port).
+  const other = await udpPeer(master, '127.0.0.2');
   try {
     const wrongKey = new CheckInitiator({
       envelope: new Envelope(KeyRing.single(new TextEncoder().encode('a-wrong-key-0123456789'))),
@@ -144,14 +146,22 @@ test('datagrams under a wrong or unknown key: counted by reason, the source logg
     assert.equal(warnings()[0]!.level, 40);
     assert.equal(warnings()[0]!.from, `127.0.0.1:${peer.port()}`);
     assert.equal(warnings()[0]!.reason, 'bad_mac');
+    // The first source's minute does not silence another source: it gets its own line, once.
+    for (let i = 0; i < 3; i++) assert.equal(await runCheck(wrongKey, other), undefined);
+    assert.equal(master.drops.get('bad_mac'), 8);
+    assert.equal(warnings().length, 2, 'one line for each source');
+    assert.equal(warnings()[1]!.from, `127.0.0.2:${other.port()}`);
+    assert.equal(warnings()[1]!.reason, 'bad_mac');
     clock.advance(61e9);
     assert.equal(await runCheck(unknownId, peer), undefined);
-    assert.equal(warnings().length, 2);
-    assert.equal(warnings()[1]!.reason, 'unknown_key');
-    assert.equal(warnings()[1]!.keyId, 9);
+    assert.equal(warnings().length, 3);
+    assert.equal(warnings()[2]!.from, `127.0.0.1:${peer.port()}`);
+    assert.equal(warnings()[2]!.reason, 'unknown_key');
+    assert.equal(warnings()[2]!.keyId, 9);
     assert.ok(!log.sink.text().includes(KEY), 'the key never appears in a log line');
   } finally {
     peer.close();
+    other.close();
     await master.close();
   }
 });

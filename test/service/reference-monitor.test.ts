@@ -90,9 +90,13 @@ test('servers that contradict each other produce a verifiable malfeasance report
     assert.equal(files.length, 1);
     const verdict = verifyMalfeasanceReport(JSON.parse(readFileSync(join(stateDir, files[0]!), 'utf8')));
     assert.equal(verdict.valid, true, verdict.reason ?? undefined);
-    const falseticker = events.find((e) => e.fields.event === 'falseticker');
-    assert.ok(falseticker, 'a falseticker event names the contradicting pair');
-    assert.match(falseticker.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
+    const malfeasance = events.find((e) => e.fields.event === 'roughtime_malfeasance');
+    assert.ok(malfeasance, 'a roughtime_malfeasance event names the contradicting pair');
+    assert.match(malfeasance.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
+    assert.ok(
+      !events.some((e) => e.fields.event === 'falseticker'),
+      'not the mesh’s falseticker: no alert held forever',
+    );
     // The liar's answers also disagree with the (correct) local clock.
     assert.ok(result.wrong.every((a) => a.server.name === 'liar'));
   } finally {
@@ -194,6 +198,35 @@ test('the monitor raises reference_clock_wrong once, re-alerts every --realert, 
     assert.equal(events.lines.length, 3, 'recovered once');
   } finally {
     await monitor.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('a server signing RADI 0 is a server fault: counted in the round and logged at WARN, and a correct clock stays right', async () => {
+  const servers = [await startTestServer({ name: 'truncating', seed: 7, radiZero: true })];
+  try {
+    const { result, events, diag } = await round(servers, 0);
+    assert.equal(result.answers.length, 1);
+    assert.equal(result.serverFaults, 1);
+    assert.equal(result.wrong.length, 0, 'RADI 0 read as 1 s: the local clock lies inside');
+    assert.deepEqual(events, []);
+    const faults = diag.map((l) => JSON.parse(l)).filter((l) => String(l.msg).startsWith('roughtime server fault'));
+    assert.equal(faults.length, 1, diag.join('\n'));
+    assert.equal(faults[0].level, 40, 'pino WARN');
+    assert.equal(faults[0].server, 'truncating');
+    assert.equal(faults[0].radi, 0);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('a server signing a proper RADI is no server fault', async () => {
+  const servers = [await startTestServer({ name: 'proper', seed: 8 })];
+  try {
+    const { result, diag } = await round(servers, 0);
+    assert.equal(result.serverFaults, 0);
+    assert.ok(!diag.some((l) => l.includes('server fault')), diag.join('\n'));
+  } finally {
     await Promise.all(servers.map((s) => s.close()));
   }
 });
