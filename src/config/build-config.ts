@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
+import { MAX_INTERVAL_NS } from '../fleet/fleet.js';
 import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
@@ -106,7 +107,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masters = listOf(raw.masterAddr).map((text) => parseMasterSpec(text, label('masterAddr')));
   const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
-  if (intervalNs < 10e6) throw new ConfigError(`${label('interval')} must be at least 10ms, got "${pick('interval')}"`);
+  if (intervalNs < 10e6 || intervalNs > MAX_INTERVAL_NS)
+    throw new ConfigError(`${label('interval')} must be 10ms to 1h, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
   const roughtime = resolveRoughtimeServers(raw);

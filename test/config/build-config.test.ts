@@ -44,6 +44,8 @@ test('defaults follow the spec, and --master-addr makes a slave', () => {
   assert.equal(slave.role, 'slave');
   assert.equal(slave.thresholdNs, 5e9, 'a bare threshold is milliseconds, as in the original');
   assert.equal(slave.intervalNs, 180e9, 'a bare interval is seconds, as in the original');
+  assert.throws(() => buildConfig({ hmacKey: KEY, interval: '2h' }), /--interval must be 10ms to 1h, got "2h"/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, interval: '5ms' }), /--interval must be 10ms to 1h/);
 });
 
 test('the key is required, at least 16 bytes, and can come from a file', () => {
