@@ -47,7 +47,8 @@ export function formatHostPort({ host, port }: HostPort): string {
 
 /** Parses a positive integer option. */
 export function parseCount(text: string | number, what: string, min: number, max: number): number {
-  const value = typeof text === 'number' ? text : Number(text);
+  // Decimal digits only: Number() would take '' as 0 and '0x3' as 3.
+  const value = typeof text === 'number' ? text : /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${what} must be an integer from ${min} to ${max}, got "${text}"`);
   }
