@@ -11,7 +11,7 @@ import { ConfigError } from '../errors.js';
 import { MAX_INTERVAL_NS } from '../fleet/fleet.js';
 import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
-import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
 import { type Config, type MasterSpec, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
@@ -122,7 +122,7 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     name,
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
     peers: parseCount(pick('peers'), label('peers'), 0, 16),
-    pinnedPeers: listOf(raw.peer).map((text) => parseHostPort(text, label('peer'), '127.0.0.1')),
+    pinnedPeers: listOf(raw.peer).map((text) => parseDestination(text, label('peer'))),
     meshToleranceNs: parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms'),
     thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
     intervalNs,
@@ -223,9 +223,14 @@ function listOf(value: RawOptions[OptionKey]): string[] {
 function parseMasterSpec(text: string, option: string): MasterSpec {
   if (/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(text) && !/^[0-9.]+$/.test(text))
     return { kind: 'srv', name: text };
+  return { kind: 'address', addr: parseDestination(text, option) };
+}
+
+/** An address to send to: host:port with a port other than 0 (an empty host is 127.0.0.1). */
+function parseDestination(text: string, option: string): HostPort {
   const addr = parseHostPort(text, option, '127.0.0.1');
   if (addr.port === 0) throw new ConfigError(`${option} needs a port other than 0, got "${text}"`);
-  return { kind: 'address', addr };
+  return addr;
 }
 
 /** A duration that must be more than 0 (a bare number is seconds). */

@@ -128,3 +128,19 @@ test('each --webhook-url may carry its own format; the rest take --webhook-forma
   );
   assert.throws(() => buildConfig({ hmacKey: KEY, webhookFormat: 'xml' }), /--webhook-format must be one of/);
 });
+
+test('--peer and --master-addr are addresses to send to: a port other than 0', () => {
+  const slave = buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', peer: ['10.0.0.2:4123', ':4124'] });
+  assert.deepEqual(slave.pinnedPeers, [
+    { host: '10.0.0.2', port: 4123 },
+    { host: '127.0.0.1', port: 4124 },
+  ]);
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', peer: ['127.0.0.1:0'] }),
+    /--peer needs a port other than 0, got "127.0.0.1:0"/,
+  );
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:0' }),
+    /--master-addr needs a port other than 0/,
+  );
+});

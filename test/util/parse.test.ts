@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCount } from '../../src/util/parse.js';
+import { parseCount, parseHostPort } from '../../src/util/parse.js';
 
 test('a count is decimal digits within its range; anything else is one sentence naming the option', () => {
   assert.equal(parseCount('3', '--peers', 0, 16), 3);
@@ -13,4 +13,12 @@ test('a count is decimal digits within its range; anything else is one sentence 
       JSON.stringify(bad),
     );
   }
+});
+
+test('host:port: a host with spaces is refused whole, naming the value given', () => {
+  assert.deepEqual(parseHostPort('[::1]:2002', '--peer'), { host: '::1', port: 2002 });
+  assert.throws(
+    () => parseHostPort('a b:1', '--peer'),
+    (e: Error) => e.message === '--peer must be host:port (e.g. 127.0.0.1:4123), got "a b:1"',
+  );
 });
