@@ -73,8 +73,8 @@ export function formatStatusTable(doc: StatusDocument): string {
     .sort(worstFirst)
     .map((n) => [
       mark(n),
-      n.role === 'master' ? `${n.id} (master)` : n.id,
-      n.addr,
+      printable(n.role === 'master' ? `${n.id} (master)` : n.id),
+      printable(n.addr),
       n.state,
       ms(n.offsetSeconds, true),
       ms(n.errorSeconds),
@@ -105,13 +105,21 @@ export function formatStatusTable(doc: StatusDocument): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * A name as a terminal may show it: control characters (a newline would break the table, an
+ * escape sequence would reach the terminal) are written as JSON escapes.
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** One line on the mesh's vote: who agrees, the agreed time, who is named. */
 function meshLine(mesh: MeshStatus): string {
   if (mesh.of < 3)
     return `mesh: ${mesh.of} clock${mesh.of === 1 ? '' : 's'} with an estimate, too few to vote (3 needed)`;
   if (!mesh.majority)
     return `mesh: NO MAJORITY, at most ${mesh.agree} of ${mesh.of} clocks agree; offsets are judged against the master`;
-  const names = mesh.falsetickers.length === 0 ? 'none' : mesh.falsetickers.join(', ');
+  const names = mesh.falsetickers.length === 0 ? 'none' : mesh.falsetickers.map(printable).join(', ');
   return (
     `mesh: ${mesh.agree} of ${mesh.of} clocks agree; agreed time = master clock ${ms(mesh.agreedOffsetSeconds, true)}; ` +
     `falsetickers: ${names}; vs agreed = node clock - agreed time`

@@ -8,9 +8,10 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
+import { MAX_INTERVAL_NS } from '../fleet/fleet.js';
 import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
-import { parseCount, parseDuration, parseHostPort } from '../util/parse.js';
+import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
 import { type Config, type MasterSpec, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
@@ -106,7 +107,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masters = listOf(raw.masterAddr).map((text) => parseMasterSpec(text, label('masterAddr')));
   const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
-  if (intervalNs < 10e6) throw new ConfigError(`${label('interval')} must be at least 10ms, got "${pick('interval')}"`);
+  if (intervalNs < 10e6 || intervalNs > MAX_INTERVAL_NS)
+    throw new ConfigError(`${label('interval')} must be 10ms to 1h, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
   const roughtime = resolveRoughtimeServers(raw);
@@ -120,7 +122,7 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     name,
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
     peers: parseCount(pick('peers'), label('peers'), 0, 16),
-    pinnedPeers: listOf(raw.peer).map((text) => parseHostPort(text, label('peer'), '127.0.0.1')),
+    pinnedPeers: listOf(raw.peer).map((text) => parseDestination(text, label('peer'))),
     meshToleranceNs: parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms'),
     thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
     intervalNs,
@@ -221,9 +223,14 @@ function listOf(value: RawOptions[OptionKey]): string[] {
 function parseMasterSpec(text: string, option: string): MasterSpec {
   if (/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(text) && !/^[0-9.]+$/.test(text))
     return { kind: 'srv', name: text };
+  return { kind: 'address', addr: parseDestination(text, option) };
+}
+
+/** An address to send to: host:port with a port other than 0 (an empty host is 127.0.0.1). */
+function parseDestination(text: string, option: string): HostPort {
   const addr = parseHostPort(text, option, '127.0.0.1');
   if (addr.port === 0) throw new ConfigError(`${option} needs a port other than 0, got "${text}"`);
-  return { kind: 'address', addr };
+  return addr;
 }
 
 /** A duration that must be more than 0 (a bare number is seconds). */

@@ -112,7 +112,11 @@ export function kindsWithoutAlert(): EventKind[] {
  * view: a link (perReporter), or no node in particular (no_majority: the reporter's own fleet).
  */
 export function alertLabels(event: SaturnEvent): Record<string, string> {
-  const { rule } = alertOf(event.kind);
+  return labelsOf(alertOf(event.kind).rule, event);
+}
+
+/** The labels of `rule`'s alert about what `event` is about. */
+export function labelsOf(rule: AlertRule, event: SaturnEvent): Record<string, string> {
   const labels: Record<string, string> = { alertname: rule.alertname, severity: rule.severity };
   if (event.node) labels.node = event.node.id;
   if (!event.node || rule.perReporter) labels.reporter = event.reporter;
@@ -120,6 +124,24 @@ export function alertLabels(event: SaturnEvent): Record<string, string> {
 }
 
 const keyOf = (event: SaturnEvent) => JSON.stringify(alertLabels(event));
+
+/**
+ * Kinds after which their node is gone: forgotten (lost for longer than --forget-after), or found
+ * to be two hosts under one name (kept apart from then on as name@addr). Every alert about it ends
+ * with them; held, it would be re-posted (and fire) for ever, since nothing about that node comes
+ * again.
+ */
+export const NODE_ENDING_KINDS: readonly EventKind[] = ['slave_forgotten', 'name_conflict'];
+
+/** The kinds raising the held alerts about a slave the master watches. */
+const SLAVE_ALERT_KINDS: readonly EventKind[] = ['drift', 'drift_rate', 'slave_lost', 'falseticker'];
+
+/** The held alerts an event ends besides its own rule's: every alert about a slave that is gone. */
+export function endedRules(event: SaturnEvent): readonly AlertRule[] {
+  if (!event.node || !NODE_ENDING_KINDS.includes(event.kind)) return [];
+  const own = alertOf(event.kind).rule;
+  return ALERT_RULES.filter((rule) => rule !== own && SLAVE_ALERT_KINDS.includes(rule.raisedBy));
+}
 
 /** A firing alert: the event that raised it last (a re-alert updates it) and when it began. */
 export interface ActiveAlert {
@@ -134,6 +156,7 @@ export class ActiveAlerts {
   /** Follows one published event. Alerts without a resolving kind are never held active. */
   apply(event: SaturnEvent): void {
     const { rule, resolves } = alertOf(event.kind);
+    for (const ended of endedRules(event)) this.#active.delete(JSON.stringify(labelsOf(ended, event)));
     if (rule.resolvedBy.length === 0) return;
     const key = keyOf(event);
     if (resolves) this.#active.delete(key);

@@ -5,7 +5,7 @@
  */
 import { type Nanos, isoNanos } from '../clock/clock.js';
 import { ConfigError } from '../errors.js';
-import { type ActiveAlert, alertLabels, alertOf } from './alerts.js';
+import { type ActiveAlert, alertLabels, alertOf, endedRules, labelsOf } from './alerts.js';
 import type { EventKind, SaturnEvent } from './event.js';
 
 export const WEBHOOK_FORMATS = ['json', 'slack', 'alertmanager'] as const;
@@ -154,9 +154,19 @@ export function alertmanagerAlert(
   return alert;
 }
 
-/** Alertmanager's POST /api/v2/alerts body for one event: a list of one alert. */
+/**
+ * Alertmanager's POST /api/v2/alerts body for one event: its alert, and for an event after which
+ * its node is gone (endedRules), the end of every alert about that node (Alertmanager ignores the
+ * end of one that was not firing).
+ */
 export function alertmanagerBody(event: SaturnEvent, context: AlertmanagerContext): Record<string, unknown>[] {
-  return [alertmanagerAlert(event, context)];
+  const ends = endedRules(event).map((rule) => ({
+    labels: labelsOf(rule, event),
+    annotations: { summary: summaryText(event), sequence: String(event.sequence), reporter: event.reporter },
+    startsAt: isoNanos(event.at),
+    endsAt: isoNanos(event.at),
+  }));
+  return [alertmanagerAlert(event, context), ...ends];
 }
 
 /** Every active alert again, with its endsAt moved ahead: the re-post that keeps them firing. */

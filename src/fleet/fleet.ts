@@ -39,6 +39,16 @@ export interface NodeMark {
 /** Marks kept per node (the newest). */
 export const MAX_MARKS = 32;
 
+/**
+ * The longest check interval a node may have (--interval), and what the master believes of the
+ * interval a Report declares: a node is lost after 3 of its intervals and its peer reports count
+ * for as long, so an unbounded claim would keep a silent (or invented) node voting for days.
+ */
+export const MAX_INTERVAL_NS = 3600e9;
+
+/** The interval a Report declares, as the master takes it: 0 (not said) stays 0; at most MAX_INTERVAL_NS. */
+const declaredInterval = (ns: number) => Math.min(ns, MAX_INTERVAL_NS);
+
 /** Everything the master knows about one slave. */
 export interface NodeState {
   /** The node's name, or `name@host:port` once its name was found shared by several hosts. */
@@ -271,7 +281,7 @@ export class Fleet {
     }
     node.ip = check.ip;
     node.port = check.port;
-    if (check.intervalNs > 0) node.intervalNs = check.intervalNs;
+    if (check.intervalNs > 0) node.intervalNs = declaredInterval(check.intervalNs);
     const back = node.lost;
     node.lost = false;
     if (back) this.#membership++;
@@ -369,7 +379,7 @@ export class Fleet {
       name,
       ip: check.ip,
       port: check.port,
-      intervalNs: check.intervalNs > 0 ? check.intervalNs : this.options.intervalNs,
+      intervalNs: check.intervalNs > 0 ? declaredInterval(check.intervalNs) : this.options.intervalNs,
       checks: 0,
       discarded: 0,
       lastCheckAt: undefined,

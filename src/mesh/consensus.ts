@@ -7,14 +7,23 @@
  *    `b` it has an edge with: x_b + (a − b), where `a − b` was measured by `a` checking `b`, or is
  *    −(b − a) measured by `b` checking `a`. x_b is b's direct estimate; the master is a node at
  *    0 ± its clock's resolution. Each interval holds the truth when the measurements do.
- * 2. A node's estimate is the intersection of its paths. Paths that miss it are reported (a
- *    one-sided path asymmetry, or a node lying in its peer reports), never averaged: when the paths
- *    do not all meet, the estimate is the region most of them agree on (Marzullo's algorithm),
- *    the master's own measurement winning a tie, and the others are the disagreeing ones.
- * 3. Marzullo's algorithm over all nodes, the master at 0, each interval widened by the tolerance
- *    (so honest noise never splits the fleet): the region the most clocks share is the agreed time.
- *    A node whose widened interval misses it is a falseticker. Fewer than 3 nodes, or no strict
- *    majority of them agreeing, is `no_majority`: nobody is named.
+ * 2. A node's estimate is the intersection of its direct interval with the paths that meet it
+ *    (when those do not all meet each other, the region most of them share: Marzullo's algorithm
+ *    over them, the direct one always among them). Paths that miss the direct interval are
+ *    reported (a one-sided path asymmetry, or a node lying in its peer reports), never averaged.
+ * 3. Marzullo's algorithm over all nodes' direct intervals, the master at 0, each widened by the
+ *    tolerance (so honest noise never splits the fleet): the region the most clocks share is the
+ *    agreed time. A node whose widened direct interval misses it is a falseticker. Fewer than 3
+ *    nodes, or no strict majority of them agreeing, is `no_majority`: nobody is named.
+ *
+ * Why the vote takes the direct intervals and not the estimates: peer reports come from nodes that
+ * hold the key but are not trusted, and one key holder can report under many names. Had a node's
+ * estimate been what most of its paths say, a few invented identities, each adding a path about an
+ * honest node, would outnumber its honest paths (a node has about 1 + 2 x --peers of them however
+ * large the fleet) and move it, or narrow it off the truth, and get it named. The master's own
+ * measurement cannot be forged: a peer report narrows what is shown (the estimate), and is
+ * reported when it disagrees, but never decides a vote. A key holder's identities then weigh as
+ * many clocks, each as the master measures it: fewer than a majority of them cannot name anyone.
  *
  * Anchors: TigerBeetle's Marzullo over cluster offsets (src/vsr/marzullo.zig), NTP's clock select
  * (RFC 5905 §11.2.1), chrony's falsetickers, CockroachDB's RemoteClockMonitor.
@@ -53,7 +62,7 @@ export interface ConsensusInput {
   readonly toleranceNs: number;
 }
 
-/** A path that missed the node's estimate. */
+/** A path that missed the node's direct interval. */
 export interface DisagreeingPath {
   /** `direct` (the master's own measurement), or the peer the path went through. */
   readonly via: string;
@@ -63,14 +72,14 @@ export interface DisagreeingPath {
 /** What the mesh says about one node (the master included). */
 export interface NodeVerdict {
   readonly id: string;
-  /** The node's offset from the master, from its agreeing paths. */
+  /** The node's offset from the master: its direct interval narrowed by the paths that meet it (shown, not voted with). */
   readonly estimate: OffsetInterval;
   /** Paths considered (1 = direct only). */
   readonly paths: number;
   readonly disagreeing: readonly DisagreeingPath[];
   /** Outside the agreed time (only when there is a majority). */
   readonly falseticker: boolean;
-  /** The node's clock − the agreed time, and its error bound; undefined without a majority. */
+  /** The node's clock − the agreed time (from its direct interval), and its error bound; undefined without a majority. */
   readonly consensusOffsetNs: OffsetNs | undefined;
   readonly consensusErrorNs: number | undefined;
 }
@@ -206,7 +215,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
       estHi[i] = hi;
       continue;
     }
-    const { estimate, agreeing } = estimateFromDisagreeingPaths(pathLo, pathHi, from, to);
+    const { estimate, agreeing } = estimateFromPathsMeetingDirect(pathLo, pathHi, from, to);
     estLo[i] = estimate.loNs;
     estHi[i] = estimate.hiNs;
     const disagreeing: DisagreeingPath[] = [];
@@ -220,11 +229,11 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
     disagreeingOf.set(i, disagreeing);
   }
 
-  // Step 3: the vote, every interval widened by the tolerance.
+  // Step 3: the vote over the master's own measurements, every interval widened by the tolerance.
   const tol = input.toleranceNs;
   const vote = marzulloOf(
-    estLo.map((v) => v - tol),
-    estHi.map((v) => v + tol),
+    directLo.map((v) => v - tol),
+    directHi.map((v) => v + tol),
     0,
     n,
   );
@@ -236,7 +245,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
   if (majority) {
     let lo = -Infinity;
     let hi = Infinity;
-    for (const i of vote.members) ((lo = Math.max(lo, estLo[i]!)), (hi = Math.min(hi, estHi[i]!)));
+    for (const i of vote.members) ((lo = Math.max(lo, directLo[i]!)), (hi = Math.min(hi, directHi[i]!)));
     agreed = lo <= hi ? { loNs: lo, hiNs: hi } : vote.interval;
   }
   const agreedMid = agreed ? midpoint(agreed) : 0;
@@ -248,14 +257,15 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
     const falseticker = majority && members[i] === 0;
     if (falseticker) falsetickers.push(id);
     const estimate = { loNs: estLo[i]!, hiNs: estHi[i]! };
+    const direct = { loNs: directLo[i]!, hiNs: directHi[i]! };
     verdicts.push({
       id,
       estimate,
       paths: start[i + 1]! - start[i]!,
       disagreeing: disagreeingOf.get(i) ?? NONE,
       falseticker,
-      consensusOffsetNs: agreed ? midpoint(estimate) - agreedMid : undefined,
-      consensusErrorNs: agreed ? halfWidth(estimate) + agreedHalf : undefined,
+      consensusOffsetNs: agreed ? midpoint(direct) - agreedMid : undefined,
+      consensusErrorNs: agreed ? halfWidth(direct) + agreedHalf : undefined,
     });
   }
   return { majority, agreed, agree: vote.truechimers, of: n, falsetickers, nodes: new VerdictsById(indexOf, verdicts) };
@@ -309,27 +319,27 @@ const NONE: readonly DisagreeingPath[] = [];
 
 /**
  * The estimate of a node whose paths (from `from` to `to`, the direct one first) do not all meet:
- * the region most of them share, the direct path winning a tie; and which paths (relative
- * indexes) agree with it.
+ * among the paths that meet the direct one, the region most of them share (the direct one always
+ * counted), within the direct interval; and which paths (relative indexes) agree with it. A path
+ * that misses the direct interval never moves the estimate, however many there are.
  */
-function estimateFromDisagreeingPaths(
+function estimateFromPathsMeetingDirect(
   lo: Float64Array,
   hi: Float64Array,
   from: number,
   to: number,
 ): { estimate: OffsetInterval; agreeing: Set<number> } {
-  let best = marzulloOf(lo, hi, from, to);
-  if (!best.members.includes(0)) {
-    // Among the paths that meet the direct one only.
-    const onlyLo = lo.slice(from, to);
-    const onlyHi = hi.slice(from, to);
-    for (let k = 1; k < onlyLo.length; k++) {
-      if (onlyLo[k]! > onlyHi[0]! || onlyHi[k]! < onlyLo[0]!) ((onlyLo[k] = 0), (onlyHi[k] = -1));
-    }
-    const alternative = marzulloOf(onlyLo, onlyHi, 0, onlyLo.length);
-    if (alternative.truechimers >= best.truechimers) best = alternative;
+  const onlyLo = lo.slice(from, to);
+  const onlyHi = hi.slice(from, to);
+  for (let k = 1; k < onlyLo.length; k++) {
+    if (onlyLo[k]! > onlyHi[0]! || onlyHi[k]! < onlyLo[0]!) ((onlyLo[k] = 0), (onlyHi[k] = -1)); // left out
   }
-  let estimate: OffsetInterval = { loNs: -Infinity, hiNs: Infinity };
-  for (const k of best.members) estimate = intersect(estimate, { loNs: lo[from + k]!, hiNs: hi[from + k]! });
-  return { estimate: isEmpty(estimate) ? best.interval : estimate, agreeing: new Set(best.members) };
+  const best = marzulloOf(onlyLo, onlyHi, 0, onlyLo.length);
+  const direct: OffsetInterval = { loNs: onlyLo[0]!, hiNs: onlyHi[0]! };
+  let estimate = direct;
+  for (const k of best.members) estimate = intersect(estimate, { loNs: onlyLo[k]!, hiNs: onlyHi[k]! });
+  if (isEmpty(estimate)) estimate = direct;
+  const agreeing = new Set(best.members);
+  agreeing.add(0);
+  return { estimate, agreeing };
 }

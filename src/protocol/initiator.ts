@@ -1,12 +1,15 @@
 import type { Instant, Nanos } from '../clock/clock.js';
 import type { ErrorCode } from '../errors.js';
 import { encodeMessage } from '../wire/codec.js';
-import { type Envelope, HEADER_BYTES } from '../wire/envelope.js';
+import { type Envelope, HEADER_BYTES, MAX_DATAGRAM_BYTES } from '../wire/envelope.js';
 import { MAC_BYTES, constantTimeEqual } from '../wire/mac.js';
 import { type Message, NONCE_BYTES, type PeerResult, REPORT_MIN_BYTES, type Result } from '../wire/messages.js';
 import { type RandomBytes, cryptoRandom, randomSessionId } from '../wire/random.js';
 import { type Opened, openDatagram } from './open.js';
 import type { Outgoing } from './outgoing.js';
+
+/** How far a padded Report may end up beyond its target (a length prefix or two one byte longer). */
+const PADDING_OVERSHOOT_BYTES = 4;
 
 export type InitiatorOutcome =
   /** `keyId`: the key id the datagram's header claims, when the drop is about its key. */
@@ -182,29 +185,45 @@ export class CheckInitiator {
     const nonce = check.nonce;
     const leg = check.leg;
     const cookie = leg === 0 ? (this.cookies.get(check.target) ?? new Uint8Array(0)) : new Uint8Array(0);
-    const peerResults = leg === 0 ? (check.options.peerResults ?? []) : [];
-    const padTo = Math.max(REPORT_MIN_BYTES, check.options.padToBytes ?? 0) - HEADER_BYTES - MAC_BYTES;
+    let peerResults = leg === 0 ? (check.options.peerResults ?? []) : [];
+    // Never beyond what a responder reads (longer datagrams are dropped unread as long_packet);
+    // padding may overshoot its target by the bytes a grown length prefix takes.
+    const padTo =
+      Math.min(
+        MAX_DATAGRAM_BYTES - PADDING_OVERSHOOT_BYTES,
+        Math.max(REPORT_MIN_BYTES, check.options.padToBytes ?? 0),
+      ) -
+      HEADER_BYTES -
+      MAC_BYTES;
     return {
       build: (sentAt) => {
-        const bytes = this.envelope.seal(
-          encodeMessage(
-            {
-              kind: 'report',
-              session: check.session,
-              leg,
-              nonce,
-              echo,
-              nodeId: this.nodeId,
-              receivedAt,
-              sentAt: sentAt.wall,
-              clockSteps,
-              cookie,
-              intervalNs: this.intervalNs,
-              peerResults,
-            },
-            padTo,
-          ),
-        );
+        const seal = () =>
+          this.envelope.seal(
+            encodeMessage(
+              {
+                kind: 'report',
+                session: check.session,
+                leg,
+                nonce,
+                echo,
+                nodeId: this.nodeId,
+                receivedAt,
+                sentAt: sentAt.wall,
+                clockSteps,
+                cookie,
+                intervalNs: this.intervalNs,
+                peerResults,
+              },
+              padTo,
+            ),
+          );
+        let bytes = seal();
+        // Peer results that do not fit (long peer names) are left out, the oldest first; the rest
+        // of them are reported with a later check while they are fresh.
+        while (bytes.length > MAX_DATAGRAM_BYTES && peerResults.length > 0) {
+          peerResults = peerResults.slice(1);
+          bytes = seal();
+        }
         check.lastSent = bytes;
         return bytes;
       },

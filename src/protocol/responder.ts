@@ -28,6 +28,7 @@ export const RESPONDER_DROP_CODES: readonly ErrorCode[] = [
   'SATURN_ERR_REPLAY',
   'SATURN_ERR_RATE_LIMITED',
   'SATURN_ERR_FLEET_FULL',
+  'SATURN_ERR_NAME_TAKEN',
 ];
 
 /** Peer results taken from one leg 0, and peers sent in one Result, at most. */
@@ -72,8 +73,11 @@ export type ResponderOutcome =
   | {
       kind: 'finished';
       finished: FinishedCheck;
-      /** The Result: the verdict, and from a master the peers the initiator checks next (as many as fit). */
-      conclude(verdict: Verdict | undefined, peers?: readonly PeerAddress[]): Outgoing;
+      /**
+       * The Result: the verdict, and from a master the peers the initiator checks next (as many as
+       * fit); without a verdict, `refusal` says why (else the check's own failure, if any).
+       */
+      conclude(verdict: Verdict | undefined, peers?: readonly PeerAddress[], refusal?: string): Outgoing;
     };
 
 /** The default of CheckResponderOptions.sourceRate: checks one source may open per second. */
@@ -331,8 +335,9 @@ export class CheckResponder {
           : estimateCheck(session.samples, this.resolutionNs),
     };
     const cookie = this.cookies.mint(ip, receivedAt.mono);
-    const conclude = (verdict: Verdict | undefined, peers: readonly PeerAddress[] = []): Outgoing => {
-      let reason = finished.outcome.ok ? '' : finished.outcome.detail;
+    const conclude = (verdict: Verdict | undefined, peers: readonly PeerAddress[] = [], refusal = ''): Outgoing => {
+      let reason =
+        verdict === undefined && refusal !== '' ? refusal : finished.outcome.ok ? '' : finished.outcome.detail;
       let fitting = peers.slice(0, MAX_PEERS_IN_RESULT);
       let bytes: Uint8Array;
       for (;;) {

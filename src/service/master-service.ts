@@ -35,6 +35,9 @@ export interface MasterDeps {
   forgotten?: (node: NodeState) => void;
 }
 
+/** The reason a Result gives a slave that checks in under the master's own --name. */
+export const NAME_TAKEN_REASON = "this node's --name is the master's own: give this node another name";
+
 /** A running master: the UDP edge wired to the protocol core, the fleet and the llog stream. */
 export class MasterService {
   readonly fleet: Fleet;
@@ -48,6 +51,7 @@ export class MasterService {
   private readonly steps: ClockStepReporter;
   /** One "fleet full" line a minute at most (the refusals are all counted). */
   private readonly fleetFullLog = new TokenBuckets<string>({ ratePerSecond: 1 / 60, burst: 1, maxKeys: 1 });
+  private readonly nameTakenLog = new TokenBuckets<string>({ ratePerSecond: 1 / 60, burst: 1, maxKeys: 1024 });
   private pipeline: Pipeline | undefined;
   private lostTimer: Timer | undefined;
 
@@ -151,6 +155,14 @@ export class MasterService {
         return;
       case 'finished': {
         const { nodeId, ip, port } = outcome.finished;
+        if (nodeId === this.config.name) {
+          // A slave under the master's own name would be the master in the mesh: its peer reports
+          // filed as the master's, its verdict the master's. Refused, with the reason in its Result.
+          this.drops.add('SATURN_ERR_NAME_TAKEN');
+          this.logNameTaken(from, receivedAt);
+          send(from, (sentAt) => outcome.conclude(undefined, [], NAME_TAKEN_REASON).build(sentAt));
+          return;
+        }
         if (!this.fleet.admits(nodeId, formatHostPort({ host: ip, port }))) {
           // The fleet filled up while this check ran: it is refused like an opening would be.
           this.drops.add('SATURN_ERR_FLEET_FULL');
@@ -219,6 +231,14 @@ export class MasterService {
         detail: driftText(rate.offsetNs, frequency, this.config.thresholdNs),
       });
     }
+  }
+
+  private logNameTaken(from: Peer, at: Instant): void {
+    if (!this.nameTakenLog.take(from.address, at.mono)) return;
+    this.deps.logger.warn(
+      { from: formatHostPort({ host: from.address, port: from.port }), name: this.config.name },
+      "a slave checks in under the master's own --name: refused and counted as name_taken (at most one line a minute per source)",
+    );
   }
 
   private logFleetFull(from: Peer, at: Instant): void {

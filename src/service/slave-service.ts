@@ -155,7 +155,8 @@ export class SlaveService {
         addr: formatHostPort(pipeline.address),
         masters: service.masterNames(),
         name: config.name,
-        peers: config.peers,
+        peers:
+          config.pinnedPeers.length > 0 ? config.pinnedPeers.map((p) => formatHostPort(p)).join(',') : config.peers,
       },
       'slave listening',
     );

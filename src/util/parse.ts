@@ -32,7 +32,7 @@ export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's', 
 
 /** Parses `host:port`, `[v6]:port` or `:port` (host defaults to `defaultHost`). */
 export function parseHostPort(text: string, what: string, defaultHost = '0.0.0.0'): HostPort {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const match = /^(?:\[([^\]]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) throw new ConfigError(`${what} must be host:port (e.g. 127.0.0.1:4123), got "${text}"`);
   const host = match[1] ?? (match[2] || defaultHost);
@@ -47,7 +47,8 @@ export function formatHostPort({ host, port }: HostPort): string {
 
 /** Parses a positive integer option. */
 export function parseCount(text: string | number, what: string, min: number, max: number): number {
-  const value = typeof text === 'number' ? text : Number(text);
+  // Decimal digits only: Number() would take '' as 0 and '0x3' as 3.
+  const value = typeof text === 'number' ? text : /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${what} must be an integer from ${min} to ${max}, got "${text}"`);
   }

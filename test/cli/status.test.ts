@@ -236,3 +236,15 @@ test('with the mesh on, the master is a row of its own, a falseticker is marked 
   });
   assert.match(split, /mesh: NO MAJORITY, at most 2 of 4 clocks agree/);
 });
+
+test('names with control characters cannot break the table or reach the terminal: they are escaped', () => {
+  const text = formatStatusTable({
+    drops: {},
+    mesh: { peers: 3, falsetickers: ['evil\u001b[2J'], agree: 3, of: 4, majority: true, agreedOffsetSeconds: 0 },
+    nodes: [status({ id: 'new\nline', name: 'new\nline' }), status({ id: 'evil\u001b[2J', name: 'evil\u001b[2J' })],
+  });
+  assert.ok(!/[\u0000-\u0009\u000b-\u001f]/.test(text), 'no control character but the newlines between lines');
+  assert.equal(text.split('\n').length, 2 + 2 + 3 + 1, 'header, rule, two rows, blank, summary, mesh line, end');
+  assert.match(text, /new\\u000aline/);
+  assert.match(text, /evil\\u001b\[2J/);
+});

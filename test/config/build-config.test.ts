@@ -44,6 +44,8 @@ test('defaults follow the spec, and --master-addr makes a slave', () => {
   assert.equal(slave.role, 'slave');
   assert.equal(slave.thresholdNs, 5e9, 'a bare threshold is milliseconds, as in the original');
   assert.equal(slave.intervalNs, 180e9, 'a bare interval is seconds, as in the original');
+  assert.throws(() => buildConfig({ hmacKey: KEY, interval: '2h' }), /--interval must be 10ms to 1h, got "2h"/);
+  assert.throws(() => buildConfig({ hmacKey: KEY, interval: '5ms' }), /--interval must be 10ms to 1h/);
 });
 
 test('the key is required, at least 16 bytes, and can come from a file', () => {
@@ -125,4 +127,20 @@ test('each --webhook-url may carry its own format; the rest take --webhook-forma
     /--webhook-url gives a twice/,
   );
   assert.throws(() => buildConfig({ hmacKey: KEY, webhookFormat: 'xml' }), /--webhook-format must be one of/);
+});
+
+test('--peer and --master-addr are addresses to send to: a port other than 0', () => {
+  const slave = buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', peer: ['10.0.0.2:4123', ':4124'] });
+  assert.deepEqual(slave.pinnedPeers, [
+    { host: '10.0.0.2', port: 4123 },
+    { host: '127.0.0.1', port: 4124 },
+  ]);
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:4123', peer: ['127.0.0.1:0'] }),
+    /--peer needs a port other than 0, got "127.0.0.1:0"/,
+  );
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, masterAddr: '10.0.0.1:0' }),
+    /--master-addr needs a port other than 0/,
+  );
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ALERT_RULES, ActiveAlerts, alertLabels, alertOf, kindsWithoutAlert } from '../../src/events/alerts.js';
 import { EVENT_KINDS, type EventKind, type SaturnEvent } from '../../src/events/event.js';
+import { alertmanagerBody } from '../../src/events/formats.js';
 
 const AT = 1_714_564_800_000_000_000n;
 let sequence = 0;
@@ -70,6 +71,34 @@ test('a lost slave is resolved by its return, or by being forgotten', () => {
   alerts.apply(event('slave_forgotten', 'web-2'));
   assert.equal(alerts.size, 0);
   assert.deepEqual(alertOf('slave_forgotten'), { rule: alertOf('slave_lost').rule, resolves: true });
+});
+
+test('a node that is gone (forgotten, or found to be two hosts) ends every alert about it, posted as ended', () => {
+  const alerts = new ActiveAlerts();
+  for (const kind of ['drift', 'drift_rate', 'falseticker', 'slave_lost'] as const) alerts.apply(event(kind, 'web-1'));
+  alerts.apply(event('drift', 'web-2'));
+  const conflict = event('name_conflict', 'web-1');
+  alerts.apply(conflict);
+  assert.deepEqual(
+    alerts.all().map((a) => a.event.node!.id),
+    ['web-2'],
+    'held for ever otherwise: nothing about the merged node comes again',
+  );
+  const body = alertmanagerBody(conflict, { now: AT, holdNs: 60e9 });
+  const ended = body.filter((a) => a.endsAt === '2024-05-01T12:00:00.000000000Z');
+  assert.deepEqual(ended.map((a) => (a.labels as Record<string, string>).alertname).sort(), [
+    'SaturnClockOffset',
+    'SaturnDriftRate',
+    'SaturnFalseticker',
+    'SaturnSlaveLost',
+  ]);
+  for (const a of ended) assert.equal((a.labels as Record<string, string>).node, 'web-1');
+  alerts.apply(event('drift', 'web-3'));
+  alerts.apply(event('slave_forgotten', 'web-3'));
+  assert.deepEqual(
+    alerts.all().map((a) => a.event.node!.id),
+    ['web-2'],
+  );
 });
 
 test('master unreachable is resolved by master reachable from the same slave only', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Frequency } from '../../src/estimate/frequency.js';
-import { type DriftReference, Fleet, stateOf } from '../../src/fleet/fleet.js';
+import { type DriftReference, Fleet, MAX_INTERVAL_NS, stateOf } from '../../src/fleet/fleet.js';
 import { S, WALL0, at, check } from '../helpers/finished-check.js';
 
 const fleetOf = (intervalS = 10, forgetAfterS = 86_400) =>
@@ -49,6 +49,17 @@ test("lost is 3 of the slave's own intervals, not the master's", () => {
   assert.deepEqual(
     fleet.sweep(at(43n * S)).lost.map((n) => n.id),
     ['old'],
+  );
+});
+
+test('a declared interval is believed up to an hour: a node claiming a day is still lost after 3 hours of silence', () => {
+  const fleet = fleetOf();
+  fleet.record(check('claims-a-day', 0, { intervalNs: 86_400e9 }));
+  assert.equal(fleet.get('claims-a-day')!.intervalNs, MAX_INTERVAL_NS);
+  assert.deepEqual(fleet.sweep(at(3n * 3600n * S - 1n)).lost, []);
+  assert.deepEqual(
+    fleet.sweep(at(3n * 3600n * S)).lost.map((n) => n.id),
+    ['claims-a-day'],
   );
 });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CheckResponder } from '../../src/protocol/responder.js';
 import { CheckInitiator } from '../../src/protocol/initiator.js';
 import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
-import { Envelope } from '../../src/wire/envelope.js';
+import { Envelope, MAX_DATAGRAM_BYTES } from '../../src/wire/envelope.js';
 import { KeyRing } from '../../src/wire/keys.js';
 import { KEY, SimExchange, instant } from './exchange.js';
 
@@ -180,4 +180,26 @@ test('a report without a node name, or with an absurd one, is dropped as undecod
     assert.equal(x.toMaster(odd.start('master', 0).outgoing.build(instant(1n))), undefined);
     assert.deepEqual(x.masterOutcomes.at(-1), { kind: 'drop', code: 'SATURN_ERR_DECODE' });
   }
+});
+
+test('a Report never outgrows what a responder reads: padding capped, peer results that do not fit left out', () => {
+  const x = new SimExchange({ slaveOffsetNs: 0, forwardNs: 50_000, backNs: 50_000 });
+  // 16 peers with long names: padded to 192 + 64 x 16 bytes and 16 results of ~200 bytes asked for.
+  const peerResults = Array.from({ length: 16 }, (_, i) => ({
+    peerId: `${'p'.repeat(190)}-${i}`,
+    offsetNs: 1000,
+    errorNs: 2000,
+    rttNs: 3000,
+    ageNs: 1e9,
+  }));
+  const result = x.runCheck({ padToBytes: 192 + 64 * 16, peerResults });
+  assert.ok(result?.ok, 'the check completed (nothing was dropped as long_packet)');
+  for (const datagram of x.sentBySlave) assert.ok(datagram.length <= MAX_DATAGRAM_BYTES, `${datagram.length} bytes`);
+  const reported = x.finished()[0]!.peerResults;
+  assert.ok(reported.length > 0 && reported.length < 16, `${reported.length} results fit`);
+  assert.deepEqual(
+    reported.map((r) => r.peerId),
+    peerResults.slice(16 - reported.length).map((r) => r.peerId),
+    'the newest kept',
+  );
 });

@@ -1,7 +1,7 @@
 import type { Instant } from '../../src/clock/clock.js';
 import { SimClock } from '../../src/clock/sim-clock.js';
 import { type FinishedCheck, CheckResponder, type ResponderOutcome } from '../../src/protocol/responder.js';
-import { CheckInitiator, type InitiatorOutcome } from '../../src/protocol/initiator.js';
+import { type CheckOptions, CheckInitiator, type InitiatorOutcome } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KeyRing } from '../../src/wire/keys.js';
 import type { Result } from '../../src/wire/messages.js';
@@ -94,8 +94,10 @@ export class SimExchange {
   }
 
   /** Runs one whole check; returns the slave's Result (undefined if the check stalled). */
-  runCheck(): Result | undefined {
-    let datagram: Uint8Array | undefined = this.slave.start('master', this.slaveSteps).outgoing.build(this.slaveNow());
+  runCheck(options?: CheckOptions): Result | undefined {
+    let datagram: Uint8Array | undefined = this.slave
+      .start('master', this.slaveSteps, options)
+      .outgoing.build(this.slaveNow());
     this.sentBySlave.push(datagram);
     for (let legs = 0; legs < 200 && datagram; legs++) {
       const answer = this.toMaster(datagram);

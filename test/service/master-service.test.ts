@@ -10,7 +10,7 @@ import type { SaturnEvent } from '../../src/events/event.js';
 import { EventJournal } from '../../src/events/journal.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
 import { LlogWriter } from '../../src/log/llog.js';
-import { MasterService } from '../../src/service/master-service.js';
+import { MasterService, NAME_TAKEN_REASON } from '../../src/service/master-service.js';
 import { lineSink, testLogger } from '../helpers/sinks.js';
 
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
@@ -186,6 +186,31 @@ test('--max-nodes: a new node beyond it is refused, counted as fleet_full and lo
     assert.equal(lines[0]!.maxNodes, 1);
     // The key ids seen: every datagram came under key 0.
     assert.ok(master.envelope.keyUse.received.get(0)! >= 12);
+  } finally {
+    peer.close();
+    await master.close();
+  }
+});
+
+test("a slave under the master's own --name is refused (name_taken, with the reason in its Result): its reports are never the master's", async () => {
+  const { log, master } = await simMaster();
+  const peer = await udpPeer(master);
+  try {
+    const envelope = new Envelope(KeyRing.single(new TextEncoder().encode(KEY)));
+    const impostor = new CheckInitiator({ envelope, nodeId: 'master' });
+    const honest = new CheckInitiator({ envelope, nodeId: 'web-1' });
+    assert.equal((await runCheck(honest, peer))?.ok, true);
+    for (let i = 0; i < 2; i++) {
+      const result = await runCheck(impostor, peer);
+      assert.equal(result?.ok, false);
+      assert.equal(result?.reason, NAME_TAKEN_REASON);
+    }
+    assert.deepEqual(
+      master.fleet.all().map((n) => n.id),
+      ['web-1'],
+    );
+    assert.equal(master.drops.get('name_taken'), 2);
+    assert.equal(log.records().filter((r) => r.msg.startsWith('a slave checks in under the master')).length, 1);
   } finally {
     peer.close();
     await master.close();
