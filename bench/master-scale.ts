@@ -442,7 +442,7 @@ async function runScale() {
   const referenceLines: string[] = [];
   const meshLines: string[] = [];
   console.log(
-    'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo CPU µs/datagram | ratio',
+    'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo lost | echo CPU µs/datagram | ratio',
   );
   for (const n of values.slaves.split(',').map(Number)) {
     for (const build of builds) {
@@ -463,6 +463,7 @@ async function runScale() {
           fmt(ours.rss / 2 ** 20),
           `${status.legHoldUs.p50Us}/${status.legHoldUs.p99Us}`,
           `${ours.lost}/${ours.started}`,
+          `${base.lost}/${base.started}`,
           fmt(echoPerDatagram, 2),
           `${fmt(perDatagram / echoPerDatagram, 2)}x`,
         ].join(' | '),

@@ -250,7 +250,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
   }
   const agreedMid = agreed ? midpoint(agreed) : 0;
   const agreedHalf = agreed ? halfWidth(agreed) : 0;
-  const nodes = new Map<string, NodeVerdict>();
+  const verdicts: NodeVerdict[] = [];
   const falsetickers: string[] = [];
   for (let i = 0; i < n; i++) {
     const id = ids[i]!;
@@ -258,7 +258,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
     if (falseticker) falsetickers.push(id);
     const estimate = { loNs: estLo[i]!, hiNs: estHi[i]! };
     const direct = { loNs: directLo[i]!, hiNs: directHi[i]! };
-    nodes.set(id, {
+    verdicts.push({
       id,
       estimate,
       paths: start[i + 1]! - start[i]!,
@@ -268,7 +268,51 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
       consensusErrorNs: agreed ? halfWidth(direct) + agreedHalf : undefined,
     });
   }
-  return { majority, agreed, agree: vote.truechimers, of: n, falsetickers, nodes };
+  return { majority, agreed, agree: vote.truechimers, of: n, falsetickers, nodes: new VerdictsById(indexOf, verdicts) };
+}
+
+/**
+ * The verdicts by node id, in input order (the master first), looked up through the evaluation's
+ * own index of the nodes: a second map of 10,000 ids built every second was half the evaluation.
+ */
+class VerdictsById implements ReadonlyMap<string, NodeVerdict> {
+  constructor(
+    private readonly indexOf: ReadonlyMap<string, number>,
+    private readonly verdicts: readonly NodeVerdict[],
+  ) {}
+
+  get size(): number {
+    return this.verdicts.length;
+  }
+
+  get(id: string): NodeVerdict | undefined {
+    const i = this.indexOf.get(id);
+    return i === undefined ? undefined : this.verdicts[i];
+  }
+
+  has(id: string): boolean {
+    return this.indexOf.has(id);
+  }
+
+  forEach(fn: (verdict: NodeVerdict, id: string, map: ReadonlyMap<string, NodeVerdict>) => void, thisArg?: unknown) {
+    for (const verdict of this.verdicts) fn.call(thisArg, verdict, verdict.id, this);
+  }
+
+  entries(): MapIterator<[string, NodeVerdict]> {
+    return this.verdicts.map((v): [string, NodeVerdict] => [v.id, v]).values();
+  }
+
+  keys(): MapIterator<string> {
+    return this.verdicts.map((v) => v.id).values();
+  }
+
+  values(): MapIterator<NodeVerdict> {
+    return this.verdicts.values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, NodeVerdict]> {
+    return this.entries();
+  }
 }
 
 const NONE: readonly DisagreeingPath[] = [];

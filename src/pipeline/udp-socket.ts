@@ -6,6 +6,7 @@
  * callback costs a nextTick per datagram on the hot path).
  */
 import { type Socket, createSocket } from 'node:dgram';
+import { type LookupOneOptions, lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Clock, Instant } from '../clock/clock.js';
@@ -31,6 +32,21 @@ export interface UdpSocketOptions {
   readonly onDrained?: () => void;
 }
 
+/**
+ * The socket's resolver: an IP literal (every reply goes to one) is its own answer, given at once;
+ * a name goes to dns.lookup. dns.lookup answers even a literal on the next tick, which put a
+ * nextTick and a closure on every send.
+ */
+function literalLookup(
+  hostname: string,
+  options: LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else lookup(hostname, options, callback);
+}
+
 export class UdpSocket {
   private receiving = true;
   /** Replies not sent because the send queue was full. */
@@ -51,7 +67,7 @@ export class UdpSocket {
     onDatagram: ReceiveHandler,
     options: UdpSocketOptions = {},
   ): Promise<UdpSocket> {
-    const socket = createSocket({ type: isIP(addr.host) === 6 ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIP(addr.host) === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(addr.port, addr.host, () => {

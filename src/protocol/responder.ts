@@ -135,6 +135,8 @@ interface Session {
   done: boolean;
 }
 
+const NO_PEER_RESULTS: readonly PeerResult[] = Object.freeze([]);
+
 /** The default of CheckResponderOptions.maxHoldNs. */
 export const DEFAULT_MAX_HOLD_NS = 50_000_000;
 
@@ -365,7 +367,9 @@ export class CheckResponder {
       session.cachedReply = bytes;
       return { build: () => bytes };
     };
+    // The session stays to answer copies of this leg (up to its idle time): it keeps only that.
     session.samples = [];
+    session.peerResults = NO_PEER_RESULTS;
     return { kind: 'finished', finished, conclude };
   }
 
