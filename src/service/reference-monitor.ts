@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { EventJournal } from '../events/journal.js';
 import type { Clock, Nanos, OffsetNs, Timer } from '../clock/clock.js';
 import { DEFAULT_REALERT_NS } from '../fleet/threshold.js';
+import { AlarmLifecycle } from '../fleet/alarm-lifecycle.js';
 import type { Logger } from '../log/diagnostics.js';
 import { writeMalfeasanceReport } from '../roughtime/chain.js';
 import { DEFAULT_QUERY_TIMEOUT_NS, type QueryAnswer, queryChain } from '../roughtime/client.js';
@@ -44,43 +45,35 @@ export interface ReferenceMonitorOptions {
 export type ReferenceEvent = 'raise' | 'realert' | 'recovered';
 
 /**
- * The reference clock's alarm as a pure state machine, like drift's: `raise` when a round first
- * finds the local clock outside a server's interval, `realert` every `realertNs` (monotonic age)
- * while rounds keep finding it so, `recovered` on the first round in which every answer agrees. A
- * round without a usable answer (servers silent or unsynchronised) proves nothing: the state stays.
+ * The reference clock's alarm, on the lifecycle every alarm shares (AlarmLifecycle): `raise` when
+ * a round first finds the local clock outside a server's interval, `realert` every `realertNs`
+ * (monotonic age) while rounds keep finding it so, `recovered` on the first round in which every
+ * answer agrees. A round without a usable answer (servers silent or unsynchronised) proves
+ * nothing: the state stays.
  */
 export class ReferenceAlarm {
-  #lastAlertAt: Nanos | undefined; // set while wrong: when (monotonic) the last raise or realert was
+  readonly #lifecycle: AlarmLifecycle;
 
-  constructor(readonly realertNs: number = DEFAULT_REALERT_NS) {
-    if (Number.isNaN(realertNs) || realertNs < 0) throw new RangeError(`realertNs must be >= 0, got ${realertNs}`);
+  constructor(realertNs: number = DEFAULT_REALERT_NS) {
+    this.#lifecycle = new AlarmLifecycle(realertNs);
+  }
+
+  get realertNs(): number {
+    return this.#lifecycle.realertNs;
   }
 
   /** True while the local clock is held wrong (since the last `raise`). */
   get wrong(): boolean {
-    return this.#lastAlertAt !== undefined;
+    return this.#lifecycle.raised;
   }
 
   /** Feeds one round at monotonic instant `at`: how many usable answers agreed and disagreed. */
   evaluate(at: Nanos, agreeing: number, disagreeing: number): ReferenceEvent | undefined {
     if (!(Number.isInteger(agreeing) && Number.isInteger(disagreeing) && agreeing >= 0 && disagreeing >= 0))
       throw new RangeError(`answer counts must be integers >= 0, got ${agreeing} and ${disagreeing}`);
-    const last = this.#lastAlertAt;
-    if (disagreeing === 0) {
-      if (agreeing === 0 || last === undefined) return undefined;
-      this.#lastAlertAt = undefined;
-      return 'recovered';
-    }
-    if (last === undefined) {
-      this.#lastAlertAt = at;
-      return 'raise';
-    }
-    // A monotonic clock never goes back; an age below the interval just waits.
-    if (Number(at - last) >= this.realertNs) {
-      this.#lastAlertAt = at;
-      return 'realert';
-    }
-    return undefined;
+    if (agreeing === 0 && disagreeing === 0) return undefined;
+    const step = this.#lifecycle.step(at, disagreeing > 0);
+    return step === 'clear' ? 'recovered' : step;
   }
 }
 
