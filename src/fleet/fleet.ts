@@ -15,7 +15,7 @@
  * the addresses interleave; the fleet reports a name conflict, forgets the merged node (its history
  * mixes two clocks) and from then on keeps one node per address, named `name@host:port`.
  */
-import type { Instant, Nanos } from '../clock/clock.js';
+import type { Instant, Nanos, OffsetNs } from '../clock/clock.js';
 import type { Estimate } from '../estimate/check.js';
 import { type Frequency, addFrequencies } from '../estimate/frequency.js';
 import { type Combined, OffsetHistory, type OffsetHistoryOptions } from '../estimate/history.js';
@@ -195,6 +195,11 @@ export interface CheckRecord {
   node: NodeState;
   verdict: Verdict | undefined;
   alarm: ThresholdEvent | undefined;
+  /**
+   * What the threshold rule judged: the offset and error against the node's reference (the master,
+   * or the agreed time while a majority agrees): the numbers a drift or recovered event quotes.
+   */
+  judged: { offsetNs: OffsetNs; errorNs: number; reference: DriftReference['kind'] } | undefined;
   driftRate: DriftRateEvent | undefined;
   /** What the drift-rate rule judged, when it judged (the numbers a drift_rate event quotes). */
   rate: RateJudged | undefined;
@@ -289,7 +294,16 @@ export class Fleet {
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return { node, verdict: undefined, alarm: undefined, driftRate: undefined, rate: undefined, back, conflict };
+      return {
+        node,
+        verdict: undefined,
+        alarm: undefined,
+        judged: undefined,
+        driftRate: undefined,
+        rate: undefined,
+        back,
+        conflict,
+      };
     }
     const estimate = check.outcome.estimate;
     const combined = node.history.add(check.at.mono, estimate);
@@ -301,16 +315,16 @@ export class Fleet {
     node.series.add({ at: check.at.wall, offsetNs: combined.offsetNs, errorNs: combined.errorNs });
     const judged = reference(node);
     node.reference = judged.kind;
+    const against =
+      judged.kind === 'agreed'
+        ? {
+            offsetNs: combined.offsetNs - judged.agreedOffsetNs,
+            errorNs: combined.errorNs + judged.agreedErrorNs,
+            reference: judged.kind,
+          }
+        : { offsetNs: combined.offsetNs, errorNs: combined.errorNs, reference: judged.kind };
     const alarm =
-      judged.kind === 'hold'
-        ? undefined
-        : judged.kind === 'agreed'
-          ? node.alarm.evaluate(
-              check.at.mono,
-              combined.offsetNs - judged.agreedOffsetNs,
-              combined.errorNs + judged.agreedErrorNs,
-            )
-          : node.alarm.evaluate(check.at.mono, combined.offsetNs, combined.errorNs);
+      judged.kind === 'hold' ? undefined : node.alarm.evaluate(check.at.mono, against.offsetNs, against.errorNs);
     if (alarm === 'drift' || alarm === 'recovered') mark(node, alarm, check.at.wall);
     const rate = rateAgainst(combined, judged);
     const driftRate = rate && node.driftRate.evaluate(check.at.mono, rate.offsetNs, rate.errorNs, rate.frequency);
@@ -320,7 +334,7 @@ export class Fleet {
       rttNs: combined.rttNs,
       samples: estimate.kept,
     };
-    return { node, verdict, alarm, driftRate, rate, back, conflict };
+    return { node, verdict, alarm, judged: against, driftRate, rate, back, conflict };
   }
 
   /** Nodes that became lost, and nodes forgotten, at `now`. */

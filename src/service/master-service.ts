@@ -35,6 +35,10 @@ export interface MasterDeps {
   forgotten?: (node: NodeState) => void;
 }
 
+/** What a drift or recovered event judged against the agreed time says (its offset is not against the master's clock). */
+const AGAINST_AGREED =
+  "offset from the time most clocks agree on (the mesh's agreed time), not from the master's clock";
+
 /** The reason a Result gives a slave that checks in under the master's own --name. */
 export const NAME_TAKEN_REASON = "this node's --name is the master's own: give this node another name";
 
@@ -202,16 +206,19 @@ export class MasterService {
       rtt: nsToMillisText(verdict.rttNs),
     };
     this.deps.llog.line('INFO', 'slave offset', fields, at);
-    if (alarm !== undefined) {
+    if (alarm !== undefined && record.judged) {
+      // The numbers the threshold judged: against the agreed time while a majority agrees.
+      const judged = record.judged;
       this.deps.journal.emit({
         kind: alarm === 'recovered' ? 'recovered' : 'drift',
         at,
         node: subject,
-        offsetNs: verdict.offsetNs,
-        errorNs: verdict.errorNs,
+        offsetNs: judged.offsetNs,
+        errorNs: judged.errorNs,
         rttNs: verdict.rttNs,
         thresholdNs: this.config.thresholdNs,
         repeat: alarm === 'realert' ? true : undefined,
+        detail: judged.reference === 'agreed' ? AGAINST_AGREED : undefined,
       });
     }
     // The numbers the rule judged: against the master, or against the agreed time while a majority agrees.

@@ -340,3 +340,16 @@ test('checks spread over the interval: estimates carried to the vote’s instant
     assert.equal(node.driftRate.raised, false, node.id);
   }
 });
+
+test('a drift judged against the agreed time quotes the offset it judged, not the offset from the master', () => {
+  const { mesh, record } = meshOf();
+  // The master 500 ms fast; web-4 450 ms ahead of true time: -50 ms from the master, +450 ms from the agreed time.
+  for (const id of ['s1', 's2', 's3']) record(id, 0, { offsetNs: -500 * MS });
+  record('s4', 0, { offsetNs: -50 * MS });
+  mesh.evaluate(at(10n * S));
+  const later = record('s4', 11, { offsetNs: -50 * MS });
+  assert.equal(later.alarm, 'drift');
+  assert.equal(later.judged?.reference, 'agreed');
+  assert.ok(Math.abs(later.judged!.offsetNs - 450 * MS) < 1 * MS, `judged ${later.judged!.offsetNs / MS} ms`);
+  assert.ok(Math.abs(later.verdict!.offsetNs + 50 * MS) < 1 * MS, 'the check itself is still against the master');
+});
