@@ -33,7 +33,7 @@ export const ErrorCodes = {
   SATURN_ERR_REPLAY: 'a check opening seen before, or a copy of a leg from another address (replayed)',
   SATURN_ERR_RATE_LIMITED: 'this source opens checks faster than its limit',
   SATURN_ERR_FLEET_FULL: 'a new node, and the fleet already holds --max-nodes nodes',
-  SATURN_ERR_NAME_TAKEN: "a slave checks in under the master's own --name",
+  SATURN_ERR_NAME_TAKEN: "a slave checks in under the master's own --name, or a name with an '@'",
   SATURN_ERR_REPLY_TOO_LARGE: 'the reply would be larger than its request (no amplification)',
   // peer results a slave reports about the peers it checked (the mesh)
   SATURN_ERR_PEER_ABSURD: 'a peer result carries an impossible value',

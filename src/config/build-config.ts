@@ -111,6 +111,10 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     throw new ConfigError(`${label('interval')} must be 10ms to 1h, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
+  if (name.includes('@'))
+    throw new ConfigError(
+      `${label('name')} may not contain '@' (the master writes name@address for hosts sharing a name)`,
+    );
   const roughtime = resolveRoughtimeServers(raw);
   return {
     role: masters.length > 0 ? 'slave' : 'master',

@@ -81,6 +81,12 @@ export interface NodeState {
   readonly series: OffsetSeries;
   /** The address this name was seen at before the current one, while that may still be alive. */
   previous: { addr: string; lastSeenMono: Nanos } | undefined;
+  /**
+   * A new address this name was heard from while its current one is alive: a move, or another
+   * host with the same name. Its checks are held (not folded in) until the next check for the
+   * name says which: from the new address again (a move), or from the current one (a conflict).
+   */
+  pendingMove: { addr: string; atMono: Nanos } | undefined;
   /** Recent drift, recovery, loss and return, oldest first (at most MAX_MARKS). */
   readonly marks: NodeMark[];
   /** When the node was first heard of (monotonic): the mesh's grace period counts from it. */
@@ -207,6 +213,11 @@ export interface CheckRecord {
   back: boolean;
   /** This check revealed that two hosts share its name. */
   conflict: NameConflict | undefined;
+  /**
+   * The check came from a new address while the node's current one is alive: held, not folded
+   * in, until the name's next check confirms the move or reveals two hosts (pendingMove).
+   */
+  unconfirmed?: true;
 }
 
 /** What a sweep found. */
@@ -281,9 +292,27 @@ export class Fleet {
     const conflict = this.detectConflict(check.nodeId, addr, check.at.mono);
     const node = this.nodeFor(check, addr);
     if (addrOf(node) !== addr) {
+      // A first check from a new address while the current one is alive may be another host that
+      // took the name: folded in, it would page for (and get named) the host that owns it.
+      const alive = !node.lost && check.at.mono - node.lastSeenMono < lostAfterNs(node);
+      if (alive && node.pendingMove?.addr !== addr) {
+        node.pendingMove = { addr, atMono: check.at.mono };
+        return {
+          node,
+          verdict: undefined,
+          alarm: undefined,
+          judged: undefined,
+          driftRate: undefined,
+          rate: undefined,
+          back: false,
+          conflict,
+          unconfirmed: true,
+        };
+      }
       node.previous = { addr: addrOf(node), lastSeenMono: node.lastSeenMono };
       this.#membership++;
     }
+    node.pendingMove = undefined;
     node.ip = check.ip;
     node.port = check.port;
     if (check.intervalNs > 0) node.intervalNs = declaredInterval(check.intervalNs);
@@ -367,12 +396,23 @@ export class Fleet {
   private detectConflict(name: string, addr: string, nowMono: Nanos): NameConflict | undefined {
     if (this.sharedNames.has(name)) return undefined;
     const node = this.nodes.get(name);
-    if (!node || addrOf(node) === addr || node.previous?.addr !== addr) return undefined;
-    if (nowMono - node.previous.lastSeenMono >= lostAfterNs(node)) return undefined;
+    if (!node) return undefined;
+    // Back at the current address while a new one is pending: two hosts (A, B, A).
+    const pending = node.pendingMove;
+    const other =
+      addrOf(node) === addr
+        ? pending && nowMono - pending.atMono < lostAfterNs(node)
+          ? pending.addr
+          : undefined
+        : // At the previous address after a move, while that one may still be alive (A, B, B, A).
+          node.previous?.addr === addr && nowMono - node.previous.lastSeenMono < lostAfterNs(node)
+          ? addrOf(node)
+          : undefined;
+    if (other === undefined) return undefined;
     this.sharedNames.add(name);
     this.nodes.delete(name);
     this.#membership++;
-    return { name, addrs: [addr, addrOf(node)], merged: node };
+    return { name, addrs: [addr, other], merged: node };
   }
 
   private nodeFor(check: FinishedCheck, addr: string): NodeState {
@@ -415,6 +455,7 @@ export class Fleet {
       }),
       series: new OffsetSeries(this.options.series),
       previous: undefined,
+      pendingMove: undefined,
       marks: [],
       firstSeenMono: at.mono,
       reference: 'master',

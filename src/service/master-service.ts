@@ -39,6 +39,12 @@ export interface MasterDeps {
 const AGAINST_AGREED =
   "offset from the time most clocks agree on (the mesh's agreed time), not from the master's clock";
 
+/** The reason a Result gives a check from a new address of a name whose current address is alive. */
+export const UNCONFIRMED_MOVE_REASON = 'new address for this name: held until the next check (a move, or two hosts?)';
+
+/** The reason a Result gives a slave whose --name has an '@' (reserved for name@address). */
+export const NAME_WITH_AT_REASON = "'@' is reserved in --name (name@address: two hosts of one name)";
+
 /** The reason a Result gives a slave that checks in under the master's own --name. */
 export const NAME_TAKEN_REASON = "this node's --name is the master's own: give this node another name";
 
@@ -159,12 +165,14 @@ export class MasterService {
         return;
       case 'finished': {
         const { nodeId, ip, port } = outcome.finished;
-        if (nodeId === this.config.name) {
+        if (nodeId === this.config.name || nodeId.includes('@')) {
           // A slave under the master's own name would be the master in the mesh: its peer reports
-          // filed as the master's, its verdict the master's. Refused, with the reason in its Result.
+          // filed as the master's, its verdict the master's; one with an '@' would land in the row
+          // of a host the master keeps apart as name@address. Refused, the reason in its Result.
           this.drops.add('SATURN_ERR_NAME_TAKEN');
           this.logNameTaken(from, receivedAt);
-          send(from, (sentAt) => outcome.conclude(undefined, [], NAME_TAKEN_REASON).build(sentAt));
+          const reason = nodeId === this.config.name ? NAME_TAKEN_REASON : NAME_WITH_AT_REASON;
+          send(from, (sentAt) => outcome.conclude(undefined, [], reason).build(sentAt));
           return;
         }
         if (!this.fleet.admits(nodeId, formatHostPort({ host: ip, port }))) {
@@ -175,6 +183,10 @@ export class MasterService {
           return;
         }
         const record = this.fleet.record(outcome.finished, (node) => this.mesh.referenceFor(node, receivedAt.mono));
+        if (record.unconfirmed) {
+          send(from, (sentAt) => outcome.conclude(undefined, [], UNCONFIRMED_MOVE_REASON).build(sentAt));
+          return;
+        }
         for (const code of this.mesh.recordReports(record.node, outcome.finished.peerResults, receivedAt))
           this.drops.add(code);
         const peers = this.mesh.peersFor(record.node, receivedAt);
@@ -244,7 +256,7 @@ export class MasterService {
     if (!this.nameTakenLog.take(from.address, at.mono)) return;
     this.deps.logger.warn(
       { from: formatHostPort({ host: from.address, port: from.port }), name: this.config.name },
-      "a slave checks in under the master's own --name: refused and counted as name_taken (at most one line a minute per source)",
+      "a slave checks in under a name it may not have (the master's own --name, or one with an '@'): refused and counted as name_taken (at most one line a minute per source)",
     );
   }
 

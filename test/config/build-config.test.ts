@@ -144,3 +144,7 @@ test('--peer and --master-addr are addresses to send to: a port other than 0', (
     /--master-addr needs a port other than 0/,
   );
 });
+
+test("--name may not contain '@' (name@address is the master's id for hosts sharing a name)", () => {
+  assert.throws(() => buildConfig({ hmacKey: KEY, name: 'web-1@10.0.0.5:4123' }), /--name may not contain '@'/);
+});

@@ -126,6 +126,39 @@ test('a move to a new address is not a conflict; two hosts interleaving one name
   assert.equal(fleet.get('web-3@10.0.0.9:4123')!.name, 'web-3');
 });
 
+test("a host taking a live node's name is held, never folded in: no alarm for the owner, and the owner's next check reveals two hosts", () => {
+  const fleet = fleetOf();
+  fleet.record(check('web-2', 0, { ip: '10.0.0.2' }));
+  const impostor = fleet.record(check('web-2', 3, { ip: '10.0.0.66', offsetNs: -400e6 }));
+  assert.equal(impostor.unconfirmed, true);
+  assert.equal(impostor.alarm, undefined);
+  assert.equal(impostor.verdict, undefined);
+  assert.equal(fleet.get('web-2')!.current!.offsetNs, 0, "the owner's estimate is untouched");
+  assert.equal(fleet.get('web-2')!.ip, '10.0.0.2');
+  const owner = fleet.record(check('web-2', 10, { ip: '10.0.0.2' }));
+  assert.deepEqual(owner.conflict?.addrs, ['10.0.0.2:1', '10.0.0.66:1']);
+  assert.equal(owner.node.id, 'web-2@10.0.0.2:1');
+  assert.equal(owner.alarm, undefined);
+  const again = fleet.record(check('web-2', 13, { ip: '10.0.0.66', offsetNs: -400e6 }));
+  assert.equal(again.node.id, 'web-2@10.0.0.66:1', 'the impostor is a node of its own from then on');
+  assert.equal(again.alarm, 'drift');
+});
+
+test('a move is confirmed by the next check from the new address; the first is held', () => {
+  const fleet = fleetOf();
+  fleet.record(check('web-3', 0, { ip: '10.0.0.5' }));
+  assert.equal(fleet.record(check('web-3', 10, { ip: '10.0.0.9', offsetNs: 1e6 })).unconfirmed, true);
+  const confirmed = fleet.record(check('web-3', 20, { ip: '10.0.0.9', offsetNs: 1e6 }));
+  assert.equal(confirmed.unconfirmed, undefined);
+  assert.equal(confirmed.conflict, undefined);
+  assert.equal(confirmed.node.id, 'web-3');
+  assert.equal(confirmed.node.ip, '10.0.0.9');
+  assert.equal(confirmed.node.current!.offsetNs, 1e6);
+  // A node lost at its old address moves at once: nothing alive to confuse it with.
+  fleet.sweep(at(60n * S));
+  assert.equal(fleet.record(check('web-3', 61, { ip: '10.0.0.7' })).unconfirmed, undefined);
+});
+
 test('an address that went quiet long ago coming back is a move back, not a conflict', () => {
   const fleet = fleetOf();
   fleet.record(check('web-3', 0, { ip: '10.0.0.5' }));

@@ -10,7 +10,12 @@ import type { SaturnEvent } from '../../src/events/event.js';
 import { EventJournal } from '../../src/events/journal.js';
 import { MemorySequence } from '../../src/events/sequence-store.js';
 import { LlogWriter } from '../../src/log/llog.js';
-import { MasterService, NAME_TAKEN_REASON } from '../../src/service/master-service.js';
+import {
+  MasterService,
+  NAME_TAKEN_REASON,
+  NAME_WITH_AT_REASON,
+  UNCONFIRMED_MOVE_REASON,
+} from '../../src/service/master-service.js';
 import { lineSink, testLogger } from '../helpers/sinks.js';
 
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
@@ -210,9 +215,35 @@ test("a slave under the master's own --name is refused (name_taken, with the rea
       ['web-1'],
     );
     assert.equal(master.drops.get('name_taken'), 2);
-    assert.equal(log.records().filter((r) => r.msg.startsWith('a slave checks in under the master')).length, 1);
+    assert.equal(log.records().filter((r) => r.msg.startsWith('a slave checks in under a name')).length, 1);
+    // name@address is how the master keeps two hosts of one name apart: no slave may claim one.
+    const claimsSplitId = new CheckInitiator({ envelope, nodeId: 'web-1@127.0.0.1:4000' });
+    assert.equal((await runCheck(claimsSplitId, peer))?.reason, NAME_WITH_AT_REASON);
+    assert.equal(master.drops.get('name_taken'), 3);
   } finally {
     peer.close();
+    await master.close();
+  }
+});
+
+test('a name heard from a second live address is held, with the reason whole in its Result; the owner checking again splits the two', async () => {
+  const { master } = await simMaster();
+  const owner = await udpPeer(master);
+  const other = await udpPeer(master);
+  try {
+    const envelope = new Envelope(KeyRing.single(new TextEncoder().encode(KEY)));
+    assert.equal((await runCheck(new CheckInitiator({ envelope, nodeId: 'web-1' }), owner))?.ok, true);
+    const held = await runCheck(new CheckInitiator({ envelope, nodeId: 'web-1' }), other);
+    assert.equal(held?.ok, false);
+    assert.equal(held?.reason, UNCONFIRMED_MOVE_REASON);
+    assert.equal((await runCheck(new CheckInitiator({ envelope, nodeId: 'web-1' }), owner))?.ok, true);
+    assert.deepEqual(
+      master.fleet.all().map((n) => n.id),
+      [`web-1@127.0.0.1:${owner.port()}`],
+    );
+  } finally {
+    owner.close();
+    other.close();
     await master.close();
   }
 });
