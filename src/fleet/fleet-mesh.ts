@@ -205,7 +205,8 @@ export class FleetMesh {
     for (const v of recovered) this.falsetickers.delete(v.id);
     for (const node of this.fleet.all()) {
       const verdict = consensus.nodes.get(node.id);
-      if (!verdict) node.mesh = undefined;
+      // A named node without a verdict (lost: a silent node has not recovered) stays named.
+      if (!verdict) node.mesh = this.falsetickers.has(node.id) ? NAMED_WITHOUT_VERDICT : undefined;
       else if (node.mesh instanceof LiveView) node.mesh.refresh(verdict, this.falsetickers.has(node.id));
       else node.mesh = this.viewOf(verdict);
     }
@@ -246,6 +247,11 @@ export class FleetMesh {
   /** The peer edges measured within 3 of their reporter's intervals before `nowMono`. */
   freshEdges(nowMono: Nanos): PeerEdge[] {
     return this.edges.fresh((reporter) => nowMono - BigInt(Math.round(freshWindowNs(this.fleet.get(reporter)))));
+  }
+
+  /** The nodes the mesh names now, the master included (their events raised, not yet recovered). */
+  get named(): readonly string[] {
+    return [...this.falsetickers];
   }
 
   /** Whether the mesh currently names `id` (kept while the node is lost). */
@@ -302,6 +308,15 @@ function freshWindowNs(reporter: NodeState | undefined): number {
  * verdict when asked (for /status and the dashboard). Kept on the node and refreshed in place by
  * each evaluation: evaluating 10,000 nodes a second builds no view (and no list of paths) per node.
  */
+/** The view of a node the mesh names while it has no verdict (lost). */
+const NAMED_WITHOUT_VERDICT: MeshView = {
+  falseticker: true,
+  consensusOffsetNs: undefined,
+  consensusErrorNs: undefined,
+  paths: 0,
+  disagreeing: [],
+};
+
 class LiveView implements MeshView {
   constructor(
     private verdict: NodeVerdict,

@@ -325,6 +325,7 @@ function meshMatrixInput(input: DashboardInput, mesh: NonNullable<DashboardInput
     masterId: mesh.master.id,
     toleranceNs: mesh.toleranceNs,
     consensus: mesh.consensus,
+    named: mesh.named,
     direct,
     edges: mesh.edges,
   };

@@ -14,6 +14,8 @@ export interface MeshMatrixInput {
   /** --mesh-tolerance, ns. */
   toleranceNs: number;
   consensus: Consensus | undefined;
+  /** The nodes the mesh names (their events raised). */
+  named: readonly string[];
   /** Each slave's estimate from the master's checks (slave − master), ns. */
   direct: ReadonlyMap<string, { readonly offsetNs: number; readonly errorNs: number }>;
   /** Fresh peer edges (from − to). */
@@ -41,7 +43,7 @@ function measured(input: MeshMatrixInput, byPair: Map<string, PeerEdge>, row: st
 /** The section: `ids` are the nodes to show, in order (the master among them). */
 export function meshSection(input: MeshMatrixInput, ids: readonly string[]): string {
   const c = input.consensus;
-  const named = new Set(c?.falsetickers ?? []);
+  const named = new Set(input.named);
   const vote = !c
     ? 'no vote yet'
     : c.of < 3

@@ -328,7 +328,13 @@ function registerMesh(r: Registry, read: () => MeshInput, pairs: () => readonly 
     'saturn_mesh_falseticker',
     '1 while the mesh names the node (the master under its --name) as a falseticker: outside the time the majority agrees on.',
     ['node'],
-    () => [...(vote()?.nodes.values() ?? [])].map((v) => [{ node: v.id }, v.falseticker ? 1 : 0]),
+    () => {
+      // The nodes named (events raised), a lost one included: the same set /status lists.
+      const named = new Set(read().named);
+      const voted = new Set(vote()?.nodes.keys() ?? []);
+      const ids = [...voted, ...[...named].filter((id) => !voted.has(id))];
+      return ids.map((id) => [{ node: id }, named.has(id) ? 1 : 0]);
+    },
   );
   mirroredGauge(
     r,

@@ -83,6 +83,8 @@ export interface MeshStatus {
 export interface MeshInput {
   peers: number;
   consensus: Consensus | undefined;
+  /** The nodes the mesh names (their falseticker events raised, not recovered), the master included. */
+  named: readonly string[];
   /** The master: its --name, address, interval and clock resolution (its error bound), ns. */
   master: { id: string; addr: string; intervalNs: number; resolutionNs: number; view: MeshView | undefined };
   /** The master's frequency relative to the agreed time (master − agreed); undefined without a majority or until measured. */
@@ -175,7 +177,7 @@ export function meshStatus(mesh: MeshInput | undefined): MeshStatus {
   const c = mesh?.consensus;
   return {
     peers: mesh?.peers ?? 0,
-    falsetickers: [...(c?.falsetickers ?? [])],
+    falsetickers: [...(mesh?.named ?? [])],
     agree: c?.agree ?? 0,
     of: c?.of ?? 0,
     majority: c?.majority ?? false,

@@ -340,6 +340,7 @@ export class MasterService {
     return {
       peers: this.config.peers,
       consensus: this.mesh.consensus,
+      named: this.mesh.named,
       master: {
         id: this.config.name,
         addr: formatHostPort(this.pipeline?.address ?? this.config.listenAddr),

@@ -214,6 +214,9 @@ test('a lost falseticker keeps its flag (a silent node has not recovered); forge
   const changes = mesh.evaluate(at(31n * S))!;
   assert.deepEqual(changes.recovered, []);
   assert.equal(mesh.isFalseticker('bad'), true);
+  assert.deepEqual(mesh.named, ['bad']);
+  assert.equal(fleet.get('bad')!.mesh?.falseticker, true, '/status says what the alert says');
+  assert.equal(stateOf(fleet.get('bad')!), 'lost');
   mesh.forget('bad');
   assert.equal(mesh.isFalseticker('bad'), false);
 });
