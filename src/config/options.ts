@@ -184,7 +184,7 @@ export const OPTIONS = {
   },
   metricsAddr: {
     flag: '--metrics-addr <host:port>',
-    help: 'serve HTTP / (dashboard), /status, /metrics and /healthz on this address (master)',
+    help: 'serve HTTP /status, /metrics and /healthz on this address, and on a master the dashboard at /',
   },
   webConfig: {
     flag: '--web-config <file>',
