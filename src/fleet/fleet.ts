@@ -97,6 +97,20 @@ export interface NodeState {
   mesh: MeshView | undefined;
 }
 
+/** The record of a check that gives no verdict (discarded, or held): nothing judged. */
+function noVerdict(node: NodeState, back: boolean, conflict: NameConflict | undefined): CheckRecord {
+  return {
+    node,
+    verdict: undefined,
+    alarm: undefined,
+    judged: undefined,
+    driftRate: undefined,
+    rate: undefined,
+    back,
+    conflict,
+  };
+}
+
 function mark(node: NodeState, kind: NodeMark['kind'], at: Nanos): void {
   node.marks.push({ at, kind });
   if (node.marks.length > MAX_MARKS) node.marks.shift();
@@ -297,17 +311,7 @@ export class Fleet {
       const alive = !node.lost && check.at.mono - node.lastSeenMono < lostAfterNs(node);
       if (alive && node.pendingMove?.addr !== addr) {
         node.pendingMove = { addr, atMono: check.at.mono };
-        return {
-          node,
-          verdict: undefined,
-          alarm: undefined,
-          judged: undefined,
-          driftRate: undefined,
-          rate: undefined,
-          back: false,
-          conflict,
-          unconfirmed: true,
-        };
+        return { ...noVerdict(node, false, conflict), unconfirmed: true };
       }
       node.previous = { addr: addrOf(node), lastSeenMono: node.lastSeenMono };
       this.#membership++;
@@ -323,16 +327,7 @@ export class Fleet {
     if (check.at.mono > node.lastSeenMono) node.lastSeenMono = check.at.mono;
     if (!check.outcome.ok) {
       node.discarded++;
-      return {
-        node,
-        verdict: undefined,
-        alarm: undefined,
-        judged: undefined,
-        driftRate: undefined,
-        rate: undefined,
-        back,
-        conflict,
-      };
+      return noVerdict(node, back, conflict);
     }
     const estimate = check.outcome.estimate;
     const combined = node.history.add(check.at.mono, estimate);
