@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import { writeNewPrivateFile } from '../config/key-file.js';
+import { writeNewPrivateFile } from '../util/private-file.js';
 import { ConfigError } from '../errors.js';
 import { writeNewKeyFile } from '../roughtime/server-keys.js';
 import type { Sink } from '../log/sink.js';

@@ -4,7 +4,7 @@
  * can read is refused unless the operator says otherwise. Errors name the file and the line,
  * never the bytes of a key.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { type HmacKey, KeyRing, MAX_KEY_ID, MIN_KEY_BYTES } from '../wire/keys.js';
 
@@ -98,18 +98,4 @@ export function loadHmacKeyFile(path: string, allowInsecure: boolean): KeyRing {
     );
   }
   return parseHmacKeyFile(bytes, path);
-}
-
-/** Writes `text` to a new file only its owner can read (mode 0600); never overwrites one. */
-export function writeNewPrivateFile(path: string, text: string): void {
-  try {
-    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      code === 'EEXIST'
-        ? `key file ${path} already exists; not overwriting it`
-        : `cannot write key file ${path} (${code ?? (error as Error).message})`,
-    );
-  }
 }

@@ -6,8 +6,9 @@
  * new one overlapping the old so no request falls between them.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
+import { writeNewPrivateFile } from '../util/private-file.js';
 import { signingKeyFromSeed, type SigningKey } from './crypto.js';
 import { createDelegation, type Delegation } from './delegation.js';
 
@@ -56,16 +57,7 @@ export async function loadKeyFile(file: string): Promise<RoughtimeKeys> {
 /** Writes a new long-term key to `file` (refusing to overwrite one) and returns its public half. */
 export async function writeNewKeyFile(file: string): Promise<Uint8Array> {
   const seed = randomBytes(32);
-  try {
-    await writeFile(file, keyFileText(seed), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      code === 'EEXIST'
-        ? `key file ${file} already exists; not overwriting it`
-        : `cannot write key file ${file} (${code ?? (error as Error).message})`,
-    );
-  }
+  writeNewPrivateFile(file, keyFileText(seed));
   return signingKeyFromSeed(seed).publicKey;
 }
 
