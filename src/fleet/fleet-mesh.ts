@@ -170,8 +170,7 @@ export class FleetMesh {
         masterFrequency: this.masterRate.frequency,
       };
     }
-    const firstInterval = nowMono < node.firstSeenMono + BigInt(Math.round(node.intervalNs));
-    return this.last === undefined || firstInterval ? { kind: 'hold' } : { kind: 'master' };
+    return this.last === undefined || inFirstInterval(node, nowMono) ? { kind: 'hold' } : { kind: 'master' };
   }
 
   /** Runs the consensus over the fleet as it is at `now`, updates each node's view, and returns what changed. */
@@ -234,9 +233,10 @@ export class FleetMesh {
 
   /** Whether `id` may be named now: one of its intervals has passed since its first check (the master's: since it started). */
   private judgeable(id: string, nowMono: Nanos): boolean {
-    if (id === this.options.masterId) return nowMono >= this.options.startMono + BigInt(this.options.intervalNs);
+    if (id === this.options.masterId)
+      return nowMono >= this.options.startMono + BigInt(Math.round(this.options.intervalNs));
     const node = this.fleet.get(id);
-    return node !== undefined && nowMono >= node.firstSeenMono + BigInt(Math.round(node.intervalNs));
+    return node !== undefined && !inFirstInterval(node, nowMono);
   }
 
   /** A verdict as the node's state shows it: a falseticker is a node the mesh has named (its event raised). */
@@ -296,6 +296,11 @@ function carried(node: NodeState, nowMono: Nanos): { id: string; offsetNs: numbe
   const proven = frequency && frequency.intervals >= CARRY_MIN_CHECKS ? frequency : undefined;
   const interval = carryInterval(around(offsetNs, errorNs), proven, ageNs);
   return { id: node.id, offsetNs: midpoint(interval), errorNs: halfWidth(interval) };
+}
+
+/** Whether `node`'s first interval (from its first check) is still running at `nowMono`. */
+function inFirstInterval(node: NodeState, nowMono: Nanos): boolean {
+  return nowMono < node.firstSeenMono + BigInt(Math.round(node.intervalNs));
 }
 
 /** How old a reporter's edges may be: 3 of its intervals (the master's default for an unknown reporter). */
