@@ -4,8 +4,7 @@
  * (RequestScanner for the common request, judgeRequest for the rest: a verdict, never an
  * exception), then per version in the batch builds one Merkle tree and signs one SREP, and
  * writes each reply by copying one template and patching NONC, PATH and INDX, the only fields
- * that differ. `crypto.hash` (one call, no Hash object) saves ~30% per SHA-512 over createHash
- * (measured here: 2.2 vs 3.1 µs for a 65-byte node).
+ * that differ. The tree's short inputs are hashed a level per call in WebAssembly (TreeBuilder).
  *
  * Tree padding: a level of odd width is completed with a copy of its first node, as
  * Cloudflare's server does (its published replies are reproduced byte for byte), so only real
@@ -19,6 +18,7 @@ import type { Delegation } from './delegation.js';
 import { frame, unframe } from './frame.js';
 import { RtMessage, encodeMessage, u32le, u32listLe, u64le } from './message.js';
 import { RequestScanner, judgeRequest, type AcceptPolicy } from './request.js';
+import { DATA_AT, Sha512Many } from './sha512-many.js';
 import { Tag } from './tags.js';
 import { nanosToRadius, nanosToTime, type VersionFamily, type WireVersion } from './versions.js';
 
@@ -200,25 +200,24 @@ class ReplyPlan {
 }
 
 /**
- * One Merkle tree at a time, every level in one reused buffer (leaves first, root last). Each
- * hash is one `crypto.hash` call on a reused, exactly sized input buffer whose prefix byte is
- * written once, with a 'binary' (latin1) string digest written into the level buffer: measured here, a
- * Buffer digest costs ~1.1 µs more per call than a string one (allocating the Buffer), and the
- * per-call cost is most of a 65-byte node's hash.
+ * One Merkle tree at a time, every level in the memory of a WebAssembly SHA-512 (sha512-many.ts):
+ * nonce leaves are copied there side by side and hashed in one call, and each level of nodes is
+ * hashed in one call from the level below, where left and right already lie side by side. A
+ * `crypto.hash` call costs ~0.3 µs more per 1-block input than a hash inside one `hashMany` call
+ * (measured here: BENCHMARKS.md); for a whole-request leaf (9 blocks) node:crypto's native
+ * compression is faster, so those leaves are hashed there, one call each, with a 'binary'
+ * (latin1) string digest written into memory (a Buffer digest costs ~1.1 µs more per call).
  *
- * Tree padding: a level of odd width is completed with a copy of its first node.
+ * Tree padding: a level of odd width is completed with a copy of its first node, kept in a spare
+ * slot after the level's last node.
  */
 class TreeBuilder {
-  private nodes = Buffer.allocUnsafeSlow(0);
-  /** Where each level starts in `nodes` (in nodes, not bytes), and its width. */
+  private readonly sha = new Sha512Many();
+  /** Where each level starts (in nodes, from nodesAt), and its width. */
   private readonly levelAt: number[] = [];
   private readonly widths: number[] = [];
   private hashBytes = 32;
-  /** Leaf inputs by length: 0x00 ‖ input. */
-  private readonly leafInputs = new Map<number, Buffer>();
-  /** Node inputs by hash length: 0x01 ‖ left ‖ right. */
-  private readonly nodeInputs = new Map<number, Buffer>();
-  /** A copy of the root of the last tree (ROOT in SREP). */
+  private nodesAt = DATA_AT;
   depth = 0;
 
   /** Builds the tree over the requests of group `g`, in request order. */
@@ -240,82 +239,81 @@ class TreeBuilder {
     for (let width = size; ; width = (width + 1) >>> 1) {
       levelAt.push(total);
       widths.push(width);
-      total += width;
+      // One spare slot per level: the copy of its first node that pads an odd width.
+      total += width + 1;
       if (width === 1) break;
     }
     this.depth = widths.length - 1;
-    if (this.nodes.byteLength < total * hashBytes) this.nodes = Buffer.allocUnsafeSlow(total * hashBytes * 2);
-    const nodes = this.nodes;
-    // Leaves.
     const wholePacket = family.leafInput === 'request-packet';
+    const nonceBytes = family.nonceBytes;
+    // Nonce leaves' inputs first, then the levels.
+    const nodesAt = (this.nodesAt = DATA_AT + (wholePacket ? 0 : size * nonceBytes));
+    const sha = this.sha;
+    sha.reserve(nodesAt + total * hashBytes);
+    const memory = sha.bytes;
+    // Leaves: H(0x00 ‖ nonce) or H(0x00 ‖ whole request).
     let leaf = 0;
     for (let i = 0; leaf < size; i++) {
       if (groupOf[i] !== g) continue;
       const packet = packets[i]!;
-      let input: Buffer;
       if (wholePacket) {
-        input = this.leafInput(packet.byteLength);
+        const input = this.leafInput(packet.byteLength);
         input.set(packet, 1);
+        memory.write(hash('sha512', input, 'binary'), nodesAt + leaf * hashBytes, hashBytes, 'latin1');
       } else {
-        input = this.leafInput(family.nonceBytes);
         const from = nonceAt[i]!;
-        for (let k = 0; k < family.nonceBytes; k++) input[1 + k] = packet[from + k]!;
+        const to = DATA_AT + leaf * nonceBytes;
+        for (let k = 0; k < nonceBytes; k++) memory[to + k] = packet[from + k]!;
       }
-      nodes.write(hash('sha512', input, 'binary'), leaf * hashBytes, hashBytes, 'latin1');
       leaf++;
     }
+    if (!wholePacket) sha.hashMany(LEAF_PREFIX, DATA_AT, nonceBytes, nonceBytes, size, nodesAt, hashBytes);
     // Nodes: H(0x01 ‖ left ‖ right), left and right adjacent in the level below.
-    let input = this.nodeInputs.get(hashBytes);
-    if (input === undefined) {
-      input = Buffer.alloc(1 + 2 * hashBytes);
-      input[0] = NODE_PREFIX;
-      this.nodeInputs.set(hashBytes, input);
-    }
     for (let d = 0; d + 1 < widths.length; d++) {
       const width = widths[d]!;
-      const below = levelAt[d]! * hashBytes;
-      let to = levelAt[d + 1]! * hashBytes;
-      for (let i = 0; i < width; i += 2) {
-        const left = below + i * hashBytes;
-        if (i + 1 < width) {
-          nodes.copy(input, 1, left, left + 2 * hashBytes);
-        } else {
-          // Odd width: the last node is paired with a copy of the level's first.
-          const first = below;
-          nodes.copy(input, 1, left, left + hashBytes);
-          nodes.copy(input, 1 + hashBytes, first, first + hashBytes);
-        }
-        nodes.write(hash('sha512', input, 'binary'), to, hashBytes, 'latin1');
-        to += hashBytes;
-      }
+      const below = nodesAt + levelAt[d]! * hashBytes;
+      if (width % 2 === 1) memory.copy(memory, below + width * hashBytes, below, below + hashBytes);
+      const pairs = (width + 1) >>> 1;
+      sha.hashMany(
+        NODE_PREFIX,
+        below,
+        2 * hashBytes,
+        2 * hashBytes,
+        pairs,
+        nodesAt + levelAt[d + 1]! * hashBytes,
+        hashBytes,
+      );
     }
     return this;
   }
 
   /** The root of the last tree, copied. */
   root(): Uint8Array {
-    const at = this.levelAt[this.depth]! * this.hashBytes;
-    return new Uint8Array(this.nodes.subarray(at, at + this.hashBytes));
+    const at = this.nodesAt + this.levelAt[this.depth]! * this.hashBytes;
+    return new Uint8Array(this.sha.bytes.subarray(at, at + this.hashBytes));
   }
 
   /** Writes PATH for `leaf` (its sibling at each level, leaves first) into `room` at `pathAt`. */
   writePath(room: Uint8Array, pathAt: number, leaf: number): void {
     const hashBytes = this.hashBytes;
-    const nodes = this.nodes;
+    const memory = this.sha.bytes;
     for (let d = 0; d < this.depth; d++) {
       const width = this.widths[d]!;
       const sibling = (leaf >>> d) ^ 1;
-      const from = (this.levelAt[d]! + (sibling < width ? sibling : 0)) * hashBytes;
+      const from = this.nodesAt + (this.levelAt[d]! + (sibling < width ? sibling : 0)) * hashBytes;
       const to = pathAt + d * hashBytes;
       // A loop beats Buffer#copy's per-call cost for 32 bytes (measured).
-      for (let k = 0; k < hashBytes; k++) room[to + k] = nodes[from + k]!;
+      for (let k = 0; k < hashBytes; k++) room[to + k] = memory[from + k]!;
     }
   }
+
+  /** Leaf inputs of whole requests by length: 0x00 ‖ request. */
+  private readonly leafInputs = new Map<number, Buffer>();
 
   private leafInput(bytes: number): Buffer {
     let input = this.leafInputs.get(bytes);
     if (input === undefined) {
-      // Bounded: one per input length seen (a nonce length, or a packet length up to 64 KiB).
+      // Bounded: one per input length seen (a packet length up to 64 KiB).
       if (this.leafInputs.size >= 16) this.leafInputs.clear();
       input = Buffer.alloc(1 + bytes);
       input[0] = LEAF_PREFIX;

@@ -140,3 +140,35 @@ test('a time outside every delegated window is a programming error (RangeError),
     (e: unknown) => e instanceof RangeError && /MIDP 30/.test(e.message),
   );
 });
+
+test('large batches (the tree outgrows the hash module memory it started with) still match the oracle', () => {
+  const responder = localResponder({
+    longTermKey: signingKeyFromSeed(new Uint8Array(32).fill(0x35)),
+    onlineSeed: new Uint8Array(32).fill(0x36),
+    mintNs: 0n,
+    maxtNs: 2n ** 62n,
+  });
+  for (const [version, size] of [
+    [0x8000000b, 1000],
+    ['google', 400],
+  ] as const) {
+    const family = familyOf(version)!;
+    const nonces = Array.from({ length: size }, (_, i) =>
+      new Uint8Array(family.nonceBytes).fill(i % 256).fill(i >> 8, 0, 2),
+    );
+    const packets = nonces.map((nonce) =>
+      buildRequest({ versions: version === 'google' ? 'google' : [version], nonce }),
+    );
+    const outcomes = responder.respond(packets, { midpNs: 1_760_000_000_000_000_000n, radiNs: 1e9 });
+    const oracle = buildTree(
+      family.hashBytes,
+      nonces.map((nonce) => leafHash(family.hashBytes, nonce)),
+    );
+    for (const leaf of [0, 1, size - 2, size - 1]) {
+      const reply = replyOf(outcomes[leaf]);
+      const top = RtMessage.parse(family.framed ? unframe(reply) : reply);
+      assert.deepEqual(top.require(Tag.PATH), oracle.paths[leaf]);
+      assert.deepEqual(top.message(Tag.SREP).require(Tag.ROOT), oracle.root);
+    }
+  }
+});
