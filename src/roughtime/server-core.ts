@@ -54,6 +54,8 @@ export class BatchResponder {
   private readonly drops: Array<ErrorCode | undefined> = [];
   /** One tree per version group of a batch: every group's replies are written after all trees are built. */
   private readonly trees: TreeBuilder[] = [];
+  /** The last reply template of each version (rebuilt when the tree's depth or the delegation changes). */
+  private readonly shapes = new Map<WireVersion, ReplyShape>();
 
   constructor(
     private readonly policy: AcceptPolicy,
@@ -145,22 +147,37 @@ export class BatchResponder {
     delegation: LiveDelegation,
     time: BatchTime,
   ): ReplyPlan {
-    const hashBytes = family.hashBytes;
     const tree = (this.trees[g] ??= new TreeBuilder()).build(family, size, packets, this.groupOf, this.nonceAt, g);
+    let shape = this.shapes.get(version);
+    if (shape === undefined || shape.depth !== tree.depth || shape.delegation !== delegation) {
+      shape = this.shape(version, family, tree.depth, delegation);
+      this.shapes.set(version, shape);
+    }
+    // Only SREP's RADI, MIDP and ROOT, and SIG over SREP, change from one batch to the next.
+    const template = shape.template;
+    template.set(u32le(nanosToRadius(family, time.radiNs)), shape.radiAt);
+    template.set(u64le(nanosToTime(family, time.midpNs, 'floor')), shape.midpAt);
+    tree.copyRoot(template, shape.rootAt);
+    const srep = template.subarray(shape.srepAt, shape.srepAt + shape.srepBytes);
+    template.set(signMessage(delegation.onlineKey, family.responseContext, srep), shape.sigAt);
+    return new ReplyPlan(template, tree, family.nonceBytes, shape.nonceAt, shape.pathAt, shape.indexAt);
+  }
+
+  /** A reply template of one version, tree depth and delegation, and where its per-batch fields lie. */
+  private shape(version: WireVersion, family: VersionFamily, depth: number, delegation: LiveDelegation): ReplyShape {
+    const hashBytes = family.hashBytes;
     const srepFields: Array<readonly [number, Uint8Array]> = [
-      [Tag.RADI, u32le(nanosToRadius(family, time.radiNs))],
-      [Tag.MIDP, u64le(nanosToTime(family, time.midpNs, 'floor'))],
-      [Tag.ROOT, tree.root()],
+      [Tag.RADI, new Uint8Array(4)],
+      [Tag.MIDP, new Uint8Array(8)],
+      [Tag.ROOT, new Uint8Array(hashBytes)],
     ];
     if (family.versionIn === 'srep') srepFields.push([Tag.VER, u32le(version as number)]);
     if (family.versList) srepFields.push([Tag.VERS, this.versList]);
-    const srep = encodeMessage(srepFields);
-    const signature = signMessage(delegation.onlineKey, family.responseContext, srep);
     const fields: Array<readonly [number, Uint8Array]> = [
-      [Tag.SIG, signature],
+      [Tag.SIG, new Uint8Array(64)],
       [Tag.NONC, new Uint8Array(family.nonceBytes)],
-      [Tag.PATH, new Uint8Array(tree.depth * hashBytes)],
-      [Tag.SREP, srep],
+      [Tag.PATH, new Uint8Array(depth * hashBytes)],
+      [Tag.SREP, encodeMessage(srepFields)],
       [Tag.CERT, delegation.certs.get(family.id)!],
       [Tag.INDX, new Uint8Array(4)],
     ];
@@ -169,10 +186,40 @@ export class BatchResponder {
     const message = encodeMessage(fields);
     const template = family.framed ? frame(message) : message;
     const parsed = RtMessage.parse(family.framed ? unframe(template) : template, 'response template');
-    // Parsed values are views into the template: their offsets are where each reply is patched.
-    const at = (tag: number): number => parsed.get(tag)!.byteOffset - template.byteOffset;
-    return new ReplyPlan(template, tree, family.nonceBytes, at(Tag.NONC), at(Tag.PATH), at(Tag.INDX));
+    // Parsed values are views into the template: their offsets are where each batch and reply is patched.
+    const at = (value: Uint8Array): number => value.byteOffset - template.byteOffset;
+    const srep = parsed.message(Tag.SREP);
+    return {
+      depth,
+      delegation,
+      template,
+      sigAt: at(parsed.require(Tag.SIG)),
+      srepAt: at(parsed.require(Tag.SREP)),
+      srepBytes: parsed.require(Tag.SREP).byteLength,
+      radiAt: at(srep.require(Tag.RADI)),
+      midpAt: at(srep.require(Tag.MIDP)),
+      rootAt: at(srep.require(Tag.ROOT)),
+      nonceAt: at(parsed.require(Tag.NONC)),
+      pathAt: at(parsed.require(Tag.PATH)),
+      indexAt: at(parsed.require(Tag.INDX)),
+    };
   }
+}
+
+/** A version's reply template for one tree depth and delegation, and the offsets of its fields in it. */
+interface ReplyShape {
+  readonly depth: number;
+  readonly delegation: LiveDelegation;
+  readonly template: Uint8Array;
+  readonly sigAt: number;
+  readonly srepAt: number;
+  readonly srepBytes: number;
+  readonly radiAt: number;
+  readonly midpAt: number;
+  readonly rootAt: number;
+  readonly nonceAt: number;
+  readonly pathAt: number;
+  readonly indexAt: number;
 }
 
 /** Writes replies from one template: NONC, PATH and INDX patched per request. */
@@ -287,10 +334,10 @@ class TreeBuilder {
     return this;
   }
 
-  /** The root of the last tree, copied. */
-  root(): Uint8Array {
-    const at = this.nodesAt + this.levelAt[this.depth]! * this.hashBytes;
-    return new Uint8Array(this.sha.bytes.subarray(at, at + this.hashBytes));
+  /** Copies the root of the last tree into `to` at `at`. */
+  copyRoot(to: Uint8Array, at: number): void {
+    const from = this.nodesAt + this.levelAt[this.depth]! * this.hashBytes;
+    to.set(this.sha.bytes.subarray(from, from + this.hashBytes), at);
   }
 
   /** Writes PATH for `leaf` (its sibling at each level, leaves first) into `room` at `pathAt`. */
