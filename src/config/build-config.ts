@@ -116,6 +116,15 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
       `${label('name')} may not contain '@' (the master writes name@address for hosts sharing a name)`,
     );
   const roughtime = resolveRoughtimeServers(raw);
+  const thresholdNs = parseDuration(pick('threshold'), label('threshold'), 'ms');
+  const meshToleranceNs = parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms');
+  // A clock off by less than the tolerance is never named, so a tolerance at or over the threshold
+  // would leave every threshold alert without the mesh's verdict (and a fast master unnamed).
+  if (masters.length === 0 && meshToleranceNs >= thresholdNs)
+    throw new ConfigError(
+      `${label('meshTolerance')} (${pick('meshTolerance')}) must be below ${label('threshold')} (${pick('threshold')}): ` +
+        'a clock off by less than the tolerance is never named a falseticker',
+    );
   return {
     role: masters.length > 0 ? 'slave' : 'master',
     masters,
@@ -127,8 +136,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
     peers: parseCount(pick('peers'), label('peers'), 0, 16),
     pinnedPeers: listOf(raw.peer).map((text) => parseDestination(text, label('peer'))),
-    meshToleranceNs: parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms'),
-    thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
+    meshToleranceNs,
+    thresholdNs,
     intervalNs,
     realertNs: parseDuration(pick('realert'), label('realert'), 's'),
     maxDriftPpm: positiveNumber(pick('maxDriftPpm'), label('maxDriftPpm'), 'ppm'),
