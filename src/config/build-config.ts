@@ -13,7 +13,14 @@ import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
-import { type Config, type MasterSpec, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
+import {
+  type Config,
+  DEFAULT_MESH_TOLERANCE_NS,
+  type MasterSpec,
+  OPTIONS,
+  OPTION_KEYS,
+  type OptionKey,
+} from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
@@ -117,9 +124,13 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     );
   const roughtime = resolveRoughtimeServers(raw);
   const thresholdNs = parseDuration(pick('threshold'), label('threshold'), 'ms');
-  const meshToleranceNs = parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms');
   // A clock off by less than the tolerance is never named, so a tolerance at or over the threshold
-  // would leave every threshold alert without the mesh's verdict (and a fast master unnamed).
+  // would leave every threshold alert without the mesh's verdict (and a fast master unnamed): the
+  // default shrinks to half a threshold below it, and a given one must be below it.
+  const meshToleranceNs =
+    raw.meshTolerance === undefined
+      ? Math.min(DEFAULT_MESH_TOLERANCE_NS, thresholdNs / 2)
+      : parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms');
   if (masters.length === 0 && meshToleranceNs >= thresholdNs)
     throw new ConfigError(
       `${label('meshTolerance')} (${pick('meshTolerance')}) must be below ${label('threshold')} (${pick('threshold')}): ` +
