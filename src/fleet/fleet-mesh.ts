@@ -66,9 +66,9 @@ const RING_REBUILD_NS = 1_000_000_000n;
 
 /**
  * Nodes the vote takes per second of sweeps before it runs less often than every sweep. One vote
- * costs the master about 5 µs a node (the vote itself, the nodes' carried estimates, the fresh
- * edges and the garbage they leave: 50 ms at 10,000 nodes, measured under bench:scale), so this
- * keeps the vote under about 1% of a core at any fleet size.
+ * costs the master about 5 µs a node (the vote itself, the nodes' carried estimates and the fresh
+ * edges: ~50 ms at 10,000 nodes in the master's CPU profile under bench:scale, where the vote
+ * alone in bench:mesh takes 10 ms), so this keeps the vote near 1% of a core at any fleet size.
  */
 export const VOTE_NODES_PER_SECOND = 2000;
 
