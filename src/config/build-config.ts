@@ -13,7 +13,14 @@ import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
 import { checkPrivateFile, loadHmacKeyFile } from './key-file.js';
-import { type Config, type MasterSpec, OPTIONS, OPTION_KEYS, type OptionKey } from './options.js';
+import {
+  type Config,
+  DEFAULT_MESH_TOLERANCE_NS,
+  type MasterSpec,
+  OPTIONS,
+  OPTION_KEYS,
+  type OptionKey,
+} from './options.js';
 import { LOG_LEVELS, type LogLevel } from '../log/diagnostics.js';
 import { STDOUT_FORMATS, type StdoutFormat } from '../log/llog.js';
 
@@ -116,6 +123,19 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
       `${label('name')} may not contain '@' (the master writes name@address for hosts sharing a name)`,
     );
   const roughtime = resolveRoughtimeServers(raw);
+  const thresholdNs = parseDuration(pick('threshold'), label('threshold'), 'ms');
+  // A clock off by less than the tolerance is never named, so a tolerance at or over the threshold
+  // would leave every threshold alert without the mesh's verdict (and a fast master unnamed): the
+  // default shrinks to half a threshold below it, and a given one must be below it.
+  const meshToleranceNs =
+    raw.meshTolerance === undefined
+      ? Math.min(DEFAULT_MESH_TOLERANCE_NS, thresholdNs / 2)
+      : parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms');
+  if (masters.length === 0 && meshToleranceNs >= thresholdNs)
+    throw new ConfigError(
+      `${label('meshTolerance')} (${pick('meshTolerance')}) must be below ${label('threshold')} (${pick('threshold')}): ` +
+        'a clock off by less than the tolerance is never named a falseticker',
+    );
   return {
     role: masters.length > 0 ? 'slave' : 'master',
     masters,
@@ -127,8 +147,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
     rounds: parseCount(pick('rounds'), label('rounds'), 1, 64),
     peers: parseCount(pick('peers'), label('peers'), 0, 16),
     pinnedPeers: listOf(raw.peer).map((text) => parseDestination(text, label('peer'))),
-    meshToleranceNs: parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms'),
-    thresholdNs: parseDuration(pick('threshold'), label('threshold'), 'ms'),
+    meshToleranceNs,
+    thresholdNs,
     intervalNs,
     realertNs: parseDuration(pick('realert'), label('realert'), 's'),
     maxDriftPpm: positiveNumber(pick('maxDriftPpm'), label('maxDriftPpm'), 'ppm'),

@@ -148,3 +148,21 @@ test('--peer and --master-addr are addresses to send to: a port other than 0', (
 test("--name may not contain '@' (name@address is the master's id for hosts sharing a name)", () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, name: 'web-1@10.0.0.5:4123' }), /--name may not contain '@'/);
 });
+
+test('a master refuses a --mesh-tolerance at or over --threshold (no clock would ever be named)', () => {
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, meshTolerance: '100ms', threshold: '100ms' }),
+    /^ConfigError: --mesh-tolerance \(100ms\) must be below --threshold \(100ms\)/,
+  );
+  assert.throws(() => buildConfig({ hmacKey: KEY, meshTolerance: '1h' }), /--mesh-tolerance \(1h\) must be below/);
+  assert.throws(
+    () => buildConfig({ hmacKey: KEY, threshold: '0.5ms', meshTolerance: '1ms' }),
+    /--mesh-tolerance \(1ms\) must be below/,
+  );
+  // Not given: the default (1 ms) shrinks to half a threshold below it.
+  assert.equal(buildConfig({ hmacKey: KEY, threshold: '0.5ms' }).meshToleranceNs, 0.25e6);
+  assert.equal(buildConfig({ hmacKey: KEY, threshold: '2ms' }).meshToleranceNs, 1e6);
+  assert.equal(buildConfig({ hmacKey: KEY, meshTolerance: '99ms', threshold: '100ms' }).meshToleranceNs, 99e6);
+  // A slave does not vote: its tolerance is not used.
+  assert.equal(buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:2002', threshold: '0.5ms' }).thresholdNs, 0.5e6);
+});
