@@ -21,7 +21,7 @@
  *                              [--go-server PATH]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseVersionLabel } from '../../src/roughtime/versions.js';
@@ -52,6 +52,16 @@ const configs = (args.get('configs') ?? 'default,1x1,64x1,256x1,1x2,64x2,256x2')
 });
 /** An external Roughtime server binary to measure next to saturn (see the header). */
 const goServer = args.get('go-server');
+if (goServer !== undefined) {
+  try {
+    accessSync(goServer, constants.X_OK);
+  } catch {
+    process.stderr.write(
+      `--go-server ${goServer} is not an executable file (bench/go-roughtime/build.sh builds one)\n`,
+    );
+    process.exit(2);
+  }
+}
 const shapes = (args.get('shapes') ?? 'ours,independent').split(',') as Array<'ours' | 'independent'>;
 
 const SATURN_BIN = fileURLToPath(new URL('../../../bin/saturn', import.meta.url));
