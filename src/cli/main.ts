@@ -3,10 +3,19 @@ import { SystemClock } from '../clock/system-clock.js';
 import { SaturnError } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
+import { BufferedSink, flushAtExit } from '../log/buffered-sink.js';
 import { DEMO_SCENARIOS, type DemoScenarioName, runDemo } from '../demo/demo.js';
 import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
-import { OPTIONS, OPTION_KEYS, type OptionKey, type OptionSpec, envName, optionHelp } from '../config/options.js';
+import {
+  type Config,
+  OPTIONS,
+  OPTION_KEYS,
+  type OptionKey,
+  type OptionSpec,
+  envName,
+  optionHelp,
+} from '../config/options.js';
 import { parseDuration } from '../util/parse.js';
 import { eventsCommand } from './events.js';
 import { keygenCommand } from './keygen.js';
@@ -46,6 +55,39 @@ function rawOptions(program: Command): { raw: RawOptions; labels: OptionLabels }
   return { raw, labels };
 }
 
+/** Runs a master or a slave until SIGINT or SIGTERM: llog lines to `stdout`, diagnostics to `stderr`. */
+async function runNode(config: Config, stdout: Sink, stderr: Sink): Promise<void> {
+  const logger = createDiagnostics({ level: config.logLevel, format: config.logFormat, sink: stderr });
+  const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
+  if (config.clockOffsetNs !== 0)
+    logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
+  for (const warning of config.warnings) logger.warn({}, warning);
+  // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
+  let node: RunningNode | undefined;
+  const stopReloading = onReloadSignal(() => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading the HMAC key file');
+    try {
+      const ids = node?.reloadKeys();
+      if (node === undefined) logger.warn('still starting: nothing reloaded');
+      else if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
+      else logger.info({ file: config.hmacKeyFile, keyIds: ids, current: ids[0] }, 'HMAC keys reloaded');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'HMAC key file not reloaded: the keys in use stay');
+    }
+  });
+  try {
+    node = await startNode(config, { clock, logger, stdout });
+  } catch (err) {
+    stopReloading();
+    throw err;
+  }
+  logger.info({ role: config.role, name: config.name, keyIds: config.hmacKeys.ids }, 'started');
+  const signal = await waitForShutdown();
+  stopReloading();
+  logger.info({ signal }, 'shutting down');
+  await node.close();
+}
+
 /** The commander program: `saturn [options]` runs a master or a slave; subcommands do the rest. */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('saturn')
@@ -62,35 +104,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program.action(async () => {
     const { raw, labels } = rawOptions(program);
     const config = buildConfig(raw, labels);
-    const logger = createDiagnostics({ level: config.logLevel, format: config.logFormat, sink: io.stderr });
-    const clock = new SystemClock({ offsetNs: config.clockOffsetNs });
-    if (config.clockOffsetNs !== 0)
-      logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
-    for (const warning of config.warnings) logger.warn({}, warning);
-    // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
-    let node: RunningNode | undefined;
-    const stopReloading = onReloadSignal(() => {
-      logger.info({ signal: 'SIGHUP' }, 'reloading the HMAC key file');
-      try {
-        const ids = node?.reloadKeys();
-        if (node === undefined) logger.warn('still starting: nothing reloaded');
-        else if (ids === undefined) logger.warn('nothing to reload: the HMAC key was not given by --hmac-key-file');
-        else logger.info({ file: config.hmacKeyFile, keyIds: ids, current: ids[0] }, 'HMAC keys reloaded');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'HMAC key file not reloaded: the keys in use stay');
-      }
-    });
+    // The llog stream (a line per check) goes out in one write per event-loop turn; what waits is
+    // written before each diagnostic line (so `2>&1` keeps the order of what happened) and at exit.
+    const stdout = new BufferedSink(io.stdout);
+    const unhook = flushAtExit(stdout);
+    const stderr: Sink = { write: (text: string) => (stdout.flush(), io.stderr.write(text)) };
     try {
-      node = await startNode(config, { clock, logger, stdout: io.stdout });
-    } catch (err) {
-      stopReloading();
-      throw err;
+      await runNode(config, stdout, stderr);
+    } finally {
+      stdout.flush();
+      unhook();
     }
-    logger.info({ role: config.role, name: config.name, keyIds: config.hmacKeys.ids }, 'started');
-    const signal = await waitForShutdown();
-    stopReloading();
-    logger.info({ signal }, 'shutting down');
-    await node.close();
     setExit(0);
   });
 

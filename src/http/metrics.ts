@@ -6,7 +6,7 @@
  * last-check gauges are not exported: they would be last values passed off as current; its state
  * (`saturn_node_state`, `saturn_node_up`) says what is known.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import { WEBHOOK_FAILURE_REASONS } from '../events/post.js';
 import type { WebhookTarget } from '../events/webhook.js';
@@ -59,8 +59,10 @@ export interface StageTimings {
   quantileNs(q: number): number;
 }
 
-/** RTT buckets, seconds: 50 µs (loopback) to 1 s (a bad WAN). */
-const RTT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** saturn_node_rtt_seconds buckets, seconds: 50 µs (loopback) to 1 s (a bad WAN). */
+export const RTT_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
 const STAGE_QUANTILES = [0.5, 0.9, 0.99];
 const STAGE_SUMMARY = 'saturn_pipeline_stage_seconds';
 /**
@@ -110,7 +112,7 @@ export const mirroredGauge = mirrored.bind(undefined, 'gauge');
 /** The metrics of one saturn node. */
 export class SaturnMetrics {
   readonly registry = new Registry();
-  readonly #rtt: Histogram;
+  readonly #rtt = new NodeRttHistogram();
   readonly #roughtime: Counter;
 
   constructor(sources: MetricsSources) {
@@ -232,13 +234,7 @@ export class SaturnMetrics {
         [{ ...nodeLabels(n), result: 'discarded' }, n.discarded],
       ]),
     );
-    this.#rtt = new Histogram({
-      name: 'saturn_node_rtt_seconds',
-      help: 'Round-trip time of each good check.',
-      labelNames: ['node'],
-      buckets: RTT_BUCKETS,
-      registers: [r],
-    });
+    r.registerMetric(this.#rtt as never);
     mirroredGauge(r, 'saturn_threshold_seconds', 'The alert threshold (--threshold).', [], () => [
       [{}, sources.thresholdNs / 1e9],
     ]);
@@ -270,12 +266,12 @@ export class SaturnMetrics {
 
   /** Feeds one finished check (the RTT histogram). */
   observeCheck(record: CheckRecord): void {
-    if (record.verdict) this.#rtt.observe({ node: record.node.id }, record.verdict.rttNs / 1e9);
+    if (record.verdict) this.#rtt.observe(record.node.id, record.verdict.rttNs / 1e9);
   }
 
   /** Drops what is kept per node (a forgotten node's RTT histogram), so labels do not pile up. */
   forgetNode(id: string): void {
-    this.#rtt.remove({ node: id });
+    this.#rtt.remove(id);
   }
 
   /** Feeds one Roughtime result: ok, wrong (reference clock outside the bound), invalid, timeout, … */
@@ -353,6 +349,60 @@ function registerMesh(r: Registry, read: () => MeshInput, pairs: () => readonly 
     ['node', 'peer'],
     () => pairs().map((e) => [{ node: e.from, peer: e.to }, e.offsetNs / 1e9]),
   );
+}
+
+/**
+ * saturn_node_rtt_seconds, a histogram per node, written out as prom-client writes a Histogram
+ * with a `node` label (buckets, +Inf, _sum, _count). Kept as one Float64Array per node (the
+ * buckets' counts, then sum and count) rather than in a prom-client Histogram, which keeps an
+ * object of bucket counts and its labels per node and hashes the labels on each observation:
+ * with a check a second from each of 10,000 nodes, that was 1.2% of the master's busy time.
+ */
+class NodeRttHistogram {
+  readonly name = 'saturn_node_rtt_seconds';
+  readonly help = 'Round-trip time of each good check.';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #nodes = new Map<string, Float64Array>();
+
+  /** Counts one round trip of `seconds` for `node`. */
+  observe(node: string, seconds: number): void {
+    let counts = this.#nodes.get(node);
+    if (counts === undefined) {
+      counts = new Float64Array(RTT_BUCKETS.length + 2);
+      this.#nodes.set(node, counts);
+    }
+    let bucket = 0;
+    while (bucket < RTT_BUCKETS.length && seconds > RTT_BUCKETS[bucket]!) bucket++;
+    if (bucket < RTT_BUCKETS.length) counts[bucket]!++;
+    counts[RTT_BUCKETS.length]! += seconds;
+    counts[RTT_BUCKETS.length + 1]!++;
+  }
+
+  remove(node: string): void {
+    this.#nodes.delete(node);
+  }
+
+  /** The registry resets metrics only on request; what a node observed stays until it is forgotten. */
+  reset(): void {}
+
+  get() {
+    const bucketName = `${this.name}_bucket`;
+    const values: { metricName: string; labels: Labels | { le: number }; sharedLabels: Labels; value: number }[] = [];
+    for (const [node, counts] of this.#nodes) {
+      const sharedLabels = { node };
+      let cumulative = 0;
+      for (let i = 0; i < RTT_BUCKETS.length; i++) {
+        cumulative += counts[i]!;
+        values.push({ metricName: bucketName, labels: { le: RTT_BUCKETS[i]! }, sharedLabels, value: cumulative });
+      }
+      const count = counts[RTT_BUCKETS.length + 1]!;
+      values.push({ metricName: bucketName, labels: { le: '+Inf' }, sharedLabels, value: count });
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels, value: counts[RTT_BUCKETS.length]! });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels, value: count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Logger } from '../log/diagnostics.js';
 import { type FastSend, type Peer, type Pipeline, createPipeline } from '../pipeline/pipeline.js';
 import { driftText } from '../fleet/drift-rate.js';
 import { type CheckRecord, Fleet, type NameConflict, type NodeState, addrOf } from '../fleet/fleet.js';
-import { FleetMesh, type MeshChanges } from '../fleet/fleet-mesh.js';
+import { FleetMesh, type MeshChanges, sweepsPerVote } from '../fleet/fleet-mesh.js';
 import type { NodeVerdict } from '../mesh/consensus.js';
 import type { MeshInput } from '../http/status.js';
 import type { EventSubject } from '../events/event.js';
@@ -64,6 +64,8 @@ export class MasterService {
   private readonly nameTakenLog = new TokenBuckets<string>({ ratePerSecond: 1 / 60, burst: 1, maxKeys: 1024 });
   private pipeline: Pipeline | undefined;
   private lostTimer: Timer | undefined;
+  /** Sweeps since the mesh last voted. */
+  private sweepsSinceVote = 0;
 
   private constructor(
     private readonly config: Config,
@@ -279,14 +281,22 @@ export class MasterService {
     });
   }
 
-  /** Sweeps for lost slaves at least once a second and twice an interval (the timer is the edge: it reads the clock). */
+  /**
+   * Sweeps for lost slaves at least once a second and twice an interval, and runs the mesh's vote
+   * on every sweep, or every few for a fleet too large to vote on each (sweepsPerVote: at least
+   * twice an interval). The timer is the edge: it reads the clock.
+   */
   private scheduleSweep(): void {
-    this.lostTimer = this.deps.clock.setTimer(Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2)), () => {
+    const sweepNs = Math.max(10e6, Math.min(1e9, this.config.intervalNs / 2));
+    this.lostTimer = this.deps.clock.setTimer(sweepNs, () => {
       const now = this.deps.clock.read();
       if (this.steps.poll(now.wall)) this.mesh.masterStepped(now.mono);
       this.sweep(now);
-      const changes = this.mesh.evaluate(now);
-      if (changes) this.meshEvents(changes, now.wall);
+      if (++this.sweepsSinceVote >= sweepsPerVote(this.fleet.size, sweepNs, this.config.intervalNs)) {
+        this.sweepsSinceVote = 0;
+        const changes = this.mesh.evaluate(now);
+        if (changes) this.meshEvents(changes, now.wall);
+      }
       this.scheduleSweep();
     });
   }

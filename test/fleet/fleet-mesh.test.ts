@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Fleet, frequencyVsAgreed, stateOf } from '../../src/fleet/fleet.js';
-import { FleetMesh } from '../../src/fleet/fleet-mesh.js';
+import { FleetMesh, VOTE_NODES_PER_SECOND, sweepsPerVote } from '../../src/fleet/fleet-mesh.js';
 import { S, at, check } from '../helpers/finished-check.js';
 import type { CheckOptions } from '../helpers/finished-check.js';
 
@@ -355,4 +355,18 @@ test('a drift judged against the agreed time quotes the offset it judged, not th
   assert.equal(later.judged?.reference, 'agreed');
   assert.ok(Math.abs(later.judged!.offsetNs - 450 * MS) < 1 * MS, `judged ${later.judged!.offsetNs / MS} ms`);
   assert.ok(Math.abs(later.verdict!.offsetNs + 50 * MS) < 1 * MS, 'the check itself is still against the master');
+});
+
+test('sweepsPerVote: every sweep up to 2,000 nodes a second, fewer sweeps per vote beyond, at least two votes an interval', () => {
+  const second = 1e9;
+  assert.equal(sweepsPerVote(0, second, 10 * second), 1);
+  assert.equal(sweepsPerVote(1000, second, 10 * second), 1);
+  assert.equal(sweepsPerVote(VOTE_NODES_PER_SECOND, second, 10 * second), 1);
+  assert.equal(sweepsPerVote(VOTE_NODES_PER_SECOND + 1, second, 10 * second), 2);
+  assert.equal(sweepsPerVote(10_000, second, 10 * second), 5);
+  assert.equal(sweepsPerVote(100_000, second, 10 * second), 5, 'half an interval at most');
+  assert.equal(sweepsPerVote(100_000, second, 60 * second), 30);
+  // A short interval sweeps twice an interval: every sweep votes, whatever the fleet.
+  assert.equal(sweepsPerVote(100_000, 0.5 * second, second), 1);
+  assert.equal(sweepsPerVote(100_000, 0.01 * second, 0.02 * second), 1);
 });

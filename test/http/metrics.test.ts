@@ -8,6 +8,10 @@ import { EVENT_KINDS } from '../../src/events/event.js';
 import { SATURN_VERSION } from '../../src/util/version.js';
 import { hasCommand } from '../helpers/system.js';
 import { until } from '../helpers/wait.js';
+import { Histogram, Registry } from 'prom-client';
+import { RTT_BUCKETS, SaturnMetrics } from '../../src/http/metrics.js';
+import { Fleet } from '../../src/fleet/fleet.js';
+import { check } from '../helpers/finished-check.js';
 
 describe('/metrics of a running master (in process, loopback)', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -283,5 +287,67 @@ describe('the Prometheus text parser itself', () => {
     );
     assert.throws(() => parsePrometheusText('a 1\nb 1\na 2\n'), /contiguous/);
     assert.throws(() => parsePrometheusText('a 1'), /newline/);
+  });
+});
+
+describe('saturn_node_rtt_seconds', () => {
+  /** The metrics of a master whose fleet has no node: only what observeCheck is fed. */
+  const metricsOnly = () =>
+    new SaturnMetrics({
+      nodes: () => [],
+      thresholdNs: 100e6,
+      drops: () => ({}),
+      events: () => new Map(),
+      webhooks: () => [],
+    });
+  /** The check record of `node` with round trip `rttNs`, as the fleet makes one. */
+  const recordOf = (node: string, rttNs: number) => {
+    const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9 });
+    const record = fleet.record(check(node, 1));
+    return { ...record, verdict: { ...record.verdict!, rttNs } };
+  };
+  /** The histogram's lines in a /metrics text, its HELP and TYPE included. */
+  const rttLines = (text: string) => text.split('\n').filter((l) => /^(# \w+ )?saturn_node_rtt_seconds/.test(l));
+
+  test("is written out line for line as prom-client's Histogram writes the same observations", async () => {
+    const metrics = metricsOnly();
+    const reference = new Registry();
+    const histogram = new Histogram({
+      name: 'saturn_node_rtt_seconds',
+      help: 'Round-trip time of each good check.',
+      labelNames: ['node'],
+      buckets: RTT_BUCKETS,
+      registers: [reference],
+    });
+    // On a bound, between bounds, above the last one (+Inf only), for nodes whose names need escapes.
+    const observations: [string, number][] = [
+      ['web-1', 50e3],
+      ['web-1', 75e3],
+      ['web-1', 2e9],
+      ['db "primary"\\1', 1e6],
+      ['web-1', 0.3e9],
+      ['web-2', 10e3],
+    ];
+    for (const [node, rttNs] of observations) {
+      metrics.observeCheck(recordOf(node, rttNs));
+      histogram.observe({ node }, rttNs / 1e9);
+    }
+    const ours = rttLines(await metrics.render());
+    assert.equal(ours.length, 2 + 3 * (RTT_BUCKETS.length + 3));
+    assert.deepEqual(ours, rttLines(await reference.metrics()));
+  });
+
+  test('a forgotten node leaves no series; a discarded check (no verdict) is not counted', async () => {
+    const metrics = metricsOnly();
+    metrics.observeCheck(recordOf('web-1', 60e3));
+    metrics.observeCheck(recordOf('web-2', 60e3));
+    metrics.observeCheck({ ...recordOf('web-3', 60e3), verdict: undefined });
+    metrics.forgetNode('web-1');
+    const nodes = new Set(
+      rttLines(await metrics.render())
+        .filter((l) => !l.startsWith('#'))
+        .map((l) => /node="([^"]*)"/.exec(l)![1]),
+    );
+    assert.deepEqual([...nodes], ['web-2']);
   });
 });

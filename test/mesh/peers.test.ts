@@ -80,3 +80,43 @@ test('the edge table keeps the newest result per pair and drops absurd, unknown 
   table.forget('b');
   assert.equal(table.size, 0);
 });
+
+test('an edge table keeps the newest pair per peer, at most maxPerReporter per reporter, dropping the oldest', () => {
+  const table = new EdgeTable(3);
+  const known = () => true;
+  const report = (peerId: string, offsetNs: number) => [{ peerId, offsetNs, errorNs: 5, rttNs: 100, ageNs: 0 }];
+  const peersOf = (from: string) =>
+    table
+      .fresh(() => 0n)
+      .filter((e) => e.from === from)
+      .map((e) => [e.to, e.offsetNs]);
+  for (const [i, peer] of ['p1', 'p2', 'p3'].entries()) table.record('a', report(peer, i), BigInt(i + 1), known, 30e9);
+  table.record('a', report('p1', 10), 10n, known, 30e9); // measured again: updated, now the newest
+  assert.deepEqual(peersOf('a'), [
+    ['p2', 1],
+    ['p3', 2],
+    ['p1', 10],
+  ]);
+  table.record('a', report('p4', 4), 11n, known, 30e9); // a fourth peer: the oldest (p2) goes
+  assert.deepEqual(peersOf('a'), [
+    ['p3', 2],
+    ['p1', 10],
+    ['p4', 4],
+  ]);
+  assert.equal(table.size, 3);
+  table.record('b', report('p1', 7), 12n, known, 30e9);
+  assert.deepEqual(
+    table.about('p1').map((e) => [e.peer, e.offsetNs, e.atMono]),
+    [
+      ['a', -10, 10n],
+      ['b', -7, 12n],
+    ],
+  );
+  table.forget('p1');
+  assert.deepEqual(peersOf('a'), [
+    ['p3', 2],
+    ['p4', 4],
+  ]);
+  assert.deepEqual(peersOf('b'), []);
+  assert.equal(table.size, 2);
+});

@@ -17,6 +17,7 @@ import {
   UNCONFIRMED_MOVE_REASON,
 } from '../../src/service/master-service.js';
 import { lineSink, testLogger } from '../helpers/sinks.js';
+import { check } from '../helpers/finished-check.js';
 
 test('the lost-slave sweep runs on the injected clock: slave_lost after 3 silent intervals, even across a wall step', async () => {
   const clock = new SimClock();
@@ -244,6 +245,34 @@ test('a name heard from a second live address is held, with the reason whole in 
   } finally {
     owner.close();
     other.close();
+    await master.close();
+  }
+});
+
+test('the mesh votes on every sweep of a small fleet, and every 5th sweep (twice an interval) of 10,000 nodes', async () => {
+  const { clock, master } = await simMaster({ peers: '3' });
+  try {
+    /** Sweeps (one a second at a 10 s interval) over the next `seconds`, and how many of them voted. */
+    const votesIn = (seconds: number) => {
+      let votes = 0;
+      for (let s = 0; s < seconds; s++) {
+        const before = master.mesh.consensus;
+        clock.advance(1_000_000_000n);
+        if (master.mesh.consensus !== before) votes++;
+      }
+      return votes;
+    };
+    const fill = (n: number) => {
+      const mono = clock.monotonic();
+      for (let i = master.fleet.size; i < n; i++)
+        master.fleet.record({ ...check(`node-${i}`, 0, { intervalNs: 10e9 }), at: { mono, wall: clock.now() } });
+    };
+    fill(3);
+    assert.equal(votesIn(10), 10, 'a vote each sweep');
+    fill(10_000);
+    assert.equal(votesIn(10), 2, 'a vote every 5 s');
+    assert.equal(master.mesh.consensus?.of, 10_001, 'the votes took the whole fleet and the master');
+  } finally {
     await master.close();
   }
 });
