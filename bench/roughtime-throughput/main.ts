@@ -10,11 +10,18 @@
  * an independent load generator: one thread, 2 sockets × 32 requests in flight (64 in all). A
  * config is `BATCHxWORKERS`, or `default` for the server's own defaults (no batching flags).
  *
+ * `--go-server PATH` adds a `go-peer` row per load shape, measured between the echo and saturn under
+ * the same load: PATH is started as `PATH --listen-addr 127.0.0.1:0` and must print
+ * `listening on 127.0.0.1:PORT public key BASE64` (its root public key, which verifies a sample of its
+ * replies as for saturn). bench/go-roughtime/build.sh builds the Go batching server on Cloudflare's
+ * package that fits. Without the option that row is skipped, with a message.
+ *
  *   npm run bench:roughtime -- [--duration 5] [--version 1|0x8000000b|google] [--configs default,1x1,64x1,256x1,1x2,64x2,256x2]
  *                              [--shapes ours,independent] [--threads 2] [--sockets 4] [--window 64] [--flush-ms 1]
+ *                              [--go-server PATH]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseVersionLabel } from '../../src/roughtime/versions.js';
@@ -43,6 +50,18 @@ const configs = (args.get('configs') ?? 'default,1x1,64x1,256x1,1x2,64x2,256x2')
     batch: batch!,
   };
 });
+/** An external Roughtime server binary to measure next to saturn (see the header). */
+const goServer = args.get('go-server');
+if (goServer !== undefined) {
+  try {
+    accessSync(goServer, constants.X_OK);
+  } catch {
+    process.stderr.write(
+      `--go-server ${goServer} is not an executable file (bench/go-roughtime/build.sh builds one)\n`,
+    );
+    process.exit(2);
+  }
+}
 const shapes = (args.get('shapes') ?? 'ours,independent').split(',') as Array<'ours' | 'independent'>;
 
 const SATURN_BIN = fileURLToPath(new URL('../../../bin/saturn', import.meta.url));
@@ -57,8 +76,12 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
 }
 
-function startChild(argv: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(
+  argv: string[],
+  ready: RegExp,
+  command = process.execPath,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -67,6 +90,7 @@ function startChild(argv: string[], ready: RegExp): Promise<{ child: ChildProces
       if (match) resolve({ child, match });
     });
     child.stderr!.resume();
+    child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}) before it was ready: ${out}`)));
   });
 }
@@ -156,15 +180,46 @@ const shapeFor = (shape: 'ours' | 'independent', batch: number): Shape =>
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 const rows: string[] = [];
 let lastLine = '';
+let goLine = '';
+
+/** Starts a server that prints `listening on 127.0.0.1:PORT public key BASE64`, measures it, stops it. */
+async function measureServer(command: string, argv: string[], shape: Shape): Promise<Figures> {
+  const server = await startChild(argv, /listening on 127\.0\.0\.1:(\d+) public key (\S+)/, command);
+  try {
+    return await measure(
+      server.child.pid!,
+      Number(server.match[1]),
+      new Uint8Array(Buffer.from(server.match[2]!, 'base64')),
+      shape,
+    );
+  } finally {
+    await stop(server.child);
+  }
+}
+
+/** Prints the row of `server` (`who`: saturn or the peer) against the echo measured just before it. */
+function report(shapeName: string, name: string, who: string, server: Figures, echo: Figures): string {
+  const ratio = server.cpuUsPerReply / echo.cpuUsPerReply;
+  const row = `| ${shapeName} | ${name} | ${fmt(server.repliesPerSecond, 0)} | ${fmt(server.cpuUsPerReply)} | ${fmt(server.p50Us, 0)} | ${fmt(server.p99Us, 0)} | ${fmt(echo.repliesPerSecond, 0)} | ${fmt(echo.cpuUsPerReply)} | ${fmt(echo.p50Us, 0)}/${fmt(echo.p99Us, 0)} | ${fmt(ratio, 2)}x | ${server.verified} (${server.failures}) | ${server.lost} |`;
+  rows.push(row);
+  process.stdout.write(`${row}\n`);
+  return `${shapeName} ${name}: ${who} ${fmt(server.repliesPerSecond, 0)}/s ${fmt(server.cpuUsPerReply)} µs/reply; echo ${fmt(echo.repliesPerSecond, 0)}/s ${fmt(echo.cpuUsPerReply)} µs/reply; ratio ${fmt(ratio, 2)}x`;
+}
+
 process.stdout.write(
   `# roughtime-throughput: version ${versionLabel}, ${durationMs / 1000} s per run after ${warmupMs / 1000} s warm-up; load 'ours' ${threads} threads × ${socketsPerThread} sockets × window ${windowOption ?? 'max(16, 2 batches)'} per socket, 'independent' 1 thread × 2 sockets × 32\n`,
+);
+process.stdout.write(
+  goServer === undefined
+    ? '# no --go-server PATH: the go-peer rows are skipped (bench/go-roughtime/build.sh builds one)\n'
+    : `# go-peer rows: ${goServer} (a peer server, not saturn) in the saturn columns, against the echo measured just before it\n`,
 );
 process.stdout.write(
   '| load | config | saturn replies/s | saturn CPU µs/reply | p50 µs | p99 µs | echo replies/s | echo CPU µs/reply | echo p50/p99 µs | CPU ratio | verified (failed) | lost |\n',
 );
 process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
 for (const shapeName of shapes)
-  for (const { name, flags, batch } of configs) {
+  for (const [index, { name, flags, batch }] of configs.entries()) {
     const shape = shapeFor(shapeName, batch);
     const echo = await startChild([ECHO], /echo listening on 127\.0\.0\.1:(\d+)/);
     let echoFigures: Figures;
@@ -173,25 +228,15 @@ for (const shapeName of shapes)
     } finally {
       await stop(echo.child);
     }
-    const server = await startChild(
-      [SATURN_BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0', ...flags, '--log-level', 'warn'],
-      /listening on 127\.0\.0\.1:(\d+) public key (\S+)/,
-    );
-    let saturn: Figures;
-    try {
-      saturn = await measure(
-        server.child.pid!,
-        Number(server.match[1]),
-        new Uint8Array(Buffer.from(server.match[2]!, 'base64')),
-        shape,
-      );
-    } finally {
-      await stop(server.child);
+    if (goServer !== undefined && index === 0) {
+      const go = await measureServer(goServer, ['--listen-addr', '127.0.0.1:0'], shape);
+      goLine = `; ${report(shapeName, 'go-peer', 'go', go, echoFigures)}`;
     }
-    const ratio = saturn.cpuUsPerReply / echoFigures.cpuUsPerReply;
-    const row = `| ${shapeName} | ${name} | ${fmt(saturn.repliesPerSecond, 0)} | ${fmt(saturn.cpuUsPerReply)} | ${fmt(saturn.p50Us, 0)} | ${fmt(saturn.p99Us, 0)} | ${fmt(echoFigures.repliesPerSecond, 0)} | ${fmt(echoFigures.cpuUsPerReply)} | ${fmt(echoFigures.p50Us, 0)}/${fmt(echoFigures.p99Us, 0)} | ${fmt(ratio, 2)}x | ${saturn.verified} (${saturn.failures}) | ${saturn.lost} |`;
-    rows.push(row);
-    process.stdout.write(`${row}\n`);
-    lastLine = `${shapeName} ${name}: saturn ${fmt(saturn.repliesPerSecond, 0)}/s ${fmt(saturn.cpuUsPerReply)} µs/reply; echo ${fmt(echoFigures.repliesPerSecond, 0)}/s ${fmt(echoFigures.cpuUsPerReply)} µs/reply; ratio ${fmt(ratio, 2)}x`;
+    const saturn = await measureServer(
+      process.execPath,
+      [SATURN_BIN, 'roughtime', 'serve', '--listen-addr', '127.0.0.1:0', ...flags, '--log-level', 'warn'],
+      shape,
+    );
+    lastLine = report(shapeName, name, 'saturn', saturn, echoFigures);
   }
-process.stdout.write(`${lastLine}\n`);
+process.stdout.write(`${lastLine}${goLine}\n`);
