@@ -4,6 +4,7 @@ import { SaturnError } from '../errors.js';
 import { SATURN_VERSION } from '../util/version.js';
 import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { BufferedSink, flushAtExit } from '../log/buffered-sink.js';
+import { guardedStream } from '../log/guarded-stream.js';
 import { DEMO_SCENARIOS, type DemoScenarioName, runDemo } from '../demo/demo.js';
 import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
@@ -152,11 +153,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   return program;
 }
 
+/** The process's stdout and stderr, guarded: a closed pipe or a full disk never ends the process. */
+function processIo(): CliIo {
+  const stderr = guardedStream(process.stderr, 'stderr', () => {});
+  return { stdout: guardedStream(process.stdout, 'stdout', (sentence) => stderr.write(sentence)), stderr };
+}
+
 /** Runs the CLI; resolves to the exit code. Bad configuration: one sentence on stderr, code 2. */
-export async function main(
-  argv: string[],
-  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
-): Promise<number | undefined> {
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number | undefined> {
   let code: number | undefined;
   const program = buildProgram(io, (c) => (code = c));
   program.exitOverride();
