@@ -126,12 +126,15 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   const thresholdNs = parseDuration(pick('threshold'), label('threshold'), 'ms');
   // A clock off by less than the tolerance is never named, so a tolerance at or over the threshold
   // would leave every threshold alert without the mesh's verdict (and a fast master unnamed): the
-  // default shrinks to half a threshold below it, and a given one must be below it.
+  // default shrinks to half a threshold below it, and a given one must be below it. A threshold of 0
+  // (alert on any offset the error bound proves) has no such room: the tolerance is left as it is.
   const meshToleranceNs =
     raw.meshTolerance === undefined
-      ? Math.min(DEFAULT_MESH_TOLERANCE_NS, thresholdNs / 2)
+      ? thresholdNs > 0
+        ? Math.min(DEFAULT_MESH_TOLERANCE_NS, Math.floor(thresholdNs / 2))
+        : DEFAULT_MESH_TOLERANCE_NS
       : parseDuration(pick('meshTolerance'), label('meshTolerance'), 'ms');
-  if (masters.length === 0 && meshToleranceNs >= thresholdNs)
+  if (masters.length === 0 && thresholdNs > 0 && meshToleranceNs >= thresholdNs)
     throw new ConfigError(
       `${label('meshTolerance')} (${pick('meshTolerance')}) must be below ${label('threshold')} (${pick('threshold')}): ` +
         'a clock off by less than the tolerance is never named a falseticker',

@@ -162,6 +162,10 @@ test('a master refuses a --mesh-tolerance at or over --threshold (no clock would
   // Not given: the default (1 ms) shrinks to half a threshold below it.
   assert.equal(buildConfig({ hmacKey: KEY, threshold: '0.5ms' }).meshToleranceNs, 0.25e6);
   assert.equal(buildConfig({ hmacKey: KEY, threshold: '2ms' }).meshToleranceNs, 1e6);
+  assert.equal(buildConfig({ hmacKey: KEY, threshold: '1ns' }).meshToleranceNs, 0, 'whole nanoseconds');
+  // --threshold 0 (any proven offset alerts) leaves no room below it: the tolerance stays as given.
+  assert.equal(buildConfig({ hmacKey: KEY, threshold: '0' }).meshToleranceNs, 1e6);
+  assert.equal(buildConfig({ hmacKey: KEY, threshold: '0', meshTolerance: '0' }).meshToleranceNs, 0);
   assert.equal(buildConfig({ hmacKey: KEY, meshTolerance: '99ms', threshold: '100ms' }).meshToleranceNs, 99e6);
   // A slave does not vote: its tolerance is not used.
   assert.equal(buildConfig({ hmacKey: KEY, masterAddr: '127.0.0.1:2002', threshold: '0.5ms' }).thresholdNs, 0.5e6);
