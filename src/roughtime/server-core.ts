@@ -188,14 +188,15 @@ export class BatchResponder {
     const parsed = RtMessage.parse(family.framed ? unframe(template) : template, 'response template');
     // Parsed values are views into the template: their offsets are where each batch and reply is patched.
     const at = (value: Uint8Array): number => value.byteOffset - template.byteOffset;
+    const srepValue = parsed.require(Tag.SREP);
     const srep = parsed.message(Tag.SREP);
     return {
       depth,
       delegation,
       template,
       sigAt: at(parsed.require(Tag.SIG)),
-      srepAt: at(parsed.require(Tag.SREP)),
-      srepBytes: parsed.require(Tag.SREP).byteLength,
+      srepAt: at(srepValue),
+      srepBytes: srepValue.byteLength,
       radiAt: at(srep.require(Tag.RADI)),
       midpAt: at(srep.require(Tag.MIDP)),
       rootAt: at(srep.require(Tag.ROOT)),

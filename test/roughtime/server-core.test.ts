@@ -10,7 +10,7 @@ import { buildRequest } from '../../src/roughtime/request.js';
 import { BatchResponder } from '../../src/roughtime/server-core.js';
 import { Tag } from '../../src/roughtime/tags.js';
 import { verifyResponse } from '../../src/roughtime/verify.js';
-import { ALL_IETF_VERSIONS, familyOf, type WireVersion } from '../../src/roughtime/versions.js';
+import { ALL_IETF_VERSIONS, familyOf, type VersionFamily, type WireVersion } from '../../src/roughtime/versions.js';
 import { buildTree } from './merkle-oracle.js';
 import { localResponder, replyOf } from './responder.js';
 import { cloudflareVectors, vectorsDir } from './vectors.js';
@@ -90,6 +90,19 @@ test('a mixed batch: one tree per version, every response verifies, drops carry 
   );
 });
 
+/** Asserts that `reply`'s PATH and ROOT are the oracle tree's for `leaf`; returns the parsed reply. */
+function matchOracle(
+  family: VersionFamily,
+  reply: Uint8Array,
+  oracle: ReturnType<typeof buildTree>,
+  leaf: number,
+): RtMessage {
+  const top = RtMessage.parse(family.framed ? unframe(reply) : reply);
+  assert.deepEqual(top.require(Tag.PATH), oracle.paths[leaf]);
+  assert.deepEqual(top.message(Tag.SREP).require(Tag.ROOT), oracle.root);
+  return top;
+}
+
 test('differential: ROOT, PATH and INDX of every reply equal the straightforward tree builder on random batches', () => {
   const responder = localResponder({
     longTermKey: signingKeyFromSeed(new Uint8Array(32).fill(0x33)),
@@ -114,13 +127,9 @@ test('differential: ROOT, PATH and INDX of every reply equal the straightforward
           return leafHash(family.hashBytes, family.leafInput === 'nonce' ? message.require(Tag.NONC) : packets[i]!);
         });
         const oracle = buildTree(family.hashBytes, leaves);
-        members.forEach((i, leaf) => {
-          const reply = replyOf(outcomes[i]);
-          const top = RtMessage.parse(family.framed ? unframe(reply) : reply);
-          assert.deepEqual(top.require(Tag.PATH), oracle.paths[leaf]);
-          assert.equal(top.u32(Tag.INDX), leaf);
-          assert.deepEqual(top.message(Tag.SREP).require(Tag.ROOT), oracle.root);
-        });
+        members.forEach((i, leaf) =>
+          assert.equal(matchOracle(family, replyOf(outcomes[i]), oracle, leaf).u32(Tag.INDX), leaf),
+        );
       }
     }),
     { numRuns: 150 },
@@ -164,11 +173,6 @@ test('large batches (the tree outgrows the hash module memory it started with) s
       family.hashBytes,
       nonces.map((nonce) => leafHash(family.hashBytes, nonce)),
     );
-    for (const leaf of [0, 1, size - 2, size - 1]) {
-      const reply = replyOf(outcomes[leaf]);
-      const top = RtMessage.parse(family.framed ? unframe(reply) : reply);
-      assert.deepEqual(top.require(Tag.PATH), oracle.paths[leaf]);
-      assert.deepEqual(top.message(Tag.SREP).require(Tag.ROOT), oracle.root);
-    }
+    for (const leaf of [0, 1, size - 2, size - 1]) matchOracle(family, replyOf(outcomes[leaf]), oracle, leaf);
   }
 });
