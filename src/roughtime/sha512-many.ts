@@ -13,6 +13,18 @@
  * 0.94 vs 0.77 µs) and it has no many-inputs call.
  */
 
+import {
+  FunctionBuilder,
+  I32,
+  I64,
+  OP,
+  WASM_PAGE,
+  type WasmMemory,
+  compileModule,
+  instantiate,
+  moduleBytes,
+} from '../util/wasm.js';
+
 /** Where the module keeps its constants and scratch; the caller's data starts at DATA_AT. */
 const K_AT = 0;
 const W_AT = 640;
@@ -22,7 +34,6 @@ const SCRATCH_AT = 1344;
 export const MAX_INPUT_BYTES = 2030;
 /** The first byte of memory free for the caller's inputs and outputs. */
 export const DATA_AT = 4096;
-const PAGE = 65536;
 
 // SHA-512's round constants (FIPS 180-4, 4.2.3).
 const K = `
@@ -53,97 +64,25 @@ const H0 = `
   .trim()
   .split(/\s+/);
 
-// The few WebAssembly opcodes the module uses.
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  get: 0x20,
-  set: 0x21,
-  tee: 0x22,
-  i64Load: 0x29,
-  i64Store: 0x37,
-  i32Store8: 0x3a,
-  i32Const: 0x41,
-  i64Const: 0x42,
-  i32Eqz: 0x45,
-  i32GeU: 0x4f,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Mul: 0x6c,
-  i32And: 0x71,
-  i32ShrU: 0x76,
-  i64Add: 0x7c,
-  i64Mul: 0x7e,
-  i64And: 0x83,
-  i64Or: 0x84,
-  i64Xor: 0x85,
-  i64Shl: 0x86,
-  i64ShrU: 0x88,
-  i64Rotl: 0x89,
-  i64Rotr: 0x8a,
-  i64ExtendI32U: 0xad,
-} as const;
-const VOID = 0x40;
-const I32 = 0x7f;
-const I64 = 0x7e;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = Number(value & 0x7fn);
-    value >>= 7n;
-    if ((value === 0n && (byte & 0x40) === 0) || (value === -1n && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
 const signed64 = (hex: string): bigint => BigInt.asIntN(64, BigInt(`0x${hex}`));
 
-/** The body of hashMany, as WebAssembly instructions. */
-function hashManyBody(): number[] {
+/** hashMany's function: seven i32 parameters, no results. */
+function hashManyFunction(): FunctionBuilder {
+  const fn = new FunctionBuilder(Array<number>(7).fill(I32));
   // Parameters, then locals.
   const [prefix, inputAt, stride, length, count, outAt, outBytes] = [0, 1, 2, 3, 4, 5, 6];
-  let next = 7;
-  const i32 = (): number => next++;
-  const i = i32(),
-    total = i32(),
-    block = i32(),
-    t = i32(),
-    src = i32();
-  const firstI64 = next;
-  const i64 = (): number => next++;
-  const h = Array.from({ length: 8 }, i64);
-  const v = Array.from({ length: 8 }, i64); // a..h
-  const t1 = i64(),
-    t2 = i64(),
-    x = i64();
-  const locals = { i32: firstI64 - 7, i64: next - firstI64 };
+  const [i, total, block, t, src] = [fn.local(I32), fn.local(I32), fn.local(I32), fn.local(I32), fn.local(I32)];
+  const h = Array.from({ length: 8 }, () => fn.local(I64));
+  const v = Array.from({ length: 8 }, () => fn.local(I64)); // a..h
+  const [t1, t2, x] = [fn.local(I64), fn.local(I64), fn.local(I64)];
 
-  const code: number[] = [];
-  const get = (l: number) => code.push(OP.get, ...uleb(l));
-  const set = (l: number) => code.push(OP.set, ...uleb(l));
-  const c32 = (n: number) => code.push(OP.i32Const, ...sleb(BigInt(n)));
-  const c64 = (n: bigint) => code.push(OP.i64Const, ...sleb(n));
-  const op = (...ops: number[]) => code.push(...ops);
-  const load64 = (offset: number) => code.push(OP.i64Load, 3, ...uleb(offset));
-  const store64 = (offset: number) => code.push(OP.i64Store, 3, ...uleb(offset));
+  const get = (l: number) => fn.get(l);
+  const set = (l: number) => fn.set(l);
+  const c32 = (n: number) => fn.c32(n);
+  const c64 = (n: bigint) => fn.c64(n);
+  const op = (...ops: number[]) => fn.op(...ops);
+  const load64 = (offset: number) => fn.memory(OP.i64Load, 3, offset);
+  const store64 = (offset: number) => fn.memory(OP.i64Store, 3, offset);
   // x = byte-swapped value on the stack (SHA-512 words are big-endian, WebAssembly loads little-endian).
   const bswap = () => {
     set(x);
@@ -168,14 +107,8 @@ function hashManyBody(): number[] {
     (get(t), c32(8), op(OP.i32Mul));
     if (minus !== 0) (c32(8 * minus), op(OP.i32Sub));
   };
-  const loopWhileLess = (counter: number, limit: () => void, body: () => void, step = 1) => {
-    // block { loop { if counter >= limit break; body; counter += step; continue } }
-    op(OP.block, VOID, OP.loop, VOID);
-    (get(counter), limit(), op(OP.i32GeU, OP.brIf, 1));
-    body();
-    (get(counter), c32(step), op(OP.i32Add), set(counter));
-    op(OP.br, 0, OP.end, OP.end);
-  };
+  const loopWhileLess = (counter: number, limit: () => void, body: () => void, step = 1) =>
+    fn.loopWhileLess(counter, limit, body, step);
 
   (c32(0), set(i));
   loopWhileLess(
@@ -185,14 +118,14 @@ function hashManyBody(): number[] {
       // The padded message in scratch: prefix ‖ input ‖ 0x80 ‖ zeros ‖ 128-bit big-endian bit length.
       (get(inputAt), get(i), get(stride), op(OP.i32Mul, OP.i32Add), set(src));
       (c32(SCRATCH_AT), get(prefix), op(OP.i32Store8, 0, 0));
-      (c32(SCRATCH_AT + 1), get(src), get(length), op(0xfc, ...uleb(10), 0, 0)); // memory.copy
+      (c32(SCRATCH_AT + 1), get(src), get(length), fn.memoryCopy());
       (c32(SCRATCH_AT + 1), get(length), op(OP.i32Add), c32(0x80), op(OP.i32Store8, 0, 0));
       // total = ((length + 1 + 17 + 127) >> 7) << 7
       (get(length), c32(1 + 17 + 127), op(OP.i32Add), c32(7), op(OP.i32ShrU), c32(128), op(OP.i32Mul), set(total));
       // zeros from after 0x80 to the last 8 bytes (the high half of the length is zero too)
       (c32(SCRATCH_AT + 2), get(length), op(OP.i32Add), c32(0));
       (get(total), get(length), op(OP.i32Sub), c32(2 + 8), op(OP.i32Sub));
-      op(0xfc, ...uleb(11), 0); // memory.fill
+      fn.memoryFill();
       (get(total), c32(SCRATCH_AT - 8), op(OP.i32Add));
       (get(length), c32(1), op(OP.i32Add), op(OP.i64ExtendI32U), c64(8n), op(OP.i64Mul), bswap());
       store64(0);
@@ -269,57 +202,18 @@ function hashManyBody(): number[] {
       // The digest, big-endian, then its first outBytes to the output.
       h.forEach((l, k) => (c32(OUT_AT + 8 * k), get(l), bswap(), store64(0)));
       (get(outAt), get(i), get(outBytes), op(OP.i32Mul, OP.i32Add), c32(OUT_AT), get(outBytes));
-      op(0xfc, ...uleb(10), 0, 0);
+      fn.memoryCopy();
     },
   );
-  const decls = [...uleb(2), ...uleb(locals.i32), I32, ...uleb(locals.i64), I64];
-  return [...decls, ...code, OP.end];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function name(text: string): number[] {
-  return [...uleb(text.length), ...Buffer.from(text, 'utf8')];
+  return fn;
 }
 
 /** The module's bytes. */
-function moduleBytes(): Uint8Array {
-  const body = hashManyBody();
+function sha512ModuleBytes(): Uint8Array {
   const kBytes = Buffer.alloc(K.length * 8);
   K.forEach((hex, k) => kBytes.writeBigUInt64LE(BigInt(`0x${hex}`), 8 * k));
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...uleb(7), ...Array<number>(7).fill(I32), 0]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(
-      7,
-      vec([
-        [...name('memory'), 0x02, 0],
-        [...name('hashMany'), 0x00, 0],
-      ]),
-    ),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-    ...section(11, vec([[0x00, OP.i32Const, ...sleb(BigInt(K_AT)), OP.end, ...uleb(kBytes.length), ...kBytes]])),
-  ]);
+  return moduleBytes([{ builder: hashManyFunction(), export: 'hashMany' }], 1, [{ at: K_AT, bytes: kBytes }]);
 }
-
-/** The part of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | undefined;
 
@@ -331,10 +225,10 @@ export class Sha512Many {
   bytes: Buffer;
 
   constructor() {
-    compiled ??= new wasm.Module(moduleBytes());
-    const instance = new wasm.Instance(compiled, {});
-    this.memory = instance.exports.memory as WasmMemory;
-    this.run = instance.exports.hashMany as (...args: number[]) => void;
+    compiled ??= compileModule(sha512ModuleBytes());
+    const exports = instantiate(compiled);
+    this.memory = exports.memory as WasmMemory;
+    this.run = exports.hashMany as (...args: number[]) => void;
     this.bytes = Buffer.from(this.memory.buffer);
   }
 
@@ -342,7 +236,7 @@ export class Sha512Many {
   reserve(bytes: number): void {
     const have = this.memory.buffer.byteLength;
     if (bytes <= have) return;
-    this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
     this.bytes = Buffer.from(this.memory.buffer);
   }
 
