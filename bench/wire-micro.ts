@@ -19,7 +19,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { referenceDecode, referenceEncode } from '../test/wire/protobufjs-reference.js';
+import { decodeMessage, encodeMessage } from '../src/wire/codec.js';
+import { HEADER_BYTES } from '../src/wire/envelope.js';
 import { HmacSha256State } from '../src/wire/hmac-sha256-wasm.js';
+import { MAC_BYTES } from '../src/wire/mac.js';
+import { type Message, REPORT_MIN_BYTES } from '../src/wire/messages.js';
 
 /** Best of 5 rounds of `rounds` calls, µs per call. */
 function best(rounds: number, fn: () => void): number {
@@ -63,5 +68,99 @@ for (const length of [110, 160, 200]) {
   process.stdout.write(
     `| ${length} B | ${nobleUs.toFixed(3)} | ${nodeUs.toFixed(3)} | ${wasmUs.toFixed(3)} | ` +
       `${(wasmUs / nobleUs).toFixed(2)}x | ${(wasmUs / nodeUs).toFixed(2)}x |\n`,
+  );
+}
+
+const wall = 1_795_609_199_993_537_699n;
+const messages: [string, Message, number][] = [
+  [
+    'Report, leg 0, 2 peer results',
+    {
+      kind: 'report',
+      session: 0xfedcba9876543210n,
+      leg: 0,
+      nonce: randomBytes(16),
+      echo: new Uint8Array(0),
+      nodeId: 'web-0042',
+      receivedAt: 0n,
+      sentAt: wall,
+      clockSteps: 1,
+      cookie: randomBytes(24),
+      intervalNs: 10e9,
+      peerResults: [
+        { peerId: 'web-0043', offsetNs: -1_250_000.5, errorNs: 180, rttNs: 350_000, ageNs: 2e9 },
+        { peerId: 'web-0044', offsetNs: 3_000, errorNs: 95, rttNs: 210_000, ageNs: 7e9 },
+      ],
+    },
+    REPORT_MIN_BYTES - HEADER_BYTES - MAC_BYTES,
+  ],
+  [
+    'Report, leg 3',
+    {
+      kind: 'report',
+      session: 0xfedcba9876543210n,
+      leg: 3,
+      nonce: randomBytes(16),
+      echo: randomBytes(16),
+      nodeId: 'web-0042',
+      receivedAt: wall + 1000n,
+      sentAt: wall + 2000n,
+      clockSteps: 1,
+      cookie: new Uint8Array(0),
+      intervalNs: 10e9,
+      peerResults: [],
+    },
+    REPORT_MIN_BYTES - HEADER_BYTES - MAC_BYTES,
+  ],
+  [
+    'Response',
+    {
+      kind: 'response',
+      session: 0xfedcba9876543210n,
+      leg: 3,
+      nonce: randomBytes(16),
+      echo: randomBytes(16),
+      receivedAt: wall + 3000n,
+      sentAt: wall + 4000n,
+      echoSentAt: wall + 2000n,
+    },
+    0,
+  ],
+  [
+    'Result, 2 peers',
+    {
+      kind: 'result',
+      session: 0xfedcba9876543210n,
+      echo: randomBytes(16),
+      ok: true,
+      offsetNs: -4_984_391.125,
+      errorNs: 210.5,
+      rttNs: 400_000,
+      samples: 4,
+      reason: '',
+      cookie: randomBytes(24),
+      responderId: 'master-a',
+      peers: [
+        { id: 'web-0043', addr: '10.0.0.43:4444' },
+        { id: 'web-0044', addr: '10.0.0.44:4444' },
+      ],
+    },
+    0,
+  ],
+];
+process.stdout.write(
+  '\n| message | bytes | protobufjs encode µs | ours µs | ratio | protobufjs decode µs | ours µs | ratio |\n' +
+    '|---|---|---|---|---|---|---|---|\n',
+);
+for (const [name, message, minBytes] of messages) {
+  const bytes = Buffer.from(encodeMessage(message, minBytes));
+  const encodeBefore = best(100_000, () => referenceEncode(message, minBytes));
+  const encodeAfter = best(100_000, () => encodeMessage(message, minBytes));
+  const decodeBefore = best(100_000, () => referenceDecode(bytes));
+  const decodeAfter = best(100_000, () => decodeMessage(bytes));
+  process.stdout.write(
+    `| ${name} | ${bytes.length} | ${encodeBefore.toFixed(3)} | ${encodeAfter.toFixed(3)} | ` +
+      `${(encodeAfter / encodeBefore).toFixed(2)}x | ${decodeBefore.toFixed(3)} | ${decodeAfter.toFixed(3)} | ` +
+      `${(decodeAfter / decodeBefore).toFixed(2)}x |\n`,
   );
 }

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import { type KeyRing } from './keys.js';
 import { MAC_BYTES, constantTimeEqual } from './mac.js';
+import { smallBytes } from './small-bytes.js';
 
 /**
  * The authenticated envelope around every saturn datagram (version 2):
@@ -90,9 +91,13 @@ export class Envelope {
    */
   seal(payload: Uint8Array, keyId?: number): Uint8Array {
     const id = keyId !== undefined && this.ring.macOf(keyId) ? keyId : this.ring.current.id;
-    const datagram = new Uint8Array(HEADER_BYTES + payload.length + MAC_BYTES);
+    // Every byte is written below: the header, the payload and the tag.
+    const datagram = smallBytes(HEADER_BYTES + payload.length + MAC_BYTES);
     datagram[0] = ENVELOPE_VERSION;
-    new DataView(datagram.buffer).setUint32(1, id);
+    datagram[1] = id >>> 24;
+    datagram[2] = id >>> 16;
+    datagram[3] = id >>> 8;
+    datagram[4] = id;
     datagram.set(payload, HEADER_BYTES);
     const end = HEADER_BYTES + payload.length;
     this.ring.macOf(id)!.computeInto(datagram.subarray(0, end), datagram.subarray(end));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import {
   ENVELOPE_VERSION,
@@ -24,6 +25,11 @@ test('a sealed datagram opens to the same payload; the header holds version 2 an
   assert.ok(opened.ok);
   assert.equal(opened.keyId, 0x01020304);
   assert.deepEqual([...opened.payload], [...payload]);
+  // The highest key id, and a datagram matching node:crypto's HMAC over header and payload.
+  const top = new Envelope(new KeyRing([{ id: 0xffffffff, key: KEY }])).seal(payload);
+  assert.deepEqual([...top.subarray(0, HEADER_BYTES)], [ENVELOPE_VERSION, 255, 255, 255, 255]);
+  const end = top.length - MAC_BYTES;
+  assert.deepEqual(Buffer.from(top.subarray(end)), createHmac('sha256', KEY).update(top.subarray(0, end)).digest());
 });
 
 test('any single flipped bit anywhere is rejected, the header included', () => {
