@@ -610,7 +610,9 @@ function stringsOf(message: Message): number {
 
 /**
  * Encodes one message as Packet bytes (without the envelope). A Report is padded (its `padding`
- * field, zeros) so that the Packet is at least `minBytes` long (at most 2 bytes over).
+ * field, zeros) so that the Packet is at least `minBytes` long (at most 2 bytes over). The bytes
+ * are a view of a shared slab (src/wire/small-bytes.ts), for the envelope to copy at once: a copy
+ * is what to keep for long.
  */
 export function encodeMessage(message: Message, minBytes = 0): Uint8Array {
   at = 0;

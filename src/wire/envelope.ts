@@ -1,7 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import { type KeyRing } from './keys.js';
 import { MAC_BYTES, constantTimeEqual } from './mac.js';
-import { smallBytes } from './small-bytes.js';
 
 /**
  * The authenticated envelope around every saturn datagram (version 2):
@@ -91,8 +90,8 @@ export class Envelope {
    */
   seal(payload: Uint8Array, keyId?: number): Uint8Array {
     const id = keyId !== undefined && this.ring.macOf(keyId) ? keyId : this.ring.current.id;
-    // Every byte is written below: the header, the payload and the tag.
-    const datagram = smallBytes(HEADER_BYTES + payload.length + MAC_BYTES);
+    // A buffer of its own (not a slab's): a responder keeps its last reply for the session's idle time.
+    const datagram = new Uint8Array(HEADER_BYTES + payload.length + MAC_BYTES);
     datagram[0] = ENVELOPE_VERSION;
     datagram[1] = id >>> 24;
     datagram[2] = id >>> 16;

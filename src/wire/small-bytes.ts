@@ -1,9 +1,10 @@
 /**
- * Byte arrays for Packets and datagrams, carved from shared slabs as Node's Buffer pool does, but
- * plain Uint8Arrays (so `slice()` copies): a Uint8Array with a buffer of its own costs ~1 µs past
- * 64 bytes (its memory lives outside V8's heap), a view of a slab ~0.05 µs. A slab is freed once
- * none of its arrays is reachable, so an array kept long keeps its slab (SLAB_BYTES) alive: what
- * stays pinned is bounded by the bytes handed out while the longest-kept arrays live.
+ * Short-lived byte arrays (an encoded Packet on its way into a datagram), carved from shared
+ * slabs as Node's Buffer pool does, but plain Uint8Arrays (so `slice()` copies): a Uint8Array with
+ * a buffer of its own costs ~1 µs past 64 bytes (its memory lives outside V8's heap), a view of a
+ * slab ~0.05 µs. A slab is freed once none of its arrays is reachable, so an array kept long keeps
+ * its whole slab (SLAB_BYTES) alive: not for what is kept (a sealed datagram a responder caches
+ * for a session's idle time would pin the slabs of everything sent meanwhile).
  */
 const SLAB_BYTES = 16 * 1024;
 /** Larger requests get an array of their own. */
