@@ -74,7 +74,8 @@ function compressFunction(): FunctionBuilder {
   const w = Array.from({ length: 16 }, () => fn.local(I32));
   const t1 = fn.local(I32);
   const scratch = fn.local(I32);
-  const { get, set } = { get: (l: number) => fn.get(l), set: (l: number) => fn.set(l) };
+  const get = (l: number) => fn.get(l);
+  const set = (l: number) => fn.set(l);
   const rotr = (l: number, n: number) => (get(l), fn.c32(n), fn.op(OP.i32Rotr));
   // Σ/σ of local l: rotr(a) ^ rotr(b) ^ (rotr or shr)(c).
   const sigma = (l: number, a: number, b: number, c: number, lastShift: boolean) => {
@@ -121,7 +122,8 @@ function hmacFunction(): FunctionBuilder {
   const p = fn.local(I32);
   const n = fn.local(I32);
   const scratch = fn.local(I32);
-  const copy = (to: () => void, from: () => void, bytes: () => void) => (to(), from(), bytes(), fn.memoryCopy());
+  /** memory.copy of the 32-byte state at `from` to `to`. */
+  const copyState = (to: number, from: number) => (fn.c32(to), fn.c32(from), fn.c32(32), fn.memoryCopy());
   const stateToBigEndian = (at: number) => {
     for (let k = 0; k < 8; k++) {
       (fn.c32(0), fn.c32(0), fn.memory(OP.i32Load, 2, H_AT + 4 * k), emitBswap(fn, scratch));
@@ -129,11 +131,7 @@ function hmacFunction(): FunctionBuilder {
     }
   };
 
-  copy(
-    () => fn.c32(H_AT),
-    () => fn.c32(INNER_AT),
-    () => fn.c32(32),
-  );
+  copyState(H_AT, INNER_AT);
   (fn.c32(DATA_AT), fn.set(p), fn.get(length), fn.set(n));
   // Whole blocks straight from the message.
   fn.op(OP.block, VOID, OP.loop, VOID);
@@ -143,11 +141,7 @@ function hmacFunction(): FunctionBuilder {
   (fn.get(n), fn.c32(BLOCK), fn.op(OP.i32Sub), fn.set(n));
   fn.op(OP.br, 0, OP.end, OP.end);
   // The tail: rest ‖ 0x80 ‖ zeros ‖ 64-bit big-endian bit length of (ipad block ‖ message), in one or two blocks.
-  copy(
-    () => fn.c32(TAIL_AT),
-    () => fn.get(p),
-    () => fn.get(n),
-  );
+  (fn.c32(TAIL_AT), fn.get(p), fn.get(n), fn.memoryCopy());
   (fn.get(n), fn.c32(0x80), fn.memory(OP.i32Store8, 0, TAIL_AT));
   (fn.get(n), fn.c32(TAIL_AT + 1), fn.op(OP.i32Add), fn.c32(0), fn.c32(2 * BLOCK - 1), fn.get(n));
   (fn.op(OP.i32Sub), fn.memoryFill());
@@ -165,11 +159,7 @@ function hmacFunction(): FunctionBuilder {
   (fn.c32(0), fn.c32(0x80), fn.memory(OP.i32Store8, 0, TAIL_AT + 32));
   (fn.c32(TAIL_AT + 33), fn.c32(0), fn.c32(BLOCK - 33 - 4), fn.memoryFill());
   (fn.c32(0), fn.c32(bswap32((BLOCK + 32) * 8)), fn.memory(OP.i32Store, 2, TAIL_AT + BLOCK - 4));
-  copy(
-    () => fn.c32(H_AT),
-    () => fn.c32(OUTER_AT),
-    () => fn.c32(32),
-  );
+  copyState(H_AT, OUTER_AT);
   (fn.c32(TAIL_AT), fn.call(COMPRESS));
   stateToBigEndian(OUT_AT);
   return fn;
