@@ -9,7 +9,7 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
- *                          [--peers 3] [--mesh-baseline] [--reference-check 1s]
+ *                          [--peers 3] [--mesh-baseline] [--reference-check 1s] [--scrape 15s]
  *
  * The simulated slaves run the mesh as a default slave does (`--peers 3`): leg 0 of each check
  * reports three fresh peer results (about the next three slaves) and is padded to leave room for
@@ -20,6 +20,9 @@
  * With --reference-check, each N is measured once more with the master also checking its clock
  * against a local `saturn roughtime serve` that often (its requests and answers through the
  * pipeline, verified on a worker), and a last line compares the leg hold with and without.
+ *
+ * With --scrape, /metrics is fetched that often in the measured window, as a Prometheus server
+ * would; a line per run says how long a scrape took, its size and the master's CPU meanwhile.
  *
  * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
  * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
@@ -74,9 +77,11 @@ const { values } = parseArgs({
     'reference-check': { type: 'string' },
     peers: { type: 'string', default: '3' },
     'mesh-baseline': { type: 'boolean', default: false },
+    scrape: { type: 'string' },
   },
 });
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
+const scrapeEveryMs = values.scrape === undefined ? undefined : parseDuration(values.scrape, '--scrape', 's') / 1e6;
 const rounds = Number(values.rounds);
 const measureMs = Number(values.seconds) * 1000;
 /**
@@ -446,7 +451,9 @@ async function referenceLine(
 /** One master at `--peers meshPeers`, its slaves reporting as many peer results; with its /status. */
 async function measureMaster(bin: string, n: number, meshPeers: number) {
   const master = await startMaster(bin, ['--peers', String(meshPeers)]);
-  const result = await load(master, n, (i) => simSlave(i, n, meshPeers));
+  const scraper = scrapeEveryMs === undefined ? undefined : new Scraper(master, scrapeEveryMs);
+  const result = await load(master, n, (i) => simSlave(i, n, meshPeers), { atWindowStart: () => scraper?.start() });
+  if (scraper) console.log(await scraper.stop());
   const status = (await (await fetch(master.statusUrl!)).json()) as {
     legHoldUs: { p50Us: number; p99Us: number };
     drops: object;
@@ -456,6 +463,53 @@ async function measureMaster(bin: string, n: number, meshPeers: number) {
   if (meshPeers > 0) console.log(`(mesh vote at the end: ${status.mesh?.agree} of ${status.mesh?.of} agree)`);
   await stop(master);
   return { result, status };
+}
+
+/**
+ * With --scrape: /metrics fetched that often during the measured window, as Prometheus would (one
+ * scrape at a time). Its CPU is part of the master's figures; the line says what one scrape took.
+ */
+class Scraper {
+  readonly #wallMs: number[] = [];
+  readonly #cpuMs: number[] = [];
+  #bytes = 0;
+  #series = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly master: MasterTarget,
+    private readonly everyMs: number,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running = this.#running.then(() => this.#scrape());
+    }, this.everyMs);
+  }
+
+  async #scrape(): Promise<void> {
+    const cpu0 = cpuMicros(this.master.pid);
+    const t0 = performance.now();
+    const text = await (await fetch(this.master.statusUrl!.replace(/\/status$/, '/metrics'))).text();
+    this.#wallMs.push(performance.now() - t0);
+    this.#cpuMs.push((cpuMicros(this.master.pid) - cpu0) / 1000);
+    this.#bytes = text.length;
+    this.#series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+  }
+
+  async stop(): Promise<string> {
+    clearInterval(this.#timer);
+    await this.#running;
+    if (this.#wallMs.length === 0)
+      return `no scrape of /metrics: the window is shorter than --scrape ${this.everyMs} ms`;
+    const max = (xs: number[]) => fmt(Math.max(...xs));
+    const median = (xs: number[]) => fmt([...xs].sort((a, b) => a - b)[xs.length >> 1]!);
+    return (
+      `scrapes of /metrics every ${this.everyMs} ms: ${this.#wallMs.length}, ${this.#series} series, ${fmt(this.#bytes / 2 ** 20, 1)} MB; ` +
+      `wall ms median ${median(this.#wallMs)} max ${max(this.#wallMs)}; master CPU ms while scraping (checks included) median ${median(this.#cpuMs)} max ${max(this.#cpuMs)}`
+    );
+  }
 }
 
 /** With --mesh-baseline: the same load with the mesh off on both sides; what the mesh adds per check. */

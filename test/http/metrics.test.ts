@@ -9,7 +9,8 @@ import { SATURN_VERSION } from '../../src/util/version.js';
 import { hasCommand } from '../helpers/system.js';
 import { until } from '../helpers/wait.js';
 import { Histogram, Registry } from 'prom-client';
-import { RTT_BUCKETS, SaturnMetrics } from '../../src/http/metrics.js';
+import { SaturnMetrics } from '../../src/http/metrics.js';
+import { RTT_BUCKETS } from '../../src/http/node-metrics.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { check } from '../helpers/finished-check.js';
 
