@@ -11,7 +11,7 @@ import type { ClientAuthType, WebConfig } from './web-config.js';
 export interface RouteAnswer {
   status?: number;
   type: string;
-  body: string;
+  body: string | Uint8Array;
 }
 
 /** A route answers now or later (/metrics collects asynchronously). */

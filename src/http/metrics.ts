@@ -164,8 +164,8 @@ export class SaturnMetrics {
   }
 
   /** The text exposition: the per-node families (written in slices, yielding between them), then the registry's. */
-  async render(): Promise<string> {
-    return (await renderFamilies(this.#families)) + (await this.registry.metrics());
+  async render(): Promise<Buffer> {
+    return renderFamilies(this.#families, await this.registry.metrics());
   }
 
   get contentType(): string {

@@ -7,7 +7,7 @@
 import type { Frequency } from '../estimate/frequency.js';
 import { NODE_STATES, type NodeState, addrOf, frequencyVsAgreed, stateOf } from '../fleet/fleet.js';
 import type { MeshInput } from './status.js';
-import { type TextFamily, escapeLabelValue, sampleLine } from './text-exposition.js';
+import { type TextFamily, type TextWriter, escapeLabelValue } from './text-exposition.js';
 
 /** saturn_node_rtt_seconds buckets, seconds: 50 µs (loopback) to 1 s (a bad WAN). */
 export const RTT_BUCKETS = [
@@ -37,7 +37,7 @@ function perNode(
     items: rows,
     write({ node, labels }, out) {
       const v = value(node);
-      if (v !== undefined) out.push(sampleLine(name, labels, v));
+      if (v !== undefined) out.sample(name, labels, v);
     },
   };
 }
@@ -71,10 +71,9 @@ export function nodeFamilies(
       help: 'The node state: 1 for the state it is in (pending, ok, over_threshold, falseticker, lost), 0 for the others.',
       type: 'gauge',
       items: current,
-      write({ node, labels }: NodeRow, out: string[]) {
+      write({ node, labels }: NodeRow, out: TextWriter) {
         const state = stateOf(node);
-        for (const s of NODE_STATES)
-          out.push(sampleLine('saturn_node_state', `${labels},state="${s}"`, s === state ? 1 : 0));
+        for (const s of NODE_STATES) out.sample('saturn_node_state', `${labels},state="${s}"`, s === state ? 1 : 0);
       },
     },
     perNode(
@@ -133,8 +132,7 @@ export function nodeFamilies(
       help,
       type: 'gauge' as const,
       items,
-      write: (row: (typeof agreed)[number], out: string[]) =>
-        out.push(sampleLine(name, row.labels, value(row.frequency))),
+      write: (row: (typeof agreed)[number], out: TextWriter) => out.sample(name, row.labels, value(row.frequency)),
     });
     families.push(
       agreedFamily(
@@ -163,9 +161,9 @@ export function nodeFamilies(
       help: 'Checks of the node, by result.',
       type: 'counter',
       items: current,
-      write({ node, labels }: NodeRow, out: string[]) {
-        out.push(sampleLine('saturn_node_checks_total', `${labels},result="ok"`, node.checks));
-        out.push(sampleLine('saturn_node_checks_total', `${labels},result="discarded"`, node.discarded));
+      write({ node, labels }: NodeRow, out: TextWriter) {
+        out.sample('saturn_node_checks_total', `${labels},result="ok"`, node.checks);
+        out.sample('saturn_node_checks_total', `${labels},result="discarded"`, node.discarded);
       },
     },
   );
@@ -191,22 +189,20 @@ export function meshNodeFamilies(read: () => MeshInput): TextFamily<any>[] {
       help: '1 while the mesh names the node (the master under its --name) as a falseticker: outside the time the majority agrees on.',
       type: 'gauge',
       items: named,
-      write: ({ id, on }: { id: string; on: boolean }, out: string[]) =>
-        out.push(sampleLine('saturn_mesh_falseticker', `node="${escapeLabelValue(id)}"`, on ? 1 : 0)),
+      write: ({ id, on }: { id: string; on: boolean }, out: TextWriter) =>
+        out.sample('saturn_mesh_falseticker', `node="${escapeLabelValue(id)}"`, on ? 1 : 0),
     },
     {
       name: 'saturn_mesh_consensus_offset_seconds',
       help: "The node's clock minus the agreed time (the master under its --name); not exported without a majority.",
       type: 'gauge',
       items: () => [...(input?.consensus?.nodes.values() ?? [])],
-      write: (v: { id: string; consensusOffsetNs: number | undefined }, out: string[]) => {
+      write: (v: { id: string; consensusOffsetNs: number | undefined }, out: TextWriter) => {
         if (v.consensusOffsetNs !== undefined)
-          out.push(
-            sampleLine(
-              'saturn_mesh_consensus_offset_seconds',
-              `node="${escapeLabelValue(v.id)}"`,
-              v.consensusOffsetNs / 1e9,
-            ),
+          out.sample(
+            'saturn_mesh_consensus_offset_seconds',
+            `node="${escapeLabelValue(v.id)}"`,
+            v.consensusOffsetNs / 1e9,
           );
       },
     },
@@ -255,12 +251,12 @@ export class NodeRttHistogram {
         let cumulative = 0;
         for (let i = 0; i < RTT_BUCKETS.length; i++) {
           cumulative += counts[i]!;
-          out.push(sampleLine(`${name}_bucket`, `le="${RTT_BUCKETS[i]}",${labels}`, cumulative));
+          out.sample(`${name}_bucket`, `le="${RTT_BUCKETS[i]}",${labels}`, cumulative);
         }
         const count = counts[RTT_BUCKETS.length + 1]!;
-        out.push(sampleLine(`${name}_bucket`, `le="+Inf",${labels}`, count));
-        out.push(sampleLine(`${name}_sum`, labels, counts[RTT_BUCKETS.length]!));
-        out.push(sampleLine(`${name}_count`, labels, count));
+        out.sample(`${name}_bucket`, `le="+Inf",${labels}`, count);
+        out.sample(`${name}_sum`, labels, counts[RTT_BUCKETS.length]!);
+        out.sample(`${name}_count`, labels, count);
       },
     };
   }

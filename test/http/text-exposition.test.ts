@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Counter, Gauge, Registry } from 'prom-client';
-import {
-  ITEMS_PER_SLICE,
-  type TextFamily,
-  escapeLabelValue,
-  renderFamilies,
-  sampleLine,
-} from '../../src/http/text-exposition.js';
+import { LINES_PER_SLICE, type TextFamily, escapeLabelValue, renderFamilies } from '../../src/http/text-exposition.js';
 import { parsePrometheusText } from '../helpers/prom-text.js';
 
 /** A family of one line per [labels, value] row, as the per-node families write theirs. */
@@ -22,14 +16,12 @@ function rowsFamily(
     type,
     items: () => rows,
     write: ([labels, value], out) =>
-      out.push(
-        sampleLine(
-          name,
-          Object.entries(labels)
-            .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
-            .join(','),
-          value,
-        ),
+      out.sample(
+        name,
+        Object.entries(labels)
+          .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+          .join(','),
+        value,
       ),
   };
 }
@@ -68,11 +60,13 @@ describe('text exposition', () => {
       registers: [reference],
     });
 
-    const ours = await renderFamilies([
-      rowsFamily('g_seconds', 'gauge', gaugeRows),
-      rowsFamily('c_total', 'counter', counterRows),
-      rowsFamily('empty', 'gauge', []),
-    ]);
+    const ours = String(
+      await renderFamilies([
+        rowsFamily('g_seconds', 'gauge', gaugeRows),
+        rowsFamily('c_total', 'counter', counterRows),
+        rowsFamily('empty', 'gauge', []),
+      ]),
+    );
     assert.equal(ours, `${await reference.metrics()}\n`);
     const parsed = parsePrometheusText(ours);
     assert.deepEqual(
@@ -82,7 +76,7 @@ describe('text exposition', () => {
   });
 
   test('yields to the event loop between slices, so a large scrape does not hold up the node', async () => {
-    const rows: [Record<string, string>, number][] = Array.from({ length: 3 * ITEMS_PER_SLICE + 1 }, (_, i) => [
+    const rows: [Record<string, string>, number][] = Array.from({ length: 3 * LINES_PER_SLICE + 1 }, (_, i) => [
       { node: `n${i}` },
       i,
     ]);
@@ -94,7 +88,7 @@ describe('text exposition', () => {
       setImmediate(spin);
     };
     setImmediate(spin);
-    const text = await renderFamilies([rowsFamily('many', 'gauge', rows)]);
+    const text = String(await renderFamilies([rowsFamily('many', 'gauge', rows)]));
     rendering = false;
     assert.ok(turns >= 3, `the event loop turned ${turns} times during the render`);
     assert.equal(parsePrometheusText(text).get('many')!.samples.length, rows.length);
