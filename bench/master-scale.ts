@@ -636,7 +636,8 @@ async function goMasterRow(
   const goPerCheck = go.cpuUs / go.completed;
   return [
     `go-original | ${n} slaves: ${master.offsetLines} checks logged by the Go master ("slave offset"), ` +
-      `${stats.fins} Fins verified by the slaves (${stats.finErrors} with an error), ${stats.rejected} answers rejected, ` +
+      `${stats.fins} Fins verified by the slaves over the whole run (${stats.finErrors} with an error; a check still in ` +
+      `flight when the slaves stop is logged, its Fin unread), ${stats.rejected} answers rejected, ` +
       `${master.complaints} WARN/ERROR lines${master.firstComplaints.length > 0 ? ` (first: ${master.firstComplaints.join(' / ')})` : ''}`,
     ...builds.map(
       ({ label, result }) =>
