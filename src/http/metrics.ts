@@ -164,7 +164,7 @@ export class SaturnMetrics {
   }
 
   /** The text exposition: the per-node families (written in slices, yielding between them), then the registry's. */
-  async render(): Promise<Buffer> {
+  async render(): Promise<Buffer[]> {
     return renderFamilies(this.#families, await this.registry.metrics());
   }
 

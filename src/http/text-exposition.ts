@@ -65,10 +65,10 @@ export class TextWriter {
     this.text(labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`);
   }
 
-  /** Everything written, in one buffer. */
-  finish(): Buffer {
+  /** Everything written, in order (not joined: copying 24 MB into one buffer cost ~100 ms a scrape). */
+  finish(): Buffer[] {
     this.#chunks.push(this.#buffer.subarray(0, this.#used));
-    return Buffer.concat(this.#chunks);
+    return this.#chunks;
   }
 }
 
@@ -78,7 +78,7 @@ export class TextWriter {
  * then `tail` (the rest of the exposition). A family with no items still gets its HELP and TYPE,
  * as prom-client gives a labelled gauge with no series.
  */
-export async function renderFamilies(families: readonly TextFamily<any>[], tail = ''): Promise<Buffer> {
+export async function renderFamilies(families: readonly TextFamily<any>[], tail = ''): Promise<Buffer[]> {
   const out = new TextWriter();
   let yieldAt = LINES_PER_SLICE;
   for (const family of families) {

@@ -333,7 +333,7 @@ describe('saturn_node_rtt_seconds', () => {
       metrics.observeCheck(recordOf(node, rttNs));
       histogram.observe({ node }, rttNs / 1e9);
     }
-    const ours = rttLines(String(await metrics.render()));
+    const ours = rttLines(Buffer.concat(await metrics.render()).toString());
     assert.equal(ours.length, 2 + 3 * (RTT_BUCKETS.length + 3));
     assert.deepEqual(ours, rttLines(await reference.metrics()));
   });
@@ -345,7 +345,7 @@ describe('saturn_node_rtt_seconds', () => {
     metrics.observeCheck({ ...recordOf('web-3', 60e3), verdict: undefined });
     metrics.forgetNode('web-1');
     const nodes = new Set(
-      rttLines(String(await metrics.render()))
+      rttLines(Buffer.concat(await metrics.render()).toString())
         .filter((l) => !l.startsWith('#'))
         .map((l) => /node="([^"]*)"/.exec(l)![1]),
     );

@@ -60,13 +60,13 @@ describe('text exposition', () => {
       registers: [reference],
     });
 
-    const ours = String(
+    const ours = Buffer.concat(
       await renderFamilies([
         rowsFamily('g_seconds', 'gauge', gaugeRows),
         rowsFamily('c_total', 'counter', counterRows),
         rowsFamily('empty', 'gauge', []),
       ]),
-    );
+    ).toString();
     assert.equal(ours, `${await reference.metrics()}\n`);
     const parsed = parsePrometheusText(ours);
     assert.deepEqual(
@@ -88,7 +88,7 @@ describe('text exposition', () => {
       setImmediate(spin);
     };
     setImmediate(spin);
-    const text = String(await renderFamilies([rowsFamily('many', 'gauge', rows)]));
+    const text = Buffer.concat(await renderFamilies([rowsFamily('many', 'gauge', rows)])).toString();
     rendering = false;
     assert.ok(turns >= 3, `the event loop turned ${turns} times during the render`);
     assert.equal(parsePrometheusText(text).get('many')!.samples.length, rows.length);
