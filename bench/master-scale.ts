@@ -9,7 +9,7 @@
  * (the floor for any Node UDP server here); the last line is the ratio of CPU per datagram.
  *
  *   npm run bench:scale -- [--slaves 100,1000,10000] [--interval 10s] [--rounds 5] [--seconds 20]
- *                          [--peers 3] [--mesh-baseline] [--reference-check 1s]
+ *                          [--peers 3] [--mesh-baseline] [--reference-check 1s] [--scrape 15s]
  *
  * The simulated slaves run the mesh as a default slave does (`--peers 3`): leg 0 of each check
  * reports three fresh peer results (about the next three slaves) and is padded to leave room for
@@ -20,6 +20,9 @@
  * With --reference-check, each N is measured once more with the master also checking its clock
  * against a local `saturn roughtime serve` that often (its requests and answers through the
  * pipeline, verified on a worker), and a last line compares the leg hold with and without.
+ *
+ * With --scrape, /metrics is fetched that often in the measured window, as a Prometheus server
+ * would; a line per run says how long a scrape took, its size and the master's CPU meanwhile.
  *
  * Mass drift (`--drift`): the master runs with a durable state dir (`--state-root`, default the
  * system's temporary directory: a real disk, so fsync costs what it costs) and a webhook to a local
@@ -35,11 +38,21 @@
  * against several builds of the master in one run, interleaved, e.g. before and after a change:
  *
  *   npm run bench:scale -- --drift --slaves 1000 --master-bin before=/tmp/saturn-before/bin/saturn --master-bin after=bin/saturn
+ *
+ * `--go-master PATH` (scale runs only) measures the original Go saturn master (levenlabs/saturn,
+ * built by bench/go-master/build.sh) in the same run: for each N, after saturn's master and the
+ * echo, N simulated slaves of the original's protocol (bench/go-master/slave.ts: slave-initiated,
+ * rounds + 1 round trips a check, every answer's HMAC verified) play the same pattern against it,
+ * run with `--rounds` as saturn's and `--log-level info` (one line per check, as saturn's master
+ * prints one; the original's default, warn, prints none). A `go-original` row gives its figures
+ * against the echo just measured (no leg hold: it reports none), and last lines give each build's
+ * CPU per check and RSS over the Go master's, and how many checks the Go master itself logged
+ * against the Fins the slaves verified. Without it, the Go rows are skipped with a message.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,6 +68,7 @@ import { KeyRing } from '../src/wire/keys.js';
 import { type PeerResult, REPORT_MIN_BYTES } from '../src/wire/messages.js';
 import { PEER_ROOM_BYTES } from '../src/service/slave-service.js';
 import { cpuMicros, rssBytes } from './lib/proc-usage.js';
+import { type GoSlaveStats, goSlaveDriver } from './go-master/slave.js';
 
 const KEY = 'bench-master-scale-key-0123456789';
 const BIN = fileURLToPath(new URL('../../bin/saturn', import.meta.url));
@@ -74,9 +88,12 @@ const { values } = parseArgs({
     'reference-check': { type: 'string' },
     peers: { type: 'string', default: '3' },
     'mesh-baseline': { type: 'boolean', default: false },
+    scrape: { type: 'string' },
+    'go-master': { type: 'string' },
   },
 });
 const intervalMs = parseDuration(values.interval, '--interval', 's') / 1e6;
+const scrapeEveryMs = values.scrape === undefined ? undefined : parseDuration(values.scrape, '--scrape', 's') / 1e6;
 const rounds = Number(values.rounds);
 const measureMs = Number(values.seconds) * 1000;
 /**
@@ -85,6 +102,16 @@ const measureMs = Number(values.seconds) * 1000;
  */
 const WARM_CHECKS = 5000;
 const peers = Number(values.peers);
+/** The original Go master's binary (see the header), checked before anything runs. */
+const goMaster = values['go-master'] === undefined ? undefined : resolve(values['go-master']);
+if (goMaster !== undefined) {
+  try {
+    accessSync(goMaster, constants.X_OK);
+  } catch {
+    process.stderr.write(`--go-master ${goMaster} is not an executable file (bench/go-master/build.sh builds one)\n`);
+    process.exit(2);
+  }
+}
 
 interface Target {
   port: number;
@@ -377,6 +404,118 @@ async function stop(target: Target) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 
+/** The original Go master and what it printed: one `slave offset` line per check it finished. */
+interface GoMasterTarget extends Target {
+  offsetLines: number;
+  /** Its WARN and ERROR lines (a bad signature, a wrong sequence number), the first few kept. */
+  complaints: number;
+  firstComplaints: string[];
+}
+
+/** A UDP port free on 127.0.0.1 a moment ago (the original prints its configured address, not the bound one). */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const port = socket.address().port;
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
+/** The simulated slave i of the original's protocol, counting into `stats`. */
+function goSlave(i: number, stats: GoSlaveStats) {
+  const name = `sim-${i}`;
+  return goSlaveDriver({ key: new TextEncoder().encode(KEY), name, idPrefix: name, now: () => clock.now(), stats });
+}
+
+/**
+ * Runs one check against a just-started Go master (its first InitialReport resent every 250 ms
+ * until answered): it then listens and answers as the simulated slaves expect; throws otherwise.
+ * Counts into `stats` with the slaves' checks (the master logs this check too).
+ */
+async function probeGoMaster(port: number, stats: GoSlaveStats): Promise<void> {
+  const driver = goSlave(-1, stats);
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let answered = false;
+      const resend = setInterval(() => answered || socket.send(driver.begin(), port, '127.0.0.1'), 250);
+      const giveUp = setTimeout(
+        () => finish(new Error(`the Go master did not finish a check in 5 s (${JSON.stringify(stats)})`)),
+        5000,
+      );
+      const finish = (error?: Error) => {
+        clearInterval(resend);
+        clearTimeout(giveUp);
+        if (error) reject(error);
+        else resolve();
+      };
+      socket.on('message', (reply) => {
+        const next = driver.next(reply);
+        if (next === undefined) return;
+        answered = true;
+        if (next === 'done')
+          finish(stats.finErrors > 0 ? new Error('the Go master answered a Fin with an error') : undefined);
+        else socket.send(next, port, '127.0.0.1');
+      });
+      socket.send(driver.begin(), port, '127.0.0.1');
+    });
+  } finally {
+    await new Promise<void>((r) => socket.close(() => r()));
+  }
+}
+
+async function startGoMaster(bin: string, stats: GoSlaveStats): Promise<GoMasterTarget> {
+  const port = await freeUdpPort();
+  const child = spawn(
+    bin,
+    ['--listen-addr', `127.0.0.1:${port}`, '--hmac-key', KEY, '--rounds', String(rounds), '--log-level', 'info'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const target: GoMasterTarget = {
+    port,
+    pid: child.pid!,
+    process: child,
+    offsetLines: 0,
+    complaints: 0,
+    firstComplaints: [],
+  };
+  let pending = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (line.includes(' -- slave offset -- ')) target.offsetLines++;
+      else if (/^~ (WARN|ERROR|FATAL) /.test(line)) {
+        target.complaints++;
+        if (target.firstComplaints.length < 3) target.firstComplaints.push(line);
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit').then(() => {
+    throw new Error(`the Go master exited: ${stderr.trim() || target.firstComplaints.join(' / ')}`);
+  });
+  exited.catch(() => {}); // after the probe, its stop is an ordinary exit
+  try {
+    await Promise.race([probeGoMaster(port, stats), exited]);
+  } catch (error) {
+    child.kill('SIGTERM');
+    throw error;
+  }
+  return target;
+}
+
+/** The original Go master under the same load as saturn's; with what it and its slaves counted. */
+async function measureGoMaster(bin: string, n: number) {
+  const stats: GoSlaveStats = { fins: 0, finErrors: 0, rejected: 0 };
+  const master = await startGoMaster(bin, stats);
+  const result = await load(master, n, (i) => goSlave(i, stats));
+  await stop(master);
+  return { result, stats, master };
+}
+
 const clock = new SystemClock();
 const builds = values['master-bin'].map((spec) => {
   const at = spec.indexOf('=');
@@ -446,7 +585,9 @@ async function referenceLine(
 /** One master at `--peers meshPeers`, its slaves reporting as many peer results; with its /status. */
 async function measureMaster(bin: string, n: number, meshPeers: number) {
   const master = await startMaster(bin, ['--peers', String(meshPeers)]);
-  const result = await load(master, n, (i) => simSlave(i, n, meshPeers));
+  const scraper = scrapeEveryMs === undefined ? undefined : new Scraper(master, scrapeEveryMs);
+  const result = await load(master, n, (i) => simSlave(i, n, meshPeers), { atWindowStart: () => scraper?.start() });
+  if (scraper) console.log(await scraper.stop());
   const status = (await (await fetch(master.statusUrl!)).json()) as {
     legHoldUs: { p50Us: number; p99Us: number };
     drops: object;
@@ -456,6 +597,53 @@ async function measureMaster(bin: string, n: number, meshPeers: number) {
   if (meshPeers > 0) console.log(`(mesh vote at the end: ${status.mesh?.agree} of ${status.mesh?.of} agree)`);
   await stop(master);
   return { result, status };
+}
+
+/**
+ * With --scrape: /metrics fetched that often during the measured window, as Prometheus would (one
+ * scrape at a time). Its CPU is part of the master's figures; the line says what one scrape took.
+ */
+class Scraper {
+  readonly #wallMs: number[] = [];
+  readonly #cpuMs: number[] = [];
+  #bytes = 0;
+  #series = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly master: MasterTarget,
+    private readonly everyMs: number,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running = this.#running.then(() => this.#scrape());
+    }, this.everyMs);
+  }
+
+  async #scrape(): Promise<void> {
+    const cpu0 = cpuMicros(this.master.pid);
+    const t0 = performance.now();
+    const text = await (await fetch(this.master.statusUrl!.replace(/\/status$/, '/metrics'))).text();
+    this.#wallMs.push(performance.now() - t0);
+    this.#cpuMs.push((cpuMicros(this.master.pid) - cpu0) / 1000);
+    this.#bytes = text.length;
+    this.#series = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
+  }
+
+  async stop(): Promise<string> {
+    clearInterval(this.#timer);
+    await this.#running;
+    if (this.#wallMs.length === 0)
+      return `no scrape of /metrics: the window is shorter than --scrape ${this.everyMs} ms`;
+    const max = (xs: number[]) => fmt(Math.max(...xs));
+    const median = (xs: number[]) => fmt([...xs].sort((a, b) => a - b)[xs.length >> 1]!);
+    return (
+      `scrapes of /metrics every ${this.everyMs} ms: ${this.#wallMs.length}, ${this.#series} series, ${fmt(this.#bytes / 2 ** 20, 1)} MB; ` +
+      `wall ms median ${median(this.#wallMs)} max ${max(this.#wallMs)}; master CPU ms while scraping (checks included) median ${median(this.#cpuMs)} max ${max(this.#cpuMs)}`
+    );
+  }
 }
 
 /** With --mesh-baseline: the same load with the mesh off on both sides; what the mesh adds per check. */
@@ -469,6 +657,51 @@ async function meshLine(build: { label: string; bin: string }, n: number, withMe
   );
 }
 
+/**
+ * The original Go master at N: prints its row (against the echo measured just before it) and
+ * returns the lines for the end: what it logged against what the slaves verified, and each build's
+ * CPU per check and RSS over its.
+ */
+async function goMasterRow(
+  bin: string,
+  n: number,
+  echo: LoadResult,
+  builds: { label: string; result: LoadResult }[],
+): Promise<string[]> {
+  const { result: go, stats, master } = await measureGoMaster(bin, n);
+  const perDatagram = go.cpuUs / go.datagrams;
+  const echoPerDatagram = echo.cpuUs / echo.datagrams;
+  console.log(
+    [
+      'go-original',
+      n,
+      fmt((go.completed / go.elapsedMs) * 1000),
+      fmt((go.cpuUs / (go.elapsedMs * 1000)) * 100),
+      fmt(go.cpuUs / go.completed),
+      fmt(perDatagram, 2),
+      fmt(go.rss / 2 ** 20),
+      '-',
+      `${go.lost}/${go.started}`,
+      `${echo.lost}/${echo.started}`,
+      fmt(echoPerDatagram, 2),
+      `${fmt(perDatagram / echoPerDatagram, 2)}x`,
+    ].join(' | '),
+  );
+  const goPerCheck = go.cpuUs / go.completed;
+  return [
+    `go-original | ${n} slaves: ${master.offsetLines} checks logged by the Go master ("slave offset"), ` +
+      `${stats.fins} Fins verified by the slaves over the whole run (${stats.finErrors} with an error; a check still in ` +
+      `flight when the slaves stop is logged, its Fin unread), ${stats.rejected} answers rejected, ` +
+      `${master.complaints} WARN/ERROR lines${master.firstComplaints.length > 0 ? ` (first: ${master.firstComplaints.join(' / ')})` : ''}`,
+    ...builds.map(
+      ({ label, result }) =>
+        `${label} | ${n} slaves vs the Go original: CPU µs/check ${fmt(result.cpuUs / result.completed)} vs ${fmt(goPerCheck)} ` +
+        `(${fmt(result.cpuUs / result.completed / goPerCheck, 2)}x), RSS MB ${fmt(result.rss / 2 ** 20)} vs ${fmt(go.rss / 2 ** 20)} ` +
+        `(${fmt(result.rss / go.rss, 2)}x), lost ${result.lost}/${result.started} vs ${go.lost}/${go.started}`,
+    ),
+  ];
+}
+
 /** Load-only figures: the master against the echo baseline. */
 async function runScale() {
   const roughtime = values['reference-check'] === undefined ? undefined : await startRoughtime();
@@ -477,12 +710,21 @@ async function runScale() {
   console.log(
     'build | slaves | checks/s | master CPU % of a core | CPU µs/check | CPU µs/datagram | RSS MB | leg hold p50/p99 µs | lost | echo lost | echo CPU µs/datagram | ratio',
   );
+  const goLines: string[] = [];
+  if (goMaster === undefined)
+    console.log('# no --go-master PATH: the go-original rows are skipped (bench/go-master/build.sh builds one)');
+  else
+    console.log(`# go-original rows: ${goMaster} (the original Go master), against the echo measured just before it`);
   for (const n of values.slaves.split(',').map(Number)) {
+    const measured: { label: string; result: LoadResult }[] = [];
+    let lastEcho: LoadResult | undefined;
     for (const build of builds) {
       const { result: ours, status } = await measureMaster(build.bin, n, peers);
       const echo = await startEcho();
       const base = await load(echo, n, () => echoDriver());
       await stop(echo);
+      measured.push({ label: build.label, result: ours });
+      lastEcho = base;
       const perDatagram = ours.cpuUs / ours.datagrams;
       const echoPerDatagram = base.cpuUs / base.datagrams;
       console.log(
@@ -504,8 +746,10 @@ async function runScale() {
       if (roughtime !== undefined) referenceLines.push(await referenceLine(build, n, roughtime.spec, status.legHoldUs));
       if (values['mesh-baseline'] && peers > 0) meshLines.push(await meshLine(build, n, ours));
     }
+    if (goMaster !== undefined && lastEcho !== undefined)
+      goLines.push(...(await goMasterRow(goMaster, n, lastEcho, measured)));
   }
-  for (const line of [...meshLines, ...referenceLines]) console.log(line);
+  for (const line of [...meshLines, ...referenceLines, ...goLines]) console.log(line);
   if (roughtime !== undefined) await stop({ port: 0, pid: roughtime.process.pid!, process: roughtime.process });
 }
 
@@ -577,5 +821,7 @@ async function runDrift() {
 console.log(
   `master scale: interval ${intervalMs} ms, ${rounds} rounds, ${measureMs / 1000} s measured per configuration, node ${process.version}`,
 );
-if (values.drift) await runDrift();
-else await runScale();
+if (values.drift) {
+  if (goMaster !== undefined) console.log('# --go-master is measured in scale runs only, not with --drift');
+  await runDrift();
+} else await runScale();

@@ -6,6 +6,7 @@ import { type Sink, createDiagnostics } from '../log/diagnostics.js';
 import { BufferedSink, flushAtExit } from '../log/buffered-sink.js';
 import { guardedStream } from '../log/guarded-stream.js';
 import { DEMO_SCENARIOS, type DemoScenarioName, runDemo } from '../demo/demo.js';
+import { tuneHeapForMaster } from '../service/heap.js';
 import { type RunningNode, startNode } from '../service/run-node.js';
 import { type OptionLabels, type RawOptions, buildConfig, flagOf, readConfigFile } from '../config/build-config.js';
 import {
@@ -63,6 +64,7 @@ async function runNode(config: Config, stdout: Sink, stderr: Sink): Promise<void
   if (config.clockOffsetNs !== 0)
     logger.warn({ offsetMs: config.clockOffsetNs / 1e6 }, 'clock shifted by --clock-offset (testing aid)');
   for (const warning of config.warnings) logger.warn({}, warning);
+  if (config.role === 'master') tuneHeapForMaster();
   // Handled from the start: a SIGHUP must never kill the node (Node's default), even during start-up.
   let node: RunningNode | undefined;
   const stopReloading = onReloadSignal(() => {

@@ -7,11 +7,11 @@ import bcrypt from 'bcryptjs';
 import type { HostPort } from '../util/parse.js';
 import type { ClientAuthType, WebConfig } from './web-config.js';
 
-/** What a route answers: a status code, a content type and a body. */
+/** What a route answers: a status code, a content type and a body (text, bytes, or bytes in chunks, in order). */
 export interface RouteAnswer {
   status?: number;
   type: string;
-  body: string;
+  body: string | Uint8Array | readonly Uint8Array[];
 }
 
 /** A route answers now or later (/metrics collects asynchronously). */
@@ -105,9 +105,13 @@ function answer(req: IncomingMessage, res: ServerResponse, routes: Record<string
     .then(route)
     .then(
       ({ status = 200, type, body }) => {
-        res
-          .writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
-          .end(req.method === 'HEAD' ? undefined : body);
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        if (req.method === 'HEAD') res.end();
+        else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
+        else {
+          for (const chunk of body) res.write(chunk);
+          res.end();
+        }
       },
       (err: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(err as Error).message}\n`);

@@ -1,20 +1,20 @@
 /**
- * /metrics in the Prometheus text format (prom-client, in a registry of its own), checked by
- * `promtool check metrics` in the tests. Most values are read from the live state when scraped
- * (fleet, drops, events, webhooks, stage timings); what needs every observation (the RTT
- * histogram, Roughtime results) is fed by observe* calls. A lost node's offset, error bound and
- * last-check gauges are not exported: they would be last values passed off as current; its state
- * (`saturn_node_state`, `saturn_node_up`) says what is known.
+ * /metrics in the Prometheus text format, checked by `promtool check metrics` in the tests: the
+ * families with a series per node written as text (node-metrics.ts: at 10,000 nodes they are
+ * nearly all of it), the rest through prom-client, in a registry of its own. Most values are read
+ * from the live state when scraped (fleet, drops, events, webhooks, stage timings); what needs
+ * every observation (the RTT histogram, Roughtime results) is fed by observe* calls.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EVENT_KINDS, type EventKind } from '../events/event.js';
 import { WEBHOOK_FAILURE_REASONS } from '../events/post.js';
 import type { WebhookTarget } from '../events/webhook.js';
-import type { Frequency } from '../estimate/frequency.js';
-import { type CheckRecord, NODE_STATES, type NodeState, addrOf, frequencyVsAgreed, stateOf } from '../fleet/fleet.js';
+import type { CheckRecord, NodeState } from '../fleet/fleet.js';
 import type { PeerEdge } from '../mesh/consensus.js';
 import type { KeyUse } from '../wire/envelope.js';
+import { NodeRttHistogram, meshNodeFamilies, nodeFamilies } from './node-metrics.js';
 import type { MeshInput } from './status.js';
+import { type TextFamily, renderFamilies } from './text-exposition.js';
 
 /** What a master and a slave both export: their datagram drops, events, webhooks, stages, build and process. */
 export interface CommonSources {
@@ -59,10 +59,6 @@ export interface StageTimings {
   quantileNs(q: number): number;
 }
 
-/** saturn_node_rtt_seconds buckets, seconds: 50 µs (loopback) to 1 s (a bad WAN). */
-export const RTT_BUCKETS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-];
 const STAGE_QUANTILES = [0.5, 0.9, 0.99];
 const STAGE_SUMMARY = 'saturn_pipeline_stage_seconds';
 /**
@@ -113,132 +109,20 @@ export const mirroredGauge = mirrored.bind(undefined, 'gauge');
 export class SaturnMetrics {
   readonly registry = new Registry();
   readonly #rtt = new NodeRttHistogram();
+  readonly #families: readonly TextFamily<any>[];
   readonly #roughtime: Counter;
 
   constructor(sources: MetricsSources) {
     const r = this.registry;
-    // Current estimates: nodes with a good check that are not lost.
-    const withCheck = () => sources.nodes().filter((n) => n.current !== undefined && !n.lost);
-    const nodeLabels = (n: NodeState) => ({ node: n.id, addr: addrOf(n) });
-
-    mirroredGauge(
-      r,
-      'saturn_node_up',
-      '1 while the node checks in; 0 once it is lost (no check for 3 of its intervals).',
-      ['node', 'addr'],
-      () => sources.nodes().map((n) => [nodeLabels(n), n.lost ? 0 : 1]),
-    );
-    mirroredGauge(
-      r,
-      'saturn_node_state',
-      'The node state: 1 for the state it is in (pending, ok, over_threshold, falseticker, lost), 0 for the others.',
-      ['node', 'addr', 'state'],
-      () =>
-        sources.nodes().flatMap((n) => {
-          const state = stateOf(n);
-          return NODE_STATES.map((s): [Labels, number] => [{ ...nodeLabels(n), state: s }, s === state ? 1 : 0]);
-        }),
-    );
-
-    mirroredGauge(
-      r,
-      'saturn_node_offset_seconds',
-      'Estimated clock offset of the node (node clock minus master clock).',
-      ['node', 'addr'],
-      () => withCheck().map((n) => [nodeLabels(n), n.current!.offsetNs / 1e9]),
-    );
-    mirroredGauge(
-      r,
-      'saturn_node_error_bound_seconds',
-      'Error bound of the offset estimate: the true offset is within offset +/- this.',
-      ['node', 'addr'],
-      () => withCheck().map((n) => [nodeLabels(n), n.current!.errorNs / 1e9]),
-    );
-    mirroredGauge(
-      r,
-      'saturn_node_last_check_timestamp_seconds',
-      "Unix time of the node's last good check (master clock).",
-      ['node', 'addr'],
-      () => withCheck().map((n) => [nodeLabels(n), Number(n.lastCheckAt!) / 1e9]),
-    );
-    mirroredGauge(
-      r,
-      'saturn_node_over_threshold',
-      '1 while the node is proven over the threshold (|offset| - error > threshold); not exported while it is lost.',
-      ['node', 'addr'],
-      () =>
-        sources
-          .nodes()
-          .filter((n) => !n.lost)
-          .map((n) => [nodeLabels(n), n.alarm.over ? 1 : 0]),
-    );
-    // The frequency of nodes that have one and are not lost (a lost node's last rate is not current).
-    const withFrequency = () => withCheck().filter((n) => n.current!.frequency !== undefined);
-    mirroredGauge(
-      r,
-      'saturn_node_frequency_ppm',
-      'Frequency of the node relative to the master, in ppm: how fast its offset grows (positive: it runs fast).',
-      ['node', 'addr'],
-      () => withFrequency().map((n) => [nodeLabels(n), n.current!.frequency!.ppm]),
-    );
-    mirroredGauge(
-      r,
-      'saturn_node_frequency_error_bound_ppm',
-      'Error bound of the frequency: it is within frequency +/- this, in ppm.',
-      ['node', 'addr'],
-      () =>
-        withFrequency().map((n) => {
-          const { loPpm, hiPpm } = n.current!.frequency!;
-          return [nodeLabels(n), (hiPpm - loPpm) / 2];
-        }),
-    );
-    const mesh = sources.mesh;
-    if (mesh) {
-      // Relative to the agreed time: each node's, and the master's own under its --name; only while a majority agrees.
-      const vsAgreed = (): [Labels, Frequency][] => {
-        const { master, masterFrequency } = mesh();
-        if (masterFrequency === undefined) return [];
-        const rows: [Labels, Frequency][] = [[{ node: master.id, addr: master.addr }, masterFrequency]];
-        for (const n of withFrequency()) rows.push([nodeLabels(n), frequencyVsAgreed(n, masterFrequency)!]);
-        return rows;
-      };
-      mirroredGauge(
-        r,
-        'saturn_node_frequency_vs_agreed_ppm',
-        "Frequency of the node relative to the time the mesh's majority agrees on, in ppm (the master under its --name); not exported without a majority.",
-        ['node', 'addr'],
-        () => vsAgreed().map(([labels, f]) => [labels, f.ppm]),
-      );
-      mirroredGauge(
-        r,
-        'saturn_node_frequency_vs_agreed_error_bound_ppm',
-        'Error bound of the frequency relative to the agreed time: it is within that frequency +/- this, in ppm.',
-        ['node', 'addr'],
-        () => vsAgreed().map(([labels, f]) => [labels, (f.hiPpm - f.loPpm) / 2]),
-      );
-    }
-    mirroredGauge(
-      r,
-      'saturn_node_drift_rate_alarm',
-      '1 while the node drifts too fast (proven beyond --max-drift-ppm, or over the threshold within --predict); not exported while it is lost.',
-      ['node', 'addr'],
-      () =>
-        sources
-          .nodes()
-          .filter((n) => !n.lost)
-          .map((n) => [nodeLabels(n), n.driftRate.raised ? 1 : 0]),
-    );
-    mirroredCounter(r, 'saturn_node_checks_total', 'Checks of the node, by result.', ['node', 'addr', 'result'], () =>
-      sources.nodes().flatMap((n): [Labels, number][] => [
-        [{ ...nodeLabels(n), result: 'ok' }, n.checks],
-        [{ ...nodeLabels(n), result: 'discarded' }, n.discarded],
-      ]),
-    );
-    r.registerMetric(this.#rtt as never);
+    this.#families = [
+      ...nodeFamilies(sources.nodes, sources.mesh),
+      this.#rtt.family(),
+      ...(sources.mesh ? meshNodeFamilies(sources.mesh) : []),
+    ];
     mirroredGauge(r, 'saturn_threshold_seconds', 'The alert threshold (--threshold).', [], () => [
       [{}, sources.thresholdNs / 1e9],
     ]);
-    if (mesh) registerMesh(r, mesh, sources.meshPairs ?? (() => []));
+    if (sources.mesh) registerMesh(r, sources.mesh, sources.meshPairs ?? (() => []));
     registerCommon(r, sources);
     const reference = sources.reference;
     if (reference !== undefined)
@@ -279,9 +163,9 @@ export class SaturnMetrics {
     this.#roughtime.inc({ server, result });
   }
 
-  /** The text exposition. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** The text exposition: the per-node families (written in slices, yielding between them), then the registry's. */
+  async render(): Promise<Buffer[]> {
+    return renderFamilies(this.#families, await this.registry.metrics());
   }
 
   get contentType(): string {
@@ -321,88 +205,11 @@ function registerMesh(r: Registry, read: () => MeshInput, pairs: () => readonly 
   );
   mirroredGauge(
     r,
-    'saturn_mesh_falseticker',
-    '1 while the mesh names the node (the master under its --name) as a falseticker: outside the time the majority agrees on.',
-    ['node'],
-    () => {
-      // The nodes named (events raised), a lost one included: the same set /status lists.
-      const named = new Set(read().named);
-      const voted = new Set(vote()?.nodes.keys() ?? []);
-      const ids = [...voted, ...[...named].filter((id) => !voted.has(id))];
-      return ids.map((id) => [{ node: id }, named.has(id) ? 1 : 0]);
-    },
-  );
-  mirroredGauge(
-    r,
-    'saturn_mesh_consensus_offset_seconds',
-    "The node's clock minus the agreed time (the master under its --name); not exported without a majority.",
-    ['node'],
-    () =>
-      [...(vote()?.nodes.values() ?? [])].flatMap((v): [Labels, number][] =>
-        v.consensusOffsetNs === undefined ? [] : [[{ node: v.id }, v.consensusOffsetNs / 1e9]],
-      ),
-  );
-  mirroredGauge(
-    r,
     'saturn_mesh_peer_offset_seconds',
     'A peer check: node clock minus peer clock, as the node measured it (fleets of at most 200 nodes).',
     ['node', 'peer'],
     () => pairs().map((e) => [{ node: e.from, peer: e.to }, e.offsetNs / 1e9]),
   );
-}
-
-/**
- * saturn_node_rtt_seconds, a histogram per node, written out as prom-client writes a Histogram
- * with a `node` label (buckets, +Inf, _sum, _count). Kept as one Float64Array per node (the
- * buckets' counts, then sum and count) rather than in a prom-client Histogram, which keeps an
- * object of bucket counts and its labels per node and hashes the labels on each observation:
- * with a check a second from each of 10,000 nodes, that was 1.2% of the master's busy time.
- */
-class NodeRttHistogram {
-  readonly name = 'saturn_node_rtt_seconds';
-  readonly help = 'Round-trip time of each good check.';
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly #nodes = new Map<string, Float64Array>();
-
-  /** Counts one round trip of `seconds` for `node`. */
-  observe(node: string, seconds: number): void {
-    let counts = this.#nodes.get(node);
-    if (counts === undefined) {
-      counts = new Float64Array(RTT_BUCKETS.length + 2);
-      this.#nodes.set(node, counts);
-    }
-    let bucket = 0;
-    while (bucket < RTT_BUCKETS.length && seconds > RTT_BUCKETS[bucket]!) bucket++;
-    if (bucket < RTT_BUCKETS.length) counts[bucket]!++;
-    counts[RTT_BUCKETS.length]! += seconds;
-    counts[RTT_BUCKETS.length + 1]!++;
-  }
-
-  remove(node: string): void {
-    this.#nodes.delete(node);
-  }
-
-  /** The registry resets metrics only on request; what a node observed stays until it is forgotten. */
-  reset(): void {}
-
-  get() {
-    const bucketName = `${this.name}_bucket`;
-    const values: { metricName: string; labels: Labels | { le: number }; sharedLabels: Labels; value: number }[] = [];
-    for (const [node, counts] of this.#nodes) {
-      const sharedLabels = { node };
-      let cumulative = 0;
-      for (let i = 0; i < RTT_BUCKETS.length; i++) {
-        cumulative += counts[i]!;
-        values.push({ metricName: bucketName, labels: { le: RTT_BUCKETS[i]! }, sharedLabels, value: cumulative });
-      }
-      const count = counts[RTT_BUCKETS.length + 1]!;
-      values.push({ metricName: bucketName, labels: { le: '+Inf' }, sharedLabels, value: count });
-      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels, value: counts[RTT_BUCKETS.length]! });
-      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels, value: count });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
 }
 
 /**

@@ -9,7 +9,8 @@ import { SATURN_VERSION } from '../../src/util/version.js';
 import { hasCommand } from '../helpers/system.js';
 import { until } from '../helpers/wait.js';
 import { Histogram, Registry } from 'prom-client';
-import { RTT_BUCKETS, SaturnMetrics } from '../../src/http/metrics.js';
+import { SaturnMetrics } from '../../src/http/metrics.js';
+import { RTT_BUCKETS } from '../../src/http/node-metrics.js';
 import { Fleet } from '../../src/fleet/fleet.js';
 import { check } from '../helpers/finished-check.js';
 
@@ -332,7 +333,7 @@ describe('saturn_node_rtt_seconds', () => {
       metrics.observeCheck(recordOf(node, rttNs));
       histogram.observe({ node }, rttNs / 1e9);
     }
-    const ours = rttLines(await metrics.render());
+    const ours = rttLines(Buffer.concat(await metrics.render()).toString());
     assert.equal(ours.length, 2 + 3 * (RTT_BUCKETS.length + 3));
     assert.deepEqual(ours, rttLines(await reference.metrics()));
   });
@@ -344,7 +345,7 @@ describe('saturn_node_rtt_seconds', () => {
     metrics.observeCheck({ ...recordOf('web-3', 60e3), verdict: undefined });
     metrics.forgetNode('web-1');
     const nodes = new Set(
-      rttLines(await metrics.render())
+      rttLines(Buffer.concat(await metrics.render()).toString())
         .filter((l) => !l.startsWith('#'))
         .map((l) => /node="([^"]*)"/.exec(l)![1]),
     );
