@@ -111,6 +111,8 @@ export class SaturnMetrics {
   readonly #rtt = new NodeRttHistogram();
   readonly #families: readonly TextFamily<any>[];
   readonly #roughtime: Counter;
+  /** The rendering in progress, shared by the scrapes that arrive during it. */
+  #rendering: Promise<Buffer[]> | undefined;
 
   constructor(sources: MetricsSources) {
     const r = this.registry;
@@ -163,9 +165,18 @@ export class SaturnMetrics {
     this.#roughtime.inc({ server, result });
   }
 
-  /** The text exposition: the per-node families (written in slices, yielding between them), then the registry's. */
-  async render(): Promise<Buffer[]> {
-    return renderFamilies(this.#families, await this.registry.metrics());
+  /**
+   * The text exposition: the per-node families (written in slices, yielding between them), then
+   * the registry's. Scrapes that overlap share one rendering: the families read one snapshot of
+   * the nodes per rendering (a second rendering begun during the first's slices would replace it
+   * under the first, whose later families would name other nodes than its earlier ones), and a
+   * burst of scrapes costs one rendering's time and buffers, not one each.
+   */
+  render(): Promise<Buffer[]> {
+    this.#rendering ??= (async () => renderFamilies(this.#families, await this.registry.metrics()))().finally(
+      () => (this.#rendering = undefined),
+    );
+    return this.#rendering;
   }
 
   get contentType(): string {

@@ -352,3 +352,30 @@ describe('saturn_node_rtt_seconds', () => {
     assert.deepEqual([...nodes], ['web-2']);
   });
 });
+
+describe('overlapping scrapes', () => {
+  test("each scrape's per-node families name the same nodes, while a node checks in between their slices", async () => {
+    const fleet = new Fleet({ thresholdNs: 100e6, intervalNs: 10e9 });
+    // Enough nodes that a render yields to the event loop (LINES_PER_SLICE) before its last family.
+    for (let i = 0; i < 3000; i++) fleet.record(check(`web-${i}`, 1));
+    const metrics = new SaturnMetrics({
+      nodes: () => fleet.all(),
+      thresholdNs: 100e6,
+      drops: () => ({}),
+      events: () => new Map(),
+      webhooks: () => [],
+    });
+    const first = metrics.render();
+    await new Promise((resolve) => setImmediate(resolve));
+    fleet.record(check('late', 2));
+    const second = metrics.render();
+    for (const body of [await first, await second]) {
+      const families = parsePrometheusText(Buffer.concat(body).toString());
+      const nodesOf = (name: string) => new Set(samplesOf(families, name).map((s) => s.labels.node));
+      const up = nodesOf('saturn_node_up');
+      assert.equal(up.size >= 3000, true);
+      for (const name of ['saturn_node_state', 'saturn_node_offset_seconds', 'saturn_node_checks_total'])
+        assert.deepEqual(nodesOf(name), up, `${name} names the nodes saturn_node_up names`);
+    }
+  });
+});
