@@ -11,11 +11,18 @@ import { setFlagsFromString } from 'node:v8';
 export const MASTER_HEAP_GROWING_PERCENT = 20;
 
 /**
- * Sets the master's heap growth. V8 reads the flag each time it sizes the old generation after a
+ * Sets the master's heap growth, unless the operator gave node the flag (on its command line or in
+ * NODE_OPTIONS): theirs wins. V8 reads the flag each time it sizes the old generation after a
  * mark-compact, so setting it at start-up takes effect for the whole run (unlike the young
  * generation's size, which is fixed when the isolate is created). Process-wide: call it from the
- * command line's entry point of a master, not from a library.
+ * command line's entry point of a master, not from a library. Returns whether it set the flag.
  */
-export function tuneHeapForMaster(): void {
+export function tuneHeapForMaster(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
+): boolean {
+  const given = (arg: string) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg);
+  if (execArgv.some(given) || nodeOptions.split(/\s+/).some(given)) return false;
   setFlagsFromString(`--heap-growing-percent=${MASTER_HEAP_GROWING_PERCENT}`);
+  return true;
 }
