@@ -41,3 +41,28 @@ test('points(since) leaves out the older ones', () => {
   for (let s = 0; s < 100; s++) series.add(point(s));
   assert.equal(series.points(T0 + 90n * S).length, 10);
 });
+
+test('instants are kept to the millisecond, across a move of the base (points 26 days apart) and a wall clock stepped back', () => {
+  const day = 86_400;
+  const series = new OffsetSeries({ windowNs: 20 * day * 1e9 });
+  series.add(point(0));
+  series.add({ at: T0 + 1_234_567n, offsetNs: 1, errorNs: 1 }); // 1.234567 ms: kept as 1 ms
+  assert.deepEqual(
+    series.points(0n).map((p) => p.at - T0),
+    [0n, 1_000_000n],
+  );
+  series.add(point(20 * day));
+  series.add(point(26 * day)); // beyond int32 ms of the first point: the base moves
+  series.add(point(26 * day - 3600)); // the wall clock stepped back an hour
+  assert.deepEqual(
+    series.points(0n).map((p) => Number((p.at - T0) / S)),
+    [20 * day, 26 * day, 26 * day - 3600],
+  );
+  assert.throws(() => new OffsetSeries({ windowNs: 30 * day * 1e9 }), /windowNs/);
+});
+
+test('12 bytes a point: an hour at a 10 s interval fits in 380 slots', () => {
+  const series = new OffsetSeries();
+  for (let s = 0; s <= 7200; s += 10) series.add(point(s));
+  assert.equal(series.allocated, 380);
+});
