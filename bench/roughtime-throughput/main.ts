@@ -230,7 +230,12 @@ for (const shapeName of shapes)
     }
     if (goServer !== undefined && index === 0) {
       const go = await measureServer(goServer, ['--listen-addr', '127.0.0.1:0'], shape);
-      goLine = `; ${report(shapeName, 'go-peer', 'go', go, echoFigures)}`;
+      // A peer that answers nothing does not speak this version (Cloudflare's package: draft 11 and older).
+      if (go.repliesPerSecond === 0)
+        process.stdout.write(
+          `# ${shapeName} go-peer: no reply to version ${versionLabel} (not a version it speaks): no row\n`,
+        );
+      else goLine = `; ${report(shapeName, 'go-peer', 'go', go, echoFigures)}`;
     }
     const saturn = await measureServer(
       process.execPath,
