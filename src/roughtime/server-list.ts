@@ -116,15 +116,19 @@ function parseEntry(entry: unknown, i: number, source: string): RoughtimeServer 
   const e = entry as Record<string, unknown>;
   const name = typeof e.name === 'string' && e.name !== '' ? e.name : `server ${i}`;
   const what = `${source}: ${name}`;
-  if (e.publicKeyType !== undefined && String(e.publicKeyType).toLowerCase() !== 'ed25519')
+  if (
+    e.publicKeyType !== undefined &&
+    (typeof e.publicKeyType !== 'string' || e.publicKeyType.toLowerCase() !== 'ed25519')
+  )
     throw new ConfigError(`${what}: publicKeyType ${JSON.stringify(e.publicKeyType)} is not ed25519`);
   const publicKey = parsePublicKey(e.publicKey, what);
   const versions = parseVersions(e.version, what);
   if (!Array.isArray(e.addresses)) throw new ConfigError(`${what}: "addresses" must be an array`);
-  const udp = e.addresses.find(
-    (a: unknown) =>
-      typeof a === 'object' && a !== null && String((a as Record<string, unknown>).protocol).toLowerCase() === 'udp',
-  ) as Record<string, unknown> | undefined;
+  // Hostile lists may put any JSON where a string belongs: only a string protocol counts.
+  const udp = e.addresses.find((a: unknown) => {
+    const protocol = typeof a === 'object' && a !== null ? (a as Record<string, unknown>).protocol : undefined;
+    return typeof protocol === 'string' && protocol.toLowerCase() === 'udp';
+  }) as Record<string, unknown> | undefined;
   if (udp === undefined) throw new ConfigError(`${what}: no UDP address (saturn speaks Roughtime over UDP only)`);
   if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
   return { name, ...parseServerAddress(udp.address, what), publicKey, versions };

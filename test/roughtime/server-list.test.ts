@@ -178,3 +178,27 @@ test('a list with no usable entry is refused, and says why for each', () => {
         'list.json lists no server saturn can use (list.json: pq: publicKeyType "ml-dsa-44" is not ed25519; skipped)',
   );
 });
+
+test('hostile entries (an object where a string belongs) are skipped with a reason, never a TypeError', () => {
+  const { servers, skipped } = parseServerList(
+    '{"servers":[' +
+      '{"name":"p","publicKey":"' +
+      KEY +
+      '","addresses":[{"protocol":{"toString":1},"address":"h:2002"}]},' +
+      '{"name":"t","publicKeyType":{"toString":1},"publicKey":"' +
+      KEY +
+      '","addresses":[{"protocol":"udp","address":"h:2002"}]},' +
+      '{"name":"ok","publicKey":"' +
+      KEY +
+      '","addresses":[{"protocol":"udp","address":"h:2002"}]}]}',
+    'list.json',
+  );
+  assert.deepEqual(
+    servers.map((s) => s.name),
+    ['ok'],
+  );
+  assert.deepEqual(skipped, [
+    'list.json: p: no UDP address (saturn speaks Roughtime over UDP only); skipped',
+    'list.json: t: publicKeyType {"toString":1} is not ed25519; skipped',
+  ]);
+});
