@@ -26,12 +26,16 @@ export function parseServerAddress(address: string, what: string): { host: strin
   return parsed;
 }
 
+/** An Ed25519 key as 64 hex digits: some lists publish keys so (as base64 it would decode to 48 bytes, never 32). */
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
+/** A public key as base64, base64url or 64 hex digits. */
 function parsePublicKey(value: unknown, what: string): Uint8Array {
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim()))
-    throw new ConfigError(`${what}: publicKey must be a base64 string`);
-  const key = new Uint8Array(
-    Buffer.from(value.trim(), value.includes('-') || value.includes('_') ? 'base64url' : 'base64'),
-  );
+    throw new ConfigError(`${what}: publicKey must be a base64 or hex string`);
+  const text = value.trim();
+  const encoding = HEX_KEY.test(text) ? 'hex' : text.includes('-') || text.includes('_') ? 'base64url' : 'base64';
+  const key = new Uint8Array(Buffer.from(text, encoding));
   if (key.byteLength !== 32)
     throw new ConfigError(`${what}: publicKey decodes to ${key.byteLength} bytes, an Ed25519 key has 32`);
   return key;

@@ -202,3 +202,15 @@ test('hostile entries (an object where a string belongs) are skipped with a reas
     'list.json: t: publicKeyType {"toString":1} is not ed25519; skipped',
   ]);
 });
+
+test('a key given as 64 hex digits (either case) is read as hex, as some lists publish it', () => {
+  const hex = Buffer.from(KEY, 'base64').toString('hex');
+  for (const publicKey of [hex, hex.toUpperCase()]) {
+    const { servers } = parseServerList(
+      JSON.stringify({ servers: [{ name: 'h', publicKey, addresses: [{ protocol: 'udp', address: 'h:2002' }] }] }),
+      'list.json',
+    );
+    assert.deepEqual(Buffer.from(servers[0]!.publicKey).toString('base64'), KEY);
+  }
+  assert.deepEqual(Buffer.from(parseServerSpec(`h:2002=${hex}`).publicKey).toString('base64'), KEY);
+});
