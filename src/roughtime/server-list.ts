@@ -129,13 +129,23 @@ function parseEntry(entry: unknown, i: number, source: string): RoughtimeServer 
   const versions = parseVersions(e.version, what);
   if (!Array.isArray(e.addresses)) throw new ConfigError(`${what}: "addresses" must be an array`);
   // Hostile lists may put any JSON where a string belongs: only a string protocol counts.
-  const udp = e.addresses.find((a: unknown) => {
+  const udp = e.addresses.filter((a: unknown) => {
     const protocol = typeof a === 'object' && a !== null ? (a as Record<string, unknown>).protocol : undefined;
     return typeof protocol === 'string' && protocol.toLowerCase() === 'udp';
-  }) as Record<string, unknown> | undefined;
-  if (udp === undefined) throw new ConfigError(`${what}: no UDP address (saturn speaks Roughtime over UDP only)`);
-  if (typeof udp.address !== 'string') throw new ConfigError(`${what}: address must be a string`);
-  return { name, ...parseServerAddress(udp.address, what), publicKey, versions };
+  }) as Record<string, unknown>[];
+  if (udp.length === 0) throw new ConfigError(`${what}: no UDP address (saturn speaks Roughtime over UDP only)`);
+  // The first usable address of several; when none is, the first one's problem is the reason.
+  let firstProblem: ConfigError | undefined;
+  for (const { address } of udp) {
+    try {
+      if (typeof address !== 'string') throw new ConfigError(`${what}: address must be a string`);
+      return { name, ...parseServerAddress(address, what), publicKey, versions };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      firstProblem ??= error;
+    }
+  }
+  throw firstProblem!;
 }
 
 /** Parses `host:port=BASE64KEY` (the `--roughtime-server` option), offering every IETF version. */

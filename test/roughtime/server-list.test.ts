@@ -214,3 +214,27 @@ test('a key given as 64 hex digits (either case) is read as hex, as some lists p
   }
   assert.deepEqual(Buffer.from(parseServerSpec(`h:2002=${hex}`).publicKey).toString('base64'), KEY);
 });
+
+test('of several UDP addresses, the first usable one is taken', () => {
+  const { servers, skipped } = parseServerList(
+    JSON.stringify({
+      servers: [
+        {
+          name: 'multi',
+          publicKey: KEY,
+          addresses: [
+            { protocol: 'udp', address: 'no-port' },
+            { protocol: 'udp', address: 'b:2002' },
+            { protocol: 'udp', address: 'c:2002' },
+          ],
+        },
+      ],
+    }),
+    'list.json',
+  );
+  assert.deepEqual(skipped, []);
+  assert.deepEqual(
+    servers.map((s) => [s.host, s.port]),
+    [['b', 2002]],
+  );
+});
