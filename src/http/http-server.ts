@@ -23,6 +23,14 @@ export type Route = () => RouteAnswer | Promise<RouteAnswer>;
  */
 const DUMMY_HASH = '$2b$10$4guk1hjLLF7.kb5EPbl6..Ee/krOMcXzzguK4CkUCzMfcyIsowJES';
 
+/**
+ * Most connections the HTTP port holds at once; further ones are closed as they arrive. Without a
+ * cap, clients that open connections and never finish a request (slowloris) hold a file descriptor
+ * each until the header timeout, and enough of them leave the node none for its state dir, webhooks
+ * or a key file reload. Scrapers, dashboards and `saturn status` need a handful.
+ */
+export const MAX_HTTP_CONNECTIONS = 512;
+
 /** Successful logins remembered (by a hash of user, password and bcrypt hash), so a scrape does not cost a bcrypt. */
 const AUTH_CACHE_SIZE = 100;
 
@@ -72,6 +80,7 @@ export class HttpServer {
           handler,
         )
       : createServer(handler);
+    server.maxConnections = MAX_HTTP_CONNECTIONS;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(addr.port, addr.host, () => {

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Socket, connect as connectTcp } from 'node:net';
 import { type SecureVersion, connect } from 'node:tls';
 import { test } from 'node:test';
-import { HttpServer } from '../../src/http/http-server.js';
+import { HttpServer, MAX_HTTP_CONNECTIONS } from '../../src/http/http-server.js';
 import { parseWebConfig } from '../../src/http/web-config.js';
 import { makeCertificate } from '../helpers/certificate.js';
 import { hasCommand } from '../helpers/system.js';
@@ -58,6 +59,48 @@ test(
       assert.equal(await handshake(lenient, ca, 'TLSv1.3'), 'TLSv1.3');
     } finally {
       await lenient.close();
+    }
+  },
+);
+
+/** A connection that sends the start of a request and never finishes its headers (slowloris); resolves once connected. */
+function stalledRequest(port: number, closed: () => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1', () => {
+      socket.write('GET /status HTTP/1.1\r\nHost: x\r\n');
+      resolve(socket);
+    });
+    // After the connect, an error (a reset by the server) settles nothing: the close is what counts.
+    socket.on('error', reject);
+    socket.once('close', closed);
+  });
+}
+
+test(
+  'slowloris: connections past MAX_HTTP_CONNECTIONS are closed at once, so stalled clients cannot use up the file descriptors',
+  { timeout: 30_000 },
+  async () => {
+    const server = await HttpServer.start(
+      { host: '127.0.0.1', port: 0 },
+      { '/status': () => ({ type: 'text/plain', body: 'ok\n' }) },
+    );
+    const extra = 20;
+    let closedByServer = 0;
+    let allClosed: () => void = () => undefined;
+    const extraClosed = new Promise<void>((resolve) => (allClosed = resolve));
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_HTTP_CONNECTIONS + extra; i++)
+        sockets.push(
+          await stalledRequest(server.address.port, () => {
+            if (++closedByServer === extra) allClosed();
+          }),
+        );
+      await extraClosed;
+      assert.equal(closedByServer, extra, 'exactly the connections beyond the cap are closed');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.close();
     }
   },
 );
