@@ -39,20 +39,23 @@ function deadLetterLine(letter: DeadLetter): string {
 /** The dead letters of a state dir: appended durably, one at a time. */
 export class DeadLetters {
   readonly path: string | undefined;
+  /** The torn last line cut off when the file was opened: a write a crash cut short (its event is still in its outbox). */
+  readonly cut: string | undefined;
   readonly #log: AppendLog | undefined;
   readonly #serial = new Serial();
 
-  private constructor(path: string | undefined, log: AppendLog | undefined) {
+  private constructor(path: string | undefined, log: AppendLog | undefined, cut?: string) {
     this.path = path;
     this.#log = log;
+    this.cut = cut;
   }
 
   /** Opens the file of `stateDir` (no state dir: nothing is written). */
   static async open(fs: StateFs, stateDir: string | undefined): Promise<DeadLetters> {
     if (stateDir === undefined) return new DeadLetters(undefined, undefined);
     const path = join(stateDir, DEAD_LETTER_FILE);
-    const { log } = await AppendLog.open(fs, path);
-    return new DeadLetters(path, log);
+    const { log, cut } = await AppendLog.open(fs, path);
+    return new DeadLetters(path, log, cut);
   }
 
   /** Keeps one dead letter; resolves once it is durable, rejects (file unchanged) if the disk refused it. */

@@ -126,6 +126,13 @@ export async function openJournal(options: JournalOptions, deps: JournalDeps): P
   const deadLetters = await DeadLetters.open(fs, stateDir).catch((err: unknown) => {
     throw stateError(stateDir!, err);
   });
+  if (deadLetters.cut !== undefined) {
+    // The outbox marks an event done only once its dead letter is durable, so nothing is lost.
+    deps.logger.warn(
+      { file: deadLetters.path, bytes: Buffer.byteLength(deadLetters.cut) },
+      'dead letters: cut a torn record at its end (a write the process did not finish: its event is still in its outbox)',
+    );
+  }
   const repostNs = options.alertRepostNs ?? DEFAULT_ALERT_REPOST_NS;
   let generatorUrl: string | undefined;
   const alerts: AlertState = {

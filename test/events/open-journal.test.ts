@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { SEQUENCE_FILE } from '../../src/events/sequence-store.js';
 import { SaturnError } from '../../src/errors.js';
 import type { WebhookSpec } from '../../src/events/formats.js';
-import { DeadLetters } from '../../src/events/dead-letters.js';
+import { DEAD_LETTER_FILE, DeadLetters } from '../../src/events/dead-letters.js';
 import { nodeStateFs } from '../../src/events/state-fs.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { closeTestJournals, driftInput, openTestJournal, shownSequences, testStateDir } from '../helpers/journal.js';
@@ -160,4 +160,20 @@ test('alertmanager webhooks get every active alert again each --alert-repost, un
   await am!.settled();
   assert.equal(receiver.requests.length, 3, 'nothing active: nothing re-posted');
   assert.equal(json.requests.length, 2, 'json webhooks get events only');
+});
+
+test('a torn last dead letter (a write a crash cut short) is cut off and said at WARN, and the node starts', async () => {
+  const stateDir = testStateDir();
+  const letters = await DeadLetters.open(nodeStateFs, stateDir);
+  const event = { kind: 'drift' as const, at: 1n, sequence: 7, reporter: 'master' };
+  await letters.add({ event, webhook: 'x', target: 'http://x', status: 404, reason: 'HTTP 404', at: 1n });
+  await letters.close();
+  const file = join(stateDir, DEAD_LETTER_FILE);
+  const whole = readFileSync(file, 'utf8');
+  writeFileSync(file, `${whole}${whole.slice(0, 40)}`);
+  const node = await openTestJournal({ stateDir });
+  const torn = node.log.records().find((r) => r.msg.startsWith('dead letters: cut a torn record at its end'));
+  assert.equal(torn?.level, 40);
+  assert.equal(readFileSync(file, 'utf8'), whole, 'the whole letter stays, the torn one is gone');
+  assert.equal(node.journal.emit(driftInput(1)).sequence, 8);
 });
