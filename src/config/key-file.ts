@@ -43,12 +43,14 @@ const KEY_LINE = /^(\d+)[ \t]+(\S+)[ \t]*$/;
  *       1 an-old-text-key-of-16-bytes-or-more
  *
  * - The whole file is one key, id 0 (the format before key ids): anything that is one line, does
- *   not read as `ID KEY` and does not start with `#`. A trailing newline is not part of the key.
+ *   not read as `ID KEY` and does not start with `#`. A trailing newline is not part of the key, nor is a leading UTF-8 byte order mark.
  */
 export function parseHmacKeyFile(bytes: Uint8Array, path: string): KeyRing {
+  // A UTF-8 byte order mark (Windows editors write one) would otherwise turn an "ID KEY" line into a bare key.
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   let end = bytes.length;
-  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
-  const body = bytes.subarray(0, end);
+  while (end > start && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  const body = bytes.subarray(start, end);
   const text = Buffer.from(body).toString('utf8');
   if (!text.includes('\n') && !KEY_LINE.test(text) && !text.startsWith('#'))
     return ringOf([{ id: 0, key: body }], path);

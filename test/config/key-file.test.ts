@@ -29,6 +29,16 @@ test('a file that is one key (the format before key ids) is key 0, without its t
   }
 });
 
+test('a UTF-8 byte order mark (as Windows editors write) is not part of the first line or key', () => {
+  const bom = [0xef, 0xbb, 0xbf];
+  const line = `1 HEX:${'ab'.repeat(32)}\n`;
+  const ring = parseHmacKeyFile(new Uint8Array([...bom, ...bytes(line)]), 'keys');
+  assert.deepEqual(ring.ids, [1]);
+  assert.deepEqual([...ring.current.key], new Array(32).fill(0xab));
+  const bare = parseHmacKeyFile(new Uint8Array([...bom, ...bytes(`${SECRET}\n`)]), 'k');
+  assert.equal(Buffer.from(bare.current.key).toString(), SECRET);
+});
+
 test('bad key files are one sentence naming the file and line, never the key', () => {
   const cases: [string, RegExp][] = [
     [`1 ${SECRET}\nnot a key line ${SECRET}\n`, /line 2: expected "ID KEY"/],
