@@ -56,6 +56,11 @@ export function readConfigFile(path: string): RawOptions {
         `config file ${path}: "${key}" must be a string, a number, true/false or a list of strings`,
       );
     }
+    // JSON.parse rounds an integer beyond 2^53 (an all-digit key, a long name): the value would not be the one written.
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value))
+      throw new ConfigError(
+        `config file ${path}: "${key}" is a number too large to read exactly: write it as a string`,
+      );
     raw[camel] = value;
   }
   return raw;

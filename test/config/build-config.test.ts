@@ -73,6 +73,24 @@ test("config files use the options' keys and refuse unknown ones", () => {
   assert.throws(() => readConfigFile(broken), /cannot read config file/);
 });
 
+test('a config file number JSON cannot hold exactly (an all-digit key of 20 digits) is refused, not silently changed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
+  const file = join(dir, 'digits.json');
+  writeFileSync(file, '{"hmac-key": 12345678901234567890}');
+  assert.throws(
+    () => readConfigFile(file),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.message === `config file ${file}: "hmac-key" is a number too large to read exactly: write it as a string`,
+  );
+  writeFileSync(file, '{"hmac-key": "12345678901234567890", "rounds": 9007199254740991, "max-drift-ppm": 0.5}');
+  assert.deepEqual(readConfigFile(file), {
+    hmacKey: '12345678901234567890',
+    rounds: 9007199254740991,
+    maxDriftPpm: 0.5,
+  });
+});
+
 test('out-of-range values are one clear sentence each', () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, rounds: 0 }), /--rounds must be an integer from 1 to 64/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logLevel: 'loud' }), /--log-level must be one of/);
