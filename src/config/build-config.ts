@@ -38,7 +38,8 @@ export type RawOptions = Partial<Record<OptionKey, string | number | boolean | s
 export function readConfigFile(path: string): RawOptions {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    // A UTF-8 byte order mark (Windows editors write one) is not JSON: skip it.
+    parsed = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }

@@ -91,6 +91,13 @@ test('a config file number JSON cannot hold exactly (an all-digit key of 20 digi
   });
 });
 
+test('a config file may start with a UTF-8 byte order mark (as Windows editors write)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-config-'));
+  const file = join(dir, 'bom.json');
+  writeFileSync(file, `\ufeff${JSON.stringify({ hmacKey: KEY })}`);
+  assert.deepEqual(readConfigFile(file), { hmacKey: KEY });
+});
+
 test('out-of-range values are one clear sentence each', () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, rounds: 0 }), /--rounds must be an integer from 1 to 64/);
   assert.throws(() => buildConfig({ hmacKey: KEY, logLevel: 'loud' }), /--log-level must be one of/);
