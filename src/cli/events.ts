@@ -23,8 +23,9 @@ export interface EventsCommandDeps {
   setExitCode: (code: number) => void;
 }
 
-function requireStateDir(dir: string | undefined): string {
-  if (dir === undefined || dir === '') throw new ConfigError('saturn events needs --state-dir DIR');
+/** The --state-dir of `events <command>`; main prefixes its errors with "saturn: ". */
+function requireStateDir(dir: string | undefined, command: 'list' | 'replay'): string {
+  if (dir === undefined || dir === '') throw new ConfigError(`events ${command} needs --state-dir DIR`);
   return dir;
 }
 
@@ -83,7 +84,7 @@ export function eventsCommand(deps: EventsCommandDeps): Command {
     .option('--state-dir <dir>', 'the state dir of a node (--state-dir)')
     .option('--json', 'print a JSON document')
     .action(async (opts: { stateDir?: string; json?: boolean }) => {
-      const dir = requireStateDir(opts.stateDir);
+      const dir = requireStateDir(opts.stateDir, 'list');
       const scan = await scanStateDir(nodeStateFs, dir);
       deps.stdout.write(opts.json ? `${JSON.stringify(stateDirJson(scan))}\n` : formatStateDir(dir, scan));
       deps.setExitCode(0);
@@ -112,8 +113,8 @@ export function eventsCommand(deps: EventsCommandDeps): Command {
         sequence?: number[];
         webhookTimeout: string;
       }) => {
-        const stateDir = requireStateDir(opts.stateDir);
-        if (opts.webhookUrl === undefined) throw new ConfigError('saturn events replay needs --webhook-url URL');
+        const stateDir = requireStateDir(opts.stateDir, 'replay');
+        if (opts.webhookUrl === undefined) throw new ConfigError('events replay needs --webhook-url URL');
         const webhook = parseWebhookSpec(
           opts.webhookUrl,
           parseWebhookFormat(opts.webhookFormat, '--webhook-format'),

@@ -140,8 +140,9 @@ test('replay filters by the webhook that rejected them', async () => {
 
 test('usage errors are one sentence and exit 2', async () => {
   for (const [argv, message] of [
-    [['events', 'list'], /needs --state-dir DIR/],
-    [['events', 'replay', '--state-dir', '/tmp'], /needs --webhook-url URL/],
+    [['events', 'list'], /^saturn: events list needs --state-dir DIR\n$/],
+    [['events', 'replay'], /^saturn: events replay needs --state-dir DIR\n$/],
+    [['events', 'replay', '--state-dir', '/tmp'], /^saturn: events replay needs --webhook-url URL\n$/],
     [['events', 'replay', '--state-dir', '/tmp', '--webhook-url', 'ftp://x'], /must be an http or https URL/],
   ] as const) {
     const { code, stderr } = await run(...argv);
