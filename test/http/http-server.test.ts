@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import bcrypt from 'bcryptjs';
 import { type Socket, connect as connectTcp } from 'node:net';
 import { type SecureVersion, connect } from 'node:tls';
 import { test } from 'node:test';
@@ -104,3 +106,30 @@ test(
     }
   },
 );
+
+test('wrong passwords are checked off the main thread: a burst of them leaves the event loop (and the checks on it) idle', async () => {
+  // Cost 12: about a quarter of a second of bcrypt per comparison, so a main thread doing them would be busy throughout.
+  const hash = bcrypt.hashSync('right', 12);
+  const web = parseWebConfig(`basic_auth_users:\n  prom: ${hash}\n`, 'web.yml', () => Buffer.alloc(0));
+  const server = await HttpServer.start(
+    { host: '127.0.0.1', port: 0 },
+    { '/status': () => ({ type: 'text/plain', body: 'ok\n' }) },
+    web,
+  );
+  try {
+    const url = `http://127.0.0.1:${server.address.port}/status`;
+    const ask = (password: string) =>
+      fetch(url, { headers: { authorization: `Basic ${Buffer.from(`prom:${password}`).toString('base64')}` } });
+    const start = performance.eventLoopUtilization();
+    const answers = await Promise.all([1, 2, 3, 4].map((i) => ask(`wrong-${i}`)));
+    const busy = performance.eventLoopUtilization(start);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [401, 401, 401, 401],
+    );
+    assert.ok(busy.utilization < 0.5, `the event loop was busy ${(busy.utilization * 100).toFixed(0)}% of the time`);
+    assert.equal((await ask('right')).status, 200);
+  } finally {
+    await server.close();
+  }
+});
