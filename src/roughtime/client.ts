@@ -120,12 +120,17 @@ async function queryThrough(
       const attempt = (): void => {
         if (done) return;
         if (attempts >= maxAttempts) {
-          const greased =
-            rejected.length > 0 ? `; rejected ${rejected.length} invalid answer(s), last: ${rejected.at(-1)}` : '';
+          // IETF requests name the key (SRV) and a server drops those for another: a wrong key looks like silence.
+          const silent =
+            server.versions === 'google'
+              ? `${server.name} did not answer ${attempts} request(s): it is down or unreachable`
+              : `${server.name} did not answer ${attempts} request(s): it is down or unreachable, or it does not hold the public key given (a server ignores requests for another key)`;
           finish(
             new SaturnError(
               'SATURN_ERR_RT_TIMEOUT',
-              `${server.name} gave no valid answer to ${attempts} request(s)${greased}`,
+              rejected.length > 0
+                ? `${server.name} gave no valid answer to ${attempts} request(s); rejected ${rejected.length} invalid answer(s), last: ${rejected.at(-1)}`
+                : silent,
             ),
           );
           return;
