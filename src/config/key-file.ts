@@ -4,7 +4,7 @@
  * can read is refused unless the operator says otherwise. Errors name the file and the line,
  * never the bytes of a key.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { type HmacKey, KeyRing, MAX_KEY_ID, MIN_KEY_BYTES } from '../wire/keys.js';
 
@@ -13,19 +13,37 @@ import { type HmacKey, KeyRing, MAX_KEY_ID, MIN_KEY_BYTES } from '../wire/keys.j
  * private keys), unless `allowInsecure` (--allow-insecure-key-file). `what` names it: "HMAC key file".
  */
 export function checkPrivateFile(path: string, what: string, allowInsecure: boolean): void {
-  let mode: number;
+  let stats: ReturnType<typeof statSync>;
   try {
-    mode = statSync(path).mode;
+    stats = statSync(path);
   } catch (err) {
     throw new ConfigError(
       `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
+  if (stats.isDirectory()) throw new ConfigError(`${what} ${path} is a directory, not a file`);
+  const mode = Number(stats.mode);
   if ((mode & 0o077) === 0 || allowInsecure) return;
   throw new ConfigError(
     `${what} ${path} is open to other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): ` +
       `chmod 600 it, or pass --allow-insecure-key-file`,
   );
+}
+
+/** A key file is a few lines; reading stops past this, so a device or pipe that never ends (/dev/zero) is refused, not read until memory runs out. */
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+/** The first `limit` bytes of a file (fewer if it is shorter), read without trusting its size. */
+function readAtMost(path: string, limit: number): Uint8Array {
+  const out = new Uint8Array(limit);
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    for (let n = -1; n !== 0 && length < limit; length += n) n = readSync(fd, out, length, limit - length, null);
+    return out.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One `ID KEY` line: a decimal id, blanks, the key (text, or HEX: and hex digits). */
@@ -93,11 +111,13 @@ export function loadHmacKeyFile(path: string, allowInsecure: boolean): KeyRing {
   checkPrivateFile(path, 'HMAC key file', allowInsecure);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = readAtMost(path, MAX_KEY_FILE_BYTES + 1);
   } catch (err) {
     throw new ConfigError(
       `cannot read HMAC key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
+  if (bytes.length > MAX_KEY_FILE_BYTES)
+    throw new ConfigError(`HMAC key file ${path} holds more than 1 MiB: it is not a key file`);
   return parseHmacKeyFile(bytes, path);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -98,4 +98,21 @@ test('key files open to group or others are refused unless --allow-insecure-key-
   );
   chmodSync(roughtimeKey, 0o600);
   assert.equal(buildConfig({ hmacKey: SECRET, roughtimeKeyFile: roughtimeKey }).roughtimeKeyFile, roughtimeKey);
+});
+
+test('a directory, or a file that never ends, is refused with one sentence (not a mode complaint, not a read without end)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-keyfile-'));
+  const sub = join(dir, 'keys.d');
+  mkdirSync(sub, { mode: 0o755 });
+  assert.throws(
+    () => loadHmacKeyFile(sub, false),
+    (err: unknown) => err instanceof ConfigError && err.message === `HMAC key file ${sub} is a directory, not a file`,
+  );
+  if (existsSync('/dev/zero'))
+    assert.throws(
+      () => loadHmacKeyFile('/dev/zero', true),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message === 'HMAC key file /dev/zero holds more than 1 MiB: it is not a key file',
+    );
 });
