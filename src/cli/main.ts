@@ -28,6 +28,11 @@ import { onReloadSignal, waitForShutdown } from '../service/signals.js';
 export interface CliIo {
   stdout: Sink;
   stderr: Sink;
+  /**
+   * Called when a long-running node or demo starts: from then on a failed stdout is said on stderr
+   * (the node goes on without it). Before, as in a one-shot command piped into `head`, it ends quietly.
+   */
+  serving?: () => void;
 }
 
 /** The node's options, built from the one table in src/config.ts: flag, help with its default, environment variable. */
@@ -107,6 +112,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program.action(async () => {
     const { raw, labels } = rawOptions(program);
     const config = buildConfig(raw, labels);
+    io.serving?.();
     // The llog stream (a line per check) goes out in one write per event-loop turn; what waits is
     // written before each diagnostic line (so `2>&1` keeps the order of what happened) and at exit.
     const stdout = new BufferedSink(io.stdout);
@@ -137,6 +143,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     )
     .action(async (opts: { duration?: string; interval: string; metricsAddr?: string; scenario: DemoScenarioName }) => {
       const durationNs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration', 's');
+      io.serving?.();
       await runDemo({
         durationNs,
         intervalNs: parseDuration(opts.interval, '--interval', 's'),
@@ -157,8 +164,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
 /** The process's stdout and stderr, guarded: a closed pipe or a full disk never ends the process. */
 function processIo(): CliIo {
+  let serving = false;
   const stderr = guardedStream(process.stderr, 'stderr', () => {});
-  return { stdout: guardedStream(process.stdout, 'stdout', (sentence) => stderr.write(sentence)), stderr };
+  const stdout = guardedStream(process.stdout, 'stdout', (sentence) => serving && stderr.write(sentence));
+  return { stdout, stderr, serving: () => (serving = true) };
 }
 
 /** Runs the CLI; resolves to the exit code. Bad configuration: one sentence on stderr, code 2. */

@@ -36,3 +36,15 @@ test('the real binary keeps running when the reader of its stdout goes away (EPI
   assert.match(stderr, /saturn: stdout failed \(EPIPE\): its lines are dropped from now on/);
   assert.doesNotMatch(stderr, /Unhandled 'error' event|\n\s+at /);
 });
+
+test('a one-shot command whose reader has gone (saturn ... | head) ends quietly: no sentence about a node that keeps running', async () => {
+  const child = spawn(process.execPath, [SATURN_BIN, 'roughtime', 'serve', '--help'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy(); // closed before the child has started, so its first write meets a closed pipe
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+});
