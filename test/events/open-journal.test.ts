@@ -62,12 +62,18 @@ test('an outbox whose events were all delivered still remembers the highest numb
   assert.equal(second.journal.emit(driftInput(14)).sequence, 14);
 });
 
-test('dead letters count too', async () => {
+/** A state dir holding one dead letter, of event `sequence`. */
+async function stateDirWithDeadLetter(sequence: number): Promise<string> {
   const stateDir = testStateDir();
   const letters = await DeadLetters.open(nodeStateFs, stateDir);
-  const event = { kind: 'drift' as const, at: 1n, sequence: 41, reporter: 'master' };
+  const event = { kind: 'drift' as const, at: 1n, sequence, reporter: 'master' };
   await letters.add({ event, webhook: 'x', target: 'http://x', status: 404, reason: 'HTTP 404', at: 1n });
   await letters.close();
+  return stateDir;
+}
+
+test('dead letters count too', async () => {
+  const stateDir = await stateDirWithDeadLetter(41);
   const node = await openTestJournal({ stateDir });
   assert.equal(node.journal.emit(driftInput(1)).sequence, 42);
 });
@@ -163,11 +169,7 @@ test('alertmanager webhooks get every active alert again each --alert-repost, un
 });
 
 test('a torn last dead letter (a write a crash cut short) is cut off and said at WARN, and the node starts', async () => {
-  const stateDir = testStateDir();
-  const letters = await DeadLetters.open(nodeStateFs, stateDir);
-  const event = { kind: 'drift' as const, at: 1n, sequence: 7, reporter: 'master' };
-  await letters.add({ event, webhook: 'x', target: 'http://x', status: 404, reason: 'HTTP 404', at: 1n });
-  await letters.close();
+  const stateDir = await stateDirWithDeadLetter(7);
   const file = join(stateDir, DEAD_LETTER_FILE);
   const whole = readFileSync(file, 'utf8');
   writeFileSync(file, `${whole}${whole.slice(0, 40)}`);
