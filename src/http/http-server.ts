@@ -153,38 +153,46 @@ function clientCertificateOk(type: ClientAuthType, socket: TLSSocket): boolean {
  * the master's checks of two slaves at 200 ms from 149 to 8 in 15 s). The queue is bounded by the
  * port's connections. The worker does not keep the process alive.
  */
-class PasswordWorker {
-  private readonly worker = new Worker(new URL('./bcrypt-worker.js', import.meta.url));
+export class PasswordWorker {
+  private worker: Worker | undefined;
   private readonly pending = new Map<number, (ok: boolean) => void>();
   private nextId = 1;
+  private closed = false;
 
-  constructor() {
-    this.worker.unref();
-    this.worker.on('message', ({ id, ok }: CompareAnswer) => {
-      const done = this.pending.get(id);
-      this.pending.delete(id);
-      done?.(ok);
-    });
-    // A worker that fails answers every comparison it held with a refusal, never a hang.
-    const failAll = () => {
-      for (const done of this.pending.values()) done(false);
-      this.pending.clear();
-    };
-    this.worker.on('error', failAll);
-    this.worker.on('exit', failAll);
-  }
-
-  /** Whether `password` matches the bcrypt `hash`. */
+  /** Whether `password` matches the bcrypt `hash`; false once closed. */
   compare(password: string, hash: string): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.worker.postMessage({ id, password, hash } satisfies CompareRequest);
+      this.running().postMessage({ id, password, hash } satisfies CompareRequest);
     });
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    this.closed = true;
+    await this.worker?.terminate();
+  }
+
+  /** The worker, started again if the last one ended (an error there refuses what it held, never hangs it). */
+  private running(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(new URL('./bcrypt-worker.js', import.meta.url));
+    worker.unref();
+    worker.on('message', ({ id, ok }: CompareAnswer) => {
+      const done = this.pending.get(id);
+      this.pending.delete(id);
+      done?.(ok);
+    });
+    // An uncaught error ends the worker: 'exit' follows, and refuses what it held.
+    worker.on('error', () => {});
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const done of this.pending.values()) done(false);
+      this.pending.clear();
+    });
+    this.worker = worker;
+    return worker;
   }
 }
 

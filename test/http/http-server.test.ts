@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { type Socket, connect as connectTcp } from 'node:net';
 import { type SecureVersion, connect } from 'node:tls';
 import { test } from 'node:test';
-import { HttpServer, MAX_HTTP_CONNECTIONS } from '../../src/http/http-server.js';
+import { HttpServer, MAX_HTTP_CONNECTIONS, PasswordWorker } from '../../src/http/http-server.js';
 import { parseWebConfig } from '../../src/http/web-config.js';
 import { makeCertificate } from '../helpers/certificate.js';
 import { hasCommand } from '../helpers/system.js';
@@ -132,4 +132,19 @@ test('wrong passwords are checked off the main thread: a burst of them leaves th
   } finally {
     await server.close();
   }
+});
+
+test('the password worker is started again after it ends: a comparison after a crash is answered, not left waiting', async () => {
+  const hash = bcrypt.hashSync('right', 4);
+  const passwords = new PasswordWorker();
+  try {
+    assert.equal(await passwords.compare('right', hash), true);
+    // What a crash of the worker looks like from here: it exits.
+    await (passwords as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    assert.equal(await passwords.compare('wrong', hash), false);
+    assert.equal(await passwords.compare('right', hash), true);
+  } finally {
+    await passwords.close();
+  }
+  assert.equal(await passwords.compare('right', hash), false, 'closed: every comparison is refused');
 });
