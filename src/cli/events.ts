@@ -34,7 +34,11 @@ const about = (letter: DeadLetter) =>
 
 /** The state dir as text: one line per outbox and per dead letter. */
 export function formatStateDir(dir: string, scan: StateDirScan): string {
-  const lines = [`state dir ${dir}: highest event sequence ${scan.high}`];
+  const reserved =
+    scan.sequenceFile === undefined
+      ? 'no sequence file'
+      : `sequence file: numbers up to ${scan.sequenceFile - 1} reserved, the next start numbers from ${Math.max(scan.sequenceFile, scan.high + 1)}`;
+  const lines = [`state dir ${dir}: highest event sequence ${scan.high} in outboxes and dead letters; ${reserved}`];
   lines.push(scan.outboxes.length === 0 ? 'no webhook outboxes' : 'webhook outboxes:');
   for (const outbox of scan.outboxes) {
     const seqs = outbox.pending.map((e) => e.sequence);
@@ -57,6 +61,7 @@ export function formatStateDir(dir: string, scan: StateDirScan): string {
 function stateDirJson(scan: StateDirScan): Record<string, unknown> {
   return {
     high: scan.high,
+    sequenceFile: scan.sequenceFile ?? null,
     outboxes: scan.outboxes.map((o) => ({ file: o.file, undelivered: o.pending.map((e) => e.sequence), high: o.high })),
     deadLetters: scan.deadLetters.letters.map((l) => ({
       sequence: l.event.sequence,

@@ -41,6 +41,23 @@ export interface SequenceRepair {
 /** The file inside the state dir. */
 export const SEQUENCE_FILE = 'sequence';
 
+/**
+ * The number a sequence file holds: the first not yet reserved (every number below it may have
+ * been handed out). Throws SATURN_ERR_STATE if it is empty or not a number >= 1.
+ */
+export function parseSequenceFile(bytes: Uint8Array, path: string): number {
+  const text = Buffer.from(bytes).toString('utf8').trim();
+  const next = Number(text);
+  if (text === '' || !Number.isSafeInteger(next) || next < 1)
+    throw new SaturnError(
+      'SATURN_ERR_STATE',
+      text === ''
+        ? `${path} is empty: it should hold the next event sequence number`
+        : `${path} does not hold a sequence number: "${text}"`,
+    );
+  return next;
+}
+
 /** In memory only: 1, 2, 3, … per process (no --state-dir). */
 export class MemorySequence implements SequenceSource {
   #next = 1;
@@ -92,18 +109,7 @@ export class SequenceStore implements SequenceSource {
     } catch (err) {
       throw new SaturnError('SATURN_ERR_STATE', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
     }
-    let file: number | undefined;
-    if (bytes !== undefined) {
-      const text = bytes.toString('utf8').trim();
-      file = Number(text);
-      if (text === '' || !Number.isSafeInteger(file) || file < 1)
-        throw new SaturnError(
-          'SATURN_ERR_STATE',
-          text === ''
-            ? `${path} is empty: it should hold the next event sequence number`
-            : `${path} does not hold a sequence number: "${text}"`,
-        );
-    }
+    const file = bytes === undefined ? undefined : parseSequenceFile(bytes, path);
     const first = Math.max(file ?? 1, above + 1);
     const repaired = first !== (file ?? 1) ? { file, next: first } : undefined;
     return new SequenceStore(dir, first, { blockSize, fs }, repaired);

@@ -1,6 +1,7 @@
 /**
  * What a state dir holds, read without changing it: the outbox of every webhook (also of URLs no
- * longer configured), the dead letters, and the highest event sequence number anywhere in it.
+ * longer configured), the dead letters, the highest event sequence number anywhere in them, and
+ * what the sequence file reserves.
  * `openJournal` numbers new events above that, whatever the `sequence` file says, and `saturn
  * events list` shows it.
  */
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { SaturnError } from '../errors.js';
 import { type DeadLetterList, readDeadLetters } from './dead-letters.js';
 import { type OutboxContents, readOutbox } from './outbox.js';
-import { type StateFs, errorCode } from './state-fs.js';
+import { SEQUENCE_FILE, parseSequenceFile } from './sequence-store.js';
+import { type StateFs, errorCode, readIfExists } from './state-fs.js';
 
 /** Outbox files: `outbox-<16 hex digits of sha256(url)>.log`. */
 export const OUTBOX_FILE = /^outbox-[0-9a-f]{16}\.log$/;
@@ -22,8 +24,14 @@ export interface OutboxFile extends OutboxContents {
 export interface StateDirScan {
   outboxes: OutboxFile[];
   deadLetters: DeadLetterList;
-  /** The highest sequence number any file of the state dir holds (0 if none). */
+  /** The highest sequence number any outbox or dead letter holds (0 if none). */
   high: number;
+  /**
+   * The sequence file's number, undefined without one: the first not yet reserved. Events are
+   * numbered in blocks reserved ahead, and a node without webhooks keeps none of them in a file, so
+   * numbers up to one below this may have been handed out.
+   */
+  sequenceFile: number | undefined;
 }
 
 /** Reads every outbox and the dead letters of `dir` (a missing dir is an empty one). Throws SATURN_ERR_STATE if a file cannot be read. */
@@ -33,7 +41,7 @@ export async function scanStateDir(fs: StateFs, dir: string): Promise<StateDirSc
     names = await fs.readdir(dir);
   } catch (err) {
     if (errorCode(err) === 'ENOENT')
-      return { outboxes: [], deadLetters: { letters: [], high: 0, unreadable: 0 }, high: 0 };
+      return { outboxes: [], deadLetters: { letters: [], high: 0, unreadable: 0 }, high: 0, sequenceFile: undefined };
     throw stateError(dir, err);
   }
   const outboxes: OutboxFile[] = [];
@@ -47,7 +55,16 @@ export async function scanStateDir(fs: StateFs, dir: string): Promise<StateDirSc
   const deadLetters = await readDeadLetters(fs, dir).catch((err: unknown) => {
     throw stateError(dir, err);
   });
-  return { outboxes, deadLetters, high: Math.max(deadLetters.high, ...outboxes.map((o) => o.high)) };
+  const sequencePath = join(dir, SEQUENCE_FILE);
+  const sequenceBytes = await readIfExists(fs, sequencePath).catch((err: unknown) => {
+    throw stateError(sequencePath, err);
+  });
+  return {
+    outboxes,
+    deadLetters,
+    high: Math.max(deadLetters.high, ...outboxes.map((o) => o.high)),
+    sequenceFile: sequenceBytes === undefined ? undefined : parseSequenceFile(sequenceBytes, sequencePath),
+  };
 }
 
 /** A file of the state dir that cannot be read, as the one sentence main prints (exit 2). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { DeadLetters } from '../../src/events/dead-letters.js';
+import { SequenceStore } from '../../src/events/sequence-store.js';
 import type { SaturnEvent } from '../../src/events/event.js';
 import { nodeStateFs } from '../../src/events/state-fs.js';
 import { webhookId } from '../../src/events/webhook.js';
@@ -60,7 +61,7 @@ test('events list shows undelivered events per outbox and the dead letters', asy
   const stateDir = await stateDirWithDeadLetters();
   const text = await run('events', 'list', '--state-dir', stateDir);
   assert.equal(text.code, 0);
-  assert.match(text.stdout, /highest event sequence 5/);
+  assert.match(text.stdout, /highest event sequence 5 in outboxes and dead letters; no sequence file/);
   assert.match(text.stdout, /dead letters: 3, 3 not replayed/);
   assert.match(
     text.stdout,
@@ -75,6 +76,21 @@ test('events list shows undelivered events per outbox and the dead letters', asy
       [4, 301, false],
     ],
   );
+});
+
+test('events list says what the sequence file reserves: a node without webhooks keeps its numbers nowhere else', async () => {
+  const stateDir = testStateDir();
+  const sequence = await SequenceStore.open(stateDir);
+  for (let i = 0; i < 3; i++) sequence.next();
+  await sequence.reserve(3);
+  const text = await run('events', 'list', '--state-dir', stateDir);
+  assert.equal(text.code, 0);
+  assert.match(
+    text.stdout,
+    /highest event sequence 0 in outboxes and dead letters; sequence file: numbers up to 1002 reserved, the next start numbers from 1003/,
+  );
+  const json = JSON.parse((await run('events', 'list', '--state-dir', stateDir, '--json')).stdout);
+  assert.equal(json.sequenceFile, 1003);
 });
 
 test('events list counts what a running node has not delivered yet', async () => {
