@@ -95,9 +95,13 @@ export function formatStatusTable(doc: StatusDocument): string {
       .trimEnd();
   const out = [line(header), '='.repeat(line(header).length), ...rows.map(line)];
   const count = (state: NodeStatus['state']) => doc.nodes.filter((n) => n.state === state).length;
+  // A falseticker (or a lost node) whose alarm is raised is over the threshold too, though its mark is x (or ?).
+  const over = doc.nodes.filter((n) => n.overThreshold || n.state === 'over_threshold').length;
+  const markedOtherwise = over - count('over_threshold');
+  const overText = `${over} over threshold (*${markedOtherwise > 0 ? `; ${markedOtherwise} of them marked x or ?` : ''})`;
   out.push(
     '',
-    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('falseticker')} falseticker (x), ${count('over_threshold')} over threshold (*), ` +
+    `${doc.nodes.length} node${doc.nodes.length === 1 ? '' : 's'}: ${count('falseticker')} falseticker (x), ${overText}, ` +
       `${count('lost')} lost and ${count('pending')} pending (?), ${doc.nodes.filter((n) => n.driftRateAlarm).length} drifting too fast (~); ` +
       'offset = node clock - master clock, freq = how fast it grows',
   );
