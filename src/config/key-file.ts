@@ -4,8 +4,9 @@
  * can read is refused unless the operator says otherwise. Errors name the file and the line,
  * never the bytes of a key.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { readAtMost } from '../util/private-file.js';
 import { type HmacKey, KeyRing, MAX_KEY_ID, MIN_KEY_BYTES } from '../wire/keys.js';
 
 /**
@@ -32,19 +33,6 @@ export function checkPrivateFile(path: string, what: string, allowInsecure: bool
 
 /** A key file is a few lines; reading stops past this, so a device or pipe that never ends (/dev/zero) is refused, not read until memory runs out. */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
-
-/** The first `limit` bytes of a file (fewer if it is shorter), read without trusting its size. */
-function readAtMost(path: string, limit: number): Uint8Array {
-  const out = new Uint8Array(limit);
-  const fd = openSync(path, 'r');
-  try {
-    let length = 0;
-    for (let n = -1; n !== 0 && length < limit; length += n) n = readSync(fd, out, length, limit - length, null);
-    return out.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** One `ID KEY` line: a decimal id, blanks, the key (text, or HEX: and hex digits). */
 const KEY_LINE = /^(\d+)[ \t]+(\S+)[ \t]*$/;

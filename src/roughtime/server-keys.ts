@@ -6,9 +6,8 @@
  * new one overlapping the old so no request falls between them.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
-import { writeNewPrivateFile } from '../util/private-file.js';
+import { readAtMost, writeNewPrivateFile } from '../util/private-file.js';
 import { signingKeyFromSeed, type SigningKey } from './crypto.js';
 import { createDelegation, type Delegation } from './delegation.js';
 
@@ -30,9 +29,10 @@ export function keyFileText(seed: Uint8Array): string {
   return `${Buffer.from(seed).toString('hex')}\n`;
 }
 
-/** Reads a key file's seed: 64 hex digits, 44 characters of base64, or 32 raw bytes. */
+/** Reads a key file's seed: 64 hex digits, 44 characters of base64 (either after a UTF-8 byte order mark or not), or 32 raw bytes. */
 export function parseKeyFile(bytes: Uint8Array, file: string): Uint8Array {
-  const text = Buffer.from(bytes).toString('latin1').trim();
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const text = Buffer.from(bytes.subarray(bom)).toString('latin1').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
   if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return new Uint8Array(Buffer.from(text, 'base64'));
   if (bytes.byteLength === 32) return bytes;
@@ -41,16 +41,21 @@ export function parseKeyFile(bytes: Uint8Array, file: string): Uint8Array {
   );
 }
 
+/** Longest key file read: a seed in any of its forms is under 100 bytes. */
+const MAX_KEY_FILE_BYTES = 4096;
+
 /** Loads the long-term key from `file`. */
 export async function loadKeyFile(file: string): Promise<RoughtimeKeys> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(file));
+    bytes = readAtMost(file, MAX_KEY_FILE_BYTES + 1);
   } catch (error) {
     throw new ConfigError(
       `key file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
   }
+  if (bytes.byteLength > MAX_KEY_FILE_BYTES)
+    throw new ConfigError(`key file ${file} holds more than ${MAX_KEY_FILE_BYTES} bytes: it is not a key file`);
   return { longTermKey: signingKeyFromSeed(parseKeyFile(bytes, file)), adHoc: false };
 }
 

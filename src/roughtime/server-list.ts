@@ -90,7 +90,8 @@ export interface ServerList {
 export function parseServerList(text: string, source: string): ServerList {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A UTF-8 byte order mark (Windows editors write one) is not JSON: skip it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(`${source} is not valid JSON (${(error as Error).message})`);
   }

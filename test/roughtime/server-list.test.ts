@@ -238,3 +238,20 @@ test('of several UDP addresses, the first usable one is taken', () => {
     [['b', 2002]],
   );
 });
+
+test('a list that starts with a UTF-8 byte order mark (as Windows editors write) is read', () => {
+  const text = `\uFEFF${JSON.stringify({
+    servers: [
+      {
+        name: 'bom',
+        version: 'IETF-Roughtime',
+        publicKeyType: 'ed25519',
+        publicKey: Buffer.alloc(32, 7).toString('base64'),
+        addresses: [{ protocol: 'udp', address: '127.0.0.1:2002' }],
+      },
+    ],
+  })}`;
+  const { servers, skipped } = parseServerList(text, 'list.json');
+  assert.deepEqual(skipped, []);
+  assert.equal(servers[0]?.name, 'bom');
+});
