@@ -121,7 +121,14 @@ function answer(req: IncomingMessage, res: ServerResponse, routes: Record<string
     .then(route)
     .then(
       ({ status = 200, type, body }) => {
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        // The length a GET would carry, also on a HEAD (which sends no body).
+        const length =
+          typeof body === 'string'
+            ? Buffer.byteLength(body)
+            : body instanceof Uint8Array
+              ? body.byteLength
+              : body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+        res.writeHead(status, { 'content-type': type, 'content-length': length, 'cache-control': 'no-store' });
         if (req.method === 'HEAD') res.end();
         else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
         else {

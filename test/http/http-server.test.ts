@@ -148,3 +148,33 @@ test('the password worker is started again after it ends: a comparison after a c
   }
   assert.equal(await passwords.compare('right', hash), false, 'closed: every comparison is refused');
 });
+
+test('GET and HEAD carry the same content-length; HEAD sends no body (text, bytes and bytes in chunks)', async () => {
+  const server = await HttpServer.start(
+    { host: '127.0.0.1', port: 0 },
+    {
+      '/text': () => ({ type: 'text/plain', body: 'héllo\n' }),
+      '/bytes': () => ({ type: 'application/octet-stream', body: new Uint8Array([1, 2, 3]) }),
+      '/chunks': async () => ({ type: 'text/plain', body: [Buffer.from('a\n'), Buffer.from('bc\n')] }),
+    },
+  );
+  try {
+    for (const [path, expected] of [
+      ['/text', 'héllo\n'],
+      ['/bytes', '\u0001\u0002\u0003'],
+      ['/chunks', 'a\nbc\n'],
+    ] as const) {
+      const url = `http://127.0.0.1:${server.address.port}${path}`;
+      const got = await fetch(url);
+      const body = await got.text();
+      assert.equal(body, expected);
+      assert.equal(got.headers.get('content-length'), String(Buffer.byteLength(expected)), path);
+      const head = await fetch(url, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(expected)), `HEAD ${path}`);
+      assert.equal(await head.text(), '');
+    }
+  } finally {
+    await server.close();
+  }
+});
