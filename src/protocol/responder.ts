@@ -52,6 +52,8 @@ export interface FinishedCheck {
   at: Instant;
   /** What the initiator reported in leg 0 about the peers it checked (the mesh); empty when none. */
   peerResults: readonly PeerResult[];
+  /** Peer results leg 0 carried beyond MAX_PEER_RESULTS, not taken: the master counts each as a drop (0 when absent). */
+  peerResultsOver?: number;
   /** The check's samples in order (for diagnostics and the accuracy bench). */
   samples: readonly Sample[];
   outcome: CheckOutcome | { ok: false; code: 'SATURN_ERR_CLOCK_STEP' | 'SATURN_ERR_STALLED'; detail: string };
@@ -118,6 +120,8 @@ interface Session {
   nodeId: string;
   intervalNs: number;
   peerResults: readonly PeerResult[];
+  /** Peer results leg 0 carried beyond MAX_PEER_RESULTS (not taken). */
+  peerResultsOver: number;
   /** The leg the next fresh Report must carry. */
   expectedLeg: number;
   /** Bytes 0-15: the nonce of the last Report processed (to recognise its copies); 16-31: the nonce of the last Response sent (the next Report must echo it). */
@@ -277,6 +281,7 @@ export class CheckResponder {
       nodeId: report.nodeId,
       intervalNs: report.intervalNs,
       peerResults: report.peerResults.slice(0, MAX_PEER_RESULTS),
+      peerResultsOver: Math.max(0, report.peerResults.length - MAX_PEER_RESULTS),
       expectedLeg: 1,
       nonces,
       sentAt: undefined,
@@ -324,6 +329,7 @@ export class CheckResponder {
       nodeId: session.nodeId,
       intervalNs: session.intervalNs,
       peerResults: session.peerResults,
+      peerResultsOver: session.peerResultsOver,
       ip,
       port,
       at: receivedAt,

@@ -191,6 +191,9 @@ export class MasterService {
         }
         for (const code of this.mesh.recordReports(record.node, outcome.finished.peerResults, receivedAt))
           this.drops.add(code);
+        // Results beyond the most one report may carry were never taken: each is refused like an absurd one.
+        const over = this.mesh.enabled ? (outcome.finished.peerResultsOver ?? 0) : 0;
+        for (let i = 0; i < over; i++) this.drops.add('SATURN_ERR_PEER_ABSURD');
         const peers = this.mesh.peersFor(record.node, receivedAt);
         send(from, (sentAt) => outcome.conclude(record.verdict, peers).build(sentAt));
         this.report(record, outcome.finished);

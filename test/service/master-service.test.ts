@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { SimClock } from '../../src/clock/sim-clock.js';
 import { createSocket } from 'node:dgram';
 import { type RawOptions, buildConfig } from '../../src/config/build-config.js';
-import { CheckInitiator } from '../../src/protocol/initiator.js';
+import { CheckInitiator, type CheckOptions } from '../../src/protocol/initiator.js';
 import { Envelope } from '../../src/wire/envelope.js';
 import { KeyRing } from '../../src/wire/keys.js';
 import type { SaturnEvent } from '../../src/events/event.js';
@@ -116,9 +116,13 @@ async function udpPeer(master: MasterService, host = '127.0.0.1') {
 }
 
 /** Runs one whole check of `initiator` over `peer`; resolves with its Result, or undefined when it got no answer. */
-async function runCheck(initiator: CheckInitiator, peer: Awaited<ReturnType<typeof udpPeer>>) {
+async function runCheck(
+  initiator: CheckInitiator,
+  peer: Awaited<ReturnType<typeof udpPeer>>,
+  options: CheckOptions = {},
+) {
   const clock = new SimClock();
-  let datagram: Uint8Array | undefined = initiator.start('master', 0).outgoing.build(clock.read());
+  let datagram: Uint8Array | undefined = initiator.start('master', 0, options).outgoing.build(clock.read());
   for (let legs = 0; datagram && legs < 20; legs++) {
     const reply = await peer.exchange(datagram);
     if (!reply) return undefined;
@@ -223,6 +227,26 @@ test("a slave under the master's own --name is refused (name_taken, with the rea
     assert.equal(master.drops.get('name_taken'), 3);
   } finally {
     peer.close();
+    await master.close();
+  }
+});
+
+test('peer results beyond the 16 a report may carry are each counted as peer_absurd, not lost uncounted', async () => {
+  const { master } = await simMaster({ peers: '3' });
+  const reporter = await udpPeer(master);
+  const measured = await udpPeer(master);
+  try {
+    const envelope = new Envelope(KeyRing.single(new TextEncoder().encode(KEY)));
+    assert.equal((await runCheck(new CheckInitiator({ envelope, nodeId: 'web-2' }), measured))?.ok, true);
+    const result = { peerId: 'web-2', offsetNs: 1e5, errorNs: 1e5, rttNs: 2e5, ageNs: 0 };
+    const flood = Array.from({ length: 20 }, () => result); // all fit in one datagram (1 KiB)
+    const check = await runCheck(new CheckInitiator({ envelope, nodeId: 'web-1' }), reporter, { peerResults: flood });
+    assert.equal(check?.ok, true);
+    assert.equal(master.mesh.edges.size, 1, 'the 16 taken are one edge (web-1 → web-2)');
+    assert.equal(master.drops.get('peer_absurd'), 4, 'the 4 beyond the 16 are counted');
+  } finally {
+    reporter.close();
+    measured.close();
     await master.close();
   }
 });
