@@ -75,6 +75,8 @@ interface MasterLink extends MasterLinkState {
 
 interface PeerLink {
   readonly key: string;
+  /** The node id the master named at this address (undefined for a pinned --peer). */
+  id: string | undefined;
   runner: CheckRunner;
   timer: Timer | undefined;
 }
@@ -100,6 +102,7 @@ export class SlaveService {
   private readonly masters: Masters;
   private readonly masterLinks = new Map<string, MasterLink>();
   private readonly peerLinks = new Map<string, PeerLink>();
+  /** By peer address (the link's key): a peer answering under a new name each time still counts once. */
   private readonly peerResults = new Map<string, PeerMeasurementState>();
   private readonly legTimeoutNs: number;
   private pipeline: Pipeline | undefined;
@@ -138,7 +141,7 @@ export class SlaveService {
     }));
     this.legTimeoutNs = Math.min(1e9, config.intervalNs / 5);
     this.transport = transport;
-    for (const addr of config.pinnedPeers) this.peerLink(formatHostPort(addr), addr);
+    for (const addr of config.pinnedPeers) this.peerLink(formatHostPort(addr), addr, undefined);
   }
 
   static async start(config: Config, deps: SlaveDeps): Promise<SlaveService> {
@@ -416,10 +419,10 @@ export class SlaveService {
 
   /** The peers the master named: links for new ones, the others stopped. */
   private setPeers(peers: readonly PeerAddress[]): void {
-    const wanted = new Map<string, HostPort>();
+    const wanted = new Map<string, { addr: HostPort; id: string }>();
     for (const peer of peers) {
       try {
-        wanted.set(peer.addr, parseHostPort(peer.addr, 'peer'));
+        wanted.set(peer.addr, { addr: parseHostPort(peer.addr, 'peer'), id: peer.id });
       } catch {
         this.drops.add('SATURN_ERR_DECODE'); // a master naming a peer saturn cannot address
       }
@@ -430,19 +433,24 @@ export class SlaveService {
       link.runner.cancel();
       this.peerLinks.delete(key);
     }
-    for (const [key, addr] of wanted) if (!this.peerLinks.has(key)) this.peerLink(key, addr);
+    for (const [key, { addr, id }] of wanted) {
+      const known = this.peerLinks.get(key);
+      if (known) known.id = id;
+      else this.peerLink(key, addr, id);
+    }
   }
 
-  private peerLink(key: string, addr: HostPort): void {
+  private peerLink(key: string, addr: HostPort, id: string | undefined): void {
     const link: PeerLink = {
       key,
+      id,
       timer: undefined,
       runner: new CheckRunner(
         key,
         { address: addr.host, port: addr.port },
         this.runnerDeps(),
         {
-          onResult: (result, at) => this.onPeerResult(key, result, at),
+          onResult: (result, at) => this.onPeerResult(link, result, at),
           onGiveUp: (reason) => this.deps.logger.debug({ peer: key, reason }, 'peer check unanswered'),
         },
         NO_PEER_ANSWER,
@@ -451,14 +459,25 @@ export class SlaveService {
     this.peerLinks.set(key, link);
   }
 
-  private onPeerResult(key: string, result: Result, at: Instant): void {
+  private onPeerResult(link: PeerLink, result: Result, at: Instant): void {
+    const key = link.key;
     if (!result.ok) {
       this.deps.logger.debug({ peer: key, reason: result.reason }, 'peer check discarded');
       return;
     }
-    const peerId = result.responderId || key;
-    this.peerResults.delete(peerId);
-    this.peerResults.set(peerId, {
+    // Who answered names itself, but the master named who is at this address: a peer answering
+    // under another name (an impostor, or a node that moved away) is not measured as either.
+    if (link.id !== undefined && result.responderId !== '' && result.responderId !== link.id) {
+      this.drops.add('SATURN_ERR_PEER_UNKNOWN');
+      this.deps.logger.debug(
+        { peer: key, expected: link.id, answered: result.responderId },
+        'peer answered under another name',
+      );
+      return;
+    }
+    const peerId = link.id ?? (result.responderId || key);
+    this.peerResults.delete(key);
+    this.peerResults.set(key, {
       peerId,
       addr: key,
       offsetNs: result.offsetNs,

@@ -122,3 +122,95 @@ test('one lost leg costs a retransmission, not the check', () => {
   assert.equal(slave.checksFailed, 0);
   assert.equal(link.toMaster, 8, 'leg 0 without a cookie, legs 0-5 and one retransmission');
 });
+
+/**
+ * A slave (web-1, --peers 3) with three peers: web-3 and web-4 honest, and at 127.0.0.1:5002
+ * (web-2 to the master) a key holder that answers each check 500 ms off under another invented
+ * name. The master hands out the three, or (`pinned`) web-1 pins them with --peer. Every node
+ * shares the simulated clock; each link takes ONE_WAY_NS each way.
+ */
+function meshWithLiar(pinned: boolean) {
+  const clock = new SimClock();
+  const stdout = lineSink();
+  const journal = new EventJournal({
+    reporter: 'web-1',
+    sequence: new MemorySequence(),
+    clock,
+    logger: testLogger().logger,
+  });
+  const envelope = new Envelope(KeyRing.single(new TextEncoder().encode(KEY)));
+  const peers = [
+    { id: 'web-2', addr: '127.0.0.1:5002' },
+    { id: 'web-3', addr: '127.0.0.1:5003' },
+    { id: 'web-4', addr: '127.0.0.1:5004' },
+  ];
+  const master = new CheckResponder({ envelope, nodeId: 'master', rounds: 5 });
+  const honest = new Map([
+    [5003, new CheckResponder({ envelope, nodeId: 'web-3', rounds: 5 })],
+    [5004, new CheckResponder({ envelope, nodeId: 'web-4', rounds: 5 })],
+  ]);
+  /** The liar: a fresh identity for each check it answers. */
+  let liar = new CheckResponder({ envelope, nodeId: 'ghost-0', rounds: 5 });
+  let lies = 0;
+  const answer = (port: number, bytes: Uint8Array): Uint8Array | undefined => {
+    const responder = port === 4123 ? master : port === 5002 ? liar : honest.get(port)!;
+    const outcome = responder.handle(bytes, '127.0.0.1', 40000, clock.read(), 0);
+    if (outcome.kind === 'reply') return outcome.reply.build(clock.read());
+    if (outcome.kind !== 'finished') return undefined;
+    const estimate = outcome.finished.outcome.ok ? outcome.finished.outcome.estimate : undefined;
+    if (port === 4123)
+      return outcome.conclude({ offsetNs: 0, errorNs: 1000, rttNs: 2000, samples: 4 }, peers).build(clock.read());
+    if (port !== 5002) return outcome.conclude(estimate && { ...estimate, samples: estimate.kept }).build(clock.read());
+    const lie = outcome.conclude({ offsetNs: 500e6, errorNs: 1000, rttNs: 2000, samples: 4 }).build(clock.read());
+    liar = new CheckResponder({ envelope, nodeId: `ghost-${++lies}`, rounds: 5 });
+    return lie;
+  };
+  const config = buildConfig({
+    ...{ masterAddr: '127.0.0.1:4123', hmacKey: KEY, name: 'web-1', interval: '10s', peers: '3' },
+    peer: pinned ? peers.map((p) => p.addr) : undefined,
+  });
+  let slave: SlaveService;
+  const transport = {
+    send(to: { address: string; port: number }, reply: Reply) {
+      const bytes = typeof reply === 'function' ? reply(clock.read()) : reply;
+      clock.setTimer(ONE_WAY_NS, () => {
+        const back = answer(to.port, bytes);
+        if (back) clock.setTimer(ONE_WAY_NS, () => slave.onDatagram(back, clock.read(), to));
+      });
+    },
+  };
+  slave = new SlaveService(
+    config,
+    { clock, logger: testLogger().logger, llog: new LlogWriter(stdout), journal, random: () => 0.5 },
+    transport,
+  );
+  const lines = () => stdout.lines.map((l) => parseLlog(l)!);
+  return { clock, slave, lines };
+}
+
+test('a peer answering under another name than the master gave its address is not measured, and counted (peer_unknown)', () => {
+  const { clock, slave, lines } = meshWithLiar(false);
+  slave.begin();
+  clock.advance(60 * S); // six intervals: the peers are checked in five of them
+  assert.deepEqual(
+    lines().filter((l) => l.message.includes('peers')),
+    [],
+    'web-1 agrees with both peers it measured: no WARN',
+  );
+  const fresh = slave.peerMeasurements(clock.monotonic());
+  assert.deepEqual(fresh.map((m) => m.peerId).sort(), ['web-3', 'web-4']);
+  assert.equal(slave.drops.get('peer_unknown'), 5, "each of the liar's 5 answers");
+});
+
+test('a pinned peer answering under a new name each check counts once: one liar among 3 peers does not make an honest slave say it disagrees', () => {
+  const { clock, slave, lines } = meshWithLiar(true);
+  slave.begin();
+  clock.advance(60 * S);
+  assert.deepEqual(
+    lines().filter((l) => l.message.includes('peers')),
+    [],
+    'web-1 agrees with 2 of its 3 peers: no WARN',
+  );
+  const fresh = slave.peerMeasurements(clock.monotonic());
+  assert.deepEqual(fresh.map((m) => m.addr).sort(), ['127.0.0.1:5002', '127.0.0.1:5003', '127.0.0.1:5004']);
+});
