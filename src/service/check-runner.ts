@@ -1,7 +1,9 @@
 /**
  * One target's checks, as a slave runs them (its master, each master of an HA pair, each peer):
  * opens a check, sends each leg, retransmits a leg its responder has not answered (up to
- * MAX_RETRANSMITS times, a leg timeout apart), and gives up after that. Timers run on the injected
+ * MAX_RETRANSMITS times, a leg timeout apart), and gives up after that. A check whose responder
+ * answered a leg and then fell silent (a master restarting mid-check forgets its sessions) opens
+ * anew once before it gives up. Timers run on the injected
  * clock. The initiator (one for all targets) decides what each datagram means; the slave routes
  * its outcomes here by target.
  */
@@ -33,6 +35,12 @@ export class CheckRunner {
   private session: bigint | undefined;
   private legTimer: Timer | undefined;
   private retransmits = 0;
+  /** The open check's options, for opening it anew. */
+  private options: CheckOptions = {};
+  /** The responder answered a leg of the open check. */
+  private answered = false;
+  /** The open check is a second try, after its responder fell silent mid-check. */
+  private reopened = false;
 
   constructor(
     /** The target's key (host:port): the initiator keeps its cookie under it. */
@@ -51,7 +59,14 @@ export class CheckRunner {
   /** Opens a check now; one still open is given up first. */
   start(clockSteps: number, options: CheckOptions = {}): void {
     if (this.busy) this.giveUp('the previous check was still open');
+    this.reopened = false;
+    this.open(clockSteps, options);
+  }
+
+  private open(clockSteps: number, options: CheckOptions): void {
     this.retransmits = 0;
+    this.options = options;
+    this.answered = false;
     const { session, outgoing } = this.deps.initiator.start(this.key, clockSteps, options);
     this.session = session;
     this.sendNow((sentAt) => outgoing.build(sentAt));
@@ -61,6 +76,7 @@ export class CheckRunner {
   onReply(session: bigint, reply: Outgoing): void {
     this.session = session;
     this.retransmits = 0;
+    this.answered = true;
     this.sendNow((sentAt) => reply.build(sentAt));
   }
 
@@ -93,6 +109,13 @@ export class CheckRunner {
   private onLegTimeout(): void {
     const again = this.session === undefined ? undefined : this.deps.initiator.retransmit(this.session);
     if (!again || this.retransmits >= MAX_RETRANSMITS) {
+      if (this.answered && !this.reopened) {
+        // It answered this check, so it is there: it lost the session (restarted), not the link.
+        if (this.session !== undefined) this.deps.initiator.abandon(this.session);
+        this.reopened = true;
+        this.open(this.deps.clock.stepCount, this.options);
+        return;
+      }
       this.giveUp(this.noAnswer);
       return;
     }

@@ -35,18 +35,24 @@ function simulated() {
     logger: testLogger().logger,
   });
   journal.subscribe((e) => events.push(e));
-  const master = new CheckResponder({
-    envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
-    rounds: 5,
-  });
-  /** `up: false` loses everything; `lose` holds the indexes (0-based, in send order) of datagrams to lose. */
-  const link = { up: true, toMaster: 0, lose: new Set<number>() };
+  const newMaster = () =>
+    new CheckResponder({
+      envelope: new Envelope(KeyRing.single(new TextEncoder().encode(KEY))),
+      rounds: 5,
+    });
+  /**
+   * `up: false` loses everything; `lose` holds the indexes (0-based, in send order) of datagrams to
+   * lose; `restartAt` the index of the datagram before which the master restarts (its sessions and cookies gone).
+   */
+  const link = { up: true, toMaster: 0, lose: new Set<number>(), restartAt: -1 };
+  let master = newMaster();
   const config = buildConfig({ masterAddr: '127.0.0.1:4123', hmacKey: KEY, name: 'web-1', interval: '10s' });
   let slave: SlaveService;
   const transport = {
     send(_to: unknown, reply: Reply) {
       const bytes = typeof reply === 'function' ? reply(clock.read()) : reply;
       const index = link.toMaster++;
+      if (index === link.restartAt) master = newMaster();
       if (!link.up || link.lose.has(index)) return;
       clock.setTimer(ONE_WAY_NS, () => {
         const outcome = master.handle(bytes, '127.0.0.1', 40000, clock.read(), 0);
@@ -110,6 +116,32 @@ test('a silent master: each leg is sent 4 times 1 s apart, then master_unreachab
       ['master_reachable', '127.0.0.1:4123'],
     ],
     'the event that resolves master_unreachable',
+  );
+});
+
+test('the master restarting mid-check costs that check a fresh start, not a master_unreachable', async () => {
+  const { clock, slave, link, events, journal } = simulated();
+  link.restartAt = 3; // before leg 2 (the first check opens twice: the master hands out its cookie first)
+  slave.begin();
+  clock.advance(9 * S);
+  await journal.flushed();
+  assert.deepEqual(events, []);
+  assert.equal(slave.checksCompleted, 1, 'the check, started anew, completed within its interval');
+});
+
+test('a master gone mid-check: the check opens anew once, then master_unreachable', async () => {
+  const { clock, slave, link, events, journal } = simulated();
+  for (let i = 3; i < 100; i++) link.lose.add(i); // from leg 2 on
+  slave.begin();
+  clock.advance(7.5 * S);
+  await journal.flushed();
+  assert.equal(link.toMaster, 11, 'leg 0 (cookie), legs 0-1, leg 2 4 times, leg 0 anew 4 times');
+  assert.equal(events.length, 0);
+  clock.advance(1 * S);
+  await journal.flushed();
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['master_unreachable'],
   );
 });
 
