@@ -174,13 +174,21 @@ export function alertmanagerRepost(active: readonly ActiveAlert[], context: Aler
   return JSON.stringify(active.map((a) => alertmanagerAlert(a.event, context, a.startsAt)));
 }
 
+/**
+ * Text as Slack's message formatting takes it: `&`, `<` and `>` as entities, the three characters
+ * Slack reads as control (mentions, links), so a node name such as `<!channel>` is shown, not obeyed.
+ */
+function slackEscaped(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** The request body of an event in a format (Alertmanager's needs the time of the POST and the hold). */
 export function webhookBody(event: SaturnEvent, format: WebhookFormat, context: AlertmanagerContext): string {
   switch (format) {
     case 'json':
       return JSON.stringify(jsonBody(event));
     case 'slack':
-      return JSON.stringify({ text: summaryText(event) });
+      return JSON.stringify({ text: slackEscaped(summaryText(event)) });
     case 'alertmanager':
       return JSON.stringify(alertmanagerBody(event, context));
   }

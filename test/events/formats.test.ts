@@ -111,6 +111,18 @@ describe('formats', () => {
     assert.match(summaryText(event(9, 'slave_lost')), /lost/);
   });
 
+  test("slack: a node's name cannot ping a channel, link or format: &, < and > are escaped as Slack requires", () => {
+    const named = {
+      ...event(7),
+      node: { id: '<!channel> <https://evil.example|log in> & <@U123>', addr: '127.0.0.1:4000' },
+    };
+    assert.deepEqual(JSON.parse(webhookBody(named, 'slack', CONTEXT)), {
+      text:
+        'saturn #7: &lt;!channel&gt; &lt;https://evil.example|log in&gt; &amp; &lt;@U123&gt; (127.0.0.1:4000) over threshold' +
+        ' offset +750.123 ms ± 0.200 ms, threshold 100.000 ms',
+    });
+  });
+
   test('alertmanager: Prometheus labels (no instance), the address as an annotation, endsAt ahead while firing', () => {
     const [firing] = alertmanagerBody(event(7), CONTEXT) as any[];
     assert.deepEqual(firing.labels, {
