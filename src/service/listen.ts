@@ -17,6 +17,11 @@ export async function listening<T>(option: string, addr: HostPort, start: () => 
         throw new ConfigError(`${where}: permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)`);
       case 'EADDRNOTAVAIL':
         throw new ConfigError(`${where}: not an address of this host`);
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        throw new ConfigError(
+          `${where}: the host ${addr.host} does not resolve (getaddrinfo ${String((err as NodeJS.ErrnoException).code)})`,
+        );
       default:
         throw err;
     }
