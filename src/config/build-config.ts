@@ -119,6 +119,12 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
   if (!(STDOUT_FORMATS as readonly string[]).includes(eventFormat))
     throw new ConfigError(`${label('eventFormat')} must be ${STDOUT_FORMATS.join(' or ')}, got "${eventFormat}"`);
   const masters = listOf(raw.masterAddr).map((text) => parseMasterSpec(text, label('masterAddr')));
+  // Given but empty (SATURN_MASTER_ADDR= from a template whose variable was unset) is not "no
+  // master": that node would run as a master, listening for the fleet, and say nothing.
+  if (raw.masterAddr !== undefined && masters.length === 0)
+    throw new ConfigError(
+      `${label('masterAddr')} is empty: give the master as host:port (or a DNS name), or leave it out to run as the master`,
+    );
   const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
   if (intervalNs < 10e6 || intervalNs > MAX_INTERVAL_NS)
     throw new ConfigError(`${label('interval')} must be 10ms to 1h, got "${pick('interval')}"`);

@@ -170,6 +170,19 @@ test('--peer and --master-addr are addresses to send to: a port other than 0', (
   );
 });
 
+test('an empty --master-addr (flag, SATURN_MASTER_ADDR= or "") is refused, not taken as no master: the node would run as a master', () => {
+  for (const masterAddr of ['', ' ', ',', ['']]) {
+    assert.throws(
+      () => buildConfig({ hmacKey: KEY, masterAddr }, { masterAddr: 'SATURN_MASTER_ADDR' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          'SATURN_MASTER_ADDR is empty: give the master as host:port (or a DNS name), or leave it out to run as the master',
+    );
+  }
+  assert.deepEqual(buildConfig({ hmacKey: KEY }).masters, [], 'left out: a master');
+});
+
 test("--name may not contain '@' (name@address is the master's id for hosts sharing a name)", () => {
   assert.throws(() => buildConfig({ hmacKey: KEY, name: 'web-1@10.0.0.5:4123' }), /--name may not contain '@'/);
 });
