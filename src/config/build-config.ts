@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { type WebhookSpec, parseWebhookFormat, parseWebhookSpec } from '../events/formats.js';
 import { ConfigError } from '../errors.js';
-import { MAX_INTERVAL_NS } from '../fleet/fleet.js';
+import { MAX_INTERVAL_NS, MIN_INTERVAL_NS } from '../fleet/fleet.js';
 import { type ServerList, parseServerList, parseServerSpec } from '../roughtime/server-list.js';
 import { KeyRing, MIN_KEY_BYTES } from '../wire/keys.js';
 import { type HostPort, parseCount, parseDuration, parseHostPort } from '../util/parse.js';
@@ -126,8 +126,8 @@ export function buildConfig(raw: RawOptions, labels: OptionLabels = {}): Config 
       `${label('masterAddr')} is empty: give the master as host:port (or a DNS name), or leave it out to run as the master`,
     );
   const intervalNs = parseDuration(pick('interval'), label('interval'), 's');
-  if (intervalNs < 10e6 || intervalNs > MAX_INTERVAL_NS)
-    throw new ConfigError(`${label('interval')} must be 10ms to 1h, got "${pick('interval')}"`);
+  if (intervalNs < MIN_INTERVAL_NS || intervalNs > MAX_INTERVAL_NS)
+    throw new ConfigError(`${label('interval')} must be 100ms to 1h, got "${pick('interval')}"`);
   const name = String(raw.name ?? hostname());
   if (name.length === 0 || name.length > 255) throw new ConfigError(`${label('name')} must be 1 to 255 characters`);
   if (name.includes('@'))

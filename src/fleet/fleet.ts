@@ -46,6 +46,14 @@ export const MAX_MARKS = 32;
  */
 export const MAX_INTERVAL_NS = 3600e9;
 
+/**
+ * The shortest check interval a node may have (--interval). A slave opens a check with its master
+ * every interval (less 10% jitter), and a master takes at most --source-check-rate (default 50)
+ * check openings a second from one address: at 10 ms one slave alone was rate-limited, and lost
+ * and back every few seconds. At 100 ms a slave opens at most 11 a second.
+ */
+export const MIN_INTERVAL_NS = 100e6;
+
 /** The interval a Report declares, as the master takes it: 0 (not said) stays 0; at most MAX_INTERVAL_NS. */
 const declaredInterval = (ns: number) => Math.min(ns, MAX_INTERVAL_NS);
 
