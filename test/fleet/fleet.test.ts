@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Frequency } from '../../src/estimate/frequency.js';
-import { type DriftReference, Fleet, MAX_INTERVAL_NS, stateOf } from '../../src/fleet/fleet.js';
+import { type DriftReference, Fleet, MAX_INTERVAL_NS, MIN_INTERVAL_NS, stateOf } from '../../src/fleet/fleet.js';
 import { S, WALL0, at, check } from '../helpers/finished-check.js';
 
 const fleetOf = (intervalS = 10, forgetAfterS = 86_400) =>
@@ -61,6 +61,17 @@ test('a declared interval is believed up to an hour: a node claiming a day is st
     fleet.sweep(at(3n * 3600n * S)).lost.map((n) => n.id),
     ['claims-a-day'],
   );
+});
+
+test('a declared interval is believed down to MIN_INTERVAL_NS: a Report claiming 1 ns does not get its node lost and back at every sweep', () => {
+  const fleet = fleetOf();
+  let lost = 0;
+  for (let ms = 0; ms < 1000; ms += 50) {
+    fleet.record({ ...check('claims-1ns', 0, { intervalNs: 1 }), at: at(BigInt(ms) * 1_000_000n) });
+    lost += fleet.sweep(at(BigInt(ms + 25) * 1_000_000n)).lost.length;
+  }
+  assert.equal(lost, 0, 'a node checking every 50 ms is not lost');
+  assert.equal(fleet.get('claims-1ns')!.intervalNs, MIN_INTERVAL_NS);
 });
 
 test('a node lost for longer than forget-after is forgotten, once', () => {
