@@ -10,6 +10,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import { type MeshStatus, type NodeStatus, type StatusDocument, worstFirst } from '../http/status.js';
+import { CONTROL } from '../log/llog.js';
 import type { Sink } from '../log/sink.js';
 import { formatHostPort, parseDuration, parseHostPort } from '../util/parse.js';
 
@@ -111,10 +112,11 @@ export function formatStatusTable(doc: StatusDocument): string {
 
 /**
  * A name as a terminal may show it: control characters (a newline would break the table, an
- * escape sequence would reach the terminal) are written as JSON escapes.
+ * escape sequence would reach the terminal, a bidirectional override would reorder the row) are
+ * written as JSON escapes.
  */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** One line on the mesh's vote: who agrees, the agreed time, who is named. */

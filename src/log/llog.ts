@@ -21,8 +21,13 @@ export type LlogFields = Readonly<Record<string, LlogValue>>;
 
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** Control characters (C0, DEL, C1) and the JS line separators: anything that could split or garble a line. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/**
+ * Control characters (C0, DEL, C1), the JS line separators and the bidirectional controls (marks,
+ * embeddings, overrides, isolates): anything that could split a line, or garble or reorder how it
+ * reads (a name holding U+202E shows the rest of its line backwards). Shared with other text a
+ * terminal shows (`saturn status`).
+ */
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeControl(ch: string): string {
   return NAMED_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

@@ -247,4 +247,11 @@ test('names with control characters cannot break the table or reach the terminal
   assert.equal(text.split('\n').length, 2 + 2 + 3 + 1, 'header, rule, two rows, blank, summary, mesh line, end');
   assert.match(text, /new\\u000aline/);
   assert.match(text, /evil\\u001b\[2J/);
+  const bidi = formatStatusTable({
+    drops: {},
+    mesh: { peers: 0, falsetickers: [], agree: 1, of: 1, majority: false, agreedOffsetSeconds: null },
+    nodes: [status({ id: 'web-1\u202e3-bew', name: 'web-1\u202e3-bew' })],
+  });
+  assert.ok(!bidi.includes('\u202e'), 'a bidirectional override cannot reorder the row');
+  assert.match(bidi, /web-1\\u202e3-bew/);
 });

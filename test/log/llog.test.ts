@@ -45,6 +45,13 @@ describe('formatLlog', () => {
     assert.equal(line.split('\n').length, 1);
   });
 
+  it('escapes the bidirectional controls, so a name cannot reorder how the rest of its line reads', () => {
+    const line = formatLlog('INFO', 'm', { name: 'web-1\u202e3-bew', offset: '-500' });
+    assert.equal(line, '~ INFO -- m -- name="web-1\\u202e3-bew" offset="-500"');
+    for (const ch of ['\u061c', '\u200e', '\u200f', '\u202a', '\u202d', '\u2066', '\u2069'])
+      assert.ok(!formatLlog('INFO', 'm', { name: ch }).includes(ch), `U+${ch.charCodeAt(0).toString(16)}`);
+  });
+
   it('keeps non-ASCII text readable', () => {
     assert.equal(formatLlog('INFO', 'm', { name: 'hôte-ü' }), '~ INFO -- m -- name="hôte-ü"');
   });
