@@ -238,15 +238,25 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
     n,
   );
   const majority = n >= MIN_VOTERS && vote.truechimers * 2 > n;
+  // A node agrees when its widened interval holds a region the most clocks share. When disjoint
+  // regions tie (a clock drifting away while honest nodes' wide intervals still reach it), each
+  // is as agreed as the other: only a node outside all of them is named, and the agreed time
+  // spans them (Marzullo's smallest region alone named the honest master of 4 clocks against 4).
   const members = new Uint8Array(n);
-  for (const i of vote.members) members[i] = 1;
-  // The agreed time: where the agreeing nodes' own (unwidened) intervals meet, else the widened region.
+  const agreeing: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const lo = directLo[i]! - tol;
+    const hi = directHi[i]! + tol;
+    if (vote.regions.some((r) => lo <= r.loNs && r.hiNs <= hi)) ((members[i] = 1), agreeing.push(i));
+  }
+  // The agreed time: where the agreeing nodes' own (unwidened) intervals meet, else the widened regions' span.
   let agreed: OffsetInterval | undefined;
   if (majority) {
     let lo = -Infinity;
     let hi = Infinity;
-    for (const i of vote.members) ((lo = Math.max(lo, directLo[i]!)), (hi = Math.min(hi, directHi[i]!)));
-    agreed = lo <= hi ? { loNs: lo, hiNs: hi } : vote.interval;
+    for (const i of agreeing) ((lo = Math.max(lo, directLo[i]!)), (hi = Math.min(hi, directHi[i]!)));
+    const span = { loNs: vote.regions[0]!.loNs, hiNs: vote.regions[vote.regions.length - 1]!.hiNs };
+    agreed = lo <= hi ? { loNs: lo, hiNs: hi } : span;
   }
   const agreedMid = agreed ? midpoint(agreed) : 0;
   const agreedHalf = agreed ? halfWidth(agreed) : 0;

@@ -19,9 +19,14 @@ export interface MarzulloResult {
   readonly truechimers: number;
   /** Indexes of the sources that contain it, ascending. */
   readonly members: readonly number[];
+  /**
+   * Every region shared by `truechimers` sources, ascending: more than one when disjoint regions
+   * tie (`interval` is the smallest of them, which is no more agreed than the others).
+   */
+  readonly regions: readonly OffsetInterval[];
 }
 
-const NO_SOURCES: MarzulloResult = { interval: { loNs: 0, hiNs: -1 }, truechimers: 0, members: [] };
+const NO_SOURCES: MarzulloResult = { interval: { loNs: 0, hiNs: -1 }, truechimers: 0, members: [], regions: [] };
 
 /** Marzullo over `intervals` (any order; empty or NaN intervals are ignored as sources). */
 export function marzullo(intervals: readonly OffsetInterval[]): MarzulloResult {
@@ -56,6 +61,9 @@ export function marzulloOf(lo: Float64Array, hi: Float64Array, from: number, to:
   let open = 0;
   let bestLo = 0;
   let bestHi = 0;
+  // The regions at the best count so far (ends in two arrays: no object per region).
+  const tiedLo: number[] = [];
+  const tiedHi: number[] = [];
   let l = 0;
   let u = 0;
   while (l < n) {
@@ -66,6 +74,11 @@ export function marzulloOf(lo: Float64Array, hi: Float64Array, from: number, to:
       // The region starting here ends at the next end of either kind.
       const next = l < n && lowers[l]! <= uppers[u]! ? lowers[l]! : uppers[u]!;
       const nextIsUpper = !(l < n && lowers[l]! <= uppers[u]!);
+      if (open > best) tiedLo.length = tiedHi.length = 0;
+      if (open > best || (open === best && nextIsUpper)) {
+        tiedLo.push(value);
+        tiedHi.push(next);
+      }
       if (open > best || (open === best && nextIsUpper && next - value < bestHi - bestLo)) {
         best = open;
         bestLo = value;
@@ -78,5 +91,6 @@ export function marzulloOf(lo: Float64Array, hi: Float64Array, from: number, to:
   }
   const members: number[] = [];
   for (let i = from; i < to; i++) if (lo[i]! <= bestLo && bestHi <= hi[i]!) members.push(i - from);
-  return { interval: { loNs: bestLo, hiNs: bestHi }, truechimers: best, members };
+  const regions = tiedLo.map((lo, k) => ({ loNs: lo, hiNs: tiedHi[k]! }));
+  return { interval: { loNs: bestLo, hiNs: bestHi }, truechimers: best, members, regions };
 }

@@ -64,6 +64,22 @@ describe('marzullo', () => {
   test('no sources: no interval', () => {
     assert.equal(marzullo([]).truechimers, 0);
   });
+
+  test('disjoint regions shared by as many sources are all given, ascending; the interval is the smallest', () => {
+    const result = marzullo([
+      { loNs: 0, hiNs: 3 },
+      { loNs: 1, hiNs: 4 },
+      { loNs: 10, hiNs: 12 },
+      { loNs: 11, hiNs: 13 },
+      { loNs: 5, hiNs: 6 },
+    ]);
+    assert.equal(result.truechimers, 2);
+    assert.deepEqual(result.regions, [
+      { loNs: 1, hiNs: 3 },
+      { loNs: 11, hiNs: 12 },
+    ]);
+    assert.deepEqual(result.interval, { loNs: 11, hiNs: 12 });
+  });
 });
 
 /** A fleet on a true timeline: node i's clock reads trueNs[i] ahead of true time; node 0 is the master. */
@@ -272,6 +288,31 @@ describe('consensus, the cases the issue names', () => {
     );
     const second = evaluateConsensus({ ...input, nodes: shifted, edges: [...input.edges, ...lies] });
     assert.deepEqual(second.falsetickers, fakes);
+  });
+
+  test('a slave drifting out of reach ties two regions of 4 of 5 clocks: the honest master is not named, the slave only once it is beyond every honest clock', () => {
+    // As under faketime at 200 ppm, seconds after start: the honest slaves' early checks are wide
+    // enough that, widened by the tolerance, they reach both the master and the fast slave, whose
+    // own widened intervals no longer meet. Region [−1, 1] ms holds m, n1-n3; [1.08, 1.15] ms holds
+    // n1-n3 and fast: four each. The smaller region is no more agreed than the other.
+    const input = (fastMs: number) => ({
+      masterId: 'master',
+      masterErrorNs: 10,
+      nodes: [
+        { id: 'n1', offsetNs: 0, errorNs: 0.15 * MS },
+        { id: 'n2', offsetNs: 0.01 * MS, errorNs: 0.15 * MS },
+        { id: 'n3', offsetNs: -0.01 * MS, errorNs: 0.16 * MS },
+        { id: 'fast', offsetNs: fastMs * MS, errorNs: 0.08 * MS },
+      ],
+      edges: [],
+      toleranceNs: TOLERANCE,
+    });
+    const tied = evaluateConsensus(input(2.16));
+    assert.deepEqual(tied.falsetickers, [], 'nobody is outside both regions');
+    assert.equal(tied.majority, true);
+    assert.ok(tied.agreed!.loNs <= 0 && 0 <= tied.agreed!.hiNs, 'the agreed time holds the true time (0)');
+    const beyond = evaluateConsensus(input(3));
+    assert.deepEqual(beyond.falsetickers, ['fast']);
   });
 
   test('with fewer than 3 nodes there is no verdict', () => {
