@@ -4,7 +4,10 @@
  * ends alone, the floor of any Marzullo vote. Target: < 50 ms for 10,000 nodes with 3 edges
  * (it runs at most once a second).
  *
- *   npm run bench:mesh -- [--nodes 1000,10000] [--edges 3] [--runs 20]
+ * With `--split`, the fleet has no majority: pairs of clocks 10 ms apart, so the vote's best
+ * count (2) is tied by N/2 disjoint regions, the worst case for telling who agrees.
+ *
+ *   npm run bench:mesh -- [--nodes 1000,10000] [--edges 3] [--runs 20] [--split]
  */
 import { performance } from 'node:perf_hooks';
 import { type PeerEdge, evaluateConsensus } from '../src/mesh/consensus.js';
@@ -18,9 +21,13 @@ const counts = arg('nodes', '1000,10000').split(',').map(Number);
 const edgesEach = Number(arg('edges', '3'));
 const runs = Number(arg('runs', '20'));
 
-/** A fleet with a few wrong clocks (1%) and noisy honest measurements. */
+const split = process.argv.includes('--split');
+
+/** A fleet with a few wrong clocks (1%) and noisy honest measurements; with --split, pairs of clocks 10 ms apart. */
 function fleet(n: number) {
-  const trueNs = Array.from({ length: n }, (_, i) => (i % 100 === 7 ? 500e6 : (Math.random() - 0.5) * 200e3));
+  const trueNs = Array.from({ length: n }, (_, i) =>
+    split ? 5e6 + Math.floor(i / 2) * 10e6 : i % 100 === 7 ? 500e6 : (Math.random() - 0.5) * 200e3,
+  );
   const nodes = trueNs.map((t, i) => ({ id: `n${i}`, offsetNs: t + (Math.random() - 0.5) * 40e3, errorNs: 50e3 }));
   const edges: PeerEdge[] = [];
   for (let i = 0; i < n; i++) {
@@ -39,7 +46,9 @@ function fleet(n: number) {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
-console.log(`mesh consensus, ${edgesEach} edges per node, ${runs} runs each (medians)`);
+console.log(
+  `mesh consensus, ${edgesEach} edges per node, ${runs} runs each (medians)${split ? ', no majority (--split)' : ''}`,
+);
 console.log('nodes    evaluation ms   sort-only ms   ratio   falsetickers');
 for (const n of counts) {
   const input = fleet(n);

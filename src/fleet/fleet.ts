@@ -55,8 +55,8 @@ export const MAX_INTERVAL_NS = 3600e9;
 export const MIN_INTERVAL_NS = 100e6;
 
 /**
- * The interval a Report declares, as the master takes it: 0 (not said) stays 0; else within
- * MIN_INTERVAL_NS and MAX_INTERVAL_NS (a Report claiming 1 ns would have its node lost, and back,
+ * A declared interval (> 0; a Report saying 0 keeps the node's interval) as the master takes it:
+ * within MIN_INTERVAL_NS and MAX_INTERVAL_NS (a Report claiming 1 ns would have its node lost, and back,
  * at every sweep: two events a check for anyone holding the key).
  */
 const declaredInterval = (ns: number) => Math.min(Math.max(ns, MIN_INTERVAL_NS), MAX_INTERVAL_NS);

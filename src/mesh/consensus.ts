@@ -247,7 +247,7 @@ export function evaluateConsensus(input: ConsensusInput): Consensus {
   for (let i = 0; i < n; i++) {
     const lo = directLo[i]! - tol;
     const hi = directHi[i]! + tol;
-    if (vote.regions.some((r) => lo <= r.loNs && r.hiNs <= hi)) ((members[i] = 1), agreeing.push(i));
+    if (holdsARegion(vote.regions, lo, hi)) ((members[i] = 1), agreeing.push(i));
   }
   // The agreed time: where the agreeing nodes' own (unwidened) intervals meet, else the widened regions' span.
   let agreed: OffsetInterval | undefined;
@@ -352,4 +352,20 @@ function estimateFromPathsMeetingDirect(
   const agreeing = new Set(best.members);
   agreeing.add(0);
   return { estimate, agreeing };
+}
+
+/**
+ * Whether [lo, hi] holds one of `regions` (ascending and disjoint, as Marzullo's tied regions are):
+ * the first region starting at or after `lo` ends first among those, so it is the one to check.
+ * A binary search: a fleet without a majority has as many regions as nodes.
+ */
+function holdsARegion(regions: readonly OffsetInterval[], lo: number, hi: number): boolean {
+  let a = 0;
+  let b = regions.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (regions[m]!.loNs < lo) a = m + 1;
+    else b = m;
+  }
+  return a < regions.length && regions[a]!.hiNs <= hi;
 }
