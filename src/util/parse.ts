@@ -17,14 +17,35 @@ const UNIT_NS: Record<string, number> = {
   h: 3600e9,
 };
 
+/** A bare number, as a Go float flag reads it (the original tool's options were such flags): `5000`, `1.5`, `1e3`. */
+const BARE_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** One part of a duration with a unit, as Go's time.ParseDuration reads them: `1h`, `30m`, `1.5s`. */
+const DURATION_PART = /\s*(\d+\.?\d*|\.\d+)\s*(ns|us|µs|ms|s|m|h)/y;
+
 /**
- * Parses a duration such as `250ms`, `1.5s`, `2m`, `-3s` into nanoseconds. A bare number takes
- * `bareUnit`, as the original tool's flags did (threshold in ms, interval in s).
+ * Parses a duration such as `250ms`, `1.5s`, `2m`, `1h30m` or `-3s` into nanoseconds. A bare number
+ * (`5000`, `1e3`) takes `bareUnit`, as the original tool's flags did (threshold in ms, interval in s).
  */
 export function parseDuration(text: string, what: string, bareUnit: 'ms' | 's', allowNegative = false): number {
-  const match = /^\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*(ns|us|µs|ms|s|m|h)?\s*$/.exec(text);
-  if (!match) throw new ConfigError(`${what} must be a duration such as 250ms, 1.5s or 2m, got "${text}"`);
-  const value = Number(match[1]) * UNIT_NS[match[2] ?? bareUnit]!;
+  const trimmed = text.trim();
+  let value = Number.NaN;
+  if (BARE_NUMBER.test(trimmed)) value = Number(trimmed) * UNIT_NS[bareUnit]!;
+  else {
+    const sign = trimmed.startsWith('-') ? -1 : 1;
+    let at = trimmed.startsWith('-') || trimmed.startsWith('+') ? 1 : 0;
+    let parts = 0;
+    let sum = 0;
+    while (at < trimmed.length) {
+      DURATION_PART.lastIndex = at;
+      const part = DURATION_PART.exec(trimmed);
+      if (!part) break;
+      sum += Number(part[1]) * UNIT_NS[part[2]!]!;
+      at = DURATION_PART.lastIndex;
+      parts++;
+    }
+    if (parts > 0 && at === trimmed.length) value = sign * sum;
+  }
+  if (Number.isNaN(value)) throw new ConfigError(`${what} must be a duration such as 250ms, 1.5s or 2m, got "${text}"`);
   if (!Number.isFinite(value)) throw new ConfigError(`${what} is out of range: "${text}"`);
   if (value < 0 && !allowNegative) throw new ConfigError(`${what} must not be negative, got "${text}"`);
   return Math.round(value);

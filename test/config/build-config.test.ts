@@ -21,6 +21,19 @@ test("durations take units; a bare number takes the option's own unit", () => {
   assert.throws(() => parseDuration('', 'x', 's'), ConfigError);
 });
 
+test('durations read as Go reads them: several parts (1h30m), and a bare number as a float flag does (1e3)', () => {
+  assert.equal(parseDuration('1h30m', '--forget-after', 's'), 5400e9);
+  assert.equal(parseDuration('1m30.5s', 'x', 's'), 90.5e9);
+  assert.equal(parseDuration('2s500ms', 'x', 's'), 2.5e9);
+  assert.equal(parseDuration('-1m30s', 'x', 's', true), -90e9);
+  assert.equal(parseDuration('1e3', '--threshold', 'ms'), 1e9);
+  assert.equal(parseDuration('2.5E1', '--interval', 's'), 25e9);
+  assert.equal(parseDuration(' 10s ', 'x', 's'), 10e9);
+  for (const bad of ['1e3s', '1h30', 'h', '1hh', '1s-2s', '--1s', '1,5s', 'e3', '1.2.3s', 's10', '-', '+'])
+    assert.throws(() => parseDuration(bad, '--interval', 's', true), /--interval must be a duration/, bad);
+  assert.throws(() => parseDuration('1e400', 'x', 's'), /out of range/);
+});
+
 test('addresses: host:port, [v6]:port, :port', () => {
   assert.deepEqual(parseHostPort('127.0.0.1:4123', 'x'), { host: '127.0.0.1', port: 4123 });
   assert.deepEqual(parseHostPort('[::1]:9', 'x'), { host: '::1', port: 9 });
