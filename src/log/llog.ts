@@ -22,12 +22,15 @@ export type LlogFields = Readonly<Record<string, LlogValue>>;
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**
- * Control characters (C0, DEL, C1), the JS line separators and the bidirectional controls (marks,
- * embeddings, overrides, isolates): anything that could split a line, or garble or reorder how it
- * reads (a name holding U+202E shows the rest of its line backwards). Shared with other text a
+ * Control characters (C0, DEL, C1), the JS line separators, the bidirectional controls (marks,
+ * embeddings, overrides, isolates) and the characters that show as nothing (soft hyphen, zero
+ * widths, word joiner, invisible operators, the byte order mark): anything that could split a line,
+ * garble or reorder how it reads (a name holding U+202E shows the rest of its line backwards), or
+ * make two names look alike ("web-1" and "web-1" with a zero-width space). Shared with other text a
  * terminal shows (`saturn status`).
  */
-export const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export const CONTROL =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 function escapeControl(ch: string): string {
   return NAMED_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

@@ -45,6 +45,14 @@ describe('formatLlog', () => {
     assert.equal(line.split('\n').length, 1);
   });
 
+  it('escapes the characters that show as nothing, so two names cannot look alike', () => {
+    for (const invisible of ['\u200b', '\u200d', '\u2060', '\ufeff', '\u00ad'])
+      assert.equal(
+        formatLlog('INFO', 'm', { name: `web-1${invisible}` }),
+        `~ INFO -- m -- name="web-1\\u${invisible.charCodeAt(0).toString(16).padStart(4, '0')}"`,
+      );
+  });
+
   it('escapes the bidirectional controls, so a name cannot reorder how the rest of its line reads', () => {
     const line = formatLlog('INFO', 'm', { name: 'web-1\u202e3-bew', offset: '-500' });
     assert.equal(line, '~ INFO -- m -- name="web-1\\u202e3-bew" offset="-500"');
