@@ -16,6 +16,12 @@ export interface ReferenceRound {
   answers: readonly QueryAnswer[];
   /** Answers whose interval does not contain the local clock (unsynchronised servers excluded). */
   wrong: readonly QueryAnswer[];
+  /**
+   * Servers named as wrong rather than the local clock: each disagreed with it while a strict
+   * majority of the servers that answered agreed with it in every answer. Their answers are in
+   * `wrong` but raise no alarm.
+   */
+  outvoted: readonly string[];
   /** Answers that carried a server fault (RADI below the version's resolution, read as one unit). */
   serverFaults: number;
   failures: number;
@@ -88,6 +94,18 @@ export interface ReferenceState {
   /** This clock − the server's MIDP (positive: this clock is ahead), and how far it may be off. */
   readonly offsetNs: OffsetNs | undefined;
   readonly errorNs: number | undefined;
+}
+
+/**
+ * The servers outvoted in a round: those with an answer the local clock lies outside of, when a
+ * strict majority of the servers that answered hold it inside every answer (the usual assumption
+ * that most servers are honest; a chain twice over the list asks each server twice). With one or
+ * two servers no majority can outvote a disagreement, so the local clock is held wrong.
+ */
+export function outvotedServers(agreeing: readonly QueryAnswer[], wrong: readonly QueryAnswer[]): string[] {
+  const disagreeing = new Set(wrong.map((answer) => answer.server.name));
+  const agreed = new Set(agreeing.map((answer) => answer.server.name).filter((name) => !disagreeing.has(name)));
+  return agreed.size * 2 > agreed.size + disagreeing.size ? [...disagreeing] : [];
 }
 
 /**
@@ -182,7 +200,16 @@ export class ReferenceMonitor {
       );
       (answer.withinInterval ? agreeing : wrong).push(answer);
     }
-    this.judge(agreeing, wrong);
+    const outvoted = outvotedServers(agreeing, wrong);
+    for (const name of outvoted)
+      logger.warn(
+        { server: name },
+        'roughtime server disagrees with the local clock and with the majority of servers: the server is wrong',
+      );
+    this.judge(
+      agreeing,
+      wrong.filter((answer) => !outvoted.includes(answer.server.name)),
+    );
     let reportPath: string | undefined;
     if (outcome.report) {
       if (this.options.stateDir) {
@@ -207,6 +234,7 @@ export class ReferenceMonitor {
     const round: ReferenceRound = {
       answers: outcome.answers,
       wrong,
+      outvoted,
       serverFaults,
       failures: outcome.failures.length,
       reportPath,

@@ -266,7 +266,12 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
         realertNs: config.realertNs,
         onRound: (round) => {
           for (const answer of round.answers) {
-            metrics?.observeRoughtime(answer.server.name, answer.withinInterval ? 'ok' : 'clock_wrong');
+            const result = answer.withinInterval
+              ? 'ok'
+              : round.outvoted.includes(answer.server.name)
+                ? 'server_wrong'
+                : 'clock_wrong';
+            metrics?.observeRoughtime(answer.server.name, result);
             if (answer.result.radiBelowResolution) metrics?.observeRoughtime(answer.server.name, 'server_fault');
           }
           for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');

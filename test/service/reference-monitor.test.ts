@@ -230,3 +230,62 @@ test('a server signing a proper RADI is no server fault', async () => {
     await Promise.all(servers.map((s) => s.close()));
   }
 });
+
+for (const [lie, offsetNs] of [
+  ['1 h', 3_600_000_000_000n],
+  // IETF MIDP is whole seconds: a 2.5 s lie is 1.5-2.5 s off, always outside RADI (1 s) + RTT/2.
+  ['2.5 s', 2_500_000_000n],
+] as const) {
+  test(`one server of three lying by ${lie} (validly signed) is named and outvoted: a correct clock raises nothing`, async () => {
+    const servers = [
+      await startTestServer({ name: 'honest-1', seed: 1 }),
+      await startTestServer({ name: 'liar', seed: 2, offsetNs }),
+      await startTestServer({ name: 'honest-2', seed: 3 }),
+    ];
+    try {
+      const { result, events, diag } = await round(servers, 0);
+      assert.equal(result.answers.length, 6, 'three servers, queried twice');
+      assert.ok(result.wrong.length > 0 && result.wrong.every((a) => a.server.name === 'liar'));
+      assert.deepEqual(result.outvoted, ['liar']);
+      assert.ok(
+        !events.some((e) => e.fields.event === 'reference_clock_wrong'),
+        `the liar alone must not raise the alarm on a correct clock: ${JSON.stringify(events)}`,
+      );
+      const named = diag.map((l) => JSON.parse(l)).find((l) => /majority/.test(l.msg));
+      assert.equal(named?.server, 'liar', `the liar is named at WARN: ${diag.join('\n')}`);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+}
+
+test('a clock 10 s ahead of three servers that agree with each other is wrong: none is outvoted', async () => {
+  const servers = [
+    await startTestServer({ name: 'rt-a', seed: 1 }),
+    await startTestServer({ name: 'rt-b', seed: 2 }),
+    await startTestServer({ name: 'rt-c', seed: 3 }),
+  ];
+  try {
+    const { result, events } = await round(servers, 10e9);
+    assert.deepEqual(result.outvoted, []);
+    assert.equal(events.filter((e) => e.fields.event === 'reference_clock_wrong').length, 1);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('two servers that disagree cannot outvote each other: the alarm is raised, naming the one that disagrees', async () => {
+  const servers = [
+    await startTestServer({ name: 'honest', seed: 1 }),
+    await startTestServer({ name: 'liar', seed: 2, offsetNs: 3_600_000_000_000n }),
+  ];
+  try {
+    const { result, events } = await round(servers, 0);
+    assert.deepEqual(result.outvoted, []);
+    const raised = events.filter((e) => e.fields.event === 'reference_clock_wrong');
+    assert.equal(raised.length, 1);
+    assert.equal(raised[0]!.fields.server, 'liar');
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
