@@ -24,7 +24,8 @@ export interface ReferenceRound {
   outvoted: readonly string[];
   /** Answers that carried a server fault (RADI below the version's resolution, read as one unit). */
   serverFaults: number;
-  failures: number;
+  /** Names of the servers that gave no valid answer in a query of the round (one per failed query). */
+  failures: readonly string[];
   /** Path of the malfeasance report written, when servers contradicted each other. */
   reportPath: string | undefined;
   contradictions: number;
@@ -236,7 +237,7 @@ export class ReferenceMonitor {
       wrong,
       outvoted,
       serverFaults,
-      failures: outcome.failures.length,
+      failures: outcome.failures.map((failure) => failure.server.name),
       reportPath,
       contradictions: outcome.contradictions.length,
     };

@@ -274,7 +274,7 @@ export async function startNode(config: Config, deps: NodeDeps): Promise<Running
             metrics?.observeRoughtime(answer.server.name, result);
             if (answer.result.radiBelowResolution) metrics?.observeRoughtime(answer.server.name, 'server_fault');
           }
-          for (let i = 0; i < round.failures; i++) metrics?.observeRoughtime('any', 'no_answer');
+          for (const server of round.failures) metrics?.observeRoughtime(server, 'no_answer');
         },
       });
       node.reference.start();

@@ -154,4 +154,27 @@ describe('end to end: the master checks its clock against Roughtime', () => {
       await truncating.close();
     }
   });
+  test('a silent server is counted as no_answer under its own name in /metrics', async () => {
+    const quiet = await startTestServer({ seed: 42, behaviour: () => 'silent' });
+    try {
+      const addr = `127.0.0.1:${quiet.port}`;
+      const spec = `${addr}=${Buffer.from(quiet.publicKey).toString('base64')}`;
+      const master = startMaster(procs, ['--roughtime-server', spec, '--metrics-addr', '127.0.0.1:0']);
+      const http = await master.waitForLog('http listening');
+      await master.waitForLog('roughtime server did not answer');
+      let metrics = '';
+      await until('the silent server counted in /metrics', async () => {
+        metrics = await (await fetch(`http://${http.addr}/metrics`)).text();
+        return metrics.includes('result="no_answer"');
+      });
+      const server = addr.replace(/[.]/g, '\\.');
+      assert.match(
+        metrics,
+        new RegExp(`^saturn_roughtime_checks_total\\{server="${server}",result="no_answer"\\} [1-9]\\d*$`, 'm'),
+      );
+      await master.stop();
+    } finally {
+      await quiet.close();
+    }
+  });
 });
