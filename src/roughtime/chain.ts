@@ -5,7 +5,7 @@
  * a malfeasance report anyone can check with the servers' public keys.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SaturnError } from '../errors.js';
 import { hashParts } from './crypto.js';
@@ -101,8 +101,14 @@ export function buildMalfeasanceReport(links: readonly ChainLink[]): Malfeasance
 export async function writeMalfeasanceReport(file: string, report: MalfeasanceReport): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+    await rename(temporary, file);
+  } catch (error) {
+    // A full disk leaves a partial temporary file behind: remove it, then report the failure.
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 export interface ReportVerdict {

@@ -144,9 +144,14 @@ export class ReferenceMonitor {
   start(): void {
     const loop = () => {
       if (this.closed) return;
-      void this.check().finally(() => {
-        if (!this.closed) this.timer = this.options.clock.setTimer(this.options.intervalNs, loop);
-      });
+      // A round that fails anyway is logged: an unhandled rejection would end the whole node.
+      void this.check()
+        .catch((error: unknown) =>
+          this.options.logger.error({ err: (error as Error).message }, 'roughtime reference check failed'),
+        )
+        .finally(() => {
+          if (!this.closed) this.timer = this.options.clock.setTimer(this.options.intervalNs, loop);
+        });
     };
     loop();
   }
@@ -213,13 +218,21 @@ export class ReferenceMonitor {
     );
     let reportPath: string | undefined;
     if (outcome.report) {
+      let writeError: string | undefined;
       if (this.options.stateDir) {
-        await mkdir(this.options.stateDir, { recursive: true });
-        reportPath = join(
+        const file = join(
           this.options.stateDir,
           `roughtime-malfeasance-${new Date(Number(clock.now() / 1_000_000n)).toISOString().replace(/[:.]/g, '-')}.json`,
         );
-        await writeMalfeasanceReport(reportPath, outcome.report);
+        // A full, read-only or missing state dir must not end the round (nor the process): the
+        // report is logged instead, and the event says it was not written.
+        try {
+          await mkdir(this.options.stateDir, { recursive: true });
+          await writeMalfeasanceReport(file, outcome.report);
+          reportPath = file;
+        } catch (error) {
+          writeError = (error as Error).message;
+        }
       }
       // A contradiction proves that one of a pair lied, not which: the event names the pair.
       const first = outcome.contradictions[0]!;
@@ -228,9 +241,9 @@ export class ReferenceMonitor {
         kind: 'roughtime_malfeasance',
         at: clock.now(),
         node: { id: `roughtime ${names}`, addr: names },
-        detail: `roughtime servers contradict each other (${outcome.contradictions.length} pair(s)); malfeasance report: ${reportPath ?? 'not written, no --state-dir'}`,
+        detail: `roughtime servers contradict each other (${outcome.contradictions.length} pair(s)); malfeasance report: ${reportPath ?? (writeError === undefined ? 'not written, no --state-dir' : `not written (${writeError}), logged instead`)}`,
       });
-      if (!reportPath) logger.error({ report: outcome.report }, 'roughtime malfeasance report');
+      if (!reportPath) logger.error({ report: outcome.report, err: writeError }, 'roughtime malfeasance report');
     }
     const round: ReferenceRound = {
       answers: outcome.answers,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -39,8 +39,8 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
     stateDir,
     timeoutMs: 500,
   });
-  const result = await monitor.check();
-  await monitor.close();
+  // Closed even when the round fails, so that a failure fails the test rather than hanging it.
+  const result = await monitor.check().finally(() => monitor.close());
   await journal.flushed();
   return { result, events: events.lines.map((l) => parseLlog(l)!), diag: diag.lines };
 }
@@ -285,6 +285,32 @@ test('two servers that disagree cannot outvote each other: the alarm is raised, 
     const raised = events.filter((e) => e.fields.event === 'reference_clock_wrong');
     assert.equal(raised.length, 1);
     assert.equal(raised[0]!.fields.server, 'liar');
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('a malfeasance report the state dir cannot take is logged, the event still raised, and the round never throws', async () => {
+  const servers = [
+    await startTestServer({ name: 'honest-1', seed: 1 }),
+    await startTestServer({ name: 'liar', seed: 2, offsetNs: 86_400_000_000_000n }),
+    await startTestServer({ name: 'honest-2', seed: 3 }),
+  ];
+  // A state dir that cannot be created or written (here a regular file stands where it should be:
+  // as a full or read-only disk, but also for root).
+  const parent = mkdtempSync(join(tmpdir(), 'saturn-state-'));
+  const stateDir = join(parent, 'not-a-dir');
+  writeFileSync(stateDir, '');
+  try {
+    const { result, events, diag } = await round(servers, 0, stateDir);
+    assert.ok(result.contradictions > 0);
+    assert.equal(result.reportPath, undefined);
+    const malfeasance = events.find((e) => e.fields.event === 'roughtime_malfeasance');
+    assert.match(malfeasance?.fields.reason ?? '', /malfeasance report: not written/);
+    const logged = diag.map((l) => JSON.parse(l)).find((l) => l.report !== undefined);
+    assert.ok(logged, `the report is logged instead: ${diag.join('\n')}`);
+    assert.match(logged.msg, /malfeasance report/);
+    assert.match(logged.err ?? '', /EEXIST|ENOTDIR/);
   } finally {
     await Promise.all(servers.map((s) => s.close()));
   }
