@@ -100,6 +100,11 @@ export class Outbox {
     return this.#pending.size;
   }
 
+  /** True when the outbox has a file: its pending events survive a restart. */
+  get durable(): boolean {
+    return this.#log !== undefined;
+  }
+
   /** The highest sequence number this outbox has held (0 if none). */
   get high(): number {
     return this.#high;

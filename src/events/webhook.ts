@@ -318,7 +318,7 @@ export class WebhookTarget {
     });
   }
 
-  /** Stops delivering (pending events stay in the outbox for the next start). */
+  /** Stops delivering (pending events stay in a durable outbox for the next start; in memory, they are logged as lost). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#timer?.cancel();
@@ -326,6 +326,12 @@ export class WebhookTarget {
     // Destroying the agent aborts a request in flight; its event stays pending.
     await this.#agent.destroy().catch(() => undefined);
     await this.#inFlight?.catch(() => undefined);
+    // In memory only, what is still pending dies with the process: say so rather than lose it silently.
+    if (!this.outbox.durable && this.outbox.depth > 0)
+      this.#deps.logger.warn(
+        { webhook: this.label, lost: this.outbox.depth },
+        'webhook: undelivered events lost at shutdown (--state-dir keeps them for the next start)',
+      );
     await this.outbox.close();
   }
 }

@@ -185,6 +185,40 @@ describe('webhook delivery end to end (real processes, a local receiver that fai
     await second.master.stop();
   });
 
+  test('SIGTERM during the outage: saturn exits 0, and every pending event is delivered after the restart', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'saturn-e2e-state-'));
+    dirs.push(stateDir);
+    const receiver = await new WebhookReceiver().listen();
+    receivers.push(receiver);
+    // The receiver refuses every event until the restart.
+    receiver.answer = () => ({ status: 503 });
+
+    const first = await startMaster(receiver.url, ['--state-dir', stateDir]);
+    procs.push(first.master);
+    const slave = startShiftedSlave(first.udpAddr);
+    procs.push(slave);
+    await waitForEvents(first.master, 4);
+    await receiver.until(() => receiver.requests.length > 0, 30_000, 'a refused POST');
+    const exit = await first.master.stop('SIGTERM');
+    assert.deepEqual(exit, { code: 0, signal: null }, first.master.output());
+    const before = eventSequences(first.master);
+    await slave.stop();
+
+    await receiver.close();
+    receiver.answer = () => ({ status: 200 });
+    await receiver.listen();
+    const port = Number(first.udpAddr.split(':').pop());
+    const second = await startMaster(receiver.url, ['--state-dir', stateDir], port);
+    procs.push(second.master);
+    await receiver.until(
+      () => before.every((s) => receiver.accepted.some((r) => r.key === String(s))),
+      60_000,
+      'every event shown before SIGTERM',
+    );
+    assertDuplicatesAreIdentical(receiver.requests);
+    await second.master.stop();
+  });
+
   test('an outbox that overflows during the outage says how many events it dropped', async () => {
     const receiver = await new WebhookReceiver().listen();
     receivers.push(receiver);

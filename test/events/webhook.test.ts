@@ -97,6 +97,18 @@ describe('delivery to a local receiver, retries on the simulated clock', () => {
     assert.equal(target.outbox.depth, 0);
   });
 
+  test('closing with undelivered events and no state dir says at WARN how many are lost', async () => {
+    const { receiver, target, log } = await setup();
+    await receiver.close(); // refused
+    for (let s = 1; s <= 3; s++) await accept(target, event(s));
+    await target.settled();
+    await target.close();
+    const lost = log.records().find((r) => /lost/.test(r.msg));
+    assert.equal(lost?.lost, 3, JSON.stringify(log.records()));
+    assert.equal(lost?.level, 40, 'WARN');
+    assert.match(lost.msg, /--state-dir/);
+  });
+
   test('429 waits exactly Retry-After, then delivers', async () => {
     const { receiver, target, retryAfter } = await setup();
     let first = true;
