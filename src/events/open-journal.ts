@@ -15,6 +15,7 @@ import type { LlogWriter } from '../log/llog.js';
 import { Outbox, type OutboxDamage } from './outbox.js';
 import { MemorySequence, SequenceStore } from './sequence-store.js';
 import { scanStateDir, stateError } from './state-dir.js';
+import { lockStateDir } from './state-lock.js';
 import { type StateFs, nodeStateFs } from './state-fs.js';
 import { type WebhookSpec, eventJsonLine } from './formats.js';
 import { type AlertState, WebhookTarget, webhookId } from './webhook.js';
@@ -103,8 +104,31 @@ function reportDamage(outbox: Outbox, webhook: string, logger: Logger): void {
   }
 }
 
-/** Opens the sequence store and outboxes (replaying what a previous run left) and starts delivery. */
+/**
+ * Takes the state dir (one node each: SATURN_ERR_STATE while another live process holds it),
+ * opens the sequence store and outboxes (replaying what a previous run left) and starts delivery.
+ * `close` releases the state dir.
+ */
 export async function openJournal(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
+  // One node per state dir: a second would reuse event numbers and overwrite the first's outboxes.
+  const unlock = options.stateDir === undefined ? undefined : await lockStateDir(options.stateDir);
+  try {
+    const opened = await openLocked(options, deps);
+    return {
+      ...opened,
+      close: async () => {
+        await opened.close();
+        await unlock?.();
+      },
+    };
+  } catch (err) {
+    await unlock?.();
+    throw err;
+  }
+}
+
+/** openJournal once the state dir is taken. */
+async function openLocked(options: JournalOptions, deps: JournalDeps): Promise<OpenJournal> {
   const { stateDir, webhooks: specs } = options;
   const fs = deps.fs ?? nodeStateFs;
   const scan = stateDir === undefined ? undefined : await scanStateDir(fs, stateDir);

@@ -143,3 +143,44 @@ describe('a state dir on a file system that fills up', { skip: 'skip' in tmpfs ?
     assert.notEqual((await master.exited).code, 1);
   });
 });
+
+describe('two nodes on one state dir', () => {
+  const procs: Proc[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'saturn-e2e-state-'));
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const master = () =>
+    SaturnProcess.start([
+      '--listen-addr',
+      '127.0.0.1:0',
+      '--hmac-key',
+      KEY,
+      '--log-format',
+      'json',
+      '--state-dir',
+      dir,
+    ]);
+
+  test('the second is refused at start with one sentence and exit 2; after a SIGKILL of the first, a new one starts', async () => {
+    const first = master();
+    procs.push(first);
+    await first.waitForLog('master listening');
+    const second = master();
+    procs.push(second);
+    const exit = await second.exited;
+    assert.equal(exit.code, 2, second.output());
+    const stderr = second.lines.filter((l) => l.stream === 'stderr').map((l) => l.text);
+    assert.equal(stderr.length, 1, second.output());
+    assert.match(
+      stderr[0]!,
+      new RegExp(`--state-dir ${dir} is in use by another saturn \\(process ${first.child.pid}\\)`),
+    );
+    await first.stop('SIGKILL');
+    const third = master();
+    procs.push(third);
+    await third.waitForLog('master listening');
+    await third.stop();
+  });
+});
