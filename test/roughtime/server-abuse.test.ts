@@ -53,6 +53,20 @@ function rawMessage(fields: ReadonlyArray<readonly [number, Uint8Array]>, messag
   return out;
 }
 
+/** A framed IETF request: VER, NONC and TYPE as given (NONC left out when undefined), plus `extra` fields. */
+function ietf(
+  ver: Uint8Array,
+  nonce: Uint8Array | undefined,
+  type = 0,
+  extra: ReadonlyArray<readonly [number, Uint8Array]> = [],
+  messageBytes = 1024,
+): Uint8Array {
+  const fields: Array<readonly [number, Uint8Array]> = [[Tag.VER, ver], ...extra];
+  if (nonce !== undefined) fields.push([Tag.NONC, nonce]);
+  fields.push([Tag.TYPE, u32(type)]);
+  return frame(rawMessage(fields, messageBytes));
+}
+
 async function serve(maxBatch: number, flushMs: number, cutOnDrain = true): Promise<RunningRoughtimeServer> {
   const server = await startRoughtimeServer({
     listenAddr: { host: '127.0.0.1', port: 0 },
@@ -108,88 +122,18 @@ test('abusive requests get no reply; a descending VER list with a common version
   const nonce = () => new Uint8Array(randomBytes(32));
   const ownSrv = serverId(server.publicKey);
   const abusive: Record<string, Uint8Array> = {
-    'two VER tags': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.VER, u32(1)],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'only unknown versions': frame(
-      rawMessage([
-        [Tag.VER, u32(2, 0x7777)],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'an empty VER': frame(
-      rawMessage([
-        [Tag.VER, new Uint8Array(0)],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    '33 versions': frame(
-      rawMessage([
-        [Tag.VER, u32(...Array.from({ length: 33 }, (_, i) => i + 1))],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'a 28-byte NONC': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.NONC, new Uint8Array(28)],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'a 36-byte NONC': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.NONC, new Uint8Array(36)],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'a 64-byte NONC in version 1': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.NONC, new Uint8Array(64)],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'no NONC': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'TYPE 1 (a response)': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(1)],
-      ]),
-    ),
+    'two VER tags': ietf(u32(1), nonce(), 0, [[Tag.VER, u32(1)]]),
+    'only unknown versions': ietf(u32(2, 0x7777), nonce()),
+    'an empty VER': ietf(new Uint8Array(0), nonce()),
+    '33 versions': ietf(u32(...Array.from({ length: 33 }, (_, i) => i + 1)), nonce()),
+    'a 28-byte NONC': ietf(u32(1), new Uint8Array(28)),
+    'a 36-byte NONC': ietf(u32(1), new Uint8Array(36)),
+    'a 64-byte NONC in version 1': ietf(u32(1), new Uint8Array(64)),
+    'no NONC': ietf(u32(1), undefined),
+    'TYPE 1 (a response)': ietf(u32(1), nonce(), 1),
     'SRV naming another key': buildRequest({ versions: [1], nonce: nonce(), serverPublicKey: otherKey.publicKey }),
-    'SRV of 28 bytes': frame(
-      rawMessage([
-        [Tag.VER, u32(1)],
-        [Tag.SRV, ownSrv.subarray(0, 28)],
-        [Tag.NONC, nonce()],
-        [Tag.TYPE, u32(0)],
-      ]),
-    ),
-    'a 1020-byte framed request': frame(
-      rawMessage(
-        [
-          [Tag.VER, u32(1)],
-          [Tag.NONC, nonce()],
-          [Tag.TYPE, u32(0)],
-        ],
-        1008,
-      ),
-    ),
+    'SRV of 28 bytes': ietf(u32(1), nonce(), 0, [[Tag.SRV, ownSrv.subarray(0, 28)]]),
+    'a 1020-byte framed request': ietf(u32(1), nonce(), 0, [], 1008),
     'a 1020-byte Google request': rawMessage([[Tag.NONC, new Uint8Array(randomBytes(64))]], 1020),
     'a Google request with a 32-byte nonce': rawMessage([[Tag.NONC, nonce()]], 1024),
     'a frame whose length disagrees with the packet': (() => {
@@ -198,6 +142,7 @@ test('abusive requests get no reply; a descending VER list with a common version
       return packet;
     })(),
   };
+
   const { replies, stats } = await burst(server, Object.values(abusive));
   assert.equal(
     replies.length,
@@ -207,13 +152,7 @@ test('abusive requests get no reply; a descending VER list with a common version
   console.log(`${Object.keys(abusive).length} abusive requests, none answered; drops ${JSON.stringify(stats.dropped)}`);
 
   // Descending, as one well-known client sends it: answered in the common version, verified.
-  const descending = frame(
-    rawMessage([
-      [Tag.VER, u32(0x8000000c, 1)],
-      [Tag.NONC, nonce()],
-      [Tag.TYPE, u32(0)],
-    ]),
-  );
+  const descending = ietf(u32(0x8000000c, 1), nonce());
   const answered = await burst(server, [descending]);
   assert.equal(answered.replies.length, 1);
   const result = verifyResponse({ request: descending, response: answered.replies[0]!, publicKey: server.publicKey });
@@ -232,18 +171,7 @@ test('a flood of minimum-size requests in every version, in batches of up to 2,0
     const nonce = new Uint8Array(randomBytes(versions === 'google' ? 64 : 32));
     // Clients pad to a 1024-byte message (1036 framed); the smallest a server takes is a 1024-byte packet.
     requests.push(
-      versions === 'google'
-        ? rawMessage([[Tag.NONC, nonce]], 1024)
-        : frame(
-            rawMessage(
-              [
-                [Tag.VER, u32(...versions)],
-                [Tag.NONC, nonce],
-                [Tag.TYPE, u32(0)],
-              ],
-              1012,
-            ),
-          ),
+      versions === 'google' ? rawMessage([[Tag.NONC, nonce]], 1024) : ietf(u32(...versions), nonce, 0, [], 1012),
     );
   }
   const sizeOf = new Map(requests.map((r) => [Buffer.from(decodeRequest(r).nonce).toString('hex'), r.byteLength]));
