@@ -122,6 +122,8 @@ export class ReferenceMonitor {
   private edge: Promise<RoughtimeClientEdge> | undefined;
   /** The server the standing alarm was raised on. */
   private raisedOn: { id: string; addr: string } | undefined;
+  /** The pairs of servers the last round's malfeasance report named (undefined: no contradiction). */
+  private contradicting: string | undefined;
   private current: ReferenceState = {
     state: 'unknown',
     checkedAt: undefined,
@@ -217,7 +219,21 @@ export class ReferenceMonitor {
       wrong.filter((answer) => !outvoted.includes(answer.server.name)),
     );
     let reportPath: string | undefined;
-    if (outcome.report) {
+    // One proof per falling-out: while the same servers keep contradicting each other round after
+    // round, a report and an event each round would only fill the state dir and page again.
+    const pairs = [
+      ...new Set(
+        outcome.contradictions.map(
+          ({ earlier, later }) => `${outcome.links[earlier]?.server.name} vs ${outcome.links[later]?.server.name}`,
+        ),
+      ),
+    ]
+      .sort()
+      .join(', ');
+    const known = outcome.report !== undefined && pairs === this.contradicting;
+    this.contradicting = outcome.report === undefined ? undefined : pairs;
+    if (known) logger.info({ pairs }, 'roughtime servers still contradict each other (reported already)');
+    if (outcome.report && !known) {
       let writeError: string | undefined;
       if (this.options.stateDir) {
         const file = join(

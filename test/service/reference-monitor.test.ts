@@ -315,3 +315,48 @@ test('a malfeasance report the state dir cannot take is logged, the event still 
     await Promise.all(servers.map((s) => s.close()));
   }
 });
+
+test('the same servers contradicting each other round after round: one report and one event, again after a round without', async () => {
+  const servers = [
+    await startTestServer({ name: 'honest-1', seed: 1 }),
+    // Answers its two requests of each of rounds 1-3, is silent through round 4 (two queries of
+    // three attempts), then answers again.
+    await startTestServer({
+      name: 'liar',
+      seed: 2,
+      offsetNs: 86_400_000_000_000n,
+      behaviour: (n) => (n > 6 && n <= 12 ? 'silent' : 'answer'),
+    }),
+    await startTestServer({ name: 'honest-2', seed: 3 }),
+  ];
+  const stateDir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
+  const clock = new SystemClock();
+  const logger = createDiagnostics({ level: 'warn', format: 'json', sink: sinkLines().sink });
+  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
+  const kinds: string[] = [];
+  journal.subscribe((event) => kinds.push(event.kind));
+  const monitor = new ReferenceMonitor({
+    servers: servers.map((s) => s.server),
+    intervalNs: 60e9,
+    clock,
+    logger,
+    journal,
+    stateDir,
+    timeoutMs: 500,
+  });
+  const reports = () => readdirSync(stateDir).filter((f) => f.startsWith('roughtime-malfeasance-')).length;
+  try {
+    for (let i = 0; i < 3; i++) assert.ok((await monitor.check()).contradictions > 0);
+    await journal.flushed();
+    assert.equal(reports(), 1, 'one proof is enough while the same servers keep contradicting each other');
+    assert.deepEqual(kinds, ['roughtime_malfeasance']);
+    assert.equal((await monitor.check()).contradictions, 0, 'the liar silent');
+    assert.ok((await monitor.check()).contradictions > 0);
+    await journal.flushed();
+    assert.equal(reports(), 2);
+    assert.deepEqual(kinds, ['roughtime_malfeasance', 'roughtime_malfeasance']);
+  } finally {
+    await monitor.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
