@@ -13,14 +13,15 @@ import { createDiagnostics } from '../../src/log/diagnostics.js';
 import { verifyMalfeasanceReport } from '../../src/roughtime/chain.js';
 import { ReferenceAlarm, ReferenceMonitor } from '../../src/service/reference-monitor.js';
 import { parseLlog } from '../helpers/saturn-process.js';
-import { type TestServer, startTestServer } from '../roughtime/test-server.js';
+import { type Behaviour, type TestServer, startTestServer } from '../roughtime/test-server.js';
 
 function sinkLines() {
   const lines: string[] = [];
   return { sink: { write: (s: string) => lines.push(...s.split('\n').filter(Boolean)) }, lines };
 }
 
-async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
+/** A monitor of `servers` on a clock `clockOffsetNs` off, with its events as llog lines and its WARN diagnostics. */
+function monitorOf(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
   const events = sinkLines();
   const diag = sinkLines();
   const clock = new SystemClock({ offsetNs: clockOffsetNs });
@@ -39,10 +40,26 @@ async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: st
     stateDir,
     timeoutMs: 500,
   });
+  return { monitor, journal, events, diag };
+}
+
+async function round(servers: TestServer[], clockOffsetNs: number, stateDir?: string) {
+  const { monitor, journal, events, diag } = monitorOf(servers, clockOffsetNs, stateDir);
   // Closed even when the round fails, so that a failure fails the test rather than hanging it.
   const result = await monitor.check().finally(() => monitor.close());
   await journal.flushed();
   return { result, events: events.lines.map((l) => parseLlog(l)!), diag: diag.lines };
+}
+
+const DAY_NS = 86_400_000_000_000n;
+
+/** Three servers, the middle one ('liar') `offsetNs` off (a day by default), validly signed. */
+async function liarAmongHonest(offsetNs: bigint = DAY_NS, behaviour?: (n: number) => Behaviour): Promise<TestServer[]> {
+  return [
+    await startTestServer({ name: 'honest-1', seed: 1 }),
+    await startTestServer({ name: 'liar', seed: 2, offsetNs, behaviour }),
+    await startTestServer({ name: 'honest-2', seed: 3 }),
+  ];
 }
 
 test('a clock 10 s ahead of the Roughtime servers raises one ERROR line for the round, not one per answer', async () => {
@@ -76,11 +93,7 @@ test('a clock in step with the servers raises nothing', async () => {
 });
 
 test('servers that contradict each other produce a verifiable malfeasance report in the state dir', async () => {
-  const servers = [
-    await startTestServer({ name: 'honest-1', seed: 1 }),
-    await startTestServer({ name: 'liar', seed: 2, offsetNs: 86_400_000_000_000n }),
-    await startTestServer({ name: 'honest-2', seed: 3 }),
-  ];
+  const servers = await liarAmongHonest();
   const stateDir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
   try {
     const { result, events } = await round(servers, 0, stateDir);
@@ -237,11 +250,7 @@ for (const [lie, offsetNs] of [
   ['2.5 s', 2_500_000_000n],
 ] as const) {
   test(`one server of three lying by ${lie} (validly signed) is named and outvoted: a correct clock raises nothing`, async () => {
-    const servers = [
-      await startTestServer({ name: 'honest-1', seed: 1 }),
-      await startTestServer({ name: 'liar', seed: 2, offsetNs }),
-      await startTestServer({ name: 'honest-2', seed: 3 }),
-    ];
+    const servers = await liarAmongHonest(offsetNs);
     try {
       const { result, events, diag } = await round(servers, 0);
       assert.equal(result.answers.length, 6, 'three servers, queried twice');
@@ -291,11 +300,7 @@ test('two servers that disagree cannot outvote each other: the alarm is raised, 
 });
 
 test('a malfeasance report the state dir cannot take is logged, the event still raised, and the round never throws', async () => {
-  const servers = [
-    await startTestServer({ name: 'honest-1', seed: 1 }),
-    await startTestServer({ name: 'liar', seed: 2, offsetNs: 86_400_000_000_000n }),
-    await startTestServer({ name: 'honest-2', seed: 3 }),
-  ];
+  const servers = await liarAmongHonest();
   // A state dir that cannot be created or written (here a regular file stands where it should be:
   // as a full or read-only disk, but also for root).
   const parent = mkdtempSync(join(tmpdir(), 'saturn-state-'));
@@ -317,44 +322,23 @@ test('a malfeasance report the state dir cannot take is logged, the event still 
 });
 
 test('the same servers contradicting each other round after round: one report and one event, again after a round without', async () => {
-  const servers = [
-    await startTestServer({ name: 'honest-1', seed: 1 }),
-    // Answers its two requests of each of rounds 1-3, is silent through round 4 (two queries of
-    // three attempts), then answers again.
-    await startTestServer({
-      name: 'liar',
-      seed: 2,
-      offsetNs: 86_400_000_000_000n,
-      behaviour: (n) => (n > 6 && n <= 12 ? 'silent' : 'answer'),
-    }),
-    await startTestServer({ name: 'honest-2', seed: 3 }),
-  ];
+  // The liar answers its two requests of each of rounds 1-3, is silent through round 4 (two
+  // queries of three attempts), then answers again.
+  const servers = await liarAmongHonest(DAY_NS, (n) => (n > 6 && n <= 12 ? 'silent' : 'answer'));
   const stateDir = mkdtempSync(join(tmpdir(), 'saturn-state-'));
-  const clock = new SystemClock();
-  const logger = createDiagnostics({ level: 'warn', format: 'json', sink: sinkLines().sink });
-  const journal = new EventJournal({ reporter: 'test-master', sequence: new MemorySequence(), clock, logger });
-  const kinds: string[] = [];
-  journal.subscribe((event) => kinds.push(event.kind));
-  const monitor = new ReferenceMonitor({
-    servers: servers.map((s) => s.server),
-    intervalNs: 60e9,
-    clock,
-    logger,
-    journal,
-    stateDir,
-    timeoutMs: 500,
-  });
+  const { monitor, journal, events } = monitorOf(servers, 0, stateDir);
+  const kinds = () => events.lines.map((l) => parseLlog(l)!.fields.event);
   const reports = () => readdirSync(stateDir).filter((f) => f.startsWith('roughtime-malfeasance-')).length;
   try {
     for (let i = 0; i < 3; i++) assert.ok((await monitor.check()).contradictions > 0);
     await journal.flushed();
     assert.equal(reports(), 1, 'one proof is enough while the same servers keep contradicting each other');
-    assert.deepEqual(kinds, ['roughtime_malfeasance']);
+    assert.deepEqual(kinds(), ['roughtime_malfeasance']);
     assert.equal((await monitor.check()).contradictions, 0, 'the liar silent');
     assert.ok((await monitor.check()).contradictions > 0);
     await journal.flushed();
     assert.equal(reports(), 2);
-    assert.deepEqual(kinds, ['roughtime_malfeasance', 'roughtime_malfeasance']);
+    assert.deepEqual(kinds(), ['roughtime_malfeasance', 'roughtime_malfeasance']);
   } finally {
     await monitor.close();
     await Promise.all(servers.map((s) => s.close()));
