@@ -11,6 +11,9 @@ const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+/** This process's lock: its id, and its start time where /proc says it. */
+const OURS = new RegExp(`^${process.pid}( \\d+)?\\n$`);
+
 function stateDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'saturn-lock-'));
   dirs.push(dir);
@@ -20,7 +23,7 @@ function stateDir(): string {
 test('the lock holds this process id while taken and is gone once released', async () => {
   const dir = stateDir();
   const release = await lockStateDir(dir);
-  assert.equal(readFileSync(join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n`);
+  assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), OURS);
   await release();
   assert.equal(existsSync(join(dir, LOCK_FILE)), false);
 });
@@ -38,7 +41,7 @@ test('a state dir held by a live process is refused with one sentence naming the
         err.message.includes(`process ${process.pid}`),
     );
     // The refusal leaves the holder's lock alone.
-    assert.equal(readFileSync(join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n`);
+    assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), OURS);
   } finally {
     await release();
   }
@@ -56,7 +59,34 @@ test('a lock left by a process that died (SIGKILL) is taken over; one that canno
   for (const content of [`${deadPid}\n`, 'garbage', '']) {
     writeFileSync(join(dir, LOCK_FILE), content);
     const release = await lockStateDir(dir);
-    assert.equal(readFileSync(join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n`, JSON.stringify(content));
+    assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), OURS, JSON.stringify(content));
     await release();
   }
+});
+
+test('a lock naming this process id that this process does not hold is taken over (a container restarts its node under the same id)', async () => {
+  const dir = stateDir();
+  await (
+    await lockStateDir(dir)
+  )();
+  writeFileSync(join(dir, LOCK_FILE), `${process.pid} 1\n`);
+  const release = await lockStateDir(dir);
+  assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), OURS);
+  await release();
+});
+
+test('a lock naming a live process started at another time is taken over (a reused id); at its own start time it is refused', async (t) => {
+  if (!existsSync(`/proc/${process.ppid}/stat`)) return t.skip('no /proc on this system: start times are not known');
+  const dir = stateDir();
+  await (
+    await lockStateDir(dir)
+  )();
+  const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid} ${start}\n`);
+  await assert.rejects(lockStateDir(dir), new RegExp(`process ${process.ppid}`));
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid} ${Number(start) + 1}\n`);
+  const release = await lockStateDir(dir);
+  assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), OURS);
+  await release();
 });
