@@ -124,6 +124,8 @@ export class ReferenceMonitor {
   private raisedOn: { id: string; addr: string } | undefined;
   /** The pairs of servers the last round's malfeasance report named (undefined: no contradiction). */
   private contradicting: string | undefined;
+  /** Roughtime servers named falsetickers (outvoted by the other servers), by name. */
+  private readonly falsetickers = new Set<string>();
   private current: ReferenceState = {
     state: 'unknown',
     checkedAt: undefined,
@@ -218,6 +220,7 @@ export class ReferenceMonitor {
       agreeing,
       wrong.filter((answer) => !outvoted.includes(answer.server.name)),
     );
+    this.nameServers(agreeing, wrong, outvoted, clock.now());
     let reportPath: string | undefined;
     // One proof per falling-out: while the same servers keep contradicting each other round after
     // round, a report and an event each round would only fill the state dir and page again.
@@ -276,6 +279,42 @@ export class ReferenceMonitor {
   }
 
   /** Feeds a round's usable answers to the alarm; emits what it says and updates the state. */
+  /**
+   * A server the other servers outvote is a falseticker, as a node outside the mesh's agreed time
+   * is: `falseticker` once when it is named, `falseticker_recovered` once every answer of a later
+   * round agrees with the local clock again (a server that does not answer stays named). The
+   * event's offset is the server's time − the local clock, which the majority holds right.
+   */
+  private nameServers(
+    agreeing: readonly QueryAnswer[],
+    wrong: readonly QueryAnswer[],
+    outvoted: readonly string[],
+    at: Nanos,
+  ): void {
+    const answered = new Set([...agreeing, ...wrong].map((answer) => answer.server.name));
+    const about = (answer: QueryAnswer) => ({
+      at,
+      node: { id: `roughtime ${answer.server.name}`, addr: formatHostPort(answer.server) },
+      offsetNs: -answer.offsetNs,
+      errorNs: answer.uncertaintyNs,
+      agree: answered.size - outvoted.length,
+      of: answered.size,
+    });
+    for (const name of outvoted) {
+      if (this.falsetickers.has(name)) continue;
+      this.falsetickers.add(name);
+      this.options.journal.emit({ kind: 'falseticker', ...about(wrong.find((a) => a.server.name === name)!) });
+    }
+    for (const name of [...this.falsetickers]) {
+      if (!answered.has(name) || wrong.some((answer) => answer.server.name === name)) continue;
+      this.falsetickers.delete(name);
+      this.options.journal.emit({
+        kind: 'falseticker_recovered',
+        ...about(agreeing.find((a) => a.server.name === name)!),
+      });
+    }
+  }
+
   private judge(agreeing: readonly QueryAnswer[], wrong: readonly QueryAnswer[]): void {
     if (agreeing.length + wrong.length === 0) return;
     const { clock, journal } = this.options;

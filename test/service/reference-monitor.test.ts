@@ -106,9 +106,11 @@ test('servers that contradict each other produce a verifiable malfeasance report
     const malfeasance = events.find((e) => e.fields.event === 'roughtime_malfeasance');
     assert.ok(malfeasance, 'a roughtime_malfeasance event names the contradicting pair');
     assert.match(malfeasance.fields.reason!, /contradict.*malfeasance report: .*roughtime-malfeasance/);
-    assert.ok(
-      !events.some((e) => e.fields.event === 'falseticker'),
-      'not the mesh’s falseticker: no alert held forever',
+    const named = events.filter((e) => e.fields.event === 'falseticker');
+    assert.deepEqual(
+      named.map((e) => e.fields.name),
+      ['roughtime liar'],
+      'the liar, outvoted by the two honest servers, is named a falseticker once',
     );
     // The liar's answers also disagree with the (correct) local clock.
     assert.ok(result.wrong.every((a) => a.server.name === 'liar'));
@@ -333,12 +335,51 @@ test('the same servers contradicting each other round after round: one report an
     for (let i = 0; i < 3; i++) assert.ok((await monitor.check()).contradictions > 0);
     await journal.flushed();
     assert.equal(reports(), 1, 'one proof is enough while the same servers keep contradicting each other');
-    assert.deepEqual(kinds(), ['roughtime_malfeasance']);
+    // The liar, outvoted, is named once: a falseticker until it tells the time again.
+    assert.deepEqual(kinds(), ['falseticker', 'roughtime_malfeasance']);
     assert.equal((await monitor.check()).contradictions, 0, 'the liar silent');
     assert.ok((await monitor.check()).contradictions > 0);
     await journal.flushed();
     assert.equal(reports(), 2);
-    assert.deepEqual(kinds(), ['roughtime_malfeasance', 'roughtime_malfeasance']);
+    assert.deepEqual(
+      kinds(),
+      ['falseticker', 'roughtime_malfeasance', 'roughtime_malfeasance'],
+      'silent, it stays named',
+    );
+  } finally {
+    await monitor.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }
+});
+
+test('a Roughtime server the others outvote is named a falseticker once, and recovered once it tells the time again', async () => {
+  // The test server reads its offset at every answer: the liar can mend its ways between rounds.
+  const liar: { name: string; seed: number; offsetNs: bigint } = { name: 'liar', seed: 2, offsetNs: DAY_NS };
+  const servers = [
+    await startTestServer({ name: 'honest-1', seed: 1 }),
+    await startTestServer(liar),
+    await startTestServer({ name: 'honest-2', seed: 3 }),
+  ];
+  const { monitor, journal, events } = monitorOf(servers, 0);
+  try {
+    const aboutLiar = () => events.lines.map((l) => parseLlog(l)!.fields).filter((f) => f.name === 'roughtime liar');
+    await monitor.check();
+    await monitor.check();
+    await journal.flushed();
+    assert.deepEqual(
+      aboutLiar().map((f) => f.event),
+      ['falseticker'],
+      'named once over two rounds',
+    );
+    liar.offsetNs = 0n;
+    await monitor.check();
+    await monitor.check();
+    await journal.flushed();
+    assert.deepEqual(
+      aboutLiar().map((f) => f.event),
+      ['falseticker', 'falseticker_recovered'],
+      'recovered once',
+    );
   } finally {
     await monitor.close();
     await Promise.all(servers.map((s) => s.close()));
