@@ -4,9 +4,10 @@ import { type ErrorCode, reasonOf } from '../errors.js';
 export class DropCounts {
   private readonly counts = new Map<string, number>();
 
-  add(code: ErrorCode): void {
+  /** Counts `count` drops (default one) for `code`. */
+  add(code: ErrorCode, count = 1): void {
     const reason = reasonOf(code);
-    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + count);
   }
 
   get(reason: string): number {

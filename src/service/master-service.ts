@@ -193,7 +193,7 @@ export class MasterService {
           this.drops.add(code);
         // Results beyond the most one report may carry were never taken: each is refused like an absurd one.
         const over = this.mesh.enabled ? (outcome.finished.peerResultsOver ?? 0) : 0;
-        for (let i = 0; i < over; i++) this.drops.add('SATURN_ERR_PEER_ABSURD');
+        if (over > 0) this.drops.add('SATURN_ERR_PEER_ABSURD', over);
         const peers = this.mesh.peersFor(record.node, receivedAt);
         send(from, (sentAt) => outcome.conclude(record.verdict, peers).build(sentAt));
         this.report(record, outcome.finished);

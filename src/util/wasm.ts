@@ -1,6 +1,6 @@
 /**
  * A WebAssembly module writer for small hand-built hash kernels (src/roughtime/sha512-many.ts,
- * src/wire/sha256-wasm.ts): the binary format's encodings, the opcodes those kernels use, a
+ * src/wire/hmac-sha256-wasm.ts): the binary format's encodings, the opcodes those kernels use, a
  * function-body builder and the module's sections. No toolchain and no dependency: a kernel's
  * TypeScript emits its instructions and `compileModule` hands the bytes to the engine.
  */
